@@ -1,0 +1,179 @@
+//! Request/response over one TCP connection. Requests are issued on a fixed schedule and
+//! pipelined; each completes when its whole response has been read. Completion time runs from the
+//! scheduled issue time, so a stalled connection shows as the wait the user saw.
+
+use super::Agent;
+use crate::engine::Time;
+use crate::host::Host;
+use crate::lab::model::App;
+use crate::results::AppRecord;
+use smoltcp::iface::{Context, SocketHandle, SocketSet};
+use smoltcp::socket::tcp;
+use smoltcp::wire::{IpAddress, IpEndpoint};
+use std::collections::VecDeque;
+
+/// Writes up to `*owed` bytes into the socket.
+fn write_owed(s: &mut tcp::Socket, owed: &mut u64) -> u64 {
+    if *owed == 0 || !s.may_send() {
+        return 0;
+    }
+    let want = *owed;
+    let n = s
+        .send(|buf| {
+            let n = (buf.len() as u64).min(want) as usize;
+            (n, n)
+        })
+        .unwrap_or(0) as u64;
+    *owed -= n;
+    n
+}
+
+/// Reads and discards everything readable.
+fn read_all(s: &mut tcp::Socket) -> u64 {
+    let mut total = 0;
+    while s.can_recv() {
+        let n = s.recv(|buf| (buf.len(), buf.len())).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    total
+}
+
+pub struct Client {
+    socket: SocketHandle,
+    dst: IpEndpoint,
+    local_port: u16,
+    next: Time,
+    stop: Time,
+    request: u64,
+    response: u64,
+    interval: Time,
+    connected: bool,
+    /// Scheduled issue times of requests whose response is not complete.
+    outstanding: VecDeque<Time>,
+    unsent: u64,
+    /// Bytes of the oldest outstanding response already read.
+    got: u64,
+}
+
+impl Client {
+    pub fn new(
+        host: &mut Host,
+        app: &App,
+        local_port: u16,
+        port: u16,
+        (request, response, interval): (u64, u64, Time),
+    ) -> Self {
+        let socket = host.tcp_socket();
+        Client {
+            socket: host.sockets().add(socket),
+            dst: IpEndpoint::new(IpAddress::Ipv4(app.to_addr), port),
+            local_port,
+            next: app.start,
+            stop: app.stop,
+            request,
+            response,
+            interval,
+            connected: false,
+            outstanding: VecDeque::new(),
+            unsent: 0,
+            got: 0,
+        }
+    }
+}
+
+impl Agent for Client {
+    fn poll(
+        &mut self,
+        now: Time,
+        cx: &mut Context,
+        sockets: &mut SocketSet<'static>,
+        rec: &mut AppRecord,
+    ) -> Option<Time> {
+        if now < self.next && !self.connected {
+            return Some(self.next);
+        }
+        let s = sockets.get_mut::<tcp::Socket>(self.socket);
+        if !self.connected {
+            self.connected = s.connect(cx, self.dst, self.local_port).is_ok();
+        }
+        if rec.established_at.is_none() && s.state() == tcp::State::Established {
+            rec.established_at = Some(now);
+        }
+        while self.next <= now && self.next < self.stop {
+            self.outstanding.push_back(self.next);
+            self.unsent += self.request;
+            rec.requests += 1;
+            self.next += self.interval;
+        }
+        rec.bytes_sent += write_owed(s, &mut self.unsent);
+        let mut read = read_all(s);
+        rec.bytes_received += read;
+        while read > 0 {
+            let Some(&issued) = self.outstanding.front() else {
+                break;
+            };
+            let take = read.min(self.response - self.got);
+            self.got += take;
+            read -= take;
+            if self.got == self.response {
+                self.outstanding.pop_front();
+                self.got = 0;
+                rec.responses += 1;
+                let _ = rec.completion.record((now - issued).max(1));
+            }
+        }
+        (self.next < self.stop).then_some(self.next)
+    }
+}
+
+pub struct Server {
+    socket: SocketHandle,
+    port: u16,
+    request: u64,
+    response: u64,
+    /// Bytes of the current request read so far, and response bytes not yet written.
+    got: u64,
+    owed: u64,
+    listening: bool,
+}
+
+impl Server {
+    pub fn new(host: &mut Host, port: u16, request: u64, response: u64) -> Self {
+        let socket = host.tcp_socket();
+        Server {
+            socket: host.sockets().add(socket),
+            port,
+            request,
+            response,
+            got: 0,
+            owed: 0,
+            listening: false,
+        }
+    }
+}
+
+impl Agent for Server {
+    fn poll(
+        &mut self,
+        _: Time,
+        _: &mut Context,
+        sockets: &mut SocketSet<'static>,
+        _: &mut AppRecord,
+    ) -> Option<Time> {
+        let s = sockets.get_mut::<tcp::Socket>(self.socket);
+        if !self.listening {
+            self.listening = s.listen(self.port).is_ok();
+        }
+        self.got += read_all(s);
+        self.owed += self.got / self.request * self.response;
+        self.got %= self.request;
+        write_owed(s, &mut self.owed);
+        if s.state() == tcp::State::CloseWait {
+            s.close();
+        }
+        None
+    }
+}

@@ -1,0 +1,262 @@
+//! End hosts: a smoltcp [`Interface`] (medium IP, real checksums) on one link, its sockets, and
+//! the app agents that drive them.
+//!
+//! Each poll is: ingest and send (`Interface::poll`), let agents read and write, poll again so
+//! what agents wrote leaves at this same instant, then ask smoltcp when it next needs a poll.
+
+use crate::app::Agent;
+use crate::engine::Time;
+use crate::lab::model::TcpConfig;
+use crate::lab::spec::Congestion;
+use crate::results::AppRecord;
+use crate::route::Prefix;
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+/// smoltcp's view of our link: packets the engine delivered, and packets the stack sent.
+/// Buffers come from and return to the run's free list, so the steady state allocates nothing.
+struct Port<'a> {
+    inbox: &'a mut VecDeque<Vec<u8>>,
+    spent: &'a mut Vec<Vec<u8>>,
+    outbox: &'a mut Vec<Vec<u8>>,
+    free: &'a mut Vec<Vec<u8>>,
+    mtu: usize,
+}
+
+struct RxToken<'a> {
+    buf: Vec<u8>,
+    spent: &'a mut Vec<Vec<u8>>,
+}
+
+struct TxToken<'a> {
+    outbox: &'a mut Vec<Vec<u8>>,
+    free: &'a mut Vec<Vec<u8>>,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(&self.buf);
+        self.spent.push(self.buf);
+        r
+    }
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = self.free.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(len, 0);
+        let r = f(&mut buf);
+        self.outbox.push(buf);
+        r
+    }
+}
+
+impl phy::Device for Port<'_> {
+    type RxToken<'b>
+        = RxToken<'b>
+    where
+        Self: 'b;
+    type TxToken<'b>
+        = TxToken<'b>
+    where
+        Self: 'b;
+
+    fn receive(&mut self, _: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let buf = self.inbox.pop_front()?;
+        Some((
+            RxToken {
+                buf,
+                spent: self.spent,
+            },
+            TxToken {
+                outbox: self.outbox,
+                free: self.free,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken {
+            outbox: self.outbox,
+            free: self.free,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ip;
+        caps.max_transmission_unit = self.mtu;
+        caps.max_burst_size = None;
+        caps.checksum = ChecksumCapabilities::default();
+        caps
+    }
+}
+
+/// smoltcp counts whole microseconds.
+pub fn instant(now: Time) -> Instant {
+    Instant::from_micros((now / 1_000) as i64)
+}
+
+/// A host's network settings, resolved from the lab.
+pub struct HostConfig<'a> {
+    pub name: &'a str,
+    pub addresses: &'a [Prefix],
+    pub gateway: Option<Ipv4Addr>,
+    pub routes: &'a [(Prefix, Ipv4Addr)],
+    pub mtu: usize,
+    pub tcp: TcpConfig,
+    /// Seeds the stack's initial sequence numbers and ephemeral ports.
+    pub random_seed: u64,
+}
+
+pub struct Host {
+    pub name: String,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    agents: Vec<(usize, Box<dyn Agent>)>,
+    inbox: VecDeque<Vec<u8>>,
+    outbox: Vec<Vec<u8>>,
+    spent: Vec<Vec<u8>>,
+    mtu: usize,
+    pub tcp: TcpConfig,
+    /// The time of the one wake-up event this host has in the queue, if any.
+    pub pending_wake: Option<Time>,
+}
+
+impl Host {
+    pub fn new(cfg: HostConfig<'_>) -> Self {
+        let mut config = Config::new(HardwareAddress::Ip);
+        config.random_seed = cfg.random_seed;
+        let mut inbox = VecDeque::new();
+        let mut outbox = Vec::new();
+        let mut spent = Vec::new();
+        let mut free = Vec::new();
+        let mut port = Port {
+            inbox: &mut inbox,
+            spent: &mut spent,
+            outbox: &mut outbox,
+            free: &mut free,
+            mtu: cfg.mtu,
+        };
+        let mut iface = Interface::new(config, &mut port, instant(0));
+        iface.update_ip_addrs(|addrs| {
+            for p in cfg.addresses {
+                // Validation caps a host at 8 addresses, smoltcp's table size.
+                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(p.addr), p.len));
+            }
+        });
+        if let Some(gw) = cfg.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        for &(prefix, via) in cfg.routes {
+            iface.routes_mut().update(|table| {
+                let _ = table.push(smoltcp::iface::Route {
+                    cidr: IpCidr::new(IpAddress::Ipv4(prefix.network().addr), prefix.len),
+                    via_router: IpAddress::Ipv4(via),
+                    preferred_until: None,
+                    expires_at: None,
+                });
+            });
+        }
+        Host {
+            name: cfg.name.to_string(),
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            agents: Vec::new(),
+            inbox,
+            outbox,
+            spent,
+            mtu: cfg.mtu,
+            tcp: cfg.tcp,
+            pending_wake: None,
+        }
+    }
+
+    pub fn sockets(&mut self) -> &mut SocketSet<'static> {
+        &mut self.sockets
+    }
+
+    /// A TCP socket with this host's buffer sizes, congestion control and Nagle setting.
+    pub fn tcp_socket(&self) -> tcp::Socket<'static> {
+        let rx = tcp::SocketBuffer::new(vec![0; self.tcp.rx_buffer]);
+        let tx = tcp::SocketBuffer::new(vec![0; self.tcp.tx_buffer]);
+        let mut s = tcp::Socket::new(rx, tx);
+        s.set_congestion_control(match self.tcp.congestion {
+            Congestion::Cubic => tcp::CongestionControl::Cubic,
+            Congestion::Reno => tcp::CongestionControl::Reno,
+            Congestion::None => tcp::CongestionControl::None,
+        });
+        s.set_nagle_enabled(self.tcp.nagle);
+        s
+    }
+
+    /// Adds an agent that writes its measurements into app record `app`.
+    pub fn add_agent(&mut self, app: usize, agent: Box<dyn Agent>) {
+        self.agents.push((app, agent));
+    }
+
+    /// Hands the host a packet that arrived on its link.
+    pub fn deliver(&mut self, packet: Vec<u8>) {
+        self.inbox.push_back(packet);
+    }
+
+    /// Packets the stack sent during the last poll, to be put on the link in order.
+    pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
+        &mut self.outbox
+    }
+
+    /// Runs the stack and the agents at `now`; returns when the host next needs a poll.
+    pub fn poll(
+        &mut self,
+        now: Time,
+        free: &mut Vec<Vec<u8>>,
+        records: &mut [AppRecord],
+    ) -> Option<Time> {
+        let ts = instant(now);
+        let mut port = Port {
+            inbox: &mut self.inbox,
+            spent: &mut self.spent,
+            outbox: &mut self.outbox,
+            free,
+            mtu: self.mtu,
+        };
+        self.iface.poll(ts, &mut port, &mut self.sockets);
+        let mut wake: Option<Time> = None;
+        for (app, agent) in &mut self.agents {
+            let w = agent.poll(
+                now,
+                self.iface.context(),
+                &mut self.sockets,
+                &mut records[*app],
+            );
+            wake = earliest(wake, w);
+        }
+        self.iface.poll(ts, &mut port, &mut self.sockets);
+        port.free.append(port.spent);
+        let stack = self.iface.poll_at(ts, &self.sockets).map(|t| {
+            let ns = t.total_micros().max(0) as u64 * 1_000;
+            // smoltcp works in microseconds: never ask for a wake-up at or before now.
+            if ns <= now {
+                (now / 1_000 + 1) * 1_000
+            } else {
+                ns
+            }
+        });
+        earliest(wake, stack)
+    }
+}
+
+/// The earlier of two optional times.
+pub fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}

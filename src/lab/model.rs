@@ -1,0 +1,143 @@
+//! The validated lab: every name resolved to an index, every default filled in, every address
+//! parsed. The engine builds a run from this and nothing else.
+
+use super::spec::Congestion;
+use crate::engine::Time;
+use crate::link::DirParams;
+use crate::route::Prefix;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub name: String,
+    pub seed: u64,
+    pub duration: Time,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    pub apps: Vec<App>,
+    /// Sorted by time; faults at the same time keep their order in the file.
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    /// Interfaces in the order their links appear in the file.
+    pub ifaces: Vec<Iface>,
+    pub kind: NodeKind,
+}
+
+/// A node's attachment to one end of a link.
+#[derive(Debug, Clone, Copy)]
+pub struct Iface {
+    pub link: usize,
+    /// 0 when the node is the link's `a` end, 1 when it is `b`; the node sends on direction
+    /// `side` (a→b is direction 0) and receives on `1 - side`.
+    pub side: usize,
+    pub addr: Prefix,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Host(Host),
+    Router(Router),
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Addresses beyond the interface's own.
+    pub extra_addresses: Vec<Prefix>,
+    pub gateway: Option<Ipv4Addr>,
+    pub routes: Vec<(Prefix, Ipv4Addr)>,
+    pub tcp: TcpConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TcpConfig {
+    pub congestion: Congestion,
+    pub rx_buffer: usize,
+    pub tx_buffer: usize,
+    pub nagle: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    /// Static routes: prefix, outgoing interface index, next-hop address.
+    pub routes: Vec<(Prefix, usize, Ipv4Addr)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    /// (node, interface index on that node) for ends a and b.
+    pub ends: [(usize, usize); 2],
+    /// Direction 0 is a→b, 1 is b→a.
+    pub dirs: [DirParams; 2],
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub from: usize,
+    pub to: usize,
+    pub from_addr: Ipv4Addr,
+    pub to_addr: Ipv4Addr,
+    pub start: Time,
+    pub stop: Time,
+    pub traffic: Traffic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Traffic {
+    UdpProbe {
+        interval: Time,
+        size: usize,
+        port: u16,
+    },
+    Ping {
+        interval: Time,
+        size: usize,
+        ident: u16,
+    },
+    TcpBulk {
+        size: Option<u64>,
+        port: u16,
+    },
+    TcpRequestResponse {
+        request: u64,
+        response: u64,
+        interval: Time,
+        port: u16,
+    },
+}
+
+impl Traffic {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Traffic::UdpProbe { .. } => "udp-probe",
+            Traffic::Ping { .. } => "ping",
+            Traffic::TcpBulk { .. } => "tcp-bulk",
+            Traffic::TcpRequestResponse { .. } => "tcp-request-response",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub at: Time,
+    pub action: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    LinkState {
+        link: usize,
+        up: bool,
+    },
+    /// A change of parameters for the listed directions (0 = a→b, 1 = b→a) of a link.
+    LinkChange {
+        link: usize,
+        sides: Vec<usize>,
+        change: crate::link::Change,
+    },
+}

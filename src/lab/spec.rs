@@ -1,0 +1,277 @@
+//! The lab file as written: RON, parsed with serde. Every struct denies unknown fields so that a
+//! misspelt field is an error with its line and column, never silently ignored. Optional fields
+//! may be written bare (`gateway: "10.0.1.1"`); `Some(...)` also works.
+//!
+//! Nothing here is checked beyond its syntax: [`super::validate`] turns a spec into a model.
+
+use crate::link::{JitterSpec, LossSpec, QueueLimit};
+use crate::units::{Bitrate, Bytes, Duration};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabSpec {
+    pub name: String,
+    /// Seed of every random stream in the run. Default 1.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Virtual time the run lasts.
+    pub duration: Duration,
+    pub nodes: Vec<NodeSpec>,
+    pub links: Vec<LinkSpec>,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// TCP congestion control of a host's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+pub enum Congestion {
+    #[default]
+    Cubic,
+    Reno,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum NodeSpec {
+    /// An end host: a smoltcp stack with one interface (its link's address) and apps.
+    Host {
+        name: String,
+        /// Further addresses on the host's interface, with their prefix length.
+        #[serde(default)]
+        addresses: Vec<String>,
+        /// Default gateway; must be on one of the host's subnets.
+        #[serde(default)]
+        gateway: Option<String>,
+        #[serde(default)]
+        congestion: Congestion,
+        /// TCP receive buffer per socket (also sets the window scale). Default 1 MiB.
+        #[serde(default)]
+        tcp_rx_buffer: Option<Bytes>,
+        /// TCP send buffer per socket. Default 1 MiB.
+        #[serde(default)]
+        tcp_tx_buffer: Option<Bytes>,
+        /// Nagle's algorithm on TCP sockets. Default true.
+        #[serde(default)]
+        nagle: Option<bool>,
+    },
+    /// A router: forwards IPv4 between its interfaces by longest-prefix match.
+    Router { name: String },
+}
+
+impl NodeSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            NodeSpec::Host { name, .. } | NodeSpec::Router { name } => name,
+        }
+    }
+}
+
+/// One end of a link: the node and the interface address on the link's subnet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndSpec {
+    pub node: String,
+    pub ip: String,
+}
+
+/// Link parameters. On the link they apply to both directions; in `a_to_b` / `b_to_a` they
+/// override one direction.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirSpec {
+    #[serde(default)]
+    pub delay: Option<Duration>,
+    #[serde(default)]
+    pub jitter: Option<JitterSpec>,
+    #[serde(default)]
+    pub loss: Option<LossSpec>,
+    #[serde(default)]
+    pub rate: Option<Bitrate>,
+    #[serde(default)]
+    pub overhead: Option<u32>,
+    #[serde(default)]
+    pub queue: Option<QueueLimit>,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+}
+
+impl DirSpec {
+    /// Fields set in `over` replace those in `self`.
+    pub fn overlay(&self, over: &DirSpec) -> DirSpec {
+        DirSpec {
+            delay: over.delay.or(self.delay),
+            jitter: over.jitter.clone().or_else(|| self.jitter.clone()),
+            loss: over.loss.clone().or_else(|| self.loss.clone()),
+            rate: over.rate.or(self.rate),
+            overhead: over.overhead.or(self.overhead),
+            queue: over.queue.or(self.queue),
+            mtu: over.mtu.or(self.mtu),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub name: String,
+    pub a: EndSpec,
+    pub b: EndSpec,
+    #[serde(default)]
+    pub delay: Option<Duration>,
+    #[serde(default)]
+    pub jitter: Option<JitterSpec>,
+    #[serde(default)]
+    pub loss: Option<LossSpec>,
+    #[serde(default)]
+    pub rate: Option<Bitrate>,
+    #[serde(default)]
+    pub overhead: Option<u32>,
+    #[serde(default)]
+    pub queue: Option<QueueLimit>,
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    #[serde(default)]
+    pub a_to_b: Option<DirSpec>,
+    #[serde(default)]
+    pub b_to_a: Option<DirSpec>,
+}
+
+impl LinkSpec {
+    /// The parameters of direction a→b (`side` 0) or b→a (`side` 1), overrides applied.
+    pub fn direction(&self, side: usize) -> DirSpec {
+        let both = DirSpec {
+            delay: self.delay,
+            jitter: self.jitter.clone(),
+            loss: self.loss.clone(),
+            rate: self.rate,
+            overhead: self.overhead,
+            queue: self.queue,
+            mtu: self.mtu,
+        };
+        let over = if side == 0 {
+            &self.a_to_b
+        } else {
+            &self.b_to_a
+        };
+        match over {
+            Some(o) => both.overlay(o),
+            None => both,
+        }
+    }
+}
+
+/// A static route on a node: packets to `prefix` go to the neighbour `via`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub node: String,
+    pub prefix: String,
+    pub via: String,
+}
+
+/// Traffic between two hosts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    pub name: String,
+    /// The host that starts the traffic.
+    pub from: String,
+    /// The peer: a host name (its first address) or one of a host's addresses.
+    pub to: String,
+    /// Default 0.
+    #[serde(default)]
+    pub start: Option<Duration>,
+    /// Default: the end of the run.
+    #[serde(default)]
+    pub stop: Option<Duration>,
+    pub traffic: TrafficSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TrafficSpec {
+    /// UDP datagrams at a fixed interval, echoed by the peer: one-way delay, RTT and loss of
+    /// every probe. `size` is the UDP payload (at least 16 bytes); default 10 ms and 64 bytes.
+    UdpProbe {
+        #[serde(default)]
+        interval: Option<Duration>,
+        #[serde(default)]
+        size: Option<Bytes>,
+        #[serde(default)]
+        port: Option<u16>,
+    },
+    /// ICMP echo requests; the peer's stack answers. `size` is the echo payload (at least 16
+    /// bytes); default 1 s and 56 bytes.
+    Ping {
+        #[serde(default)]
+        interval: Option<Duration>,
+        #[serde(default)]
+        size: Option<Bytes>,
+    },
+    /// One TCP connection sending from `from` to `to` as fast as TCP allows, until `size` bytes
+    /// (if given) or the stop time.
+    TcpBulk {
+        #[serde(default)]
+        size: Option<Bytes>,
+        #[serde(default)]
+        port: Option<u16>,
+    },
+    /// One TCP connection carrying a request of `request` bytes every `interval`, each answered
+    /// with `response` bytes; records each request's completion time.
+    TcpRequestResponse {
+        request: Bytes,
+        response: Bytes,
+        interval: Duration,
+        #[serde(default)]
+        port: Option<u16>,
+    },
+}
+
+/// Which direction of a link a change applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum Side {
+    #[default]
+    Both,
+    AtoB,
+    BtoA,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at: Duration,
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FaultAction {
+    /// Take a link down: both directions drop everything queued, in flight and offered.
+    LinkDown(String),
+    /// Bring a link back up.
+    LinkUp(String),
+    /// Change a link's parameters from this time on.
+    Degrade {
+        link: String,
+        #[serde(default)]
+        direction: Side,
+        #[serde(default)]
+        delay: Option<Duration>,
+        #[serde(default)]
+        jitter: Option<JitterSpec>,
+        #[serde(default)]
+        loss: Option<LossSpec>,
+        #[serde(default)]
+        rate: Option<Bitrate>,
+    },
+}

@@ -1,0 +1,615 @@
+//! Turns a [`LabSpec`] into a [`Lab`]: resolves names, fills defaults, and checks every rule a
+//! lab must obey. All problems are collected, so one run of `emulate check` lists them all.
+
+use super::error::Problem;
+use super::model::*;
+use super::spec::*;
+use crate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
+use crate::route::Prefix;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// Default per-socket TCP buffer: 1 MiB, above the bandwidth-delay product of 1 Gbps × 8 ms.
+pub const DEFAULT_TCP_BUFFER: usize = 1 << 20;
+/// smoltcp panics on a receive buffer above 1 GiB (its window scale tops out).
+const MAX_TCP_BUFFER: u64 = 1 << 30;
+/// The smallest MTU IPv4 allows (RFC 791).
+const MIN_MTU: u32 = 68;
+/// First server port given to an app that names none; app i gets `BASE_PORT + i`.
+pub const BASE_PORT: u16 = 5000;
+/// smoltcp's route table holds 8 entries (feature iface-max-route-count-8), one for the gateway.
+const MAX_HOST_ROUTES: usize = 7;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, item: impl Into<String>, reason: impl Into<String>) {
+        self.problems.push(Problem {
+            item: item.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn unique<'a>(&mut self, kind: &str, names: impl Iterator<Item = &'a str>) {
+        let mut seen = BTreeSet::new();
+        for name in names {
+            if name.is_empty() {
+                self.fail(format!("{kind} ''"), "a name must not be empty");
+            } else if !seen.insert(name) {
+                self.fail(format!("{kind} '{name}'"), "the name is used twice");
+            }
+        }
+    }
+
+    fn prefix(&mut self, item: &str, s: &str) -> Option<Prefix> {
+        s.parse::<Prefix>().map_err(|e| self.fail(item, e)).ok()
+    }
+
+    fn addr(&mut self, item: &str, s: &str) -> Option<Ipv4Addr> {
+        s.parse::<Ipv4Addr>()
+            .map_err(|_| self.fail(item, format!("'{s}' is not an IPv4 address")))
+            .ok()
+    }
+
+    fn probability(&mut self, item: &str, what: &str, p: f64) {
+        if !(0.0..=1.0).contains(&p) {
+            self.fail(item, format!("{what} {p} is outside 0..1"));
+        }
+    }
+
+    /// Resolves one direction's parameters, reporting every out-of-range value.
+    fn dir_params(&mut self, item: &str, spec: &DirSpec) -> DirParams {
+        let d = DirParams::default();
+        if let Some(loss) = &spec.loss {
+            for (what, p) in loss.probabilities() {
+                self.probability(item, what, p);
+            }
+            if let LossSpec::GilbertElliott { p, r, .. } = loss {
+                if *p > 0.0 && *r == 0.0 {
+                    self.fail(
+                        item,
+                        "Gilbert-Elliott r is 0: the bad state would never end",
+                    );
+                }
+            }
+        }
+        if let Some(j) = &spec.jitter {
+            self.probability(item, "jitter correlation", j.correlation);
+            if j.distribution == JitterDistribution::Pareto && j.shape <= 1.0 {
+                self.fail(
+                    item,
+                    format!(
+                        "Pareto jitter shape {} must exceed 1 (the mean is infinite otherwise)",
+                        j.shape
+                    ),
+                );
+            }
+        }
+        if spec.rate.is_some_and(|r| r.0 == 0) {
+            self.fail(
+                item,
+                "rate is zero: nothing could be sent; leave rate out for an unlimited link",
+            );
+        }
+        let mtu = spec.mtu.unwrap_or(d.mtu);
+        if !(MIN_MTU..=65535).contains(&mtu) {
+            self.fail(item, format!("mtu {mtu} is outside {MIN_MTU}..65535"));
+        }
+        let queue = spec.queue.unwrap_or(d.queue);
+        if matches!(queue, QueueLimit::Packets(0))
+            || matches!(queue, QueueLimit::Bytes(b) if b.0 == 0)
+        {
+            self.fail(
+                item,
+                "the queue limit is zero: give it room for at least one packet",
+            );
+        }
+        DirParams {
+            delay: spec.delay.map_or(d.delay, |x| x.0),
+            jitter: spec.jitter.clone().filter(|j| j.amount.0 > 0),
+            loss: spec.loss.clone().unwrap_or(d.loss),
+            rate: spec.rate.map(|r| r.0),
+            overhead: spec.overhead.unwrap_or(d.overhead),
+            queue,
+            mtu,
+        }
+    }
+}
+
+/// Validates `spec`, returning the model or every problem found.
+pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.unique("node", spec.nodes.iter().map(|n| n.name()));
+    c.unique("link", spec.links.iter().map(|l| l.name.as_str()));
+    c.unique("app", spec.apps.iter().map(|a| a.name.as_str()));
+    if spec.duration.0 == 0 {
+        c.fail("lab", "duration is zero");
+    }
+    let index: BTreeMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name(), i))
+        .collect();
+
+    let mut nodes: Vec<Node> = spec
+        .nodes
+        .iter()
+        .map(|n| Node {
+            name: n.name().to_string(),
+            ifaces: Vec::new(),
+            kind: match n {
+                NodeSpec::Host { .. } => NodeKind::Host(Host {
+                    extra_addresses: Vec::new(),
+                    gateway: None,
+                    routes: Vec::new(),
+                    tcp: TcpConfig {
+                        congestion: Congestion::Cubic,
+                        rx_buffer: DEFAULT_TCP_BUFFER,
+                        tx_buffer: DEFAULT_TCP_BUFFER,
+                        nagle: true,
+                    },
+                }),
+                NodeSpec::Router { .. } => NodeKind::Router(Router::default()),
+            },
+        })
+        .collect();
+
+    // Links and the interfaces they create.
+    let mut links = Vec::new();
+    for l in &spec.links {
+        let item = format!("link '{}'", l.name);
+        let mut ends = [(0, 0); 2];
+        let mut ok = true;
+        let mut addrs = [None, None];
+        for (side, end) in [&l.a, &l.b].into_iter().enumerate() {
+            match index.get(end.node.as_str()) {
+                Some(&n) => ends[side].0 = n,
+                None => {
+                    c.fail(&item, format!("unknown node '{}'", end.node));
+                    ok = false;
+                }
+            }
+            addrs[side] = c.prefix(&item, &end.ip);
+        }
+        if ok && ends[0].0 == ends[1].0 {
+            c.fail(&item, format!("both ends are node '{}'", l.a.node));
+            ok = false;
+        }
+        if let [Some(a), Some(b)] = addrs {
+            if a.network() != b.network() {
+                c.fail(&item, format!("the ends {a} and {b} are not on one subnet"));
+            } else if a.addr == b.addr {
+                c.fail(&item, format!("both ends have the address {}", a.addr));
+            }
+        }
+        let dirs = [
+            c.dir_params(&item, &l.direction(0)),
+            c.dir_params(&item, &l.direction(1)),
+        ];
+        if let (true, [Some(a), Some(b)]) = (ok, addrs) {
+            let link = links.len();
+            for (side, addr) in [a, b].into_iter().enumerate() {
+                let node = &mut nodes[ends[side].0];
+                ends[side].1 = node.ifaces.len();
+                node.ifaces.push(Iface { link, side, addr });
+            }
+            links.push(Link {
+                name: l.name.clone(),
+                ends,
+                dirs,
+            });
+        }
+    }
+
+    // Hosts: one interface, extra addresses, gateway, TCP settings.
+    for (i, n) in spec.nodes.iter().enumerate() {
+        let NodeSpec::Host {
+            name,
+            addresses,
+            gateway,
+            congestion,
+            tcp_rx_buffer,
+            tcp_tx_buffer,
+            nagle,
+        } = n
+        else {
+            continue;
+        };
+        let item = format!("host '{name}'");
+        match nodes[i].ifaces.len() {
+            1 => {}
+            0 => c.fail(&item, "is not on any link"),
+            k => c.fail(
+                &item,
+                format!("is on {k} links; a host has one interface (put a router between)"),
+            ),
+        }
+        let extra: Vec<Prefix> = addresses
+            .iter()
+            .filter_map(|a| c.prefix(&item, a))
+            .collect();
+        if extra.len() + 1 > 8 {
+            c.fail(&item, "has more than 8 addresses");
+        }
+        let own: Vec<Prefix> = nodes[i]
+            .ifaces
+            .iter()
+            .map(|f| f.addr)
+            .chain(extra.iter().copied())
+            .collect();
+        let gw = gateway.as_deref().and_then(|g| c.addr(&item, g));
+        if let Some(g) = gw {
+            if own.iter().any(|p| p.addr == g) {
+                c.fail(&item, format!("gateway {g} is the host's own address"));
+            } else if !own.iter().any(|p| p.contains(g)) {
+                c.fail(
+                    &item,
+                    format!("gateway {g} is outside every subnet of the host"),
+                );
+            }
+        }
+        let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
+            match b {
+                None => DEFAULT_TCP_BUFFER,
+                Some(b) if b.0 == 0 || b.0 > MAX_TCP_BUFFER => {
+                    c.fail(
+                        &item,
+                        format!("{what} {} bytes is outside 1 byte..1 GiB", b.0),
+                    );
+                    DEFAULT_TCP_BUFFER
+                }
+                Some(b) => b.0 as usize,
+            }
+        };
+        let tcp = TcpConfig {
+            congestion: *congestion,
+            rx_buffer: buffer("tcp_rx_buffer", tcp_rx_buffer),
+            tx_buffer: buffer("tcp_tx_buffer", tcp_tx_buffer),
+            nagle: nagle.unwrap_or(true),
+        };
+        if let NodeKind::Host(h) = &mut nodes[i].kind {
+            h.extra_addresses = extra;
+            h.gateway = gw;
+            h.tcp = tcp;
+        }
+    }
+
+    // Every address in the lab is unique.
+    let mut owners: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
+    for n in &nodes {
+        let extra = match &n.kind {
+            NodeKind::Host(h) => h.extra_addresses.as_slice(),
+            NodeKind::Router(_) => &[],
+        };
+        for p in n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied()) {
+            if let Some(other) = owners.insert(p.addr, &n.name) {
+                c.fail(
+                    format!("node '{}'", n.name),
+                    format!("address {} is also on node '{other}'", p.addr),
+                );
+            }
+        }
+    }
+
+    // Routers: interface subnets must not overlap, or forwarding would be ambiguous.
+    for n in nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Router(_)))
+    {
+        for (i, a) in n.ifaces.iter().enumerate() {
+            for b in &n.ifaces[i + 1..] {
+                if a.addr.overlaps(b.addr) {
+                    c.fail(
+                        format!("router '{}'", n.name),
+                        format!(
+                            "interfaces on links '{}' and '{}' have overlapping subnets {} and {}",
+                            links[a.link].name,
+                            links[b.link].name,
+                            a.addr.network(),
+                            b.addr.network()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // Static routes.
+    for (k, r) in spec.routes.iter().enumerate() {
+        let item = format!("route {} ({} to {})", k + 1, r.node, r.prefix);
+        let Some(&n) = index.get(r.node.as_str()) else {
+            c.fail(&item, format!("unknown node '{}'", r.node));
+            continue;
+        };
+        let (Some(prefix), Some(via)) = (c.prefix(&item, &r.prefix), c.addr(&item, &r.via)) else {
+            continue;
+        };
+        let node = &mut nodes[n];
+        let Some(iface) = node.ifaces.iter().position(|f| f.addr.contains(via)) else {
+            c.fail(
+                &item,
+                format!(
+                    "next hop {via} is not on a directly connected subnet of '{}'",
+                    r.node
+                ),
+            );
+            continue;
+        };
+        if node.ifaces[iface].addr.addr == via {
+            c.fail(&item, format!("next hop {via} is the node's own address"));
+            continue;
+        }
+        match &mut node.kind {
+            NodeKind::Router(rt) => rt.routes.push((prefix, iface, via)),
+            NodeKind::Host(h) => {
+                if h.routes.len() == MAX_HOST_ROUTES {
+                    c.fail(
+                        &item,
+                        format!("a host holds at most {MAX_HOST_ROUTES} static routes"),
+                    );
+                }
+                h.routes.push((prefix, via));
+            }
+        }
+    }
+
+    // Apps.
+    let mut apps = Vec::new();
+    let mut server_ports: BTreeMap<(usize, u16, bool), &str> = BTreeMap::new();
+    for (k, a) in spec.apps.iter().enumerate() {
+        let item = format!("app '{}'", a.name);
+        let host_of = |c: &mut Checker, name: &str, role: &str| -> Option<usize> {
+            let Some(&n) = index.get(name) else {
+                c.fail(&item, format!("{role} names unknown node '{name}'"));
+                return None;
+            };
+            if matches!(nodes[n].kind, NodeKind::Router(_)) {
+                c.fail(
+                    &item,
+                    format!("{role} '{name}' is a router; apps run on hosts"),
+                );
+                return None;
+            }
+            Some(n)
+        };
+        let from = host_of(&mut c, &a.from, "from");
+        let to = match a.to.parse::<Ipv4Addr>() {
+            Ok(ip) => {
+                let owner = nodes
+                    .iter()
+                    .position(|n| host_addresses(n).any(|p| p.addr == ip));
+                if owner.is_none() {
+                    c.fail(&item, format!("to {ip} is not the address of any host"));
+                }
+                owner.map(|o| (o, ip))
+            }
+            Err(_) => host_of(&mut c, &a.to, "to")
+                .and_then(|n| host_addresses(&nodes[n]).next().map(|p| (n, p.addr))),
+        };
+        let start = a.start.map_or(0, |d| d.0);
+        let stop = a.stop.map_or(spec.duration.0, |d| d.0);
+        if start >= stop {
+            c.fail(
+                &item,
+                format!(
+                    "start {} is not before stop {}",
+                    crate::units::format_nanos(start),
+                    crate::units::format_nanos(stop)
+                ),
+            );
+        }
+        if stop > spec.duration.0 {
+            c.fail(
+                &item,
+                format!(
+                    "stop {} is after the end of the run ({})",
+                    crate::units::format_nanos(stop),
+                    spec.duration
+                ),
+            );
+        }
+        let port = BASE_PORT.wrapping_add(k as u16);
+        let nonzero = |c: &mut Checker, what: &str, d: u64| {
+            if d == 0 {
+                c.fail(&item, format!("{what} is zero"));
+            }
+        };
+        let traffic = match &a.traffic {
+            TrafficSpec::UdpProbe {
+                interval,
+                size,
+                port: p,
+            } => {
+                let interval = interval.map_or(10_000_000, |d| d.0);
+                let size = size.map_or(64, |b| b.0);
+                nonzero(&mut c, "interval", interval);
+                if !(16..=65507).contains(&size) {
+                    c.fail(&item, format!("probe size {size} is outside 16..65507 bytes (it carries a sequence number and a timestamp)"));
+                }
+                Traffic::UdpProbe {
+                    interval,
+                    size: size as usize,
+                    port: p.unwrap_or(port),
+                }
+            }
+            TrafficSpec::Ping { interval, size } => {
+                let interval = interval.map_or(1_000_000_000, |d| d.0);
+                let size = size.map_or(56, |b| b.0);
+                nonzero(&mut c, "interval", interval);
+                if !(16..=65507).contains(&size) {
+                    c.fail(&item, format!("ping size {size} is outside 16..65507 bytes (it carries a sequence number and a timestamp)"));
+                }
+                Traffic::Ping {
+                    interval,
+                    size: size as usize,
+                    ident: port,
+                }
+            }
+            TrafficSpec::TcpBulk { size, port: p } => {
+                if size.is_some_and(|s| s.0 == 0) {
+                    c.fail(&item, "size is zero");
+                }
+                Traffic::TcpBulk {
+                    size: size.map(|s| s.0),
+                    port: p.unwrap_or(port),
+                }
+            }
+            TrafficSpec::TcpRequestResponse {
+                request,
+                response,
+                interval,
+                port: p,
+            } => {
+                nonzero(&mut c, "request", request.0);
+                nonzero(&mut c, "response", response.0);
+                nonzero(&mut c, "interval", interval.0);
+                Traffic::TcpRequestResponse {
+                    request: request.0,
+                    response: response.0,
+                    interval: interval.0,
+                    port: p.unwrap_or(port),
+                }
+            }
+        };
+        let (Some(from), Some((to, to_addr))) = (from, to) else {
+            continue;
+        };
+        if from == to {
+            c.fail(&item, format!("from and to are the same host '{}'", a.from));
+            continue;
+        }
+        let server_port = match traffic {
+            Traffic::UdpProbe { port, .. } => Some((port, false)),
+            Traffic::TcpBulk { port, .. } | Traffic::TcpRequestResponse { port, .. } => {
+                Some((port, true))
+            }
+            Traffic::Ping { .. } => None,
+        };
+        if let Some((port, tcp)) = server_port {
+            if let Some(other) = server_ports.insert((to, port, tcp), &a.name) {
+                c.fail(
+                    &item,
+                    format!(
+                        "port {port} on '{}' is already used by app '{other}'",
+                        nodes[to].name
+                    ),
+                );
+            }
+        }
+        let from_addr = host_addresses(&nodes[from])
+            .next()
+            .map_or(Ipv4Addr::UNSPECIFIED, |p| p.addr);
+        apps.push(App {
+            name: a.name.clone(),
+            from,
+            to,
+            from_addr,
+            to_addr,
+            start,
+            stop,
+            traffic,
+        });
+    }
+
+    // Faults.
+    let link_index: BTreeMap<&str, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let mut faults = Vec::new();
+    for (k, f) in spec.faults.iter().enumerate() {
+        let item = format!("fault {} (at {})", k + 1, f.at);
+        if f.at.0 > spec.duration.0 {
+            c.fail(
+                &item,
+                format!("happens after the end of the run ({})", spec.duration),
+            );
+        }
+        let find = |c: &mut Checker, name: &str| {
+            let found = link_index.get(name).copied();
+            if found.is_none() {
+                c.fail(&item, format!("unknown link '{name}'"));
+            }
+            found
+        };
+        let action = match &f.action {
+            FaultAction::LinkDown(l) => {
+                find(&mut c, l).map(|link| FaultKind::LinkState { link, up: false })
+            }
+            FaultAction::LinkUp(l) => {
+                find(&mut c, l).map(|link| FaultKind::LinkState { link, up: true })
+            }
+            FaultAction::Degrade {
+                link,
+                direction,
+                delay,
+                jitter,
+                loss,
+                rate,
+            } => find(&mut c, link).map(|link| {
+                let sides: &[usize] = match direction {
+                    Side::Both => &[0, 1],
+                    Side::AtoB => &[0],
+                    Side::BtoA => &[1],
+                };
+                let change = DirSpec {
+                    delay: *delay,
+                    jitter: jitter.clone(),
+                    loss: loss.clone(),
+                    rate: *rate,
+                    ..DirSpec::default()
+                };
+                c.dir_params(&item, &change);
+                FaultKind::LinkChange {
+                    link,
+                    sides: sides.to_vec(),
+                    change: crate::link::Change {
+                        delay: delay.map(|d| d.0),
+                        jitter: jitter.clone().map(|j| (j.amount.0 > 0).then_some(j)),
+                        loss: loss.clone(),
+                        rate: rate.map(|r| r.0),
+                    },
+                }
+            }),
+        };
+        if let Some(action) = action {
+            faults.push(Fault { at: f.at.0, action });
+        }
+    }
+    faults.sort_by_key(|f| f.at);
+
+    let lab = Lab {
+        name: spec.name.clone(),
+        seed: spec.seed,
+        duration: spec.duration.0,
+        nodes,
+        links,
+        apps,
+        faults,
+    };
+    if c.problems.is_empty() {
+        for (item, reason) in super::reach::check(&lab) {
+            c.fail(item, reason);
+        }
+    }
+    if c.problems.is_empty() {
+        Ok(lab)
+    } else {
+        Err(c.problems)
+    }
+}
+
+/// A host's addresses: its interface's first, then its extra addresses.
+pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {
+    let extra = match &n.kind {
+        NodeKind::Host(h) => h.extra_addresses.as_slice(),
+        NodeKind::Router(_) => &[],
+    };
+    n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied())
+}

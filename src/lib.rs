@@ -1,0 +1,19 @@
+//! hybridlab: a packet-level, deterministic network emulator for hybrid connectivity labs.
+//!
+//! Data flows one way: a lab file ([`lab::spec`]) is validated into a model ([`lab::model`]),
+//! the model is run ([`sim`]) on a discrete-event engine ([`engine`]) that moves real IPv4
+//! packets over impaired [`link`]s between smoltcp [`host`]s and [`router`]s, and the
+//! [`results`] are rendered by [`report`].
+
+pub mod app;
+pub mod engine;
+pub mod host;
+pub mod lab;
+pub mod link;
+pub mod report;
+pub mod results;
+pub mod rng;
+pub mod route;
+pub mod router;
+pub mod sim;
+pub mod units;

@@ -1,0 +1,182 @@
+//! `emulate`: the command-line front end. It parses arguments, loads the lab, runs it, and
+//! prints or writes the results; every model lives in the library.
+//!
+//! Exit codes: 0 the lab ran (or checked clean); 2 bad input or usage; 1 is reserved for failed
+//! expectations.
+
+use clap::{Parser, Subcommand};
+use hybridlab::lab::{self, LabError};
+use hybridlab::results::Timing;
+use hybridlab::sim::Sim;
+use hybridlab::units::Duration;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code for bad input or usage (clap uses the same for usage errors).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "emulate",
+    version,
+    about = "Run a hybridlab network lab and report what it measured"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a lab file without running it.
+    Check { lab: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The lab file (RON).
+    lab: Option<PathBuf>,
+    /// Override the lab's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the lab's duration, e.g. 30s.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Include wall-clock timing in the JSON (makes it differ between runs).
+    #[arg(long)]
+    json_timing: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Check { lab }) => check(&lab),
+        None => match &cli.run.lab {
+            Some(path) => run(path, &cli.run),
+            None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<lab::Lab, String> {
+    lab::load(path).map_err(|e: LabError| e.to_string())
+}
+
+fn check(path: &Path) -> Result<(), String> {
+    let lab = load(path)?;
+    println!(
+        "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults",
+        path.display(),
+        lab.name,
+        lab.nodes.len(),
+        lab.links.len(),
+        lab.apps.len(),
+        lab.faults.len()
+    );
+    Ok(())
+}
+
+fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
+    let mut lab = load(path)?;
+    if let Some(seed) = args.seed {
+        lab.seed = seed;
+    }
+    if let Some(d) = args.duration {
+        if d.0 == 0 {
+            return Err("--duration must be above zero".to_string());
+        }
+        lab.duration = d.0;
+        for app in &mut lab.apps {
+            app.stop = app.stop.min(d.0);
+        }
+    }
+    let started = Instant::now();
+    let mut sim = Sim::new(&lab);
+    let progress = Progress::new(lab.duration, args.quiet);
+    // Run in slices of 1% of virtual time so the progress bar can follow.
+    let slice = (lab.duration / 100).max(1);
+    while sim.now() < lab.duration {
+        sim.run_until(sim.now() + slice);
+        progress.update(&started, sim.now());
+    }
+    progress.finish();
+    let events = sim.events();
+    let results = sim.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let timing = Timing {
+        wall_seconds: wall,
+        sim_per_wall: lab.duration as f64 / 1e9 / wall.max(1e-9),
+        events_per_second: events as f64 / wall.max(1e-9),
+    };
+    if let Some(json) = &args.json {
+        let summary = results.summary(args.json_timing.then_some(timing));
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if !args.quiet {
+        print!(
+            "{}",
+            hybridlab::report::render(&results.summary(Some(timing)))
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, shown only once a run has taken a second of wall time and only on
+/// a terminal.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(duration: u64, quiet: bool) -> Self {
+        if quiet {
+            return Progress { bar: None };
+        }
+        let bar =
+            ProgressBar::with_draw_target(Some(duration / 1_000_000), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} ms of virtual time ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Progress { bar: Some(bar) }
+    }
+
+    fn update(&self, started: &Instant, now: u64) {
+        if let Some(bar) = &self.bar {
+            if bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_position(now / 1_000_000);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

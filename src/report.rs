@@ -1,0 +1,124 @@
+//! The human-readable report of a run, rendered from a [`Summary`].
+
+use crate::results::{Latency, Summary};
+use crate::units::{format_bitrate, format_nanos};
+use std::fmt::Write;
+
+fn latency_line(out: &mut String, label: &str, l: &Option<Latency>) {
+    if let Some(l) = l {
+        let _ = writeln!(
+            out,
+            "    {label:<10} p50 {:>10}  p90 {:>10}  p99 {:>10}  p99.9 {:>10}  max {:>10}  (n={})",
+            ms(l.p50_us),
+            ms(l.p90_us),
+            ms(l.p99_us),
+            ms(l.p999_us),
+            ms(l.max_us),
+            l.count
+        );
+    }
+}
+
+/// Microseconds as milliseconds with three decimals (microsecond resolution).
+fn ms(us: f64) -> String {
+    format!("{:.3}ms", us / 1e3)
+}
+
+pub fn render(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "lab {}  seed {}  duration {}",
+        s.lab,
+        s.seed,
+        format_nanos((s.duration_us * 1e3) as u64)
+    );
+    if !s.apps.is_empty() {
+        let _ = writeln!(out, "\napps");
+    }
+    for a in &s.apps {
+        let _ = writeln!(out, "  {} ({}, {} -> {})", a.name, a.kind, a.from, a.to);
+        if a.unit == "bytes" {
+            let _ = writeln!(out, "    sent {} B, received {} B", a.sent, a.received);
+        } else {
+            let _ = writeln!(
+                out,
+                "    sent {} {u}, received {}, lost {} ({:.3}%), in flight at end {}",
+                a.sent,
+                a.received,
+                a.lost,
+                a.loss_ratio * 100.0,
+                a.in_flight,
+                u = a.unit
+            );
+        }
+        latency_line(&mut out, "one-way", &a.one_way);
+        latency_line(&mut out, "rtt", &a.rtt);
+        latency_line(&mut out, "completion", &a.completion);
+        if let Some(g) = a.goodput_bps {
+            let _ = write!(out, "    goodput {}", format_bitrate(g));
+            if let Some(st) = a.steady_goodput_bps {
+                let _ = write!(out, ", steady state {}", format_bitrate(st));
+            }
+            if let Some(t) = a.completed_at_us {
+                let _ = write!(out, ", completed at {}", format_nanos((t * 1e3) as u64));
+            }
+            let _ = writeln!(out);
+        }
+        if a.kind.starts_with("tcp") && a.established_at_us.is_none() {
+            let _ = writeln!(out, "    the connection never established");
+        }
+    }
+    let _ = writeln!(out, "\nlinks");
+    let _ = writeln!(
+        out,
+        "  {:<24} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
+        "link direction",
+        "packets",
+        "bytes",
+        "delivered",
+        "queue",
+        "loss",
+        "mtu",
+        "down",
+        "peak queue"
+    );
+    for l in &s.links {
+        let st = &l.stats;
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
+            format!("{} {}->{}", l.link, l.from, l.to),
+            st.offered_packets,
+            st.offered_bytes,
+            st.delivered_packets,
+            st.drops.queue,
+            st.drops.loss,
+            st.drops.mtu,
+            st.drops.down,
+            st.peak_queue_packets
+        );
+    }
+    if !s.routers.is_empty() {
+        let _ = writeln!(out, "\nrouters");
+        for r in &s.routers {
+            let d = &r.drops;
+            let _ = writeln!(
+                out,
+                "  {:<16} forwarded {:>10}  local {:>6}  drops: no route {}, ttl {}, mtu {}, link down {}, malformed {}",
+                r.name, r.forwarded, r.local, d.no_route, d.ttl_expired, d.mtu, d.link_down, d.malformed
+            );
+        }
+    }
+    let _ = writeln!(out, "\nrun: {} events", s.events);
+    if let Some(t) = &s.timing {
+        let _ = writeln!(
+            out,
+            "     wall {:.3}s, {:.1}x real time, {:.2} M events/s",
+            t.wall_seconds,
+            t.sim_per_wall,
+            t.events_per_second / 1e6
+        );
+    }
+    out
+}

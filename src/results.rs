@@ -1,0 +1,358 @@
+//! What a run measured. Raw records keep full HDR histograms and per-probe times (so later
+//! features can merge runs and find outage gaps); [`Summary`] is the documented, serializable
+//! view that the report and the JSON export are made from.
+//!
+//! JSON units: times and latencies in microseconds (`_us`), rates in bits per second (`_bps`),
+//! sizes in bytes. No wall-clock value appears unless [`Timing`] is asked for.
+
+use crate::engine::Time;
+use crate::link::DirStats;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Width of a goodput window.
+pub const GOODPUT_WINDOW: Time = 100_000_000;
+/// A probe sent this close to the end of the run and not answered is in flight, not lost.
+pub const IN_FLIGHT_GRACE: Time = 1_000_000_000;
+
+/// A latency histogram in nanoseconds: 1 ns to 1 hour at 3 significant figures.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// One UDP probe or ICMP echo: when it left, reached the peer, and came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Probe {
+    pub sent: Time,
+    pub arrived: Option<Time>,
+    pub returned: Option<Time>,
+}
+
+/// Everything one app measured.
+#[derive(Debug, Clone)]
+pub struct AppRecord {
+    pub name: String,
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+    pub start: Time,
+    pub stop: Time,
+    /// Probes and echoes, indexed by sequence number.
+    pub probes: Vec<Probe>,
+    pub one_way: Histogram<u64>,
+    pub rtt: Histogram<u64>,
+    /// TCP: bytes the sending app handed to its socket, and bytes the receiving app read.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// TCP bulk: bytes read per [`GOODPUT_WINDOW`] since the app's start.
+    pub goodput_windows: Vec<u64>,
+    /// TCP bulk with a size: when the last byte was read.
+    pub completed_at: Option<Time>,
+    /// Request/response: requests issued and answered, and each one's completion time.
+    pub requests: u64,
+    pub responses: u64,
+    pub completion: Histogram<u64>,
+    /// TCP: whether and when the connection was established.
+    pub established_at: Option<Time>,
+}
+
+impl AppRecord {
+    pub fn new(
+        name: &str,
+        kind: &'static str,
+        from: &str,
+        to: &str,
+        start: Time,
+        stop: Time,
+    ) -> Self {
+        AppRecord {
+            name: name.to_string(),
+            kind,
+            from: from.to_string(),
+            to: to.to_string(),
+            start,
+            stop,
+            probes: Vec::new(),
+            one_way: latency_histogram(),
+            rtt: latency_histogram(),
+            bytes_sent: 0,
+            bytes_received: 0,
+            goodput_windows: Vec::new(),
+            completed_at: None,
+            requests: 0,
+            responses: 0,
+            completion: latency_histogram(),
+            established_at: None,
+        }
+    }
+
+    /// Counts bytes read by the receiving app at `now`.
+    pub fn record_goodput(&mut self, now: Time, bytes: u64) {
+        let w = (now.saturating_sub(self.start) / GOODPUT_WINDOW) as usize;
+        if self.goodput_windows.len() <= w {
+            self.goodput_windows.resize(w + 1, 0);
+        }
+        self.goodput_windows[w] += bytes;
+        self.bytes_received += bytes;
+    }
+}
+
+/// Counters of one link.
+#[derive(Debug, Clone)]
+pub struct LinkRecord {
+    pub name: String,
+    /// Node names at ends a and b.
+    pub ends: [String; 2],
+    pub dirs: [DirStats; 2],
+}
+
+/// Why a router dropped a packet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RouterDrops {
+    pub no_route: u64,
+    pub ttl_expired: u64,
+    pub mtu: u64,
+    pub link_down: u64,
+    /// Not a valid IPv4 packet, or a bad header checksum.
+    pub malformed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RouterRecord {
+    pub name: String,
+    pub forwarded: u64,
+    /// Packets addressed to the router itself (e.g. pings it answered).
+    pub local: u64,
+    pub drops: RouterDrops,
+}
+
+/// The complete outcome of one run.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub lab: String,
+    pub seed: u64,
+    pub duration: Time,
+    pub events: u64,
+    pub apps: Vec<AppRecord>,
+    pub links: Vec<LinkRecord>,
+    pub routers: Vec<RouterRecord>,
+}
+
+/// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
+/// between two runs of the same lab.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Timing {
+    pub wall_seconds: f64,
+    pub sim_per_wall: f64,
+    pub events_per_second: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Latency {
+    pub count: u64,
+    pub min_us: f64,
+    pub mean_us: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+}
+
+impl Latency {
+    /// `None` for an empty histogram.
+    pub fn of(h: &Histogram<u64>) -> Option<Latency> {
+        if h.is_empty() {
+            return None;
+        }
+        let us = |ns: u64| (ns as f64 / 1e3 * 1e3).round() / 1e3;
+        Some(Latency {
+            count: h.len(),
+            min_us: us(h.min()),
+            mean_us: (h.mean() / 1e3 * 1e3).round() / 1e3,
+            p50_us: us(h.value_at_quantile(0.5)),
+            p90_us: us(h.value_at_quantile(0.9)),
+            p99_us: us(h.value_at_quantile(0.99)),
+            p999_us: us(h.value_at_quantile(0.999)),
+            max_us: us(h.max()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AppSummary {
+    pub name: String,
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+    /// What `sent`, `received`, `lost` and `in_flight` count: "probes", "echoes", "requests"
+    /// or "bytes".
+    pub unit: &'static str,
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub in_flight: u64,
+    pub loss_ratio: f64,
+    /// Probes only: how many reached the peer (one way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrived: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_way: Option<Latency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<Latency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Latency>,
+    /// TCP bulk: bytes read over the time from the app's start to its stop or completion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput_bps: Option<f64>,
+    /// TCP bulk: goodput over the second half of the transfer, past slow start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steady_goodput_bps: Option<f64>,
+    /// TCP bulk: goodput per 100 ms window from the app's start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub goodput_series_bps: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at_us: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub established_at_us: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LinkSummary {
+    pub link: String,
+    /// "a->b" or "b->a".
+    pub direction: &'static str,
+    pub from: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub stats: DirStats,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub lab: String,
+    pub seed: u64,
+    pub duration_us: f64,
+    pub events: u64,
+    pub apps: Vec<AppSummary>,
+    pub links: Vec<LinkSummary>,
+    pub routers: Vec<RouterRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+fn us(t: Time) -> f64 {
+    t as f64 / 1e3
+}
+
+fn bps(bytes: u64, span: Time) -> f64 {
+    if span == 0 {
+        0.0
+    } else {
+        (bytes as f64 * 8.0 / (span as f64 / 1e9)).round()
+    }
+}
+
+impl AppRecord {
+    pub fn summary(&self, run_end: Time) -> AppSummary {
+        let mut s = AppSummary {
+            name: self.name.clone(),
+            kind: self.kind,
+            from: self.from.clone(),
+            to: self.to.clone(),
+            unit: "bytes",
+            sent: 0,
+            received: 0,
+            lost: 0,
+            in_flight: 0,
+            loss_ratio: 0.0,
+            arrived: None,
+            one_way: Latency::of(&self.one_way),
+            rtt: Latency::of(&self.rtt),
+            completion: Latency::of(&self.completion),
+            goodput_bps: None,
+            steady_goodput_bps: None,
+            goodput_series_bps: Vec::new(),
+            completed_at_us: self.completed_at.map(us),
+            established_at_us: self.established_at.map(us),
+        };
+        match self.kind {
+            "udp-probe" | "ping" => {
+                s.unit = if self.kind == "ping" {
+                    "echoes"
+                } else {
+                    "probes"
+                };
+                s.sent = self.probes.len() as u64;
+                s.received = self.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
+                s.in_flight = self
+                    .probes
+                    .iter()
+                    .filter(|p| p.returned.is_none() && p.sent + IN_FLIGHT_GRACE > run_end)
+                    .count() as u64;
+                s.lost = s.sent - s.received - s.in_flight;
+                if self.kind == "udp-probe" {
+                    s.arrived =
+                        Some(self.probes.iter().filter(|p| p.arrived.is_some()).count() as u64);
+                }
+            }
+            "tcp-request-response" => {
+                s.unit = "requests";
+                s.sent = self.requests;
+                s.received = self.responses;
+                s.in_flight = self.requests - self.responses;
+            }
+            _ => {
+                s.sent = self.bytes_sent;
+                s.received = self.bytes_received;
+                s.in_flight = self.bytes_sent - self.bytes_received;
+                let end = self.completed_at.unwrap_or(self.stop.min(run_end));
+                let span = end.saturating_sub(self.start);
+                s.goodput_bps = Some(bps(self.bytes_received, span));
+                s.goodput_series_bps = self
+                    .goodput_windows
+                    .iter()
+                    .map(|&b| bps(b, GOODPUT_WINDOW))
+                    .collect();
+                let windows = (span / GOODPUT_WINDOW) as usize;
+                let half = &self.goodput_windows[(windows / 2).min(self.goodput_windows.len())
+                    ..windows.min(self.goodput_windows.len())];
+                if !half.is_empty() {
+                    s.steady_goodput_bps =
+                        Some(bps(half.iter().sum(), GOODPUT_WINDOW * half.len() as u64));
+                }
+            }
+        }
+        if s.sent > 0 && s.unit != "bytes" {
+            s.loss_ratio = s.lost as f64 / (s.sent - s.in_flight).max(1) as f64;
+        }
+        s
+    }
+}
+
+impl Results {
+    pub fn summary(&self, timing: Option<Timing>) -> Summary {
+        let mut links = Vec::new();
+        for l in &self.links {
+            for (d, stats) in l.dirs.iter().enumerate() {
+                links.push(LinkSummary {
+                    link: l.name.clone(),
+                    direction: if d == 0 { "a->b" } else { "b->a" },
+                    from: l.ends[d].clone(),
+                    to: l.ends[1 - d].clone(),
+                    stats: stats.clone(),
+                });
+            }
+        }
+        Summary {
+            lab: self.lab.clone(),
+            seed: self.seed,
+            duration_us: us(self.duration),
+            events: self.events,
+            apps: self.apps.iter().map(|a| a.summary(self.duration)).collect(),
+            links,
+            routers: self.routers.clone(),
+            timing,
+        }
+    }
+}

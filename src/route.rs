@@ -1,0 +1,171 @@
+//! IPv4 prefixes and the forwarding table a router looks packets up in.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// An IPv4 prefix: an address and a length. `10.0.1.10/24` keeps the host part, so the same type
+/// describes an interface address and the subnet it sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Prefix {
+    pub addr: Ipv4Addr,
+    pub len: u8,
+}
+
+impl Prefix {
+    pub fn new(addr: Ipv4Addr, len: u8) -> Self {
+        Prefix { addr, len }
+    }
+
+    fn mask(self) -> u32 {
+        if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.len))
+        }
+    }
+
+    /// The network: the address with its host bits cleared.
+    pub fn network(self) -> Prefix {
+        Prefix::new(Ipv4Addr::from(u32::from(self.addr) & self.mask()), self.len)
+    }
+
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
+    }
+
+    /// True when the two prefixes share any address.
+    pub fn overlaps(self, other: Prefix) -> bool {
+        let len = self.len.min(other.len);
+        Prefix::new(self.addr, len).contains(other.addr)
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl FromStr for Prefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, l) = s.split_once('/').ok_or_else(|| {
+            format!("'{s}' is not a prefix: write address/length, e.g. 10.0.1.0/24")
+        })?;
+        let addr: Ipv4Addr = a
+            .parse()
+            .map_err(|_| format!("'{a}' is not an IPv4 address"))?;
+        let len: u8 = l
+            .parse()
+            .ok()
+            .filter(|l| *l <= 32)
+            .ok_or_else(|| format!("'/{l}' is not a prefix length (0 to 32)"))?;
+        Ok(Prefix::new(addr, len))
+    }
+}
+
+/// Where a route sends a packet: out of an interface, towards an optional next-hop address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub iface: usize,
+    pub via: Option<Ipv4Addr>,
+}
+
+/// One forwarding entry: a prefix and its equal-cost next hops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub prefix: Prefix,
+    pub next_hops: Vec<NextHop>,
+}
+
+/// A forwarding table with longest-prefix match. Entries are kept sorted longest prefix first
+/// (then by network), so the first match is the answer and the order never depends on insertion.
+#[derive(Debug, Clone, Default)]
+pub struct Fib {
+    routes: Vec<Route>,
+}
+
+impl Fib {
+    /// Adds a next hop for `prefix`; a second next hop for the same prefix makes it equal-cost.
+    pub fn add(&mut self, prefix: Prefix, hop: NextHop) {
+        let prefix = prefix.network();
+        if let Some(r) = self.routes.iter_mut().find(|r| r.prefix == prefix) {
+            if !r.next_hops.contains(&hop) {
+                r.next_hops.push(hop);
+            }
+            return;
+        }
+        self.routes.push(Route {
+            prefix,
+            next_hops: vec![hop],
+        });
+        self.routes.sort_by(|a, b| {
+            b.prefix
+                .len
+                .cmp(&a.prefix.len)
+                .then(a.prefix.cmp(&b.prefix))
+        });
+    }
+
+    /// Removes every route for `prefix`.
+    pub fn remove(&mut self, prefix: Prefix) {
+        let prefix = prefix.network();
+        self.routes.retain(|r| r.prefix != prefix);
+    }
+
+    /// The longest prefix containing `dst`.
+    pub fn lookup(&self, dst: Ipv4Addr) -> Option<&Route> {
+        self.routes.iter().find(|r| r.prefix.contains(dst))
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Prefix {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins_regardless_of_insertion_order() {
+        let hop = |i| NextHop {
+            iface: i,
+            via: None,
+        };
+        let mut fib = Fib::default();
+        fib.add(p("0.0.0.0/0"), hop(0));
+        fib.add(p("10.0.2.0/24"), hop(2));
+        fib.add(p("10.0.0.0/8"), hop(1));
+        assert_eq!(
+            fib.lookup("10.0.2.7".parse().unwrap()).unwrap().next_hops[0].iface,
+            2
+        );
+        assert_eq!(
+            fib.lookup("10.9.2.7".parse().unwrap()).unwrap().next_hops[0].iface,
+            1
+        );
+        assert_eq!(
+            fib.lookup("8.8.8.8".parse().unwrap()).unwrap().next_hops[0].iface,
+            0
+        );
+        fib.remove(p("0.0.0.0/0"));
+        assert!(fib.lookup("8.8.8.8".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn prefixes_parse_and_compare() {
+        assert_eq!(p("10.0.1.10/24").network(), p("10.0.1.0/24"));
+        assert!(p("10.0.1.10/24").contains("10.0.1.200".parse().unwrap()));
+        assert!(!p("10.0.1.10/24").contains("10.0.2.1".parse().unwrap()));
+        assert!(p("10.0.0.0/8").overlaps(p("10.0.1.0/24")));
+        assert!(!p("10.0.1.0/24").overlaps(p("10.0.2.0/24")));
+        assert!("10.0.1.0".parse::<Prefix>().is_err());
+        assert!("10.0.1.0/33".parse::<Prefix>().is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Routers: forward real IPv4 packets between any number of interfaces.
+//!
+//! For each packet: check the header (version, length, checksum); answer ICMP echo addressed to
+//! the router; drop when the TTL would expire; look the destination up by longest prefix over
+//! connected and static routes, skipping next hops whose link is down (so a less specific route
+//! takes over, as on a real router); pick among equal-cost next hops by a stable 5-tuple hash;
+//! decrement the TTL and recompute the header checksum. Every drop is counted by cause.
+
+use crate::lab::model::{Iface, Router as RouterModel};
+use crate::results::RouterRecord;
+use crate::rng::fnv1a;
+use crate::route::{Fib, NextHop, Prefix};
+use smoltcp::wire::{Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet};
+use std::net::Ipv4Addr;
+
+/// TTL of packets the router originates.
+const ORIGIN_TTL: u8 = 64;
+
+/// What to do with a packet after [`Router::process`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send it out of this interface.
+    Forward(usize),
+    /// Dropped; the cause is counted.
+    Drop,
+}
+
+pub struct Router {
+    pub ifaces: Vec<Iface>,
+    fib: Fib,
+    /// Per-router hash salt, so that routers in series do not all pick the same member.
+    salt: u64,
+    pub stats: RouterRecord,
+}
+
+impl Router {
+    pub fn new(name: &str, ifaces: &[Iface], model: &RouterModel) -> Self {
+        let mut fib = Fib::default();
+        for (i, f) in ifaces.iter().enumerate() {
+            fib.add(
+                f.addr.network(),
+                NextHop {
+                    iface: i,
+                    via: None,
+                },
+            );
+        }
+        for &(prefix, iface, via) in &model.routes {
+            fib.add(
+                prefix,
+                NextHop {
+                    iface,
+                    via: Some(via),
+                },
+            );
+        }
+        Router {
+            ifaces: ifaces.to_vec(),
+            fib,
+            salt: fnv1a(name.as_bytes()),
+            stats: RouterRecord {
+                name: name.to_string(),
+                ..RouterRecord::default()
+            },
+        }
+    }
+
+    pub fn fib(&self) -> &Fib {
+        &self.fib
+    }
+
+    fn owns(&self, ip: Ipv4Addr) -> Option<usize> {
+        self.ifaces.iter().position(|f| f.addr.addr == ip)
+    }
+
+    /// Decides the fate of `packet`, which arrived on interface `in_iface`, rewriting it in place.
+    /// `up(iface)` tells whether an interface's outgoing link is up.
+    pub fn process(
+        &mut self,
+        packet: &mut [u8],
+        in_iface: usize,
+        up: impl Fn(Iface) -> bool,
+    ) -> Action {
+        let (dst, ttl) = match Ipv4Packet::new_checked(&*packet) {
+            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => (ip.dst_addr(), ip.hop_limit()),
+            _ => {
+                self.stats.drops.malformed += 1;
+                return Action::Drop;
+            }
+        };
+        let mut ip = Ipv4Packet::new_unchecked(packet);
+        if self.owns(dst).is_some() {
+            self.stats.local += 1;
+            return match answer_echo(&mut ip) {
+                true if up(self.ifaces[in_iface]) => Action::Forward(in_iface),
+                _ => Action::Drop,
+            };
+        }
+        if ttl <= 1 {
+            self.stats.drops.ttl_expired += 1;
+            return Action::Drop;
+        }
+        let live = |h: &&NextHop| up(self.ifaces[h.iface]);
+        let mut saw_down = false;
+        let mut chosen = None;
+        for route in self.fib.routes().iter().filter(|r| r.prefix.contains(dst)) {
+            let count = route.next_hops.iter().filter(live).count();
+            if count == 0 {
+                saw_down = true;
+                continue;
+            }
+            let pick = if count == 1 {
+                0
+            } else {
+                (flow_hash(ip.as_ref(), self.salt) % count as u64) as usize
+            };
+            chosen = route
+                .next_hops
+                .iter()
+                .filter(live)
+                .nth(pick)
+                .map(|h| h.iface);
+            break;
+        }
+        let Some(out) = chosen else {
+            if saw_down {
+                self.stats.drops.link_down += 1;
+            } else {
+                self.stats.drops.no_route += 1;
+            }
+            return Action::Drop;
+        };
+        ip.set_hop_limit(ttl - 1);
+        ip.fill_checksum();
+        Action::Forward(out)
+    }
+
+    /// Adds or replaces routes at run time (for later control-plane models).
+    pub fn set_route(&mut self, prefix: Prefix, hops: &[NextHop]) {
+        self.fib.remove(prefix);
+        for &h in hops {
+            self.fib.add(prefix, h);
+        }
+    }
+}
+
+/// Turns an ICMP echo request addressed to us into the reply, in place. False for anything else.
+fn answer_echo(ip: &mut Ipv4Packet<&mut [u8]>) -> bool {
+    if ip.next_header() != IpProtocol::Icmp || ip.more_frags() || ip.frag_offset() != 0 {
+        return false;
+    }
+    {
+        let Ok(mut icmp) = Icmpv4Packet::new_checked(ip.payload_mut()) else {
+            return false;
+        };
+        if icmp.msg_type() != Icmpv4Message::EchoRequest || !icmp.verify_checksum() {
+            return false;
+        }
+        icmp.set_msg_type(Icmpv4Message::EchoReply);
+        icmp.fill_checksum();
+    }
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    ip.set_src_addr(dst);
+    ip.set_dst_addr(src);
+    ip.set_hop_limit(ORIGIN_TTL);
+    ip.fill_checksum();
+    true
+}
+
+/// A stable hash of the flow's 5-tuple (addresses, protocol, and ports for TCP and UDP) of a
+/// checked IPv4 packet.
+fn flow_hash(packet: &[u8], salt: u64) -> u64 {
+    let mut key = [0u8; 21];
+    key[..8].copy_from_slice(&salt.to_be_bytes());
+    key[8..16].copy_from_slice(&packet[12..20]);
+    let proto = packet[9];
+    key[16] = proto;
+    let header = usize::from(packet[0] & 0x0f) * 4;
+    let first_fragment = u16::from_be_bytes([packet[6], packet[7]]) & 0x1fff == 0;
+    let tcp_or_udp = proto == u8::from(IpProtocol::Tcp) || proto == u8::from(IpProtocol::Udp);
+    if tcp_or_udp && first_fragment {
+        if let Some(ports) = packet.get(header..header + 4) {
+            key[17..21].copy_from_slice(ports);
+        }
+    }
+    // FNV's low bits are weak; a final avalanche (MurmurHash3's fmix64) spreads them.
+    let mut h = fnv1a(&key);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}

@@ -1,0 +1,320 @@
+//! A run of a lab: builds the nodes and links from the validated model, then moves packets
+//! between them on the engine's virtual clock.
+//!
+//! Events are packet arrivals at the end of a link, host wake-ups, and faults. A host keeps at
+//! most one live wake-up in the queue: it is re-armed only for an earlier deadline, and an event
+//! that no longer matches the host's pending deadline is stale and skipped.
+
+use crate::app;
+use crate::engine::{Scheduler, Time};
+use crate::host::{Host, HostConfig};
+use crate::lab::model::{FaultKind, Iface, Lab, NodeKind};
+use crate::link::{Direction, Fate};
+use crate::results::{AppRecord, LinkRecord, Results};
+use crate::rng::component_rng;
+use crate::router::{Action, Router};
+use rand::RngCore;
+
+enum Event {
+    /// A packet reaches the far end of direction `dir` of `link`.
+    Deliver {
+        link: u32,
+        dir: u8,
+        epoch: u32,
+        packet: Vec<u8>,
+    },
+    Wake {
+        node: u32,
+    },
+    Fault {
+        index: u32,
+    },
+}
+
+enum NodeState {
+    Host(Box<Host>),
+    Router(Router),
+}
+
+pub struct Sim {
+    lab: Lab,
+    sched: Scheduler<Event>,
+    links: Vec<[Direction; 2]>,
+    nodes: Vec<NodeState>,
+    records: Vec<AppRecord>,
+    /// Spare packet buffers, reused so the steady state allocates nothing per packet.
+    free: Vec<Vec<u8>>,
+}
+
+impl Sim {
+    pub fn new(lab: &Lab) -> Sim {
+        let lab = lab.clone();
+        let links: Vec<[Direction; 2]> = lab
+            .links
+            .iter()
+            .map(|l| {
+                let dir = |d: usize| {
+                    let stream =
+                        format!("link/{}/{}", l.name, if d == 0 { "a->b" } else { "b->a" });
+                    Direction::new(l.dirs[d].clone(), lab.seed, &stream)
+                };
+                [dir(0), dir(1)]
+            })
+            .collect();
+        let mut nodes: Vec<NodeState> = lab
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Host(h) => {
+                    let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
+                    let mtu = n
+                        .ifaces
+                        .first()
+                        .map_or(1500, |f| lab.links[f.link].dirs[f.side].mtu as usize);
+                    NodeState::Host(Box::new(Host::new(HostConfig {
+                        name: &n.name,
+                        addresses: &addresses,
+                        gateway: h.gateway,
+                        routes: &h.routes,
+                        mtu,
+                        tcp: h.tcp,
+                        random_seed: component_rng(lab.seed, &format!("host/{}", n.name))
+                            .next_u64(),
+                    })))
+                }
+                NodeKind::Router(r) => NodeState::Router(Router::new(&n.name, &n.ifaces, r)),
+            })
+            .collect();
+        let mut records = Vec::with_capacity(lab.apps.len());
+        for (i, a) in lab.apps.iter().enumerate() {
+            let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
+            records.push(AppRecord::new(
+                &a.name,
+                a.traffic.kind(),
+                from,
+                to,
+                a.start,
+                a.stop,
+            ));
+            let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
+            let (left, right) = nodes.split_at_mut(hi);
+            if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
+                let (from, to) = if a.from < a.to { (x, y) } else { (y, x) };
+                app::install(i, a, from, to);
+            }
+        }
+        let mut sched = Scheduler::new();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            if let NodeState::Host(h) = n {
+                h.pending_wake = Some(0);
+                sched.schedule(0, Event::Wake { node: i as u32 });
+            }
+        }
+        for (i, f) in lab.faults.iter().enumerate() {
+            sched.schedule(f.at, Event::Fault { index: i as u32 });
+        }
+        Sim {
+            lab,
+            sched,
+            links,
+            nodes,
+            records,
+            free: Vec::new(),
+        }
+    }
+
+    pub fn now(&self) -> Time {
+        self.sched.now()
+    }
+
+    pub fn duration(&self) -> Time {
+        self.lab.duration
+    }
+
+    pub fn events(&self) -> u64 {
+        self.sched.processed()
+    }
+
+    /// Runs every event due up to `until` (capped at the lab's duration).
+    pub fn run_until(&mut self, until: Time) {
+        let until = until.min(self.lab.duration);
+        while let Some((now, event)) = self.sched.pop_until(until) {
+            match event {
+                Event::Deliver {
+                    link,
+                    dir,
+                    epoch,
+                    packet,
+                } => self.deliver(link as usize, dir as usize, epoch, packet),
+                Event::Wake { node } => {
+                    let node = node as usize;
+                    if let NodeState::Host(h) = &mut self.nodes[node] {
+                        if h.pending_wake == Some(now) {
+                            h.pending_wake = None;
+                            self.poll_host(node);
+                        }
+                    }
+                }
+                Event::Fault { index } => self.fault(index as usize),
+            }
+        }
+        self.sched.advance_to(until);
+    }
+
+    /// Runs to the end and returns what was measured.
+    pub fn run(mut self) -> Results {
+        self.run_until(self.lab.duration);
+        self.finish()
+    }
+
+    /// What was measured up to now.
+    pub fn finish(self) -> Results {
+        let lab = self.lab;
+        Results {
+            lab: lab.name.clone(),
+            seed: lab.seed,
+            duration: lab.duration,
+            events: self.sched.processed(),
+            apps: self.records,
+            links: lab
+                .links
+                .iter()
+                .zip(&self.links)
+                .map(|(l, d)| LinkRecord {
+                    name: l.name.clone(),
+                    ends: [
+                        lab.nodes[l.ends[0].0].name.clone(),
+                        lab.nodes[l.ends[1].0].name.clone(),
+                    ],
+                    dirs: [d[0].stats.clone(), d[1].stats.clone()],
+                })
+                .collect(),
+            routers: self
+                .nodes
+                .into_iter()
+                .filter_map(|n| match n {
+                    NodeState::Router(r) => Some(r.stats),
+                    NodeState::Host(_) => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Offers `packet` to direction `dir` of `link`.
+    fn send(&mut self, link: usize, dir: usize, packet: Vec<u8>) {
+        send(
+            &mut self.sched,
+            &mut self.links,
+            &mut self.free,
+            link,
+            dir,
+            packet,
+        );
+    }
+
+    fn deliver(&mut self, link: usize, dir: usize, epoch: u32, mut packet: Vec<u8>) {
+        if !self.links[link][dir].arrive(epoch, packet.len()) {
+            self.free.push(packet);
+            return;
+        }
+        let (node, iface) = self.lab.links[link].ends[1 - dir];
+        match &mut self.nodes[node] {
+            NodeState::Host(h) => {
+                h.deliver(packet);
+                self.poll_host(node);
+            }
+            NodeState::Router(r) => {
+                let links = &self.links;
+                let up = |f: Iface| links[f.link][f.side].is_up();
+                match r.process(&mut packet, iface, up) {
+                    Action::Drop => self.free.push(packet),
+                    Action::Forward(out) => {
+                        let f = r.ifaces[out];
+                        if packet.len() > self.links[f.link][f.side].params.mtu as usize {
+                            r.stats.drops.mtu += 1;
+                            self.free.push(packet);
+                        } else {
+                            r.stats.forwarded += 1;
+                            self.send(f.link, f.side, packet);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_host(&mut self, node: usize) {
+        let now = self.sched.now();
+        let NodeState::Host(h) = &mut self.nodes[node] else {
+            return;
+        };
+        let wake = h.poll(now, &mut self.free, &mut self.records);
+        let f = self.lab.nodes[node].ifaces[0];
+        for packet in h.outbox().drain(..) {
+            send(
+                &mut self.sched,
+                &mut self.links,
+                &mut self.free,
+                f.link,
+                f.side,
+                packet,
+            );
+        }
+        if let Some(w) = wake {
+            if h.pending_wake.is_none_or(|p| w < p) {
+                h.pending_wake = Some(w);
+                self.sched.schedule(w, Event::Wake { node: node as u32 });
+            }
+        }
+    }
+
+    fn fault(&mut self, index: usize) {
+        let now = self.sched.now();
+        match &self.lab.faults[index].action {
+            FaultKind::LinkState { link, up } => {
+                for d in &mut self.links[*link] {
+                    d.set_up(now, *up);
+                }
+            }
+            FaultKind::LinkChange {
+                link,
+                sides,
+                change,
+            } => {
+                for &s in sides {
+                    let d = &mut self.links[*link][s];
+                    let params = change.apply(&d.params);
+                    d.reconfigure(params);
+                }
+            }
+        }
+    }
+}
+
+/// Offers a packet to a link direction and schedules its arrival, or recycles it if dropped.
+fn send(
+    sched: &mut Scheduler<Event>,
+    links: &mut [[Direction; 2]],
+    free: &mut Vec<Vec<u8>>,
+    link: usize,
+    dir: usize,
+    packet: Vec<u8>,
+) {
+    match links[link][dir].send(sched.now(), packet.len()) {
+        Fate::Arrives { at, epoch } => sched.schedule(
+            at,
+            Event::Deliver {
+                link: link as u32,
+                dir: dir as u8,
+                epoch,
+                packet,
+            },
+        ),
+        Fate::Dropped(_) => free.push(packet),
+    }
+}
+
+/// Validates nothing: runs an already validated lab to the end.
+pub fn run(lab: &Lab) -> Results {
+    Sim::new(lab).run()
+}
