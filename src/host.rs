@@ -1,8 +1,8 @@
 //! End hosts: a smoltcp [`Interface`] (medium IP, real checksums) on one link, its sockets, and
 //! the app agents that drive them.
 //!
-//! Each poll is: ingest and send (`Interface::poll`), let agents read and write, poll again so
-//! what agents wrote leaves at this same instant, then ask smoltcp when it next needs a poll.
+//! Each poll is: ingest every delivered packet, let agents read and write, then let the stack
+//! send (`Interface::poll`) at this same instant, and ask smoltcp when it next needs a poll.
 
 use crate::app::Agent;
 use crate::engine::Time;
@@ -10,7 +10,7 @@ use crate::lab::model::TcpConfig;
 use crate::lab::spec::Congestion;
 use crate::results::AppRecord;
 use crate::route::Prefix;
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
@@ -226,7 +226,13 @@ impl Host {
             free,
             mtu: self.mtu,
         };
-        self.iface.poll(ts, &mut port, &mut self.sockets);
+        // Ingest first and let the agents read before anything is sent, so that the ACK for new
+        // data already advertises the window the application's read has reopened.
+        while self
+            .iface
+            .poll_ingress_single(ts, &mut port, &mut self.sockets)
+            != PollIngressSingleResult::None
+        {}
         let mut wake: Option<Time> = None;
         for (app, agent) in &mut self.agents {
             let w = agent.poll(

@@ -25,11 +25,15 @@ struct Checker {
 }
 
 impl Checker {
+    /// Records a problem once (both directions of a link share most settings).
     fn fail(&mut self, item: impl Into<String>, reason: impl Into<String>) {
-        self.problems.push(Problem {
+        let p = Problem {
             item: item.into(),
             reason: reason.into(),
-        });
+        };
+        if !self.problems.contains(&p) {
+            self.problems.push(p);
+        }
     }
 
     fn unique<'a>(&mut self, kind: &str, names: impl Iterator<Item = &'a str>) {

@@ -1,0 +1,213 @@
+//! Bad input never panics: it exits with code 2 and a message that says where (file:line:column)
+//! or which item breaks which rule.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const GOOD: &str = r#"(
+    name: "good",
+    duration: "1s",
+    nodes: [
+        Host(name: "h1", gateway: "10.1.0.1"),
+        Router(name: "r1"),
+        Host(name: "h2", gateway: "10.2.0.1"),
+    ],
+    links: [
+        (name: "l1", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "r1", ip: "10.1.0.1/24"), delay: "1ms", rate: "100Mbps"),
+        (name: "l2", a: (node: "r1", ip: "10.2.0.1/24"), b: (node: "h2", ip: "10.2.0.10/24"), delay: "1ms", loss: Bernoulli(0.01)),
+    ],
+    routes: [],
+    apps: [(name: "p", from: "h1", to: "h2", traffic: UdpProbe())],
+    faults: [(at: "500ms", action: LinkDown("l2"))],
+)"#;
+
+fn emulate(args: &[&str], lab: Option<&str>) -> (i32, String) {
+    let path = std::env::temp_dir().join(format!(
+        "hybridlab-bad-{}-{:x}.ron",
+        std::process::id(),
+        hybridlab::rng::fnv1a(lab.unwrap_or("").as_bytes())
+    ));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_emulate"));
+    cmd.args(args);
+    if let Some(text) = lab {
+        std::fs::write(&path, text).unwrap();
+        cmd.arg(&path);
+    }
+    let out = cmd.output().expect("emulate runs");
+    let _ = std::fs::remove_file(&path);
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    (
+        out.status.code().expect("exited, not killed by a signal"),
+        text,
+    )
+}
+
+#[test]
+fn the_good_lab_checks_and_runs() {
+    let (code, text) = emulate(&["check"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = emulate(&["--quiet"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+}
+
+#[test]
+fn every_shipped_topology_is_valid() {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/topologies"));
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("//"),
+            "{} starts with teaching comments",
+            path.display()
+        );
+        let (code, out) = emulate(&["check"], Some(&text));
+        assert_eq!(code, 0, "{}: {out}", path.display());
+        count += 1;
+    }
+    assert!(count >= 2);
+}
+
+/// (description, text replaced in GOOD, replacement, words the message must contain)
+const BROKEN: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "unclosed list",
+        "routes: [],",
+        "routes: [",
+        &[":14:5:", "Expected"],
+    ),
+    (
+        "misspelt field",
+        "delay: \"1ms\", rate",
+        "dealy: \"1ms\", rate",
+        &[":10:", "dealy"],
+    ),
+    (
+        "bad unit",
+        "delay: \"1ms\", rate",
+        "delay: \"1 parsec\", rate",
+        &[":10:", "not a duration"],
+    ),
+    (
+        "duration without unit",
+        "duration: \"1s\"",
+        "duration: 5",
+        &[":3:", "no unit"],
+    ),
+    (
+        "unknown node in a link",
+        "(node: \"r1\", ip: \"10.2.0.1/24\")",
+        "(node: \"r9\", ip: \"10.2.0.1/24\")",
+        &["link 'l2'", "unknown node 'r9'"],
+    ),
+    (
+        "duplicate names",
+        "Router(name: \"r1\")",
+        "Router(name: \"r1\"), Router(name: \"r1\")",
+        &["node 'r1'", "used twice"],
+    ),
+    (
+        "loss above one",
+        "Bernoulli(0.01)",
+        "Bernoulli(1.5)",
+        &["link 'l2'", "outside 0..1"],
+    ),
+    (
+        "zero rate",
+        "rate: \"100Mbps\"",
+        "rate: \"0Mbps\"",
+        &["link 'l1'", "rate is zero"],
+    ),
+    (
+        "gateway outside every subnet",
+        "gateway: \"10.1.0.1\"",
+        "gateway: \"10.7.0.1\"",
+        &["host 'h1'", "outside every subnet"],
+    ),
+    (
+        "ends on two subnets",
+        "ip: \"10.1.0.1/24\"",
+        "ip: \"10.3.0.1/24\"",
+        &["link 'l1'", "not on one subnet"],
+    ),
+    (
+        "next hop not connected",
+        "routes: [],",
+        "routes: [(node: \"r1\", prefix: \"10.9.0.0/16\", via: \"192.168.1.1\")],",
+        &["route 1", "not on a directly connected subnet"],
+    ),
+    (
+        "app on a router",
+        "from: \"h1\", to: \"h2\"",
+        "from: \"r1\", to: \"h2\"",
+        &["app 'p'", "is a router"],
+    ),
+    (
+        "unknown link in a fault",
+        "LinkDown(\"l2\")",
+        "LinkDown(\"l7\")",
+        &["fault 1", "unknown link 'l7'"],
+    ),
+    (
+        "fault after the end",
+        "at: \"500ms\"",
+        "at: \"5s\"",
+        &["fault 1", "after the end"],
+    ),
+    (
+        "no route to the peer",
+        "gateway: \"10.2.0.1\"",
+        "gateway: None",
+        &["app 'p'", "no return path", "'h2' has no route"],
+    ),
+    (
+        "a bad prefix",
+        "ip: \"10.1.0.10/24\"",
+        "ip: \"10.1.0.10/40\"",
+        &["link 'l1'", "prefix length"],
+    ),
+    (
+        "mtu too small",
+        "delay: \"1ms\", rate",
+        "mtu: 20, delay: \"1ms\", rate",
+        &["link 'l1'", "mtu 20"],
+    ),
+    (
+        "host on two links",
+        "b: (node: \"h2\"",
+        "b: (node: \"h1\"",
+        &["host 'h1'", "2 links"],
+    ),
+];
+
+#[test]
+fn broken_labs_exit_2_with_a_message_that_says_where() {
+    for (what, from, to, words) in BROKEN {
+        assert!(
+            GOOD.contains(from),
+            "{what}: the table's pattern {from:?} is in the good lab"
+        );
+        let broken = GOOD.replacen(from, to, 1);
+        let (code, text) = emulate(&["check"], Some(&broken));
+        assert_eq!(code, 2, "{what}: {text}");
+        assert!(!text.contains("panicked"), "{what}: {text}");
+        for w in *words {
+            assert!(text.contains(w), "{what}: expected {w:?} in: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_and_bad_usage_exit_2() {
+    let (code, text) = emulate(&["check", "/nonexistent/lab.ron"], None);
+    assert_eq!(code, 2);
+    assert!(text.contains("/nonexistent/lab.ron"), "{text}");
+    let (code, _) = emulate(&["--no-such-flag"], None);
+    assert_eq!(code, 2);
+    let (code, _) = emulate(&[], None);
+    assert_eq!(code, 2);
+    let (code, text) = emulate(&["--duration", "soon"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+}

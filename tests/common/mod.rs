@@ -1,0 +1,33 @@
+#![allow(dead_code)]
+//! Helpers shared by the specification tests.
+
+use hybridlab::lab::{self, Lab};
+use hybridlab::results::{AppRecord, Results};
+use std::path::Path;
+
+/// Parses and validates lab text, panicking with the error message if it is invalid.
+pub fn lab(text: &str) -> Lab {
+    lab::load_str(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn run(text: &str) -> Results {
+    hybridlab::sim::run(&lab(text))
+}
+
+pub fn app<'a>(r: &'a Results, name: &str) -> &'a AppRecord {
+    r.apps.iter().find(|a| a.name == name).expect("app exists")
+}
+
+/// Two hosts `a` (10.0.0.1) and `b` (10.0.0.2) on one link with the given link fields, running
+/// the given apps.
+pub fn two_hosts(duration: &str, link_fields: &str, hosts: (&str, &str), apps: &str) -> String {
+    format!(
+        r#"(
+    name: "two-hosts", seed: 1, duration: "{duration}",
+    nodes: [Host(name: "a" {}), Host(name: "b" {})],
+    links: [(name: "wire", a: (node: "a", ip: "10.0.0.1/24"), b: (node: "b", ip: "10.0.0.2/24"), {link_fields})],
+    apps: [{apps}],
+)"#,
+        hosts.0, hosts.1
+    )
+}

@@ -1,0 +1,170 @@
+//! Results agree with theory where theory exists.
+
+mod common;
+use common::*;
+
+/// Serialization time of `bytes` at `rate`, rounded up to the nanosecond, as a link computes it.
+fn ser(bytes: u64, rate: u64) -> u64 {
+    (bytes * 8 * 1_000_000_000).div_ceil(rate)
+}
+
+#[test]
+fn idle_probe_rtt_is_the_sum_of_propagation_and_serialization() {
+    // h1 -[1 ms, 100 Mbps]- r1 -[5 ms, 10 Mbps]- r2 -[2 ms, 1 Gbps]- h2
+    let text = r#"(
+        name: "rtt", duration: "3s",
+        nodes: [Host(name: "h1", gateway: "10.1.0.1"), Router(name: "r1"), Router(name: "r2"), Host(name: "h2", gateway: "10.2.0.1")],
+        links: [
+            (name: "l1", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "r1", ip: "10.1.0.1/24"), delay: "1ms", rate: "100Mbps"),
+            (name: "l2", a: (node: "r1", ip: "172.16.0.1/30"), b: (node: "r2", ip: "172.16.0.2/30"), delay: "5ms", rate: "10Mbps"),
+            (name: "l3", a: (node: "r2", ip: "10.2.0.1/24"), b: (node: "h2", ip: "10.2.0.10/24"), delay: "2ms", rate: "1Gbps"),
+        ],
+        routes: [
+            (node: "r1", prefix: "10.2.0.0/24", via: "172.16.0.2"),
+            (node: "r2", prefix: "10.1.0.0/24", via: "172.16.0.1"),
+        ],
+        apps: [(name: "p", from: "h1", to: "h2", traffic: UdpProbe(interval: "100ms", size: 64))],
+    )"#;
+    let r = run(text);
+    let packet = 64 + 8 + 20; // UDP payload + UDP header + IPv4 header
+    let one_way: u64 = [
+        (1_000_000, 100_000_000),
+        (5_000_000, 10_000_000),
+        (2_000_000, 1_000_000_000),
+    ]
+    .iter()
+    .map(|&(delay, rate)| delay + ser(packet, rate))
+    .sum();
+    let probes = &app(&r, "p").probes;
+    assert_eq!(probes.len(), 30);
+    for p in probes {
+        assert_eq!(p.arrived.unwrap() - p.sent, one_way);
+        assert_eq!(p.returned.unwrap() - p.sent, 2 * one_way);
+    }
+    // The histograms agree to the microsecond.
+    let rtt_us = 2.0 * one_way as f64 / 1e3;
+    let s = app(&r, "p").summary(r.duration);
+    assert!((s.rtt.unwrap().p50_us - rtt_us).abs() < 0.001 * rtt_us);
+}
+
+#[test]
+fn a_receive_window_below_the_bdp_limits_tcp_to_window_over_rtt() {
+    // 100 Mbps, 20 ms RTT: the BDP is 250 kB; a 48 KiB window allows window/RTT ~ 19.6 Mbps.
+    let window = 48 * 1024;
+    let text = two_hosts(
+        "12s",
+        r#"delay: "10ms", rate: "100Mbps""#,
+        ("", r#", tcp_rx_buffer: "48KiB""#),
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+    );
+    let r = run(&text);
+    let s = app(&r, "bulk").summary(r.duration);
+    let rtt = 0.020 + ser(1500, 100_000_000) as f64 / 1e9 + ser(40, 100_000_000) as f64 / 1e9;
+    let expected = window as f64 * 8.0 / rtt;
+    let measured = s.steady_goodput_bps.unwrap();
+    assert!(
+        (measured - expected).abs() < 0.05 * expected,
+        "measured {measured}, window/RTT {expected}"
+    );
+}
+
+#[test]
+fn bulk_tcp_fills_a_clean_100_mbps_link() {
+    let text = two_hosts(
+        "10s",
+        r#"delay: "10ms", rate: "100Mbps", queue: Packets(1000)"#,
+        ("", ""),
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+    );
+    let r = run(&text);
+    let steady = app(&r, "bulk")
+        .summary(r.duration)
+        .steady_goodput_bps
+        .unwrap();
+    assert!(steady >= 90e6, "steady-state goodput {steady}");
+}
+
+#[test]
+fn bernoulli_loss_matches_its_probability() {
+    let p = 0.05;
+    let text = two_hosts(
+        "20s",
+        &format!("loss: Bernoulli({p})"),
+        ("", ""),
+        r#"(name: "p", from: "a", to: "b", traffic: UdpProbe(interval: "1ms"))"#,
+    );
+    let r = run(&text);
+    let d = &r.links[0].dirs[0];
+    let n = d.offered_packets as f64;
+    let measured = d.drops.loss as f64 / n;
+    let sigma = (p * (1.0 - p) / n).sqrt();
+    assert!(n >= 19_000.0);
+    assert!(
+        (measured - p).abs() < 4.0 * sigma,
+        "measured {measured}, configured {p}"
+    );
+}
+
+#[test]
+fn gilbert_elliott_loss_has_the_configured_burst_length_and_rate() {
+    let (p, r): (f64, f64) = (0.01, 0.25);
+    let text = two_hosts(
+        "100s",
+        r#"a_to_b: (loss: GilbertElliott(p: 0.01, r: 0.25))"#,
+        ("", ""),
+        r#"(name: "p", from: "a", to: "b", traffic: UdpProbe(interval: "1ms"))"#,
+    );
+    let res = run(&text);
+    let arrived: Vec<bool> = app(&res, "p")
+        .probes
+        .iter()
+        .map(|x| x.arrived.is_some())
+        .collect();
+    let mut bursts = Vec::new();
+    let mut run_len = 0;
+    for &a in &arrived {
+        if a {
+            if run_len > 0 {
+                bursts.push(run_len);
+            }
+            run_len = 0;
+        } else {
+            run_len += 1;
+        }
+    }
+    let mean_burst = bursts.iter().sum::<usize>() as f64 / bursts.len() as f64;
+    // Geometric bursts with mean 1/r = 4 and s.d. sqrt(1-r)/r ~ 3.5, over ~960 bursts.
+    let se = (1.0 - r).sqrt() / r / (bursts.len() as f64).sqrt();
+    assert!(
+        (mean_burst - 1.0 / r).abs() < 4.0 * se,
+        "mean burst {mean_burst} over {} bursts",
+        bursts.len()
+    );
+    let loss_rate = arrived.iter().filter(|a| !**a).count() as f64 / arrived.len() as f64;
+    let expected = p / (p + r);
+    assert!(
+        (loss_rate - expected).abs() < 0.15 * expected,
+        "loss rate {loss_rate}, expected {expected}"
+    );
+}
+
+#[test]
+fn a_queue_overflows_when_offered_load_exceeds_the_rate() {
+    // 1000-byte probes every 100 us offer 82 Mbps of IP packets to a 10 Mbps link.
+    let text = two_hosts(
+        "2s",
+        r#"rate: "10Mbps", queue: Packets(50)"#,
+        ("", ""),
+        r#"(name: "p", from: "a", to: "b", traffic: UdpProbe(interval: "100us", size: 1000))"#,
+    );
+    let r = run(&text);
+    let d = &r.links[0].dirs[0];
+    assert!(d.drops.queue > 0);
+    assert_eq!(d.peak_queue_packets, 50);
+    // The link runs flat out: delivered bytes are the rate times the time, less one queue.
+    let delivered_bits = d.delivered_bytes as f64 * 8.0;
+    assert!(
+        (delivered_bits - 10e6 * 2.0).abs() < 0.02 * 20e6,
+        "delivered {delivered_bits} bits"
+    );
+}
