@@ -12,8 +12,15 @@ use serde::Serialize;
 
 /// Width of a goodput window.
 pub const GOODPUT_WINDOW: Time = 100_000_000;
-/// A probe sent this close to the end of the run and not answered is in flight, not lost.
-pub const IN_FLIGHT_GRACE: Time = 1_000_000_000;
+/// An unanswered probe sent within this time of the end of the run is in flight, not lost: four
+/// times the largest round trip seen, at least 10 ms, and 1 s when no probe ever returned.
+pub fn probe_timeout(rtt: &Histogram<u64>) -> Time {
+    if rtt.is_empty() {
+        1_000_000_000
+    } else {
+        (rtt.max() * 4).clamp(10_000_000, 1_000_000_000)
+    }
+}
 
 /// A latency histogram in nanoseconds: 1 ns to 1 hour at 3 significant figures.
 pub fn latency_histogram() -> Histogram<u64> {
@@ -285,10 +292,11 @@ impl AppRecord {
                 };
                 s.sent = self.probes.len() as u64;
                 s.received = self.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
+                let timeout = probe_timeout(&self.rtt);
                 s.in_flight = self
                     .probes
                     .iter()
-                    .filter(|p| p.returned.is_none() && p.sent + IN_FLIGHT_GRACE > run_end)
+                    .filter(|p| p.returned.is_none() && p.sent + timeout > run_end)
                     .count() as u64;
                 s.lost = s.sent - s.received - s.in_flight;
                 if self.kind == "udp-probe" {

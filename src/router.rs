@@ -190,3 +190,104 @@ fn flow_hash(packet: &[u8], salt: u64) -> u64 {
     h ^= h >> 33;
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{Icmpv4Repr, Ipv4Repr};
+
+    fn router() -> Router {
+        let ifaces = [
+            Iface {
+                link: 0,
+                side: 1,
+                addr: "10.1.0.1/24".parse().unwrap(),
+            },
+            Iface {
+                link: 1,
+                side: 0,
+                addr: "10.2.0.1/24".parse().unwrap(),
+            },
+        ];
+        Router::new("r", &ifaces, &RouterModel::default())
+    }
+
+    /// A real ICMP echo request from 10.1.0.10 to `dst` with the given TTL.
+    fn echo(dst: [u8; 4], ttl: u8) -> Vec<u8> {
+        let caps = ChecksumCapabilities::default();
+        let icmp = Icmpv4Repr::EchoRequest {
+            ident: 7,
+            seq_no: 1,
+            data: b"hybridlab",
+        };
+        let ip = Ipv4Repr {
+            src_addr: Ipv4Addr::new(10, 1, 0, 10),
+            dst_addr: Ipv4Addr::from(dst),
+            next_header: IpProtocol::Icmp,
+            payload_len: icmp.buffer_len(),
+            hop_limit: ttl,
+        };
+        let mut buf = vec![0; ip.buffer_len() + icmp.buffer_len()];
+        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut packet, &caps);
+        icmp.emit(
+            &mut Icmpv4Packet::new_unchecked(packet.payload_mut()),
+            &caps,
+        );
+        buf
+    }
+
+    #[test]
+    fn forwards_by_prefix_decrementing_ttl_with_a_valid_checksum() {
+        let mut r = router();
+        let mut p = echo([10, 2, 0, 10], 64);
+        assert_eq!(r.process(&mut p, 0, |_| true), Action::Forward(1));
+        let ip = Ipv4Packet::new_checked(&p[..]).unwrap();
+        assert_eq!(ip.hop_limit(), 63);
+        assert!(ip.verify_checksum());
+        assert_eq!(
+            r.stats.forwarded, 0,
+            "the engine counts forwarding once the link accepts"
+        );
+    }
+
+    #[test]
+    fn counts_ttl_expiry_no_route_link_down_and_malformed() {
+        let mut r = router();
+        assert_eq!(
+            r.process(&mut echo([10, 2, 0, 10], 1), 0, |_| true),
+            Action::Drop
+        );
+        assert_eq!(
+            r.process(&mut echo([192, 168, 0, 1], 64), 0, |_| true),
+            Action::Drop
+        );
+        assert_eq!(
+            r.process(&mut echo([10, 2, 0, 10], 64), 0, |f| f.link != 1),
+            Action::Drop
+        );
+        let mut corrupt = echo([10, 2, 0, 10], 64);
+        corrupt[8] ^= 0xff;
+        assert_eq!(r.process(&mut corrupt, 0, |_| true), Action::Drop);
+        let d = &r.stats.drops;
+        assert_eq!(
+            (d.ttl_expired, d.no_route, d.link_down, d.malformed),
+            (1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn answers_an_echo_request_addressed_to_itself() {
+        let mut r = router();
+        let mut p = echo([10, 1, 0, 1], 64);
+        assert_eq!(r.process(&mut p, 0, |_| true), Action::Forward(0));
+        let ip = Ipv4Packet::new_checked(&p[..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!(ip.dst_addr(), Ipv4Addr::new(10, 1, 0, 10));
+        let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+        assert_eq!(icmp.msg_type(), Icmpv4Message::EchoReply);
+        assert!(icmp.verify_checksum());
+        assert_eq!(r.stats.local, 1);
+    }
+}

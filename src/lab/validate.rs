@@ -505,6 +505,27 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                 );
             }
         }
+        let packet = match traffic {
+            Traffic::UdpProbe { size, .. } => Some(size + 28),
+            Traffic::Ping { size, .. } => Some(size + 8 + 20),
+            _ => None,
+        };
+        for host in [from, to] {
+            let Some(f) = nodes[host].ifaces.first() else {
+                continue;
+            };
+            let mtu = links[f.link].dirs[f.side].mtu as usize;
+            if packet.is_some_and(|p| p > mtu) {
+                c.fail(
+                    &item,
+                    format!(
+                        "its packets of {} bytes exceed the MTU {mtu} of '{}'s link (hosts do not fragment)",
+                        packet.unwrap_or(0),
+                        nodes[host].name
+                    ),
+                );
+            }
+        }
         let from_addr = host_addresses(&nodes[from])
             .next()
             .map_or(Ipv4Addr::UNSPECIFIED, |p| p.addr);
