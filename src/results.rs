@@ -93,6 +93,27 @@ impl AppRecord {
         }
     }
 
+    /// Records the echo of probe `seq` (stamped `sent`) coming back at `now`. A stamp that does not
+    /// match the probe, or a duplicate, is ignored.
+    pub fn probe_returned(&mut self, seq: u64, sent: Time, now: Time) {
+        if let Some(p) = self.probes.get_mut(seq as usize) {
+            if p.returned.is_none() && p.sent == sent {
+                p.returned = Some(now);
+                let _ = self.rtt.record((now - sent).max(1));
+            }
+        }
+    }
+
+    /// Records probe `seq` (stamped `sent`) reaching the peer at `now`.
+    pub fn probe_arrived(&mut self, seq: u64, sent: Time, now: Time) {
+        if let Some(p) = self.probes.get_mut(seq as usize) {
+            if p.arrived.is_none() && p.sent == sent {
+                p.arrived = Some(now);
+                let _ = self.one_way.record((now - sent).max(1));
+            }
+        }
+    }
+
     /// Counts bytes read by the receiving app at `now`.
     pub fn record_goodput(&mut self, now: Time, bytes: u64) {
         let w = (now.saturating_sub(self.start) / GOODPUT_WINDOW) as usize;

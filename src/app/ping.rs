@@ -69,12 +69,7 @@ impl Agent for Pinger {
             let Some((seq, sent)) = read_stamp(data).filter(|_| ident == self.ident) else {
                 continue;
             };
-            if let Some(p) = rec.probes.get_mut(seq as usize) {
-                if p.returned.is_none() && p.sent == sent {
-                    p.returned = Some(now);
-                    let _ = rec.rtt.record((now - sent).max(1));
-                }
-            }
+            rec.probe_returned(seq, sent, now);
         }
         while self.next <= now && self.next < self.stop {
             let seq = rec.probes.len() as u64;

@@ -65,14 +65,8 @@ impl Agent for Sender {
     ) -> Option<Time> {
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, _)) = s.recv_slice(&mut self.buf) {
-            let Some((seq, sent)) = read_stamp(&self.buf[..n]) else {
-                continue;
-            };
-            if let Some(p) = rec.probes.get_mut(seq as usize) {
-                if p.returned.is_none() && p.sent == sent {
-                    p.returned = Some(now);
-                    let _ = rec.rtt.record((now - sent).max(1));
-                }
+            if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
+                rec.probe_returned(seq, sent, now);
             }
         }
         while self.next <= now && self.next < self.stop {
@@ -120,12 +114,7 @@ impl Agent for Echo {
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, meta)) = s.recv_slice(&mut self.buf) {
             if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
-                if let Some(p) = rec.probes.get_mut(seq as usize) {
-                    if p.arrived.is_none() && p.sent == sent {
-                        p.arrived = Some(now);
-                        let _ = rec.one_way.record((now - sent).max(1));
-                    }
-                }
+                rec.probe_arrived(seq, sent, now);
             }
             let _ = s.send_slice(&self.buf[..n], meta.endpoint);
         }
