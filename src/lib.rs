@@ -17,3 +17,4 @@ pub mod route;
 pub mod router;
 pub mod sim;
 pub mod units;
+pub mod vpn;
