@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod engine;
+pub mod gateway;
 pub mod host;
 pub mod lab;
 pub mod link;

@@ -70,9 +70,17 @@ pub fn render(s: &Summary) -> String {
         }
     }
     let _ = writeln!(out, "\nlinks");
+    let label = |l: &crate::results::LinkSummary| format!("{} {}->{}", l.link, l.from, l.to);
+    let w = s
+        .links
+        .iter()
+        .map(|l| label(l).len())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     let _ = writeln!(
         out,
-        "  {:<24} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
+        "  {:<w$} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
         "link direction",
         "packets",
         "bytes",
@@ -87,8 +95,8 @@ pub fn render(s: &Summary) -> String {
         let st = &l.stats;
         let _ = writeln!(
             out,
-            "  {:<24} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
-            format!("{} {}->{}", l.link, l.from, l.to),
+            "  {:<w$} {:>10} {:>14} {:>10} {:>8} {:>8} {:>6} {:>6} {:>10}",
+            label(l),
             st.offered_packets,
             st.offered_bytes,
             st.delivered_packets,
@@ -105,9 +113,29 @@ pub fn render(s: &Summary) -> String {
             let d = &r.drops;
             let _ = writeln!(
                 out,
-                "  {:<16} forwarded {:>10}  local {:>6}  drops: no route {}, ttl {}, mtu {}, link down {}, malformed {}",
-                r.name, r.forwarded, r.local, d.no_route, d.ttl_expired, d.mtu, d.link_down, d.malformed
+                "  {:<16} forwarded {:>10}  local {:>6}  drops: no route {}, ttl {}, mtu {}, link down {}, malformed {}, capacity {}",
+                r.name, r.forwarded, r.local, d.no_route, d.ttl_expired, d.mtu, d.link_down, d.malformed, d.capacity
             );
+        }
+    }
+    if !s.tunnels.is_empty() {
+        let _ = writeln!(out, "\ntunnels");
+    }
+    for t in &s.tunnels {
+        for (side, st) in t.stats.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  {:<16} at {:<16} sent {:>9}  received {:>9}  MSS clamped {:>4}  too big {:>6}",
+                t.name, t.ends[side], st.encapsulated, st.decapsulated, st.mss_clamped, st.too_big
+            );
+            if st.too_big > 0 {
+                let _ = writeln!(
+                    out,
+                    "    {} packets from {} were too large once wrapped in ESP and were dropped (ESP is never \
+                     fragmented): clamp the TCP MSS (mss_clamp: 1350) or lower the MTU",
+                    st.too_big, t.ends[side]
+                );
+            }
         }
     }
     let _ = writeln!(out, "\nrun: {} events", s.events);

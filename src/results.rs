@@ -143,6 +143,32 @@ pub struct RouterDrops {
     pub link_down: u64,
     /// Not a valid IPv4 packet, or a bad header checksum.
     pub malformed: u64,
+    /// The gateway's queue in front of its SKU capacity was full.
+    pub capacity: u64,
+}
+
+/// Counters of one end of an IPsec tunnel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TunnelStats {
+    /// Packets wrapped in ESP and sent.
+    pub encapsulated: u64,
+    /// ESP packets received and unwrapped.
+    pub decapsulated: u64,
+    /// Wrapped packets too large for the outgoing link: ESP is never fragmented.
+    pub too_big: u64,
+    /// TCP SYNs whose MSS option was lowered.
+    pub mss_clamped: u64,
+    /// ESP packets that failed to unwrap.
+    pub malformed: u64,
+}
+
+/// Counters of a tunnel, per end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TunnelRecord {
+    pub name: String,
+    /// Router names at ends a and b.
+    pub ends: [String; 2],
+    pub stats: [TunnelStats; 2],
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -164,6 +190,7 @@ pub struct Results {
     pub apps: Vec<AppRecord>,
     pub links: Vec<LinkRecord>,
     pub routers: Vec<RouterRecord>,
+    pub tunnels: Vec<TunnelRecord>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -265,6 +292,8 @@ pub struct Summary {
     pub apps: Vec<AppSummary>,
     pub links: Vec<LinkSummary>,
     pub routers: Vec<RouterRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
 }
@@ -381,6 +410,7 @@ impl Results {
             apps: self.apps.iter().map(|a| a.summary(self.duration)).collect(),
             links,
             routers: self.routers.clone(),
+            tunnels: self.tunnels.clone(),
             timing,
         }
     }

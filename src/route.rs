@@ -65,11 +65,28 @@ impl FromStr for Prefix {
     }
 }
 
-/// Where a route sends a packet: out of an interface, towards an optional next-hop address.
+/// Where a packet leaves a node: a link interface, or an IPsec tunnel (by the node's index of
+/// its tunnels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Port {
+    Iface(usize),
+    Tunnel(usize),
+}
+
+/// Where a route sends a packet: out of a port, towards an optional next-hop address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NextHop {
-    pub iface: usize,
+    pub port: Port,
     pub via: Option<Ipv4Addr>,
+}
+
+impl NextHop {
+    pub fn iface(iface: usize, via: Option<Ipv4Addr>) -> Self {
+        NextHop {
+            port: Port::Iface(iface),
+            via,
+        }
+    }
 }
 
 /// One forwarding entry: a prefix and its equal-cost next hops.
@@ -134,26 +151,15 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins_regardless_of_insertion_order() {
-        let hop = |i| NextHop {
-            iface: i,
-            via: None,
-        };
+        let hop = |i| NextHop::iface(i, None);
+        let port = |fib: &Fib, ip: &str| fib.lookup(ip.parse().unwrap()).unwrap().next_hops[0].port;
         let mut fib = Fib::default();
         fib.add(p("0.0.0.0/0"), hop(0));
         fib.add(p("10.0.2.0/24"), hop(2));
         fib.add(p("10.0.0.0/8"), hop(1));
-        assert_eq!(
-            fib.lookup("10.0.2.7".parse().unwrap()).unwrap().next_hops[0].iface,
-            2
-        );
-        assert_eq!(
-            fib.lookup("10.9.2.7".parse().unwrap()).unwrap().next_hops[0].iface,
-            1
-        );
-        assert_eq!(
-            fib.lookup("8.8.8.8".parse().unwrap()).unwrap().next_hops[0].iface,
-            0
-        );
+        assert_eq!(port(&fib, "10.0.2.7"), Port::Iface(2));
+        assert_eq!(port(&fib, "10.9.2.7"), Port::Iface(1));
+        assert_eq!(port(&fib, "8.8.8.8"), Port::Iface(0));
         fib.remove(p("0.0.0.0/0"));
         assert!(fib.lookup("8.8.8.8".parse().unwrap()).is_none());
     }

@@ -6,10 +6,14 @@
 //! takes over, as on a real router); pick among equal-cost next hops by a stable 5-tuple hash;
 //! decrement the TTL and recompute the header checksum. Every drop is counted by cause.
 
-use crate::lab::model::{Iface, Router as RouterModel};
-use crate::results::RouterRecord;
+use crate::engine::Time;
+use crate::gateway::{Capacity, Scope};
+use crate::lab::model::{Iface, Router as RouterModel, Tunnel};
+use crate::link::Queue;
+use crate::results::{RouterRecord, TunnelStats};
 use crate::rng::fnv1a;
-use crate::route::{Fib, NextHop, Prefix};
+use crate::route::{Fib, NextHop, Port, Prefix};
+use crate::vpn::{esp, mss};
 use smoltcp::wire::{Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet};
 use std::net::Ipv4Addr;
 
@@ -19,43 +23,115 @@ const ORIGIN_TTL: u8 = 64;
 /// What to do with a packet after [`Router::process`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Send it out of this interface.
-    Forward(usize),
+    /// Send it out of interface `iface`. `tunnel` is the tunnel it was just wrapped for, and
+    /// `crypto` says whether it went through a tunnel's ESP processing here (either way).
+    Forward {
+        iface: usize,
+        tunnel: Option<usize>,
+        crypto: bool,
+    },
     /// Dropped; the cause is counted.
     Drop,
 }
 
+/// This router's end of an IPsec tunnel.
+pub struct TunnelEnd {
+    pub name: String,
+    /// How this end wraps what it sends.
+    pub sa: esp::Sa,
+    /// The SPI the far end puts on what it sends here.
+    pub peer_spi: u32,
+    pub mss_clamp: Option<u16>,
+    /// Whether the tunnel carries traffic (dead-peer detection may take it down).
+    pub up: bool,
+    seq: u32,
+    pub stats: TunnelStats,
+}
+
+/// A gateway's capacity limit: a serializer at the SKU's throughput and packet rate.
+pub struct Limiter {
+    pub capacity: Capacity,
+    queue: Queue,
+}
+
+impl Limiter {
+    /// When a packet of `bytes` offered at `now` leaves, or `None` if the queue is full.
+    pub fn admit(&mut self, now: Time, bytes: usize) -> Option<Time> {
+        self.queue
+            .admit(now, bytes as u32, self.capacity.service_time(bytes))
+    }
+
+    /// Whether the limit applies to a packet that did (or did not) go through a tunnel here.
+    pub fn applies(&self, crypto: bool) -> bool {
+        self.capacity.scope == Scope::All || crypto
+    }
+}
+
 pub struct Router {
     pub ifaces: Vec<Iface>,
+    pub tunnels: Vec<TunnelEnd>,
+    /// A gateway's capacity limit, one per egress interface: the SKU figures are one-way
+    /// measurements, so each direction through the gateway gets the full figure. Empty for a
+    /// router without a SKU.
+    pub limiters: Vec<Limiter>,
     fib: Fib,
     /// Per-router hash salt, so that routers in series do not all pick the same member.
     salt: u64,
     pub stats: RouterRecord,
 }
 
+/// Why a lookup found nothing usable.
+enum Miss {
+    NoRoute,
+    LinkDown,
+}
+
 impl Router {
-    pub fn new(name: &str, ifaces: &[Iface], model: &RouterModel) -> Self {
+    pub fn new(name: &str, ifaces: &[Iface], model: &RouterModel, tunnels: &[Tunnel]) -> Self {
         let mut fib = Fib::default();
         for (i, f) in ifaces.iter().enumerate() {
-            fib.add(
-                f.addr.network(),
-                NextHop {
-                    iface: i,
-                    via: None,
-                },
-            );
+            fib.add(f.addr.network(), NextHop::iface(i, None));
         }
-        for &(prefix, iface, via) in &model.routes {
-            fib.add(
-                prefix,
-                NextHop {
-                    iface,
-                    via: Some(via),
-                },
-            );
+        for &(prefix, hop) in &model.routes {
+            fib.add(prefix, hop);
         }
+        let tunnels = model
+            .tunnels
+            .iter()
+            .map(|&(t, side)| {
+                let t = &tunnels[t];
+                TunnelEnd {
+                    name: t.name.clone(),
+                    sa: esp::Sa {
+                        spi: t.spi[side],
+                        local: t.ends[side].1,
+                        remote: t.ends[1 - side].1,
+                        suite: t.suite,
+                        nat_t: t.nat_t,
+                    },
+                    peer_spi: t.spi[1 - side],
+                    mss_clamp: t.mss_clamp,
+                    up: true,
+                    seq: 0,
+                    stats: TunnelStats::default(),
+                }
+            })
+            .collect();
         Router {
             ifaces: ifaces.to_vec(),
+            tunnels,
+            limiters: model
+                .capacity
+                .map(|capacity| {
+                    ifaces
+                        .iter()
+                        .map(|_| Limiter {
+                            capacity,
+                            queue: Queue::new(capacity.queue),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             fib,
             salt: fnv1a(name.as_bytes()),
             stats: RouterRecord {
@@ -69,70 +145,142 @@ impl Router {
         &self.fib
     }
 
-    fn owns(&self, ip: Ipv4Addr) -> Option<usize> {
-        self.ifaces.iter().position(|f| f.addr.addr == ip)
+    fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.ifaces.iter().any(|f| f.addr.addr == ip)
     }
 
-    /// Decides the fate of `packet`, which arrived on interface `in_iface`, rewriting it in place.
-    /// `up(iface)` tells whether an interface's outgoing link is up.
-    pub fn process(
-        &mut self,
-        packet: &mut [u8],
-        in_iface: usize,
-        up: impl Fn(Iface) -> bool,
-    ) -> Action {
-        let (dst, ttl) = match Ipv4Packet::new_checked(&*packet) {
-            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => (ip.dst_addr(), ip.hop_limit()),
-            _ => {
-                self.stats.drops.malformed += 1;
-                return Action::Drop;
-            }
+    /// Picks the egress port for `dst`: the longest prefix with a live next hop, then one of its
+    /// equal-cost next hops by flow hash. Tunnels are skipped when `tunnels` is false (the
+    /// outer packet of a tunnel must leave on a link).
+    fn select(
+        &self,
+        packet: &[u8],
+        dst: Ipv4Addr,
+        tunnels: bool,
+        up: &impl Fn(Iface) -> bool,
+    ) -> Result<Port, Miss> {
+        let live = |h: &&NextHop| match h.port {
+            Port::Iface(i) => up(self.ifaces[i]),
+            Port::Tunnel(t) => tunnels && self.tunnels[t].up,
         };
-        let mut ip = Ipv4Packet::new_unchecked(packet);
-        if self.owns(dst).is_some() {
-            self.stats.local += 1;
-            return match answer_echo(&mut ip) {
-                true if up(self.ifaces[in_iface]) => Action::Forward(in_iface),
-                _ => Action::Drop,
-            };
-        }
-        if ttl <= 1 {
-            self.stats.drops.ttl_expired += 1;
-            return Action::Drop;
-        }
-        let live = |h: &&NextHop| up(self.ifaces[h.iface]);
-        let mut saw_down = false;
-        let mut chosen = None;
+        let mut miss = Miss::NoRoute;
         for route in self.fib.routes().iter().filter(|r| r.prefix.contains(dst)) {
             let count = route.next_hops.iter().filter(live).count();
             if count == 0 {
-                saw_down = true;
+                miss = Miss::LinkDown;
                 continue;
             }
             let pick = if count == 1 {
                 0
             } else {
-                (flow_hash(ip.as_ref(), self.salt) % count as u64) as usize
+                (flow_hash(packet, self.salt) % count as u64) as usize
             };
-            chosen = route
-                .next_hops
-                .iter()
-                .filter(live)
-                .nth(pick)
-                .map(|h| h.iface);
-            break;
-        }
-        let Some(out) = chosen else {
-            if saw_down {
-                self.stats.drops.link_down += 1;
-            } else {
-                self.stats.drops.no_route += 1;
+            if let Some(h) = route.next_hops.iter().filter(live).nth(pick) {
+                return Ok(h.port);
             }
-            return Action::Drop;
-        };
-        ip.set_hop_limit(ttl - 1);
-        ip.fill_checksum();
-        Action::Forward(out)
+        }
+        Err(miss)
+    }
+
+    fn count_miss(&mut self, miss: Miss) -> Action {
+        match miss {
+            Miss::NoRoute => self.stats.drops.no_route += 1,
+            Miss::LinkDown => self.stats.drops.link_down += 1,
+        }
+        Action::Drop
+    }
+
+    /// Decides the fate of `packet`, which arrived on interface `in_iface`, rewriting it in place
+    /// (TTL, checksum, ESP wrapping or unwrapping). `up(iface)` tells whether an interface's
+    /// outgoing link is up.
+    pub fn process(
+        &mut self,
+        packet: &mut Vec<u8>,
+        in_iface: usize,
+        up: impl Fn(Iface) -> bool,
+    ) -> Action {
+        let mut crypto = false;
+        loop {
+            let (dst, ttl) = match Ipv4Packet::new_checked(&packet[..]) {
+                Ok(ip) if ip.version() == 4 && ip.verify_checksum() => {
+                    (ip.dst_addr(), ip.hop_limit())
+                }
+                _ => {
+                    self.stats.drops.malformed += 1;
+                    return Action::Drop;
+                }
+            };
+            if self.owns(dst) {
+                // ESP for one of our tunnels: unwrap and forward the inner packet.
+                let spi = esp::spi(packet);
+                let tunnel = self
+                    .tunnels
+                    .iter()
+                    .position(|t| Some(t.peer_spi) == spi && t.sa.local == dst);
+                if let Some(k) = tunnel {
+                    let t = &mut self.tunnels[k];
+                    if esp::decapsulate(packet, t.sa.suite).is_err() {
+                        t.stats.malformed += 1;
+                        self.stats.drops.malformed += 1;
+                        return Action::Drop;
+                    }
+                    t.stats.decapsulated += 1;
+                    crypto = true;
+                    continue;
+                }
+                self.stats.local += 1;
+                let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
+                return match answer_echo(&mut ip) {
+                    true if up(self.ifaces[in_iface]) => Action::Forward {
+                        iface: in_iface,
+                        tunnel: None,
+                        crypto,
+                    },
+                    _ => Action::Drop,
+                };
+            }
+            if ttl <= 1 {
+                self.stats.drops.ttl_expired += 1;
+                return Action::Drop;
+            }
+            let port = match self.select(packet, dst, true, &up) {
+                Ok(p) => p,
+                Err(miss) => return self.count_miss(miss),
+            };
+            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
+            ip.set_hop_limit(ttl - 1);
+            ip.fill_checksum();
+            let k = match port {
+                Port::Iface(iface) => {
+                    return Action::Forward {
+                        iface,
+                        tunnel: None,
+                        crypto,
+                    }
+                }
+                Port::Tunnel(k) => k,
+            };
+            let t = &mut self.tunnels[k];
+            if let Some(m) = t.mss_clamp {
+                if mss::clamp(packet, m) {
+                    t.stats.mss_clamped += 1;
+                }
+            }
+            t.seq = t.seq.wrapping_add(1);
+            t.sa.encapsulate(packet, t.seq);
+            t.stats.encapsulated += 1;
+            let remote = t.sa.remote;
+            return match self.select(packet, remote, false, &up) {
+                Ok(Port::Iface(iface)) => Action::Forward {
+                    iface,
+                    tunnel: Some(k),
+                    crypto: true,
+                },
+                // The outer lookup excludes tunnels, so this arm is only a formality.
+                Ok(Port::Tunnel(_)) => self.count_miss(Miss::NoRoute),
+                Err(miss) => self.count_miss(miss),
+            };
+        }
     }
 
     /// Adds or replaces routes at run time (for later control-plane models).
@@ -210,7 +358,7 @@ mod tests {
                 addr: "10.2.0.1/24".parse().unwrap(),
             },
         ];
-        Router::new("r", &ifaces, &RouterModel::default())
+        Router::new("r", &ifaces, &RouterModel::default(), &[])
     }
 
     /// A real ICMP echo request from 10.1.0.10 to `dst` with the given TTL.
@@ -242,7 +390,14 @@ mod tests {
     fn forwards_by_prefix_decrementing_ttl_with_a_valid_checksum() {
         let mut r = router();
         let mut p = echo([10, 2, 0, 10], 64);
-        assert_eq!(r.process(&mut p, 0, |_| true), Action::Forward(1));
+        assert_eq!(
+            r.process(&mut p, 0, |_| true),
+            Action::Forward {
+                iface: 1,
+                tunnel: None,
+                crypto: false
+            }
+        );
         let ip = Ipv4Packet::new_checked(&p[..]).unwrap();
         assert_eq!(ip.hop_limit(), 63);
         assert!(ip.verify_checksum());
@@ -281,7 +436,14 @@ mod tests {
     fn answers_an_echo_request_addressed_to_itself() {
         let mut r = router();
         let mut p = echo([10, 1, 0, 1], 64);
-        assert_eq!(r.process(&mut p, 0, |_| true), Action::Forward(0));
+        assert_eq!(
+            r.process(&mut p, 0, |_| true),
+            Action::Forward {
+                iface: 0,
+                tunnel: None,
+                crypto: false
+            }
+        );
         let ip = Ipv4Packet::new_checked(&p[..]).unwrap();
         assert!(ip.verify_checksum());
         assert_eq!(ip.dst_addr(), Ipv4Addr::new(10, 1, 0, 10));

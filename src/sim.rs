@@ -10,7 +10,7 @@ use crate::engine::{Scheduler, Time};
 use crate::host::{Host, HostConfig};
 use crate::lab::model::{FaultKind, Iface, Lab, NodeKind};
 use crate::link::{Direction, Fate};
-use crate::results::{AppRecord, LinkRecord, Results};
+use crate::results::{AppRecord, LinkRecord, Results, TunnelRecord, TunnelStats};
 use crate::rng::component_rng;
 use crate::router::{Action, Router};
 use rand::RngCore;
@@ -21,6 +21,12 @@ enum Event {
         link: u32,
         dir: u8,
         epoch: u32,
+        packet: Vec<u8>,
+    },
+    /// A packet leaves a gateway's capacity limit onto direction `dir` of `link`.
+    Transmit {
+        link: u32,
+        dir: u8,
         packet: Vec<u8>,
     },
     Wake {
@@ -82,7 +88,9 @@ impl Sim {
                             .next_u64(),
                     })))
                 }
-                NodeKind::Router(r) => NodeState::Router(Router::new(&n.name, &n.ifaces, r)),
+                NodeKind::Router(r) => {
+                    NodeState::Router(Router::new(&n.name, &n.ifaces, r, &lab.tunnels))
+                }
             })
             .collect();
         let mut records = Vec::with_capacity(lab.apps.len());
@@ -155,6 +163,9 @@ impl Sim {
                         }
                     }
                 }
+                Event::Transmit { link, dir, packet } => {
+                    self.send(link as usize, dir as usize, packet)
+                }
                 Event::Fault { index } => self.fault(index as usize),
             }
         }
@@ -187,6 +198,16 @@ impl Sim {
                         lab.nodes[l.ends[1].0].name.clone(),
                     ],
                     dirs: [d[0].stats.clone(), d[1].stats.clone()],
+                })
+                .collect(),
+            tunnels: lab
+                .tunnels
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TunnelRecord {
+                    name: t.name.clone(),
+                    ends: t.ends.map(|(n, _)| lab.nodes[n].name.clone()),
+                    stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
                 })
                 .collect(),
             routers: self
@@ -226,15 +247,44 @@ impl Sim {
             NodeState::Router(r) => {
                 let links = &self.links;
                 let up = |f: Iface| links[f.link][f.side].is_up();
-                match r.process(&mut packet, iface, up) {
-                    Action::Drop => self.free.push(packet),
-                    Action::Forward(out) => {
-                        let f = r.ifaces[out];
-                        if packet.len() > self.links[f.link][f.side].params.mtu as usize {
-                            r.stats.drops.mtu += 1;
-                            self.free.push(packet);
+                let Action::Forward {
+                    iface: out,
+                    tunnel,
+                    crypto,
+                } = r.process(&mut packet, iface, up)
+                else {
+                    self.free.push(packet);
+                    return;
+                };
+                let f = r.ifaces[out];
+                if packet.len() > self.links[f.link][f.side].params.mtu as usize {
+                    r.stats.drops.mtu += 1;
+                    if let Some(t) = tunnel {
+                        r.tunnels[t].stats.too_big += 1;
+                    }
+                    self.free.push(packet);
+                    return;
+                }
+                let now = self.sched.now();
+                let departs = match r.limiters.get_mut(out) {
+                    Some(l) if l.applies(crypto) => l.admit(now, packet.len()),
+                    _ => Some(now),
+                };
+                match departs {
+                    None => {
+                        r.stats.drops.capacity += 1;
+                        self.free.push(packet);
+                    }
+                    Some(t) => {
+                        r.stats.forwarded += 1;
+                        if t > now {
+                            let event = Event::Transmit {
+                                link: f.link as u32,
+                                dir: f.side as u8,
+                                packet,
+                            };
+                            self.sched.schedule(t, event);
                         } else {
-                            r.stats.forwarded += 1;
                             self.send(f.link, f.side, packet);
                         }
                     }
@@ -288,6 +338,20 @@ impl Sim {
                 }
             }
         }
+    }
+}
+
+/// The counters of end `side` of tunnel `index`.
+fn tunnel_end(lab: &Lab, nodes: &[NodeState], index: usize, side: usize) -> TunnelStats {
+    let node = lab.tunnels[index].ends[side].0;
+    match (&lab.nodes[node].kind, &nodes[node]) {
+        (NodeKind::Router(model), NodeState::Router(r)) => model
+            .tunnels
+            .iter()
+            .position(|&e| e == (index, side))
+            .map(|k| r.tunnels[k].stats.clone())
+            .unwrap_or_default(),
+        _ => TunnelStats::default(),
     }
 }
 

@@ -3,8 +3,10 @@
 
 use super::spec::Congestion;
 use crate::engine::Time;
+use crate::gateway::Capacity;
 use crate::link::DirParams;
-use crate::route::Prefix;
+use crate::route::{NextHop, Prefix};
+use crate::vpn::esp::CipherSuite;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, Clone)]
@@ -14,6 +16,7 @@ pub struct Lab {
     pub duration: Time,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
+    pub tunnels: Vec<Tunnel>,
     pub apps: Vec<App>,
     /// Sorted by time; faults at the same time keep their order in the file.
     pub faults: Vec<Fault>,
@@ -62,8 +65,25 @@ pub struct TcpConfig {
 
 #[derive(Debug, Clone, Default)]
 pub struct Router {
-    /// Static routes: prefix, outgoing interface index, next-hop address.
-    pub routes: Vec<(Prefix, usize, Ipv4Addr)>,
+    /// Static routes.
+    pub routes: Vec<(Prefix, NextHop)>,
+    /// The tunnels this router terminates: (tunnel index in the lab, side 0 = a / 1 = b).
+    /// `Port::Tunnel(k)` refers to entry k.
+    pub tunnels: Vec<(usize, usize)>,
+    /// A gateway's processing capacity, if it has a SKU.
+    pub capacity: Option<Capacity>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tunnel {
+    pub name: String,
+    /// (router node, outer address) of ends a and b.
+    pub ends: [(usize, Ipv4Addr); 2],
+    pub suite: CipherSuite,
+    pub nat_t: bool,
+    pub mss_clamp: Option<u16>,
+    /// The SPI each end puts on the packets it sends.
+    pub spi: [u32; 2],
 }
 
 #[derive(Debug, Clone)]

@@ -1,9 +1,11 @@
 //! A static reachability check over the initial routing state: every app's traffic must have a
-//! path to its peer and back, with no loop. Faults may break paths later; that is what a lab
-//! measures. A lab whose traffic can never arrive is a mistake in the file and is reported.
+//! path to its peer and back, and every tunnel's endpoints must reach each other over the
+//! underlay, with no loop. Faults may break paths later; that is what a lab measures. A lab whose
+//! traffic can never arrive is a mistake in the file and is reported.
 
 use super::model::{Lab, NodeKind};
 use super::validate::host_addresses;
+use crate::route::Port;
 use std::net::Ipv4Addr;
 
 /// Longer paths than this are taken to be routing loops.
@@ -19,7 +21,7 @@ pub fn check(lab: &Lab) -> Vec<(String, String)> {
             (app.to, app.from_addr, "no return path"),
         ];
         for (start, dst, what) in legs {
-            if let Err(e) = trace(lab, start, dst) {
+            if let Err(e) = trace(lab, start, dst, true) {
                 problems.push((
                     item.clone(),
                     format!("{what} from '{}' to {dst}: {e}", lab.nodes[start].name),
@@ -27,42 +29,69 @@ pub fn check(lab: &Lab) -> Vec<(String, String)> {
             }
         }
     }
+    for t in &lab.tunnels {
+        for side in 0..2 {
+            let (from, dst) = (t.ends[side].0, t.ends[1 - side].1);
+            if let Err(e) = trace(lab, from, dst, false) {
+                problems.push((
+                    format!("tunnel '{}'", t.name),
+                    format!(
+                        "the underlay has no path from '{}' to {dst}: {e}",
+                        lab.nodes[from].name
+                    ),
+                ));
+            }
+        }
+    }
     problems
 }
 
-/// The node at the far end of interface `iface` of `node`.
-fn peer(lab: &Lab, node: usize, iface: usize) -> usize {
-    let f = lab.nodes[node].ifaces[iface];
-    lab.links[f.link].ends[1 - f.side].0
+/// The node at the far end of `port` of `node`: the link's other end, or the tunnel's.
+fn peer(lab: &Lab, node: usize, port: Port) -> usize {
+    match (port, &lab.nodes[node].kind) {
+        (Port::Tunnel(k), NodeKind::Router(r)) => {
+            let (t, side) = r.tunnels[k];
+            lab.tunnels[t].ends[1 - side].0
+        }
+        (Port::Iface(i), _) | (Port::Tunnel(i), _) => {
+            let f = lab.nodes[node].ifaces[i];
+            lab.links[f.link].ends[1 - f.side].0
+        }
+    }
 }
 
-/// Egress interfaces `node` would use towards `dst` (several when equal-cost).
-fn egress(lab: &Lab, node: usize, dst: Ipv4Addr) -> Vec<usize> {
+/// Egress ports `node` would use towards `dst` (several when equal-cost).
+fn egress(lab: &Lab, node: usize, dst: Ipv4Addr, tunnels: bool) -> Vec<Port> {
     let n = &lab.nodes[node];
     match &n.kind {
         NodeKind::Host(h) => {
             let on_link = host_addresses(n).any(|p| p.contains(dst));
             let routed = h.gateway.is_some() || h.routes.iter().any(|(p, _)| p.contains(dst));
             if (on_link || routed) && !n.ifaces.is_empty() {
-                vec![0]
+                vec![Port::Iface(0)]
             } else {
                 vec![]
             }
         }
         NodeKind::Router(r) => {
-            let connected = n.ifaces.iter().enumerate().map(|(i, f)| (f.addr, i));
-            let statics = r.routes.iter().map(|&(p, i, _)| (p, i));
+            let connected = n
+                .ifaces
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.addr, Port::Iface(i)));
+            let statics = r.routes.iter().map(|&(p, hop)| (p, hop.port));
+            let usable = |port: &Port| tunnels || matches!(port, Port::Iface(_));
             let matches: Vec<_> = connected
                 .chain(statics)
-                .filter(|(p, _)| p.contains(dst))
+                .filter(|(p, port)| p.contains(dst) && usable(port))
                 .collect();
             let Some(best) = matches.iter().map(|(p, _)| p.len).max() else {
                 return vec![];
             };
-            let mut out: Vec<usize> = matches
+            let mut out: Vec<Port> = matches
                 .iter()
                 .filter(|(p, _)| p.len == best)
-                .map(|&(_, i)| i)
+                .map(|&(_, port)| port)
                 .collect();
             out.sort_unstable();
             out.dedup();
@@ -71,11 +100,11 @@ fn egress(lab: &Lab, node: usize, dst: Ipv4Addr) -> Vec<usize> {
     }
 }
 
-fn trace(lab: &Lab, start: usize, dst: Ipv4Addr) -> Result<(), String> {
+fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), String> {
     let mut stack = vec![(start, 0usize)];
     while let Some((node, hops)) = stack.pop() {
         let n = &lab.nodes[node];
-        if host_addresses(n).any(|p| p.addr == dst) && matches!(n.kind, NodeKind::Host(_)) {
+        if host_addresses(n).any(|p| p.addr == dst) {
             continue;
         }
         if matches!(n.kind, NodeKind::Host(_)) && node != start {
@@ -90,12 +119,12 @@ fn trace(lab: &Lab, start: usize, dst: Ipv4Addr) -> Result<(), String> {
                 n.name
             ));
         }
-        let out = egress(lab, node, dst);
+        let out = egress(lab, node, dst, tunnels);
         if out.is_empty() {
             return Err(format!("'{}' has no route to {dst}", n.name));
         }
-        for iface in out {
-            stack.push((peer(lab, node, iface), hops + 1));
+        for port in out {
+            stack.push((peer(lab, node, port), hops + 1));
         }
     }
     Ok(())

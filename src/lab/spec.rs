@@ -4,8 +4,10 @@
 //!
 //! Nothing here is checked beyond its syntax: [`super::validate`] turns a spec into a model.
 
+use crate::gateway::Sku;
 use crate::link::{JitterSpec, LossSpec, QueueLimit};
 use crate::units::{Bitrate, Bytes, Duration};
+use crate::vpn::esp::CipherSuite;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -21,6 +23,8 @@ pub struct LabSpec {
     pub links: Vec<LinkSpec>,
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub tunnels: Vec<TunnelSpec>,
     #[serde(default)]
     pub apps: Vec<AppSpec>,
     #[serde(default)]
@@ -64,14 +68,29 @@ pub enum NodeSpec {
         #[serde(default)]
         nagle: Option<bool>,
     },
-    /// A router: forwards IPv4 between its interfaces by longest-prefix match.
-    Router { name: String },
+    /// A router: forwards IPv4 between its interfaces (and IPsec tunnels) by longest-prefix
+    /// match. A cloud gateway is a router with a `sku`, which limits its capacity.
+    Router {
+        name: String,
+        /// Gateway SKU: sets throughput, packet rate and what they apply to (see `gateway`).
+        #[serde(default)]
+        sku: Option<Sku>,
+        /// Overrides the SKU's throughput.
+        #[serde(default)]
+        throughput: Option<Bitrate>,
+        /// Overrides the SKU's packets per second.
+        #[serde(default)]
+        pps: Option<u64>,
+        /// The gateway's queue in front of its capacity limit. Default 1000 packets.
+        #[serde(default)]
+        gateway_queue: Option<QueueLimit>,
+    },
 }
 
 impl NodeSpec {
     pub fn name(&self) -> &str {
         match self {
-            NodeSpec::Host { name, .. } | NodeSpec::Router { name } => name,
+            NodeSpec::Host { name, .. } | NodeSpec::Router { name, .. } => name,
         }
     }
 }
@@ -170,7 +189,39 @@ impl LinkSpec {
     }
 }
 
-/// A static route on a node: packets to `prefix` go to the neighbour `via`.
+/// One end of a tunnel: a router and the (public) address of one of its interfaces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelEndSpec {
+    pub node: String,
+    pub ip: String,
+}
+
+/// A site-to-site IPsec tunnel (ESP, tunnel mode) between two routers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelSpec {
+    pub name: String,
+    pub a: TunnelEndSpec,
+    pub b: TunnelEndSpec,
+    /// Default AesGcm.
+    #[serde(default)]
+    pub cipher: CipherSuite,
+    /// UDP 4500 encapsulation (NAT traversal). Default false.
+    #[serde(default)]
+    pub nat_t: bool,
+    /// MSS the endpoints clamp TCP SYNs to; `None` turns clamping off. Default 1350, as the
+    /// vendor requires.
+    #[serde(default = "default_mss_clamp")]
+    pub mss_clamp: Option<u16>,
+}
+
+fn default_mss_clamp() -> Option<u16> {
+    Some(1350)
+}
+
+/// A static route on a node: packets to `prefix` go to the neighbour `via`, an address on a
+/// connected subnet, or into the tunnel named `via`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {

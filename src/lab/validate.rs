@@ -4,8 +4,9 @@
 use super::error::Problem;
 use super::model::*;
 use super::spec::*;
+use crate::gateway::{Capacity, Scope};
 use crate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
-use crate::route::Prefix;
+use crate::route::{NextHop, Port, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -158,7 +159,42 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                         nagle: true,
                     },
                 }),
-                NodeSpec::Router { .. } => NodeKind::Router(Router::default()),
+                NodeSpec::Router {
+                    name,
+                    sku,
+                    throughput,
+                    pps,
+                    gateway_queue,
+                } => {
+                    let item = format!("router '{name}'");
+                    let mut capacity = sku.map(|s| s.capacity());
+                    if capacity.is_none() && (throughput.is_some() || pps.is_some()) {
+                        capacity = Some(Capacity {
+                            throughput: u64::MAX,
+                            pps: None,
+                            scope: Scope::All,
+                            queue: QueueLimit::default(),
+                        });
+                    }
+                    if let Some(cap) = &mut capacity {
+                        if let Some(t) = throughput {
+                            cap.throughput = t.0;
+                        }
+                        if pps.is_some() {
+                            cap.pps = *pps;
+                        }
+                        if let Some(q) = gateway_queue {
+                            cap.queue = *q;
+                        }
+                        if cap.throughput == 0 || cap.pps == Some(0) {
+                            c.fail(&item, "throughput and pps must be above zero");
+                        }
+                    }
+                    NodeKind::Router(Router {
+                        capacity,
+                        ..Router::default()
+                    })
+                }
             },
         })
         .collect();
@@ -323,6 +359,77 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         }
     }
 
+    // Tunnels: between two routers, each end one of its own interface addresses.
+    let mut tunnels = Vec::new();
+    let mut tunnel_names = BTreeSet::new();
+    for t in &spec.tunnels {
+        let item = format!("tunnel '{}'", t.name);
+        if !tunnel_names.insert(t.name.as_str()) {
+            c.fail(&item, "the name is used twice");
+            continue;
+        }
+        let mut ends = [(0, Ipv4Addr::UNSPECIFIED); 2];
+        let mut ok = true;
+        for (side, end) in [&t.a, &t.b].into_iter().enumerate() {
+            let Some(&n) = index.get(end.node.as_str()) else {
+                c.fail(&item, format!("unknown node '{}'", end.node));
+                ok = false;
+                continue;
+            };
+            if !matches!(nodes[n].kind, NodeKind::Router(_)) {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}' is a host; tunnels end on routers (VPN devices and gateways)",
+                        end.node
+                    ),
+                );
+                ok = false;
+            }
+            match c.addr(&item, &end.ip) {
+                Some(ip) if nodes[n].ifaces.iter().any(|f| f.addr.addr == ip) => {
+                    ends[side] = (n, ip)
+                }
+                Some(ip) => {
+                    c.fail(
+                        &item,
+                        format!("{ip} is not an interface address of '{}'", end.node),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if ok && ends[0].0 == ends[1].0 {
+            c.fail(&item, format!("both ends are node '{}'", t.a.node));
+            ok = false;
+        }
+        if t.mss_clamp.is_some_and(|m| m < 88) {
+            c.fail(&item, "mss_clamp below 88 bytes leaves no room for data");
+        }
+        if !ok {
+            continue;
+        }
+        let index = tunnels.len();
+        for (side, &(n, _)) in ends.iter().enumerate() {
+            if let NodeKind::Router(r) = &mut nodes[n].kind {
+                r.tunnels.push((index, side));
+            }
+        }
+        // SPIs 0-255 are reserved (RFC 4303).
+        let spi = |side: usize| {
+            (crate::rng::fnv1a(format!("{}/{side}", t.name).as_bytes()) as u32) | 0x100
+        };
+        tunnels.push(Tunnel {
+            name: t.name.clone(),
+            ends,
+            suite: t.cipher,
+            nat_t: t.nat_t,
+            mss_clamp: t.mss_clamp,
+            spi: [spi(0), spi(1)],
+        });
+    }
+
     // Static routes.
     for (k, r) in spec.routes.iter().enumerate() {
         let item = format!("route {} ({} to {})", k + 1, r.node, r.prefix);
@@ -330,10 +437,37 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             c.fail(&item, format!("unknown node '{}'", r.node));
             continue;
         };
-        let (Some(prefix), Some(via)) = (c.prefix(&item, &r.prefix), c.addr(&item, &r.via)) else {
+        let Some(prefix) = c.prefix(&item, &r.prefix) else {
             continue;
         };
         let node = &mut nodes[n];
+        let Ok(via) = r.via.parse::<Ipv4Addr>() else {
+            // Not an address: the name of one of the node's tunnels.
+            let found = match &node.kind {
+                NodeKind::Router(rt) => rt
+                    .tunnels
+                    .iter()
+                    .position(|&(t, _)| tunnels[t].name == r.via),
+                NodeKind::Host(_) => None,
+            };
+            match (found, &mut node.kind) {
+                (Some(k), NodeKind::Router(rt)) => rt.routes.push((
+                    prefix,
+                    NextHop {
+                        port: Port::Tunnel(k),
+                        via: None,
+                    },
+                )),
+                _ => c.fail(
+                    &item,
+                    format!(
+                        "next hop '{}' is neither an IPv4 address nor a tunnel of '{}'",
+                        r.via, r.node
+                    ),
+                ),
+            }
+            continue;
+        };
         let Some(iface) = node.ifaces.iter().position(|f| f.addr.contains(via)) else {
             c.fail(
                 &item,
@@ -349,7 +483,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             continue;
         }
         match &mut node.kind {
-            NodeKind::Router(rt) => rt.routes.push((prefix, iface, via)),
+            NodeKind::Router(rt) => rt.routes.push((prefix, NextHop::iface(iface, Some(via)))),
             NodeKind::Host(h) => {
                 if h.routes.len() == MAX_HOST_ROUTES {
                     c.fail(
@@ -610,6 +744,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     faults.sort_by_key(|f| f.at);
 
     let lab = Lab {
+        tunnels,
         name: spec.name.clone(),
         seed: spec.seed,
         duration: spec.duration.0,

@@ -1,0 +1,129 @@
+//! Cloud gateway SKUs and the capacity limit they impose on a router.
+//!
+//! Figures from domain.md ("VPN gateway SKUs", "ER virtual network gateway SKUs"):
+//!
+//! | SKU | throughput | packets/s | applies to |
+//! |---|---|---|---|
+//! | Basic | 100 Mbps | — | tunnel traffic |
+//! | VpnGw1 (Gen1 and Gen2) | 650 Mbps | 62k (per tunnel, GCMAES256) | tunnel traffic |
+//! | VpnGw2 | 1 Gbps | — | tunnel traffic |
+//! | VpnGw2Gen2 | 1.25 Gbps | 120k | tunnel traffic |
+//! | VpnGw3 | 1.25 Gbps | — | tunnel traffic |
+//! | VpnGw3Gen2 | 2.5 Gbps | — | tunnel traffic |
+//! | VpnGw4 / VpnGw5 | 5 / 10 Gbps aggregate | — | tunnel traffic |
+//! | VpnGw4Gen2 / VpnGw5Gen2 | 2.3 Gbps per tunnel | 220k per tunnel | tunnel traffic |
+//! | Standard, ErGw1Az | 1 Gbps | 100k | all traffic |
+//! | HighPerformance, ErGw2Az | 2 Gbps | 200k | all traffic |
+//! | UltraPerformance, ErGw3Az | 10 Gbps | 1M | all traffic |
+//! | ErGwScale(n) | n × 1 Gbps | n × 100k | all traffic |
+//!
+//! The model is a serializer per direction (per egress interface of the gateway), since the
+//! vendor's figures are one-way measurements: a packet takes max(bits / throughput, 1 / pps) to
+//! process, behind a drop-tail queue. Bits are those of the packet as it leaves, ESP included. With one tunnel the per-tunnel figure is the binding one,
+//! so the VPN rows use the smaller of aggregate and per-tunnel limits. Where the documentation
+//! gives no packet rate, none is imposed.
+
+use crate::link::QueueLimit;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Sku {
+    Basic,
+    VpnGw1,
+    VpnGw2,
+    VpnGw3,
+    VpnGw4,
+    VpnGw5,
+    VpnGw1Gen2,
+    VpnGw2Gen2,
+    VpnGw3Gen2,
+    VpnGw4Gen2,
+    VpnGw5Gen2,
+    Standard,
+    HighPerformance,
+    UltraPerformance,
+    ErGw1Az,
+    ErGw2Az,
+    ErGw3Az,
+    /// ExpressRoute scalable gateway with this many scale units.
+    ErGwScale(u32),
+}
+
+/// Which packets a gateway's capacity limit applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Scope {
+    /// Packets entering or leaving an IPsec tunnel (a VPN gateway's crypto engine).
+    Tunnel,
+    /// Every packet the node forwards (an ExpressRoute gateway on the data path).
+    All,
+}
+
+/// A gateway's processing capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Bits per second.
+    pub throughput: u64,
+    pub pps: Option<u64>,
+    pub scope: Scope,
+    pub queue: QueueLimit,
+}
+
+const G: u64 = 1_000_000_000;
+const M: u64 = 1_000_000;
+
+impl Sku {
+    pub fn capacity(self) -> Capacity {
+        use Sku::*;
+        let (throughput, pps, scope) = match self {
+            Basic => (100 * M, None, Scope::Tunnel),
+            VpnGw1 | VpnGw1Gen2 => (650 * M, Some(62_000), Scope::Tunnel),
+            VpnGw2 => (G, None, Scope::Tunnel),
+            VpnGw2Gen2 => (1_250 * M, Some(120_000), Scope::Tunnel),
+            VpnGw3 => (1_250 * M, None, Scope::Tunnel),
+            VpnGw3Gen2 => (2_500 * M, None, Scope::Tunnel),
+            VpnGw4 => (5 * G, None, Scope::Tunnel),
+            VpnGw5 => (10 * G, None, Scope::Tunnel),
+            VpnGw4Gen2 | VpnGw5Gen2 => (2_300 * M, Some(220_000), Scope::Tunnel),
+            Standard | ErGw1Az => (G, Some(100_000), Scope::All),
+            HighPerformance | ErGw2Az => (2 * G, Some(200_000), Scope::All),
+            UltraPerformance | ErGw3Az => (10 * G, Some(1_000_000), Scope::All),
+            ErGwScale(n) => (u64::from(n) * G, Some(u64::from(n) * 100_000), Scope::All),
+        };
+        Capacity {
+            throughput,
+            pps,
+            scope,
+            queue: QueueLimit::default(),
+        }
+    }
+
+    pub fn is_vpn(self) -> bool {
+        self.capacity().scope == Scope::Tunnel
+    }
+}
+
+impl Capacity {
+    /// Time to process a packet of `bytes`, in nanoseconds, rounded up.
+    pub fn service_time(&self, bytes: usize) -> u64 {
+        let by_rate =
+            (bytes as u128 * 8 * 1_000_000_000).div_ceil(u128::from(self.throughput)) as u64;
+        let by_pps = self.pps.map_or(0, |p| 1_000_000_000u64.div_ceil(p));
+        by_rate.max(by_pps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_time_is_bound_by_rate_or_packet_rate() {
+        let er = Sku::ErGw1Az.capacity();
+        // 1500 B at 1 Gbps = 12 us; 100k pps = 10 us per packet.
+        assert_eq!(er.service_time(1500), 12_000);
+        assert_eq!(er.service_time(64), 10_000);
+        assert_eq!(Sku::VpnGw1.capacity().throughput, 650_000_000);
+        assert!(Sku::VpnGw1.is_vpn() && !Sku::ErGw3Az.is_vpn());
+        assert_eq!(Sku::ErGwScale(3).capacity().throughput, 3_000_000_000);
+    }
+}

@@ -1,0 +1,169 @@
+//! Site-to-site VPN: ESP sizes on the wire, MSS clamping and the black hole without it, and
+//! gateway SKU caps.
+
+mod common;
+use common::*;
+
+/// onprem host - vpn device = internet link = gateway - vm, with a tunnel between the routers.
+/// `tunnel` holds extra tunnel fields, `gateway` extra fields of the cloud gateway router,
+/// `wan` extra fields of the internet link.
+fn vpn_lab(tunnel: &str, gateway: &str, wan: &str, apps: &str) -> String {
+    format!(
+        r#"(
+        name: "vpn", duration: "4s",
+        nodes: [
+            Host(name: "h1", gateway: "10.1.0.1"),
+            Router(name: "dev"),
+            Router(name: "gw" {gateway}),
+            Host(name: "vm", gateway: "10.20.0.1"),
+        ],
+        links: [
+            (name: "lan", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "dev", ip: "10.1.0.1/24"), rate: "10Gbps"),
+            (name: "wan", a: (node: "dev", ip: "203.0.113.1/30"), b: (node: "gw", ip: "203.0.113.2/30"), delay: "5ms" {wan}),
+            (name: "vnet", a: (node: "gw", ip: "10.20.0.1/24"), b: (node: "vm", ip: "10.20.0.10/24"), rate: "10Gbps"),
+        ],
+        tunnels: [(name: "t", a: (node: "dev", ip: "203.0.113.1"), b: (node: "gw", ip: "203.0.113.2") {tunnel})],
+        routes: [
+            (node: "dev", prefix: "10.20.0.0/16", via: "t"),
+            (node: "gw", prefix: "10.1.0.0/16", via: "t"),
+        ],
+        apps: [{apps}],
+    )"#
+    )
+}
+
+const BULK: &str = r#"(name: "bulk", from: "h1", to: "vm", traffic: TcpBulk())"#;
+
+#[test]
+fn esp_packets_on_the_wire_have_the_exact_size_of_each_suite() {
+    // (cipher, nat_t, fixed overhead, block)
+    let suites = [
+        ("AesGcm", false, 54, 4),
+        ("AesCbcSha256", false, 62, 16),
+        ("AesCbcSha1", false, 58, 16),
+        ("AesGcm", true, 62, 4),
+        ("AesCbcSha256", true, 70, 16),
+    ];
+    for (cipher, nat_t, overhead, block) in suites {
+        for payload in [16usize, 100, 997, 1000, 1350, 1383] {
+            let inner = payload + 28;
+            let pad = (block - (inner + 2) % block) % block;
+            let apps = format!(
+                r#"(name: "p", from: "h1", to: "vm", traffic: UdpProbe(interval: "100ms", size: {payload}))"#
+            );
+            let r = run(&vpn_lab(
+                &format!(", cipher: {cipher}, nat_t: {nat_t}"),
+                "",
+                "",
+                &apps,
+            ));
+            let wan = &r.links[1].dirs[0];
+            assert_eq!(wan.offered_packets, 40, "{cipher}");
+            assert_eq!(
+                wan.offered_bytes,
+                40 * (inner + overhead + pad) as u64,
+                "{cipher} nat_t={nat_t} inner {inner}"
+            );
+            // The far end unwrapped every one: the VM echoed them all.
+            assert_eq!(app(&r, "p").summary(r.duration).received, 40);
+            assert_eq!(r.tunnels[0].stats[1].decapsulated, 40);
+        }
+    }
+}
+
+#[test]
+fn with_mss_clamping_tcp_flows_through_the_tunnel() {
+    let r = run(&vpn_lab("", "", "", BULK));
+    let t = &r.tunnels[0];
+    assert_eq!(t.stats[0].too_big + t.stats[1].too_big, 0);
+    assert!(
+        t.stats[0].mss_clamped >= 1 && t.stats[1].mss_clamped >= 1,
+        "{t:?}"
+    );
+    let s = app(&r, "bulk").summary(r.duration);
+    assert!(s.goodput_bps.unwrap() > 100e6, "{s:?}");
+    // No packet on the internet link exceeds its MTU: 1350 + 40 + 54 + padding < 1500.
+    assert_eq!(r.links[1].dirs[0].drops.mtu, 0);
+}
+
+#[test]
+fn without_mss_clamping_full_size_segments_vanish_and_the_report_says_why() {
+    let r = run(&vpn_lab(", mss_clamp: None", "", "", BULK));
+    let t = &r.tunnels[0];
+    // TCP retransmits the lost segment with backoff: 1 s, 2 s, ... so a few are counted.
+    assert!(t.stats[0].too_big >= 3, "{t:?}");
+    assert_eq!(t.stats[0].mss_clamped, 0);
+    let s = app(&r, "bulk").summary(r.duration);
+    assert!(
+        s.established_at_us.is_some(),
+        "the handshake's small packets get through"
+    );
+    assert_eq!(s.received, 0, "but no full-size segment does");
+    let report = hybridlab::report::render(&r.summary(None));
+    assert!(report.contains("too large once wrapped in ESP"), "{report}");
+    assert!(report.contains("clamp the TCP MSS"), "{report}");
+}
+
+#[test]
+fn bulk_tcp_through_vpngw1_stays_at_or_below_650_mbps() {
+    let steady = |gateway: &str| {
+        let r = run(&vpn_lab("", gateway, r#", rate: "10Gbps""#, BULK).replace(
+            r#"Host(name: "vm","#,
+            r#"Host(name: "vm", tcp_rx_buffer: "4MiB","#,
+        ));
+        app(&r, "bulk")
+            .summary(r.duration)
+            .steady_goodput_bps
+            .unwrap()
+    };
+    let uncapped = steady("");
+    let capped = steady(", sku: VpnGw1");
+    assert!(
+        uncapped > 650e6,
+        "without the SKU the path carries more: {uncapped}"
+    );
+    assert!(capped <= 650e6, "steady goodput {capped}");
+    assert!(capped > 0.5 * 650e6, "{capped}");
+}
+
+#[test]
+fn bulk_tcp_through_an_ergw1az_gateway_stays_at_or_below_1_gbps() {
+    // An ExpressRoute gateway caps everything it forwards, tunnel or not: route around the
+    // tunnel and put the gateway on a 10 Gbps path.
+    let steady = |gateway: &str| {
+        let text = vpn_lab("", gateway, r#", rate: "10Gbps""#, BULK)
+            .replace(
+                r#"Host(name: "vm","#,
+                r#"Host(name: "vm", tcp_rx_buffer: "4MiB","#,
+            )
+            .replace(
+                r#"Host(name: "h1","#,
+                r#"Host(name: "h1", tcp_tx_buffer: "4MiB","#,
+            )
+            .replace(
+                r#"(node: "dev", prefix: "10.20.0.0/16", via: "t"),"#,
+                r#"(node: "dev", prefix: "10.20.0.0/16", via: "203.0.113.2"),"#,
+            )
+            .replace(
+                r#"(node: "gw", prefix: "10.1.0.0/16", via: "t"),"#,
+                r#"(node: "gw", prefix: "10.1.0.0/16", via: "203.0.113.1"),"#,
+            );
+        let r = run(&text);
+        assert_eq!(
+            r.tunnels[0].stats[0].encapsulated, 0,
+            "the tunnel is unused"
+        );
+        app(&r, "bulk")
+            .summary(r.duration)
+            .steady_goodput_bps
+            .unwrap()
+    };
+    let uncapped = steady("");
+    let capped = steady(", sku: ErGw1Az");
+    assert!(
+        uncapped > 1e9,
+        "without the SKU the path carries more: {uncapped}"
+    );
+    assert!(capped <= 1e9, "steady goodput {capped}");
+    assert!(capped > 0.5 * 1e9, "{capped}");
+}
