@@ -6,6 +6,7 @@
 //! [`results`] are rendered by [`report`].
 
 pub mod app;
+pub mod control;
 pub mod engine;
 pub mod gateway;
 pub mod host;

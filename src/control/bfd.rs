@@ -1,0 +1,307 @@
+//! Bidirectional Forwarding Detection (RFC 5880, single hop RFC 5881): control packets on UDP
+//! 3784 at a fixed interval; a session that hears nothing for multiplier × interval declares the
+//! path down and takes its BGP session with it. Defaults (domain.md, "BFD over ER"): 300 ms ×
+//! 3, so a failure is detected between 600 and 900 ms after the last packet arrived.
+//!
+//! While not Up a session transmits once a second (RFC 5880 §6.8.3). The RFC's optional 0–25%
+//! transmit jitter is left out so that timings are exact.
+
+use crate::engine::Time;
+use std::net::Ipv4Addr;
+
+/// BFD control port (RFC 5881).
+pub const PORT: u16 = 3784;
+const LEN: usize = 24;
+/// Transmit interval while the session is not Up.
+const SLOW_TX: Time = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    AdminDown = 0,
+    Down = 1,
+    Init = 2,
+    Up = 3,
+}
+
+impl State {
+    fn from_bits(b: u8) -> State {
+        match b {
+            0 => State::AdminDown,
+            1 => State::Down,
+            2 => State::Init,
+            _ => State::Up,
+        }
+    }
+}
+
+/// Diagnostic codes (RFC 5880 §4.1).
+pub const DIAG_NONE: u8 = 0;
+pub const DIAG_DETECTION_EXPIRED: u8 = 1;
+pub const DIAG_NEIGHBOR_DOWN: u8 = 3;
+
+/// A BFD control packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet {
+    pub diag: u8,
+    pub state: State,
+    pub multiplier: u8,
+    pub my_disc: u32,
+    pub your_disc: u32,
+    /// Microseconds.
+    pub desired_min_tx: u32,
+    pub required_min_rx: u32,
+}
+
+impl Packet {
+    pub fn encode(&self) -> [u8; LEN] {
+        let mut b = [0u8; LEN];
+        b[0] = (1 << 5) | (self.diag & 0x1f);
+        b[1] = (self.state as u8) << 6;
+        b[2] = self.multiplier;
+        b[3] = LEN as u8;
+        b[4..8].copy_from_slice(&self.my_disc.to_be_bytes());
+        b[8..12].copy_from_slice(&self.your_disc.to_be_bytes());
+        b[12..16].copy_from_slice(&self.desired_min_tx.to_be_bytes());
+        b[16..20].copy_from_slice(&self.required_min_rx.to_be_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Packet> {
+        if b.len() < LEN || b[0] >> 5 != 1 || usize::from(b[3]) < LEN || b[2] == 0 {
+            return None;
+        }
+        let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(Packet {
+            diag: b[0] & 0x1f,
+            state: State::from_bits(b[1] >> 6),
+            multiplier: b[2],
+            my_disc: word(4),
+            your_disc: word(8),
+            desired_min_tx: word(12),
+            required_min_rx: word(16),
+        })
+    }
+}
+
+/// What a session reports when its state crosses Up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Up,
+    /// Down, with the diagnostic (detection time expired, or the neighbour said so).
+    Down(u8),
+}
+
+/// One BFD session to a neighbour.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub peer: Ipv4Addr,
+    pub local: Ipv4Addr,
+    /// Transmit interval and detection multiplier this end asks for.
+    pub interval: Time,
+    pub multiplier: u8,
+    pub state: State,
+    diag: u8,
+    my_disc: u32,
+    your_disc: u32,
+    /// The peer's transmit interval and multiplier, from its last packet.
+    peer_interval: Time,
+    peer_multiplier: u8,
+    last_rx: Time,
+    next_tx: Time,
+}
+
+impl Session {
+    pub fn new(
+        peer: Ipv4Addr,
+        local: Ipv4Addr,
+        interval: Time,
+        multiplier: u8,
+        my_disc: u32,
+    ) -> Self {
+        Session {
+            peer,
+            local,
+            interval,
+            multiplier,
+            state: State::Down,
+            diag: DIAG_NONE,
+            my_disc,
+            your_disc: 0,
+            peer_interval: interval,
+            peer_multiplier: multiplier,
+            last_rx: 0,
+            next_tx: 0,
+        }
+    }
+
+    /// Detection time: the peer's multiplier times the slower of its transmit and our receive
+    /// interval (RFC 5880 §6.8.4).
+    pub fn detection_time(&self) -> Time {
+        u64::from(self.peer_multiplier) * self.peer_interval.max(self.interval)
+    }
+
+    fn set(&mut self, state: State, diag: u8) -> Option<Change> {
+        let was_up = self.state == State::Up;
+        self.state = state;
+        self.diag = diag;
+        match (was_up, state == State::Up) {
+            (false, true) => Some(Change::Up),
+            (true, false) => Some(Change::Down(diag)),
+            _ => None,
+        }
+    }
+
+    /// Handles a packet from the peer (RFC 5880 §6.8.6).
+    pub fn receive(&mut self, now: Time, p: &Packet) -> Option<Change> {
+        if p.your_disc != 0 && p.your_disc != self.my_disc {
+            return None;
+        }
+        self.your_disc = p.my_disc;
+        self.peer_interval = Time::from(p.desired_min_tx) * 1_000;
+        self.peer_multiplier = p.multiplier;
+        self.last_rx = now;
+        match (self.state, p.state) {
+            (_, State::AdminDown) if self.state != State::Down => {
+                self.set(State::Down, DIAG_NEIGHBOR_DOWN)
+            }
+            (State::Down, State::Down) => self.set(State::Init, DIAG_NONE),
+            (State::Down, State::Init) | (State::Init, State::Init | State::Up) => {
+                self.set(State::Up, DIAG_NONE)
+            }
+            (State::Up, State::Down) => self.set(State::Down, DIAG_NEIGHBOR_DOWN),
+            _ => None,
+        }
+    }
+
+    /// Runs timers at `now`: detection, then transmission. Returns a state change and the packet
+    /// to send, if any.
+    pub fn poll(&mut self, now: Time) -> (Option<Change>, Option<[u8; LEN]>) {
+        let mut change = None;
+        if matches!(self.state, State::Init | State::Up)
+            && now >= self.last_rx + self.detection_time()
+        {
+            change = self.set(State::Down, DIAG_DETECTION_EXPIRED);
+            self.your_disc = 0;
+        }
+        let mut out = None;
+        if now >= self.next_tx {
+            let packet = Packet {
+                diag: self.diag,
+                state: self.state,
+                multiplier: self.multiplier,
+                my_disc: self.my_disc,
+                your_disc: self.your_disc,
+                desired_min_tx: if self.state == State::Up {
+                    (self.interval / 1_000) as u32
+                } else {
+                    (SLOW_TX / 1_000) as u32
+                },
+                required_min_rx: (self.interval / 1_000) as u32,
+            };
+            out = Some(packet.encode());
+            let gap = if self.state == State::Up {
+                self.interval
+            } else {
+                SLOW_TX.max(self.interval)
+            };
+            self.next_tx = now + gap;
+        }
+        (change, out)
+    }
+
+    /// The next time [`Session::poll`] has work.
+    pub fn next_wake(&self) -> Time {
+        let mut t = self.next_tx;
+        if matches!(self.state, State::Init | State::Up) {
+            t = t.min(self.last_rx + self.detection_time());
+        }
+        t
+    }
+
+    /// Forces the session down (its router or link failed administratively).
+    pub fn reset(&mut self, now: Time) -> Option<Change> {
+        self.your_disc = 0;
+        self.next_tx = now;
+        self.set(State::Down, DIAG_NONE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Time = 1_000_000;
+
+    fn pair() -> (Session, Session) {
+        let a = Session::new(
+            Ipv4Addr::new(10, 0, 0, 2),
+            Ipv4Addr::new(10, 0, 0, 1),
+            300 * MS,
+            3,
+            1,
+        );
+        let b = Session::new(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            300 * MS,
+            3,
+            2,
+        );
+        (a, b)
+    }
+
+    /// Exchanges packets instantly at `now`, returning the changes seen by a and b.
+    fn exchange(a: &mut Session, b: &mut Session, now: Time) -> (Vec<Change>, Vec<Change>) {
+        let (mut ca, mut cb) = (vec![], vec![]);
+        let (c, pa) = a.poll(now);
+        ca.extend(c);
+        let (c, pb) = b.poll(now);
+        cb.extend(c);
+        if let Some(p) = pa {
+            cb.extend(b.receive(now, &Packet::decode(&p).unwrap()));
+        }
+        if let Some(p) = pb {
+            ca.extend(a.receive(now, &Packet::decode(&p).unwrap()));
+        }
+        (ca, cb)
+    }
+
+    #[test]
+    fn comes_up_by_three_way_handshake_and_detects_silence() {
+        let (mut a, mut b) = pair();
+        let mut t = 0;
+        let mut ups = 0;
+        while t < 3_000 * MS {
+            let (ca, cb) = exchange(&mut a, &mut b, t);
+            ups += ca.iter().chain(&cb).filter(|c| **c == Change::Up).count();
+            t += 100 * MS;
+        }
+        assert_eq!((a.state, b.state, ups), (State::Up, State::Up, 2));
+        // b falls silent: a declares it down 900 ms after the last packet it heard.
+        let last = a.last_rx;
+        let mut down_at = None;
+        while down_at.is_none() {
+            let (c, _) = a.poll(t);
+            if c == Some(Change::Down(DIAG_DETECTION_EXPIRED)) {
+                down_at = Some(t);
+            }
+            t = a.next_wake();
+        }
+        assert_eq!(down_at.unwrap() - last, 900 * MS);
+    }
+
+    #[test]
+    fn packets_round_trip() {
+        let p = Packet {
+            diag: 1,
+            state: State::Init,
+            multiplier: 3,
+            my_disc: 7,
+            your_disc: 9,
+            desired_min_tx: 300_000,
+            required_min_rx: 300_000,
+        };
+        assert_eq!(Packet::decode(&p.encode()), Some(p));
+        assert_eq!(Packet::decode(&[0u8; 24]), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! The control plane of routers: BGP sessions over real TCP, BFD over UDP, route selection and
+//! the programming of the forwarding table.
+
+pub mod bfd;
+pub mod bgp_wire;
