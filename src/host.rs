@@ -5,103 +5,17 @@
 //! send (`Interface::poll`) at this same instant, and ask smoltcp when it next needs a poll.
 
 use crate::app::Agent;
+use crate::device::{instant, wake_after, Port};
 use crate::engine::Time;
 use crate::lab::model::TcpConfig;
 use crate::lab::spec::Congestion;
 use crate::results::AppRecord;
 use crate::route::Prefix;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
-use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
-
-/// smoltcp's view of our link: packets the engine delivered, and packets the stack sent.
-/// Buffers come from and return to the run's free list, so the steady state allocates nothing.
-struct Port<'a> {
-    inbox: &'a mut VecDeque<Vec<u8>>,
-    spent: &'a mut Vec<Vec<u8>>,
-    outbox: &'a mut Vec<Vec<u8>>,
-    free: &'a mut Vec<Vec<u8>>,
-    mtu: usize,
-}
-
-struct RxToken<'a> {
-    buf: Vec<u8>,
-    spent: &'a mut Vec<Vec<u8>>,
-}
-
-struct TxToken<'a> {
-    outbox: &'a mut Vec<Vec<u8>>,
-    free: &'a mut Vec<Vec<u8>>,
-}
-
-impl phy::RxToken for RxToken<'_> {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let r = f(&self.buf);
-        self.spent.push(self.buf);
-        r
-    }
-}
-
-impl phy::TxToken for TxToken<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = self.free.pop().unwrap_or_default();
-        buf.clear();
-        buf.resize(len, 0);
-        let r = f(&mut buf);
-        self.outbox.push(buf);
-        r
-    }
-}
-
-impl phy::Device for Port<'_> {
-    type RxToken<'b>
-        = RxToken<'b>
-    where
-        Self: 'b;
-    type TxToken<'b>
-        = TxToken<'b>
-    where
-        Self: 'b;
-
-    fn receive(&mut self, _: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        let buf = self.inbox.pop_front()?;
-        Some((
-            RxToken {
-                buf,
-                spent: self.spent,
-            },
-            TxToken {
-                outbox: self.outbox,
-                free: self.free,
-            },
-        ))
-    }
-
-    fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken {
-            outbox: self.outbox,
-            free: self.free,
-        })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ip;
-        caps.max_transmission_unit = self.mtu;
-        caps.max_burst_size = None;
-        caps.checksum = ChecksumCapabilities::default();
-        caps
-    }
-}
-
-/// smoltcp counts whole microseconds.
-pub fn instant(now: Time) -> Instant {
-    Instant::from_micros((now / 1_000) as i64)
-}
 
 /// A host's network settings, resolved from the lab.
 pub struct HostConfig<'a> {
@@ -245,15 +159,10 @@ impl Host {
         }
         self.iface.poll(ts, &mut port, &mut self.sockets);
         port.free.append(port.spent);
-        let stack = self.iface.poll_at(ts, &self.sockets).map(|t| {
-            let ns = t.total_micros().max(0) as u64 * 1_000;
-            // smoltcp works in microseconds: never ask for a wake-up at or before now.
-            if ns <= now {
-                (now / 1_000 + 1) * 1_000
-            } else {
-                ns
-            }
-        });
+        let stack = self
+            .iface
+            .poll_at(ts, &self.sockets)
+            .map(|t| wake_after(now, t));
         earliest(wake, stack)
     }
 }

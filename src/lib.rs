@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod control;
+pub mod device;
 pub mod engine;
 pub mod gateway;
 pub mod host;

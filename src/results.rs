@@ -147,6 +147,18 @@ pub struct RouterDrops {
     pub capacity: u64,
 }
 
+/// A change of a router's forwarding table made by its control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteChange {
+    /// Nanoseconds; the JSON export converts to microseconds.
+    #[serde(skip)]
+    pub time: Time,
+    pub router: String,
+    pub prefix: crate::route::Prefix,
+    /// The BGP next hops now used; empty when the route was withdrawn.
+    pub next_hops: Vec<std::net::Ipv4Addr>,
+}
+
 /// Counters of one end of an IPsec tunnel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TunnelStats {
@@ -191,6 +203,10 @@ pub struct Results {
     pub links: Vec<LinkRecord>,
     pub routers: Vec<RouterRecord>,
     pub tunnels: Vec<TunnelRecord>,
+    /// Control-plane events of every router, in time order (stable: router order within a time).
+    pub control: Vec<crate::control::plane::ControlEvent>,
+    /// Forwarding-table changes made by control planes, in time order.
+    pub route_changes: Vec<RouteChange>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ

@@ -47,6 +47,13 @@ impl fmt::Display for Prefix {
     }
 }
 
+impl serde::Serialize for Prefix {
+    /// As text, "10.0.1.0/24".
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl FromStr for Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -129,6 +136,12 @@ impl Fib {
     pub fn remove(&mut self, prefix: Prefix) {
         let prefix = prefix.network();
         self.routes.retain(|r| r.prefix != prefix);
+    }
+
+    /// Whether there is an entry for exactly `prefix`.
+    pub fn has(&self, prefix: Prefix) -> bool {
+        let prefix = prefix.network();
+        self.routes.iter().any(|r| r.prefix == prefix)
     }
 
     /// The longest prefix containing `dst`.

@@ -6,15 +6,17 @@
 //! takes over, as on a real router); pick among equal-cost next hops by a stable 5-tuple hash;
 //! decrement the TTL and recompute the header checksum. Every drop is counted by cause.
 
+use crate::control::plane::ControlPlane;
 use crate::engine::Time;
 use crate::gateway::{Capacity, Scope};
 use crate::lab::model::{Iface, Router as RouterModel, Tunnel};
 use crate::link::Queue;
-use crate::results::{RouterRecord, TunnelStats};
+use crate::results::{RouteChange, RouterRecord, TunnelStats};
 use crate::rng::fnv1a;
 use crate::route::{Fib, NextHop, Port, Prefix};
 use crate::vpn::{esp, mss};
 use smoltcp::wire::{Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 
 /// TTL of packets the router originates.
@@ -23,6 +25,8 @@ const ORIGIN_TTL: u8 = 64;
 /// What to do with a packet after [`Router::process`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Hand it to the router's own stack (BGP, BFD).
+    Local,
     /// Send it out of interface `iface`. `tunnel` is the tunnel it was just wrapped for, and
     /// `crypto` says whether it went through a tunnel's ESP processing here (either way).
     Forward {
@@ -75,6 +79,19 @@ pub struct Router {
     /// router without a SKU.
     pub limiters: Vec<Limiter>,
     fib: Fib,
+    /// Connected and static routes: what BGP next hops resolve through.
+    static_fib: Fib,
+    /// Routes BGP chose, by prefix.
+    bgp_routes: BTreeMap<Prefix, Vec<NextHop>>,
+    /// Addresses of the router beyond its interfaces' (loopbacks, BGP peering addresses).
+    extra_addresses: Vec<Prefix>,
+    pub control: Option<Box<ControlPlane>>,
+    /// Delay between a control-plane decision and the forwarding change (gateway convergence).
+    pub programming_delay: Time,
+    programs: VecDeque<(Time, Prefix, Vec<Ipv4Addr>)>,
+    pub route_log: Vec<RouteChange>,
+    /// The time of the one wake-up event this router has in the queue, if any.
+    pub pending_wake: Option<Time>,
     /// Per-router hash salt, so that routers in series do not all pick the same member.
     salt: u64,
     pub stats: RouterRecord,
@@ -132,7 +149,15 @@ impl Router {
                         .collect()
                 })
                 .unwrap_or_default(),
+            static_fib: fib.clone(),
             fib,
+            bgp_routes: BTreeMap::new(),
+            extra_addresses: model.extra_addresses.clone(),
+            control: None,
+            programming_delay: model.programming_delay,
+            programs: VecDeque::new(),
+            route_log: Vec::new(),
+            pending_wake: None,
             salt: fnv1a(name.as_bytes()),
             stats: RouterRecord {
                 name: name.to_string(),
@@ -147,6 +172,7 @@ impl Router {
 
     fn owns(&self, ip: Ipv4Addr) -> bool {
         self.ifaces.iter().any(|f| f.addr.addr == ip)
+            || self.extra_addresses.iter().any(|p| p.addr == ip)
     }
 
     /// Picks the egress port for `dst`: the longest prefix with a live next hop, then one of its
@@ -230,65 +256,150 @@ impl Router {
                 }
                 self.stats.local += 1;
                 let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
-                return match answer_echo(&mut ip) {
-                    true if up(self.ifaces[in_iface]) => Action::Forward {
-                        iface: in_iface,
-                        tunnel: None,
-                        crypto,
-                    },
-                    _ => Action::Drop,
+                if answer_echo(&mut ip) {
+                    return match up(self.ifaces[in_iface]) {
+                        true => Action::Forward {
+                            iface: in_iface,
+                            tunnel: None,
+                            crypto,
+                        },
+                        false => Action::Drop,
+                    };
+                }
+                return if self.control.is_some() {
+                    Action::Local
+                } else {
+                    Action::Drop
                 };
             }
             if ttl <= 1 {
                 self.stats.drops.ttl_expired += 1;
                 return Action::Drop;
             }
-            let port = match self.select(packet, dst, true, &up) {
-                Ok(p) => p,
-                Err(miss) => return self.count_miss(miss),
-            };
-            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
-            ip.set_hop_limit(ttl - 1);
-            ip.fill_checksum();
-            let k = match port {
-                Port::Iface(iface) => {
-                    return Action::Forward {
-                        iface,
-                        tunnel: None,
-                        crypto,
-                    }
-                }
-                Port::Tunnel(k) => k,
-            };
-            let t = &mut self.tunnels[k];
-            if let Some(m) = t.mss_clamp {
-                if mss::clamp(packet, m) {
-                    t.stats.mss_clamped += 1;
-                }
-            }
-            t.seq = t.seq.wrapping_add(1);
-            t.sa.encapsulate(packet, t.seq);
-            t.stats.encapsulated += 1;
-            let remote = t.sa.remote;
-            return match self.select(packet, remote, false, &up) {
-                Ok(Port::Iface(iface)) => Action::Forward {
-                    iface,
-                    tunnel: Some(k),
-                    crypto: true,
-                },
-                // The outer lookup excludes tunnels, so this arm is only a formality.
-                Ok(Port::Tunnel(_)) => self.count_miss(Miss::NoRoute),
-                Err(miss) => self.count_miss(miss),
-            };
+            return self.route_out(packet, dst, Some(ttl), crypto, &up);
         }
     }
 
-    /// Adds or replaces routes at run time (for later control-plane models).
-    pub fn set_route(&mut self, prefix: Prefix, hops: &[NextHop]) {
-        self.fib.remove(prefix);
-        for &h in hops {
-            self.fib.add(prefix, h);
+    /// Sends a packet the router's own stack originated.
+    pub fn originate(&mut self, packet: &mut Vec<u8>, up: impl Fn(Iface) -> bool) -> Action {
+        match Ipv4Packet::new_checked(&packet[..]) {
+            Ok(ip) => {
+                let dst = ip.dst_addr();
+                self.route_out(packet, dst, None, false, &up)
+            }
+            Err(_) => {
+                self.stats.drops.malformed += 1;
+                Action::Drop
+            }
         }
+    }
+
+    /// Looks `dst` up and sends the packet on its way: decrements the TTL when forwarding
+    /// (`ttl` is the current one), and wraps it in ESP when the route is a tunnel.
+    fn route_out(
+        &mut self,
+        packet: &mut Vec<u8>,
+        dst: Ipv4Addr,
+        ttl: Option<u8>,
+        crypto: bool,
+        up: &impl Fn(Iface) -> bool,
+    ) -> Action {
+        let port = match self.select(packet, dst, true, up) {
+            Ok(p) => p,
+            Err(miss) => return self.count_miss(miss),
+        };
+        if let Some(ttl) = ttl {
+            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
+            ip.set_hop_limit(ttl - 1);
+            ip.fill_checksum();
+        }
+        let k = match port {
+            Port::Iface(iface) => {
+                return Action::Forward {
+                    iface,
+                    tunnel: None,
+                    crypto,
+                }
+            }
+            Port::Tunnel(k) => k,
+        };
+        let t = &mut self.tunnels[k];
+        if let Some(m) = t.mss_clamp {
+            if mss::clamp(packet, m) {
+                t.stats.mss_clamped += 1;
+            }
+        }
+        t.seq = t.seq.wrapping_add(1);
+        t.sa.encapsulate(packet, t.seq);
+        t.stats.encapsulated += 1;
+        let remote = t.sa.remote;
+        match self.select(packet, remote, false, up) {
+            Ok(Port::Iface(iface)) => Action::Forward {
+                iface,
+                tunnel: Some(k),
+                crypto: true,
+            },
+            // The outer lookup excludes tunnels, so this arm is only a formality.
+            Ok(Port::Tunnel(_)) => self.count_miss(Miss::NoRoute),
+            Err(miss) => self.count_miss(miss),
+        }
+    }
+
+    /// Runs the control plane at `now` and applies forwarding changes that are due. Returns the
+    /// next time the router needs a poll.
+    pub fn poll(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
+        let mut wake = None;
+        if let Some(control) = &mut self.control {
+            let (w, changes) = control.poll(now, free);
+            wake = w;
+            for (prefix, peers) in changes {
+                self.programs
+                    .push_back((now + self.programming_delay, prefix, peers));
+            }
+        }
+        while self.programs.front().is_some_and(|p| p.0 <= now) {
+            if let Some((_, prefix, peers)) = self.programs.pop_front() {
+                self.install(now, prefix, &peers);
+            }
+        }
+        match (wake, self.programs.front()) {
+            (Some(w), Some(p)) => Some(w.min(p.0)),
+            (w, p) => w.or(p.map(|p| p.0)),
+        }
+    }
+
+    /// Puts a BGP decision into the forwarding table: each next-hop address is resolved through
+    /// connected and static routes; a static or connected route for the same prefix wins.
+    fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) {
+        let hops: Vec<NextHop> = peers
+            .iter()
+            .filter_map(|&peer| {
+                let route = self.static_fib.lookup(peer)?;
+                Some(NextHop {
+                    port: route.next_hops.first()?.port,
+                    via: Some(peer),
+                })
+            })
+            .collect();
+        if hops.is_empty() {
+            self.bgp_routes.remove(&prefix);
+        } else {
+            self.bgp_routes.insert(prefix, hops);
+        }
+        self.fib = self.static_fib.clone();
+        for (p, hops) in &self.bgp_routes {
+            if !self.static_fib.has(*p) {
+                for &h in hops {
+                    self.fib.add(*p, h);
+                }
+            }
+        }
+        self.route_log.push(RouteChange {
+            time: now,
+            router: self.stats.name.clone(),
+            prefix,
+            next_hops: peers.to_vec(),
+        });
     }
 }
 

@@ -6,6 +6,7 @@
 //! that no longer matches the host's pending deadline is stale and skipped.
 
 use crate::app;
+use crate::control::plane::ControlPlane;
 use crate::engine::{Scheduler, Time};
 use crate::host::{Host, HostConfig};
 use crate::lab::model::{FaultKind, Iface, Lab, NodeKind};
@@ -39,7 +40,7 @@ enum Event {
 
 enum NodeState {
     Host(Box<Host>),
-    Router(Router),
+    Router(Box<Router>),
 }
 
 pub struct Sim {
@@ -89,7 +90,21 @@ impl Sim {
                     })))
                 }
                 NodeKind::Router(r) => {
-                    NodeState::Router(Router::new(&n.name, &n.ifaces, r, &lab.tunnels))
+                    let mut router = Router::new(&n.name, &n.ifaces, r, &lab.tunnels);
+                    if let Some(bgp) = &r.bgp {
+                        let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
+                        let seed =
+                            component_rng(lab.seed, &format!("router/{}", n.name)).next_u64();
+                        router.control = Some(Box::new(ControlPlane::new(
+                            &n.name,
+                            bgp.asn,
+                            &addresses,
+                            bgp.originate.clone(),
+                            bgp.sessions.clone(),
+                            seed,
+                        )));
+                    }
+                    NodeState::Router(Box::new(router))
                 }
             })
             .collect();
@@ -113,10 +128,13 @@ impl Sim {
         }
         let mut sched = Scheduler::new();
         for (i, n) in nodes.iter_mut().enumerate() {
-            if let NodeState::Host(h) = n {
-                h.pending_wake = Some(0);
-                sched.schedule(0, Event::Wake { node: i as u32 });
-            }
+            let pending = match n {
+                NodeState::Host(h) => &mut h.pending_wake,
+                NodeState::Router(r) if r.control.is_some() => &mut r.pending_wake,
+                NodeState::Router(_) => continue,
+            };
+            *pending = Some(0);
+            sched.schedule(0, Event::Wake { node: i as u32 });
         }
         for (i, f) in lab.faults.iter().enumerate() {
             sched.schedule(f.at, Event::Fault { index: i as u32 });
@@ -156,11 +174,16 @@ impl Sim {
                 } => self.deliver(link as usize, dir as usize, epoch, packet),
                 Event::Wake { node } => {
                     let node = node as usize;
-                    if let NodeState::Host(h) = &mut self.nodes[node] {
-                        if h.pending_wake == Some(now) {
+                    match &mut self.nodes[node] {
+                        NodeState::Host(h) if h.pending_wake == Some(now) => {
                             h.pending_wake = None;
                             self.poll_host(node);
                         }
+                        NodeState::Router(r) if r.pending_wake == Some(now) => {
+                            r.pending_wake = None;
+                            self.poll_router(node);
+                        }
+                        _ => {}
                     }
                 }
                 Event::Transmit { link, dir, packet } => {
@@ -210,6 +233,32 @@ impl Sim {
                     stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
                 })
                 .collect(),
+            control: {
+                let mut log: Vec<_> = self
+                    .nodes
+                    .iter()
+                    .filter_map(|n| match n {
+                        NodeState::Router(r) => r.control.as_ref().map(|c| c.log.clone()),
+                        NodeState::Host(_) => None,
+                    })
+                    .flatten()
+                    .collect();
+                log.sort_by_key(|e| e.time);
+                log
+            },
+            route_changes: {
+                let mut log: Vec<_> = self
+                    .nodes
+                    .iter()
+                    .filter_map(|n| match n {
+                        NodeState::Router(r) => Some(r.route_log.clone()),
+                        NodeState::Host(_) => None,
+                    })
+                    .flatten()
+                    .collect();
+                log.sort_by_key(|e| e.time);
+                log
+            },
             routers: self
                 .nodes
                 .into_iter()
@@ -247,49 +296,112 @@ impl Sim {
             NodeState::Router(r) => {
                 let links = &self.links;
                 let up = |f: Iface| links[f.link][f.side].is_up();
-                let Action::Forward {
-                    iface: out,
-                    tunnel,
-                    crypto,
-                } = r.process(&mut packet, iface, up)
-                else {
-                    self.free.push(packet);
-                    return;
-                };
-                let f = r.ifaces[out];
-                if packet.len() > self.links[f.link][f.side].params.mtu as usize {
-                    r.stats.drops.mtu += 1;
-                    if let Some(t) = tunnel {
-                        r.tunnels[t].stats.too_big += 1;
-                    }
-                    self.free.push(packet);
-                    return;
+                let action = r.process(&mut packet, iface, up);
+                self.emit(node, action, packet, false);
+            }
+        }
+    }
+
+    /// Carries out a router's decision about a packet: to its own stack, onto a link (after
+    /// the MTU check and the gateway's capacity limit), or into the free list. `own` marks the
+    /// router's own packets, which are not counted as forwarded.
+    fn emit(&mut self, node: usize, action: Action, packet: Vec<u8>, own: bool) {
+        let NodeState::Router(r) = &mut self.nodes[node] else {
+            return;
+        };
+        let (out, tunnel, crypto) = match action {
+            Action::Drop => {
+                self.free.push(packet);
+                return;
+            }
+            Action::Local => {
+                if let Some(c) = &mut r.control {
+                    c.deliver(packet);
                 }
-                let now = self.sched.now();
-                let departs = match r.limiters.get_mut(out) {
-                    Some(l) if l.applies(crypto) => l.admit(now, packet.len()),
-                    _ => Some(now),
-                };
-                match departs {
-                    None => {
-                        r.stats.drops.capacity += 1;
-                        self.free.push(packet);
-                    }
-                    Some(t) => {
-                        r.stats.forwarded += 1;
-                        if t > now {
-                            let event = Event::Transmit {
-                                link: f.link as u32,
-                                dir: f.side as u8,
-                                packet,
-                            };
-                            self.sched.schedule(t, event);
-                        } else {
-                            self.send(f.link, f.side, packet);
-                        }
-                    }
+                self.poll_router(node);
+                return;
+            }
+            Action::Forward {
+                iface,
+                tunnel,
+                crypto,
+            } => (iface, tunnel, crypto),
+        };
+        let f = r.ifaces[out];
+        if packet.len() > self.links[f.link][f.side].params.mtu as usize {
+            r.stats.drops.mtu += 1;
+            if let Some(t) = tunnel {
+                r.tunnels[t].stats.too_big += 1;
+            }
+            self.free.push(packet);
+            return;
+        }
+        let now = self.sched.now();
+        let departs = match r.limiters.get_mut(out) {
+            Some(l) if l.applies(crypto) => l.admit(now, packet.len()),
+            _ => Some(now),
+        };
+        match departs {
+            None => {
+                r.stats.drops.capacity += 1;
+                self.free.push(packet);
+            }
+            Some(t) => {
+                if !own {
+                    r.stats.forwarded += 1;
+                }
+                if t > now {
+                    let event = Event::Transmit {
+                        link: f.link as u32,
+                        dir: f.side as u8,
+                        packet,
+                    };
+                    self.sched.schedule(t, event);
+                } else {
+                    self.send(f.link, f.side, packet);
                 }
             }
+        }
+    }
+
+    fn poll_router(&mut self, node: usize) {
+        let now = self.sched.now();
+        let NodeState::Router(r) = &mut self.nodes[node] else {
+            return;
+        };
+        let wake = r.poll(now, &mut self.free);
+        let mut packets = match &mut r.control {
+            Some(c) => std::mem::take(c.outbox()),
+            None => Vec::new(),
+        };
+        for mut packet in packets.drain(..) {
+            let NodeState::Router(r) = &mut self.nodes[node] else {
+                return;
+            };
+            let links = &self.links;
+            let action = r.originate(&mut packet, |f: Iface| links[f.link][f.side].is_up());
+            self.emit(node, action, packet, true);
+        }
+        let NodeState::Router(r) = &mut self.nodes[node] else {
+            return;
+        };
+        if let Some(c) = &mut r.control {
+            // Give the (now empty) buffer back, keeping its capacity.
+            *c.outbox() = packets;
+        }
+        if let Some(w) = wake {
+            if r.pending_wake.is_none_or(|p| w < p) {
+                r.pending_wake = Some(w);
+                self.sched.schedule(w, Event::Wake { node: node as u32 });
+            }
+        }
+    }
+
+    fn poll_node(&mut self, node: usize) {
+        match &self.nodes[node] {
+            NodeState::Host(_) => self.poll_host(node),
+            NodeState::Router(r) if r.control.is_some() => self.poll_router(node),
+            NodeState::Router(_) => {}
         }
     }
 
@@ -325,6 +437,27 @@ impl Sim {
                 for d in &mut self.links[*link] {
                     d.set_up(now, *up);
                 }
+            }
+            FaultKind::NodeState { node, up } => {
+                for f in &self.lab.nodes[*node].ifaces {
+                    for d in &mut self.links[f.link] {
+                        d.set_up(now, *up);
+                    }
+                }
+                if let NodeState::Router(r) = &mut self.nodes[*node] {
+                    if let Some(c) = &mut r.control {
+                        c.reset(now, None);
+                    }
+                }
+                self.poll_node(*node);
+            }
+            FaultKind::BgpReset { node, peer } => {
+                if let NodeState::Router(r) = &mut self.nodes[*node] {
+                    if let Some(c) = &mut r.control {
+                        c.reset(now, Some(*peer));
+                    }
+                }
+                self.poll_node(*node);
             }
             FaultKind::LinkChange {
                 link,

@@ -2,4 +2,7 @@
 //! the programming of the forwarding table.
 
 pub mod bfd;
+pub mod bgp;
 pub mod bgp_wire;
+pub mod plane;
+pub mod rib;

@@ -72,6 +72,22 @@ pub struct Router {
     pub tunnels: Vec<(usize, usize)>,
     /// A gateway's processing capacity, if it has a SKU.
     pub capacity: Option<Capacity>,
+    /// Addresses beyond the interfaces' (loopbacks, BGP peering addresses).
+    pub extra_addresses: Vec<Prefix>,
+    pub bgp: Option<Bgp>,
+    /// Delay between a control-plane decision and the forwarding change.
+    pub programming_delay: Time,
+}
+
+/// A router's BGP speaker.
+#[derive(Debug, Clone)]
+pub struct Bgp {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    /// Prefixes this router announces.
+    pub originate: Vec<Prefix>,
+    /// Its sessions, this router's end of each.
+    pub sessions: Vec<crate::control::plane::SessionSpec>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +169,16 @@ pub enum FaultKind {
     LinkState {
         link: usize,
         up: bool,
+    },
+    /// Every link of the node goes down (or up); going down resets its control plane.
+    NodeState {
+        node: usize,
+        up: bool,
+    },
+    /// Reset the node's BGP session(s) with `peer`.
+    BgpReset {
+        node: usize,
+        peer: Ipv4Addr,
     },
     /// A change of parameters for the listed directions (0 = a→b, 1 = b→a) of a link.
     LinkChange {

@@ -26,6 +26,8 @@ pub struct LabSpec {
     #[serde(default)]
     pub tunnels: Vec<TunnelSpec>,
     #[serde(default)]
+    pub bgp_sessions: Vec<BgpSessionSpec>,
+    #[serde(default)]
     pub apps: Vec<AppSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -84,6 +86,16 @@ pub enum NodeSpec {
         /// The gateway's queue in front of its capacity limit. Default 1000 packets.
         #[serde(default)]
         gateway_queue: Option<QueueLimit>,
+        /// Addresses beyond the interfaces' (loopbacks, BGP peering addresses), with length.
+        #[serde(default)]
+        addresses: Vec<String>,
+        /// A BGP speaker on this router; its sessions are listed in `bgp_sessions`.
+        #[serde(default)]
+        bgp: Option<BgpSpec>,
+        /// Delay between a control-plane decision and the forwarding change (the documented
+        /// gateway–MSEE convergence, "up to a minute"). Default 0.
+        #[serde(default)]
+        programming_delay: Option<Duration>,
     },
 }
 
@@ -220,6 +232,67 @@ fn default_mss_clamp() -> Option<u16> {
     Some(1350)
 }
 
+/// A router's BGP speaker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpSpec {
+    pub asn: u32,
+    /// Default: the router's first address.
+    #[serde(default)]
+    pub router_id: Option<String>,
+    /// Prefixes this router announces to its peers.
+    #[serde(default)]
+    pub originate: Vec<String>,
+    /// Wait before a down session tries again. Default 5 s.
+    #[serde(default)]
+    pub connect_retry: Option<Duration>,
+}
+
+/// One end of a BGP session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpEndSpec {
+    pub node: String,
+    /// The address this end speaks from (an interface or extra address of the node).
+    pub ip: String,
+    /// Default 60 s; at least 3 s.
+    #[serde(default)]
+    pub keepalive: Option<Duration>,
+    /// Default 180 s; at least 10 s. The lower of the two ends' hold times applies.
+    #[serde(default)]
+    pub hold: Option<Duration>,
+    /// Weight this end gives routes learned on the session (ER 32769 over VPN 32768 at the
+    /// cloud gateway). Default 0.
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// Local preference this end gives routes learned on the session (e.g. 150 for ER on
+    /// premises). Default: 100 for eBGP, the received value for iBGP.
+    #[serde(default)]
+    pub local_pref: Option<u32>,
+}
+
+/// BFD on a BGP session: detection after `interval` × `multiplier` of silence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdSpec {
+    /// Default 300 ms.
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    /// Default 3.
+    #[serde(default)]
+    pub multiplier: Option<u8>,
+}
+
+/// A BGP session; end `a` opens the TCP connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BgpSessionSpec {
+    pub a: BgpEndSpec,
+    pub b: BgpEndSpec,
+    #[serde(default)]
+    pub bfd: Option<BfdSpec>,
+}
+
 /// A static route on a node: packets to `prefix` go to the neighbour `via`, an address on a
 /// connected subnet, or into the tunnel named `via`.
 #[derive(Debug, Clone, Deserialize)]
@@ -311,6 +384,12 @@ pub enum FaultAction {
     LinkDown(String),
     /// Bring a link back up.
     LinkUp(String),
+    /// Take a node down: every link it is on goes down, and its BGP and BFD sessions reset.
+    NodeDown(String),
+    /// Bring a node's links back up.
+    NodeUp(String),
+    /// Reset the BGP session of `router` with the peer address `peer` (a clear).
+    BgpReset { router: String, peer: String },
     /// Change a link's parameters from this time on.
     Degrade {
         link: String,

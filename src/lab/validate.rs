@@ -2,6 +2,7 @@
 //! lab must obey. All problems are collected, so one run of `emulate check` lists them all.
 
 use super::error::Problem;
+use super::model::Bgp;
 use super::model::*;
 use super::spec::*;
 use crate::gateway::{Capacity, Scope};
@@ -165,6 +166,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                     throughput,
                     pps,
                     gateway_queue,
+                    programming_delay,
+                    ..
                 } => {
                     let item = format!("router '{name}'");
                     let mut capacity = sku.map(|s| s.capacity());
@@ -192,6 +195,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                     }
                     NodeKind::Router(Router {
                         capacity,
+                        programming_delay: programming_delay.map_or(0, |d| d.0),
                         ..Router::default()
                     })
                 }
@@ -319,14 +323,26 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         }
     }
 
+    // Routers' extra addresses.
+    for (i, n) in spec.nodes.iter().enumerate() {
+        if let NodeSpec::Router {
+            name, addresses, ..
+        } = n
+        {
+            let extra: Vec<Prefix> = addresses
+                .iter()
+                .filter_map(|a| c.prefix(&format!("router '{name}'"), a))
+                .collect();
+            if let NodeKind::Router(r) = &mut nodes[i].kind {
+                r.extra_addresses = extra;
+            }
+        }
+    }
+
     // Every address in the lab is unique.
     let mut owners: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
     for n in &nodes {
-        let extra = match &n.kind {
-            NodeKind::Host(h) => h.extra_addresses.as_slice(),
-            NodeKind::Router(_) => &[],
-        };
-        for p in n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied()) {
+        for p in host_addresses(n) {
             if let Some(other) = owners.insert(p.addr, &n.name) {
                 c.fail(
                     format!("node '{}'", n.name),
@@ -496,6 +512,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         }
     }
 
+    bgp(spec, &index, &mut nodes, &mut c);
+
     // Apps.
     let mut apps = Vec::new();
     let mut server_ports: BTreeMap<(usize, u16, bool), &str> = BTreeMap::new();
@@ -518,9 +536,9 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         let from = host_of(&mut c, &a.from, "from");
         let to = match a.to.parse::<Ipv4Addr>() {
             Ok(ip) => {
-                let owner = nodes
-                    .iter()
-                    .position(|n| host_addresses(n).any(|p| p.addr == ip));
+                let owner = nodes.iter().position(|n| {
+                    matches!(n.kind, NodeKind::Host(_)) && host_addresses(n).any(|p| p.addr == ip)
+                });
                 if owner.is_none() {
                     c.fail(&item, format!("to {ip} is not the address of any host"));
                 }
@@ -704,6 +722,34 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             FaultAction::LinkUp(l) => {
                 find(&mut c, l).map(|link| FaultKind::LinkState { link, up: true })
             }
+            FaultAction::NodeDown(n) | FaultAction::NodeUp(n) => match index.get(n.as_str()) {
+                Some(&node) => Some(FaultKind::NodeState {
+                    node,
+                    up: matches!(f.action, FaultAction::NodeUp(_)),
+                }),
+                None => {
+                    c.fail(&item, format!("unknown node '{n}'"));
+                    None
+                }
+            },
+            FaultAction::BgpReset { router, peer } => {
+                let node = index.get(router.as_str()).copied();
+                let peer_ip = c.addr(&item, peer);
+                match (node, peer_ip) {
+                    (Some(node), Some(peer)) => {
+                        let has = matches!(&nodes[node].kind, NodeKind::Router(Router { bgp: Some(b), .. }) if b.sessions.iter().any(|s| s.bgp.peer == peer));
+                        if !has {
+                            c.fail(&item, format!("'{router}' has no BGP session with {peer}"));
+                        }
+                        Some(FaultKind::BgpReset { node, peer })
+                    }
+                    (None, _) => {
+                        c.fail(&item, format!("unknown node '{router}'"));
+                        None
+                    }
+                    _ => None,
+                }
+            }
             FaultAction::Degrade {
                 link,
                 direction,
@@ -765,11 +811,160 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     }
 }
 
-/// A host's addresses: its interface's first, then its extra addresses.
+/// A node's addresses: its interfaces' first, then its extra addresses.
 pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {
     let extra = match &n.kind {
         NodeKind::Host(h) => h.extra_addresses.as_slice(),
-        NodeKind::Router(_) => &[],
+        NodeKind::Router(r) => r.extra_addresses.as_slice(),
     };
     n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied())
+}
+
+/// Defaults (domain.md, "Control plane and failover timing").
+const KEEPALIVE: u64 = 60_000_000_000;
+const HOLD: u64 = 180_000_000_000;
+const MIN_KEEPALIVE: u64 = 3_000_000_000;
+const MIN_HOLD: u64 = 10_000_000_000;
+const BFD_INTERVAL: u64 = 300_000_000;
+const BFD_MULTIPLIER: u8 = 3;
+/// Our choice, not the vendor's: how long a down session waits before trying again.
+const CONNECT_RETRY: u64 = 5_000_000_000;
+/// The Microsoft side's ASN (MSEE) and the gateways' ASN; 65515–65520 are reserved.
+const MICROSOFT_ASN: u32 = 12076;
+const GATEWAY_ASN: u32 = 65515;
+const RESERVED: std::ops::RangeInclusive<u32> = 65515..=65520;
+
+/// BGP speakers and sessions.
+fn bgp(spec: &LabSpec, index: &BTreeMap<&str, usize>, nodes: &mut [Node], c: &mut Checker) {
+    use crate::control::{bgp::Config, plane::SessionSpec};
+    for (i, n) in spec.nodes.iter().enumerate() {
+        let NodeSpec::Router {
+            name, bgp: Some(b), ..
+        } = n
+        else {
+            continue;
+        };
+        let item = format!("router '{name}'");
+        if b.asn == 0 {
+            c.fail(&item, "BGP ASN 0 is not valid");
+        }
+        let originate = b
+            .originate
+            .iter()
+            .filter_map(|p| c.prefix(&item, p))
+            .collect();
+        let first = host_addresses(&nodes[i])
+            .next()
+            .map_or(Ipv4Addr::UNSPECIFIED, |p| p.addr);
+        let router_id = b
+            .router_id
+            .as_deref()
+            .and_then(|r| c.addr(&item, r))
+            .unwrap_or(first);
+        if let NodeKind::Router(r) = &mut nodes[i].kind {
+            r.bgp = Some(Bgp {
+                asn: b.asn,
+                router_id,
+                originate,
+                sessions: Vec::new(),
+            });
+        }
+    }
+    for (k, s) in spec.bgp_sessions.iter().enumerate() {
+        let item = format!("BGP session {} ({}–{})", k + 1, s.a.node, s.b.node);
+        let mut ends = Vec::new();
+        for end in [&s.a, &s.b] {
+            let Some(&n) = index.get(end.node.as_str()) else {
+                c.fail(&item, format!("unknown node '{}'", end.node));
+                continue;
+            };
+            let asn = match &nodes[n].kind {
+                NodeKind::Router(Router { bgp: Some(b), .. }) => b.asn,
+                _ => {
+                    c.fail(
+                        &item,
+                        format!("'{}' is not a router with `bgp` set", end.node),
+                    );
+                    continue;
+                }
+            };
+            let Some(ip) = c.addr(&item, &end.ip) else {
+                continue;
+            };
+            if !host_addresses(&nodes[n]).any(|p| p.addr == ip) {
+                c.fail(&item, format!("{ip} is not an address of '{}'", end.node));
+                continue;
+            }
+            let keepalive = end.keepalive.map_or(KEEPALIVE, |d| d.0);
+            let hold = end.hold.map_or(HOLD, |d| d.0);
+            if keepalive < MIN_KEEPALIVE || hold < MIN_HOLD {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}': keepalive {} / hold {} is below the minimum 3s / 10s",
+                        end.node,
+                        crate::units::format_nanos(keepalive),
+                        crate::units::format_nanos(hold)
+                    ),
+                );
+            } else if keepalive >= hold {
+                c.fail(
+                    &item,
+                    format!("'{}': keepalive must be shorter than hold", end.node),
+                );
+            }
+            ends.push((n, ip, asn, keepalive, hold, end));
+        }
+        let [a, b] = ends.as_slice() else { continue };
+        if a.0 == b.0 {
+            c.fail(&item, "both ends are the same router");
+            continue;
+        }
+        for (x, y) in [(a, b), (b, a)] {
+            if x.2 != y.2
+                && (x.2 == MICROSOFT_ASN || x.2 == GATEWAY_ASN)
+                && (RESERVED.contains(&y.2) || y.2 == MICROSOFT_ASN)
+            {
+                c.fail(&item, format!("'{}' uses ASN {}, which Azure reserves (65515–65520 and 12076): the customer side needs another ASN", nodes[y.0].name, y.2));
+            }
+        }
+        let bfd = s.bfd.as_ref().map(|b| {
+            let interval = b.interval.map_or(BFD_INTERVAL, |d| d.0);
+            let mult = b.multiplier.unwrap_or(BFD_MULTIPLIER);
+            if interval == 0 || mult == 0 {
+                c.fail(&item, "BFD interval and multiplier must be above zero");
+            }
+            (interval, mult)
+        });
+        for (me, peer, active) in [(a, b, true), (b, a, false)] {
+            let NodeSpec::Router {
+                bgp: Some(spec_bgp),
+                ..
+            } = &spec.nodes[me.0]
+            else {
+                continue;
+            };
+            let NodeKind::Router(Router {
+                bgp: Some(speaker), ..
+            }) = &mut nodes[me.0].kind
+            else {
+                continue;
+            };
+            let cfg = Config {
+                name: format!("{}–{}", s.a.node, s.b.node),
+                local: me.1,
+                peer: peer.1,
+                local_asn: me.2,
+                peer_asn: peer.2,
+                router_id: speaker.router_id,
+                active,
+                keepalive: me.3,
+                hold: me.4,
+                connect_retry: spec_bgp.connect_retry.map_or(CONNECT_RETRY, |d| d.0),
+                weight: me.5.weight.unwrap_or(0),
+                local_pref: me.5.local_pref,
+            };
+            speaker.sessions.push(SessionSpec { bgp: cfg, bfd });
+        }
+    }
 }

@@ -1,0 +1,97 @@
+//! Route selection among BGP paths for one prefix.
+//!
+//! Order (domain.md, "Route selection"): highest weight (ExpressRoute-learned 32769 over VPN
+//! 32768 at the cloud gateway), then highest local preference (e.g. 150 on ER-learned routes
+//! on-premises), then shortest AS path, then eBGP over iBGP, then the lowest session index as a
+//! deterministic tie-break. Longest prefix is the forwarding lookup's job, before all of this.
+//! Paths equal on everything but the tie-break are used together (multipath), which is how the
+//! two links of an ExpressRoute circuit share flows.
+
+use std::net::Ipv4Addr;
+
+/// Local preference of a path that carries none (RFC 4271's customary default).
+pub const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// One path to a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub session: usize,
+    pub peer: Ipv4Addr,
+    pub weight: u32,
+    pub local_pref: u32,
+    pub as_path: Vec<u32>,
+    pub ibgp: bool,
+}
+
+impl Candidate {
+    /// Higher is better; the session index is left out so that equal paths compare equal.
+    fn rank(&self) -> (u32, u32, std::cmp::Reverse<usize>, bool) {
+        (
+            self.weight,
+            self.local_pref,
+            std::cmp::Reverse(self.as_path.len()),
+            !self.ibgp,
+        )
+    }
+}
+
+/// The best path first, followed by every path equal to it (multipath), or empty.
+pub fn select(candidates: &[Candidate]) -> Vec<&Candidate> {
+    let Some(best) = candidates
+        .iter()
+        .max_by(|a, b| a.rank().cmp(&b.rank()).then(b.session.cmp(&a.session)))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.rank() == best.rank())
+        .collect();
+    out.sort_by_key(|c| c.session);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(session: usize, weight: u32, local_pref: u32, path: &[u32]) -> Candidate {
+        Candidate {
+            session,
+            peer: Ipv4Addr::new(10, 0, 0, session as u8),
+            weight,
+            local_pref,
+            as_path: path.to_vec(),
+            ibgp: false,
+        }
+    }
+
+    #[test]
+    fn weight_then_local_pref_then_as_path() {
+        let er = c(0, 32769, 100, &[12076, 65001, 65001]);
+        let vpn = c(1, 32768, 100, &[65001]);
+        assert_eq!(
+            select(&[vpn.clone(), er.clone()]),
+            vec![&er],
+            "weight beats a shorter path"
+        );
+        let er = c(0, 0, 150, &[12076, 65515]);
+        let vpn = c(1, 0, 100, &[65515]);
+        assert_eq!(
+            select(&[er.clone(), vpn.clone()]),
+            vec![&er],
+            "local preference beats a shorter path"
+        );
+        let short = c(2, 0, 100, &[1]);
+        let long = c(3, 0, 100, &[1, 2]);
+        assert_eq!(select(&[long, short.clone()]), vec![&short]);
+    }
+
+    #[test]
+    fn equal_paths_are_all_used_in_session_order() {
+        let a = c(4, 0, 100, &[12076]);
+        let b = c(2, 0, 100, &[12076]);
+        assert_eq!(select(&[a.clone(), b.clone()]), vec![&b, &a]);
+        assert!(select(&[]).is_empty());
+    }
+}

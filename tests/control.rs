@@ -1,0 +1,144 @@
+//! The control plane: BGP over real TCP learns routes, BFD detects a dead link within its
+//! detection time, the hold timer does without BFD, and best-path rules pick the path.
+
+mod common;
+use common::*;
+use hybridlab::control::bgp::DownReason;
+use hybridlab::control::plane::What;
+
+const S: u64 = 1_000_000_000;
+const MS: u64 = 1_000_000;
+
+/// h1 - r1 = wan = r2 - h2; r1 (AS 65001) and r2 (AS 65002) peer over the wan link.
+fn pair(session_extra: &str, faults: &str, duration: &str) -> String {
+    format!(
+        r#"(
+        name: "bgp-pair", duration: "{duration}",
+        nodes: [
+            Host(name: "h1", gateway: "10.1.0.1"),
+            Router(name: "r1", bgp: (asn: 65001, originate: ["10.1.0.0/24"])),
+            Router(name: "r2", bgp: (asn: 65002, originate: ["10.2.0.0/24"])),
+            Host(name: "h2", gateway: "10.2.0.1"),
+        ],
+        links: [
+            (name: "l1", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "r1", ip: "10.1.0.1/24")),
+            (name: "wan", a: (node: "r1", ip: "192.168.0.1/30"), b: (node: "r2", ip: "192.168.0.2/30"), delay: "5ms"),
+            (name: "l2", a: (node: "r2", ip: "10.2.0.1/24"), b: (node: "h2", ip: "10.2.0.10/24")),
+        ],
+        bgp_sessions: [(a: (node: "r1", ip: "192.168.0.1"), b: (node: "r2", ip: "192.168.0.2") {session_extra})],
+        apps: [(name: "p", from: "h1", to: "h2", start: "1s", traffic: UdpProbe(interval: "10ms"))],
+        faults: [{faults}],
+    )"#
+    )
+}
+
+#[test]
+fn bgp_learns_the_peers_prefix_and_traffic_flows() {
+    let r = run(&pair("", "", "3s"));
+    let est: Vec<_> = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::BgpEstablished)
+        .collect();
+    assert_eq!(est.len(), 2, "{:?}", r.control);
+    // Both routers installed the other's prefix: two route changes.
+    assert_eq!(r.route_changes.len(), 2, "{:?}", r.route_changes);
+    let s = app(&r, "p").summary(r.duration);
+    assert_eq!(s.lost, 0, "{s:?}");
+    assert!(s.received > 190);
+}
+
+fn bfd_down_after(r: &hybridlab::results::Results, fault: u64) -> Vec<u64> {
+    r.control
+        .iter()
+        .filter(|e| matches!(e.what, What::BfdDown(_)) && e.time >= fault)
+        .map(|e| e.time - fault)
+        .collect()
+}
+
+#[test]
+fn bfd_detects_a_dead_link_within_its_detection_time() {
+    let faults = r#"(at: "5s", action: LinkDown("wan")), (at: "8s", action: LinkUp("wan"))"#;
+    let r = run(&pair(
+        ", bfd: (interval: \"300ms\", multiplier: 3)",
+        faults,
+        "20s",
+    ));
+    let detect = bfd_down_after(&r, 5 * S);
+    assert_eq!(detect.len(), 2, "both ends detect: {:?}", r.control);
+    for d in &detect {
+        // (multiplier − 1) × interval .. multiplier × interval after the fault (+ one-way delay).
+        assert!((600 * MS..=905 * MS).contains(d), "detected after {d} ns");
+    }
+    let downs: Vec<_> = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::BgpDown(DownReason::Bfd))
+        .collect();
+    assert_eq!(downs.len(), 2, "BFD takes BGP down on both ends");
+    // Routes are withdrawn, then learned again after the link returns.
+    let withdrawn = r
+        .route_changes
+        .iter()
+        .filter(|c| c.next_hops.is_empty())
+        .count();
+    assert_eq!(withdrawn, 2);
+    let relearned = r
+        .route_changes
+        .iter()
+        .filter(|c| c.time > 8 * S && !c.next_hops.is_empty())
+        .count();
+    assert_eq!(relearned, 2, "{:?}", r.route_changes);
+    // Probes flow again at the end.
+    let p = &app(&r, "p").probes;
+    assert!(p.iter().rev().take(50).all(|x| x.returned.is_some()));
+}
+
+#[test]
+fn without_bfd_the_hold_timer_detects_the_failure() {
+    // Customer-lowered timers: keepalive 3 s, hold 10 s on both ends.
+    let timers = r#"keepalive: "3s", hold: "10s""#;
+    let text = pair("", r#"(at: "5s", action: LinkDown("wan"))"#, "20s")
+        .replace(
+            r#"ip: "192.168.0.1")"#,
+            &format!(r#"ip: "192.168.0.1", {timers})"#),
+        )
+        .replace(
+            r#"ip: "192.168.0.2")"#,
+            &format!(r#"ip: "192.168.0.2", {timers})"#),
+        );
+    let r = run(&text);
+    let downs: Vec<u64> = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::BgpDown(DownReason::HoldTimerExpired))
+        .map(|e| e.time - 5 * S)
+        .collect();
+    assert_eq!(downs.len(), 2, "{:?}", r.control);
+    for d in downs {
+        // Between hold − keepalive and hold after the fault.
+        assert!(
+            (7 * S..=10 * S).contains(&d),
+            "hold expired {d} ns after the fault"
+        );
+    }
+}
+
+#[test]
+fn a_bgp_reset_fault_tears_down_and_reestablishes() {
+    let r = run(&pair(
+        "",
+        r#"(at: "3s", action: BgpReset(router: "r1", peer: "192.168.0.2"))"#,
+        "12s",
+    ));
+    assert!(r
+        .control
+        .iter()
+        .any(|e| e.what == What::BgpDown(DownReason::Reset)));
+    let est = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::BgpEstablished && e.time > 3 * S)
+        .count();
+    assert_eq!(est, 2, "{:?}", r.control);
+}
