@@ -19,5 +19,6 @@ pub mod rng;
 pub mod route;
 pub mod router;
 pub mod sim;
+pub mod timeline;
 pub mod units;
 pub mod vpn;

@@ -19,6 +19,11 @@ fn latency_line(out: &mut String, label: &str, l: &Option<Latency>) {
     }
 }
 
+/// Microseconds as seconds with three decimals.
+fn secs(us: f64) -> String {
+    format!("{:.3}", us / 1e6)
+}
+
 /// Microseconds as milliseconds with three decimals (microsecond resolution).
 fn ms(us: f64) -> String {
     format!("{:.3}ms", us / 1e3)
@@ -64,6 +69,19 @@ pub fn render(s: &Summary) -> String {
                 let _ = write!(out, ", completed at {}", format_nanos((t * 1e3) as u64));
             }
             let _ = writeln!(out);
+        }
+        for p in &a.phases {
+            let rtt = p.rtt.as_ref().map_or("-".to_string(), |l| ms(l.p50_us));
+            let p99 = p.rtt.as_ref().map_or("-".to_string(), |l| ms(l.p99_us));
+            let _ = writeln!(
+                out,
+                "    phase {:<32} rtt p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
+                format!("{} ({}s)", p.phase, secs(p.from_us)),
+                rtt,
+                p99,
+                p.sent,
+                p.lost
+            );
         }
         if a.kind.starts_with("tcp") && a.established_at_us.is_none() {
             let _ = writeln!(out, "    the connection never established");
@@ -135,6 +153,65 @@ pub fn render(s: &Summary) -> String {
                      fragmented): clamp the TCP MSS (mss_clamp: 1350) or lower the MTU",
                     st.too_big, t.ends[side]
                 );
+            }
+        }
+    }
+    if !s.failover.is_empty() {
+        let _ = writeln!(out, "\nfailover timeline");
+    }
+    for t in &s.failover {
+        let _ = writeln!(out, "  {:>9}s  {}", secs(t.at_us), t.fault);
+        match &t.detection {
+            Some(d) => {
+                let _ = writeln!(
+                    out,
+                    "    +{:>8}s  {} at {} (peer {})",
+                    secs(d.after_us),
+                    d.by,
+                    d.router,
+                    d.peer
+                );
+            }
+            None => {
+                let _ = writeln!(out, "    the control plane did not react");
+            }
+        }
+        for m in &t.route_changes {
+            let hops = if m.next_hops.is_empty() {
+                "withdrawn".to_string()
+            } else {
+                m.next_hops
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "    +{:>8}s  {} moves {} -> {}",
+                secs(m.after_us),
+                m.router,
+                m.prefix,
+                hops
+            );
+        }
+        for o in &t.outages {
+            if o.outage_us > 0.0 {
+                let lost = if o.lost > 0 {
+                    format!(", {} lost", o.lost)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:<10} outage {:>9}s  (from {}s to {}s{lost})",
+                    o.app,
+                    secs(o.outage_us),
+                    secs(o.from_us),
+                    secs(o.to_us)
+                );
+            } else {
+                let _ = writeln!(out, "    {:<10} no outage", o.app);
             }
         }
     }

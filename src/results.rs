@@ -44,6 +44,8 @@ pub struct AppRecord {
     pub to: String,
     pub start: Time,
     pub stop: Time,
+    /// The app's sending interval (probes, pings, requests).
+    pub interval: Option<Time>,
     /// Probes and echoes, indexed by sequence number.
     pub probes: Vec<Probe>,
     pub one_way: Histogram<u64>,
@@ -61,7 +63,15 @@ pub struct AppRecord {
     pub completion: Histogram<u64>,
     /// TCP: whether and when the connection was established.
     pub established_at: Option<Time>,
+    /// TCP bulk: silences of at least [`STALL_MIN`] between reads, as (last read, next read).
+    pub read_gaps: Vec<(Time, Time)>,
+    pub last_read: Option<Time>,
+    /// Request/response: when each response completed.
+    pub completed: Vec<Time>,
 }
+
+/// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.
+pub const STALL_MIN: Time = 50_000_000;
 
 impl AppRecord {
     pub fn new(
@@ -79,6 +89,7 @@ impl AppRecord {
             to: to.to_string(),
             start,
             stop,
+            interval: None,
             probes: Vec::new(),
             one_way: latency_histogram(),
             rtt: latency_histogram(),
@@ -90,6 +101,9 @@ impl AppRecord {
             responses: 0,
             completion: latency_histogram(),
             established_at: None,
+            read_gaps: Vec::new(),
+            last_read: None,
+            completed: Vec::new(),
         }
     }
 
@@ -122,6 +136,12 @@ impl AppRecord {
         }
         self.goodput_windows[w] += bytes;
         self.bytes_received += bytes;
+        if let Some(last) = self.last_read {
+            if now - last >= STALL_MIN {
+                self.read_gaps.push((last, now));
+            }
+        }
+        self.last_read = Some(now);
     }
 }
 
@@ -187,8 +207,10 @@ pub struct TunnelRecord {
 pub struct RouterRecord {
     pub name: String,
     pub forwarded: u64,
-    /// Packets addressed to the router itself (e.g. pings it answered).
+    /// Packets addressed to the router itself (pings it answered, BGP, BFD).
     pub local: u64,
+    /// TCP SYNs whose MSS the router-wide clamp lowered.
+    pub mss_clamped: u64,
     pub drops: RouterDrops,
 }
 
@@ -207,6 +229,8 @@ pub struct Results {
     pub control: Vec<crate::control::plane::ControlEvent>,
     /// Forwarding-table changes made by control planes, in time order.
     pub route_changes: Vec<RouteChange>,
+    /// The lab's faults: time and description.
+    pub faults: Vec<(Time, String)>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -286,6 +310,9 @@ pub struct AppSummary {
     pub completed_at_us: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub established_at_us: Option<f64>,
+    /// Probe and ping latency per phase: from the start, then from each fault instant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<crate::timeline::Phase>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -299,6 +326,24 @@ pub struct LinkSummary {
     pub stats: DirStats,
 }
 
+/// A control-plane event, for the JSON export.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ControlSummary {
+    pub time_us: f64,
+    pub router: String,
+    pub peer: std::net::Ipv4Addr,
+    pub event: String,
+}
+
+/// A forwarding change made by a control plane, for the JSON export.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteChangeSummary {
+    pub time_us: f64,
+    pub router: String,
+    pub prefix: String,
+    pub next_hops: Vec<std::net::Ipv4Addr>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
     pub lab: String,
@@ -310,6 +355,13 @@ pub struct Summary {
     pub routers: Vec<RouterRecord>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tunnels: Vec<TunnelRecord>,
+    /// One timeline per fault instant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<crate::timeline::FaultTimeline>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub control: Vec<ControlSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route_changes: Vec<RouteChangeSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
 }
@@ -348,6 +400,7 @@ impl AppRecord {
             goodput_series_bps: Vec::new(),
             completed_at_us: self.completed_at.map(us),
             established_at_us: self.established_at.map(us),
+            phases: Vec::new(),
         };
         match self.kind {
             "udp-probe" | "ping" => {
@@ -423,10 +476,39 @@ impl Results {
             seed: self.seed,
             duration_us: us(self.duration),
             events: self.events,
-            apps: self.apps.iter().map(|a| a.summary(self.duration)).collect(),
+            apps: self
+                .apps
+                .iter()
+                .map(|a| {
+                    let mut s = a.summary(self.duration);
+                    s.phases = crate::timeline::phases(self, a);
+                    s
+                })
+                .collect(),
             links,
             routers: self.routers.clone(),
             tunnels: self.tunnels.clone(),
+            failover: crate::timeline::timelines(self),
+            control: self
+                .control
+                .iter()
+                .map(|e| ControlSummary {
+                    time_us: us(e.time),
+                    router: e.router.clone(),
+                    peer: e.peer,
+                    event: e.what.to_string(),
+                })
+                .collect(),
+            route_changes: self
+                .route_changes
+                .iter()
+                .map(|c| RouteChangeSummary {
+                    time_us: us(c.time),
+                    router: c.router.clone(),
+                    prefix: c.prefix.to_string(),
+                    next_hops: c.next_hops.clone(),
+                })
+                .collect(),
             timing,
         }
     }

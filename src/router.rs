@@ -92,6 +92,8 @@ pub struct Router {
     pub route_log: Vec<RouteChange>,
     /// The time of the one wake-up event this router has in the queue, if any.
     pub pending_wake: Option<Time>,
+    /// MSS every forwarded TCP SYN is clamped to, whatever its path.
+    mss_clamp: Option<u16>,
     /// Per-router hash salt, so that routers in series do not all pick the same member.
     salt: u64,
     pub stats: RouterRecord,
@@ -158,6 +160,7 @@ impl Router {
             programs: VecDeque::new(),
             route_log: Vec::new(),
             pending_wake: None,
+            mss_clamp: model.mss_clamp,
             salt: fnv1a(name.as_bytes()),
             stats: RouterRecord {
                 name: name.to_string(),
@@ -312,6 +315,13 @@ impl Router {
             let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
             ip.set_hop_limit(ttl - 1);
             ip.fill_checksum();
+            // A router-wide clamp ("adjust-mss" on every interface) covers flows whatever path
+            // they start on, so a later failover to a tunnel does not black-hole them.
+            if let Some(m) = self.mss_clamp {
+                if mss::clamp(packet, m) {
+                    self.stats.mss_clamped += 1;
+                }
+            }
         }
         let k = match port {
             Port::Iface(iface) => {

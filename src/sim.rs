@@ -9,7 +9,7 @@ use crate::app;
 use crate::control::plane::ControlPlane;
 use crate::engine::{Scheduler, Time};
 use crate::host::{Host, HostConfig};
-use crate::lab::model::{FaultKind, Iface, Lab, NodeKind};
+use crate::lab::model::{FaultKind, Iface, Lab, NodeKind, Traffic};
 use crate::link::{Direction, Fate};
 use crate::results::{AppRecord, LinkRecord, Results, TunnelRecord, TunnelStats};
 use crate::rng::component_rng;
@@ -111,14 +111,15 @@ impl Sim {
         let mut records = Vec::with_capacity(lab.apps.len());
         for (i, a) in lab.apps.iter().enumerate() {
             let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
-            records.push(AppRecord::new(
-                &a.name,
-                a.traffic.kind(),
-                from,
-                to,
-                a.start,
-                a.stop,
-            ));
+            let mut record = AppRecord::new(&a.name, a.traffic.kind(), from, to, a.start, a.stop);
+            record.interval = match a.traffic {
+                Traffic::UdpProbe { interval, .. } | Traffic::Ping { interval, .. } => {
+                    Some(interval)
+                }
+                Traffic::TcpRequestResponse { interval, .. } => Some(interval),
+                Traffic::TcpBulk { .. } => None,
+            };
+            records.push(record);
             let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
             let (left, right) = nodes.split_at_mut(hi);
             if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
@@ -233,6 +234,7 @@ impl Sim {
                     stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
                 })
                 .collect(),
+            faults: lab.faults.iter().map(|f| (f.at, f.label.clone())).collect(),
             control: {
                 let mut log: Vec<_> = self
                     .nodes

@@ -39,6 +39,8 @@ pub struct Config {
     /// Import policy: weight and local preference given to routes learned here.
     pub weight: u32,
     pub local_pref: Option<u32>,
+    /// Prefixes this end announces on this session only, besides the router's own.
+    pub announce: Vec<Prefix>,
 }
 
 impl Config {

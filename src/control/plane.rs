@@ -45,6 +45,33 @@ pub enum What {
     BgpDown(DownReason),
 }
 
+impl std::fmt::Display for What {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::BfdUp => write!(f, "BFD up"),
+            What::BfdDown(bfd::DIAG_DETECTION_EXPIRED) => {
+                write!(f, "BFD down (detection time expired)")
+            }
+            What::BfdDown(bfd::DIAG_NEIGHBOR_DOWN) => {
+                write!(f, "BFD down (neighbor signaled down)")
+            }
+            What::BfdDown(_) => write!(f, "BFD down"),
+            What::BgpEstablished => write!(f, "BGP established"),
+            What::BgpDown(DownReason::HoldTimerExpired) => {
+                write!(f, "BGP down (hold timer expired)")
+            }
+            What::BgpDown(DownReason::Bfd) => write!(f, "BGP down (BFD)"),
+            What::BgpDown(DownReason::Notification(code)) => {
+                write!(f, "BGP down (notification, code {code})")
+            }
+            What::BgpDown(DownReason::ConnectionClosed) => {
+                write!(f, "BGP down (connection closed)")
+            }
+            What::BgpDown(DownReason::Reset) => write!(f, "BGP down (reset)"),
+        }
+    }
+}
+
 /// A BGP session's settings plus its optional BFD (interval, multiplier).
 #[derive(Debug, Clone)]
 pub struct SessionSpec {
@@ -386,6 +413,17 @@ impl ControlPlane {
                 continue;
             }
             let mut desired = BTreeMap::new();
+            for p in &s.cfg.announce {
+                let as_path = if s.cfg.ibgp() { vec![] } else { vec![self.asn] };
+                desired.insert(
+                    p.network(),
+                    Attributes {
+                        as_path,
+                        next_hop: Some(s.cfg.local),
+                        local_pref: None,
+                    },
+                );
+            }
             for (p, (c, a)) in &best {
                 let learned_ibgp = c.session != usize::MAX && c.ibgp;
                 if c.session == i || (learned_ibgp && s.cfg.ibgp()) {

@@ -1,6 +1,7 @@
 //! Lab files: the RON format ([`spec`]), its validation ([`validate`]) into the model the engine
 //! runs ([`model`]), and the errors a user sees ([`error`]).
 
+mod circuit;
 pub mod error;
 pub mod model;
 mod reach;
@@ -28,10 +29,12 @@ pub fn parse(text: &str, path: &Path) -> Result<LabSpec, LabError> {
 /// Parses and validates lab text.
 pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
     let spec = parse(text, path)?;
-    validate::validate(&spec).map_err(|problems| LabError::Invalid {
+    let invalid = |problems| LabError::Invalid {
         path: path.to_path_buf(),
         problems,
-    })
+    };
+    let spec = circuit::expand(&spec).map_err(invalid)?;
+    validate::validate(&spec).map_err(invalid)
 }
 
 /// Reads, parses and validates a lab file.

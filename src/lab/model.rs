@@ -77,6 +77,8 @@ pub struct Router {
     pub bgp: Option<Bgp>,
     /// Delay between a control-plane decision and the forwarding change.
     pub programming_delay: Time,
+    /// MSS every forwarded TCP SYN is clamped to.
+    pub mss_clamp: Option<u16>,
 }
 
 /// A router's BGP speaker.
@@ -162,6 +164,8 @@ impl Traffic {
 pub struct Fault {
     pub at: Time,
     pub action: FaultKind,
+    /// What the lab file said, for the report ("circuit er down").
+    pub label: String,
 }
 
 #[derive(Debug, Clone)]

@@ -28,6 +28,8 @@ pub struct LabSpec {
     #[serde(default)]
     pub bgp_sessions: Vec<BgpSessionSpec>,
     #[serde(default)]
+    pub circuits: Vec<CircuitSpec>,
+    #[serde(default)]
     pub apps: Vec<AppSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -96,6 +98,13 @@ pub enum NodeSpec {
         /// gateway–MSEE convergence, "up to a minute"). Default 0.
         #[serde(default)]
         programming_delay: Option<Duration>,
+        /// Clamp the MSS of every TCP SYN the router forwards (like "adjust-mss" on all its
+        /// interfaces). Default: no clamp.
+        #[serde(default)]
+        mss_clamp: Option<u16>,
+        /// Set for the MSEEs a circuit creates; not written in lab files.
+        #[serde(skip)]
+        microsoft: bool,
     },
 }
 
@@ -232,6 +241,56 @@ fn default_mss_clamp() -> Option<u16> {
     Some(1350)
 }
 
+/// An ExpressRoute circuit: two links (primary, secondary) from the customer edge router to two
+/// Microsoft edge routers (MSEE, AS 12076), each MSEE linked to the ExpressRoute gateway. The
+/// lab gets nodes `NAME-msee1`, `NAME-msee2`, links `NAME-primary`, `NAME-secondary`,
+/// `NAME-msee1-gw`, `NAME-msee2-gw`, and the four BGP sessions (CE–MSEE with BFD).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitSpec {
+    pub name: String,
+    /// The customer edge router (with `bgp`).
+    pub ce: String,
+    /// The ExpressRoute virtual network gateway (a router with an ER `sku` and `bgp` AS 65515).
+    pub gateway: String,
+    /// A bandwidth tier: 50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps (100 Gbps for ER Direct),
+    /// each direction, on each link.
+    pub bandwidth: Bitrate,
+    /// The /30 of the primary link: the customer takes the first host, the MSEE the second.
+    pub primary: String,
+    /// The /30 of the secondary link.
+    pub secondary: String,
+    /// One-way delay of the provider links (CE to MSEE). Default 0.
+    #[serde(default)]
+    pub delay: Option<Duration>,
+    /// One-way delay from the MSEEs to the gateway. Default 0.
+    #[serde(default)]
+    pub backbone_delay: Option<Duration>,
+    /// BFD on the CE–MSEE sessions. Default on, 300 ms × 3.
+    #[serde(default)]
+    pub bfd: Option<BfdSpec>,
+    /// Set false to turn BFD off.
+    #[serde(default = "default_true")]
+    pub bfd_enabled: bool,
+    /// The CE's BGP timers on the circuit (default 60 s / 180 s; at least 3 s / 10 s).
+    #[serde(default)]
+    pub keepalive: Option<Duration>,
+    #[serde(default)]
+    pub hold: Option<Duration>,
+    /// Local preference the CE gives routes learned over the circuit (150 keeps on-premises
+    /// paths symmetric when a VPN backs the circuit up).
+    #[serde(default)]
+    pub ce_local_pref: Option<u32>,
+    /// FastPath: data traffic bypasses the gateway (UltraPerformance or ErGw3Az only), so its
+    /// capacity limit does not apply.
+    #[serde(default)]
+    pub fast_path: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
 /// A router's BGP speaker.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,6 +328,10 @@ pub struct BgpEndSpec {
     /// premises). Default: 100 for eBGP, the received value for iBGP.
     #[serde(default)]
     pub local_pref: Option<u32>,
+    /// Prefixes this end announces on this session only, besides its router's `originate`
+    /// (e.g. a more specific prefix over the VPN alone).
+    #[serde(default)]
+    pub announce: Vec<String>,
 }
 
 /// BFD on a BGP session: detection after `interval` × `multiplier` of silence.
@@ -375,6 +438,25 @@ pub enum Side {
 pub struct FaultSpec {
     pub at: Duration,
     pub action: FaultAction,
+    /// Set when a fault was expanded from another (a circuit's); not written in lab files.
+    #[serde(skip)]
+    pub label: Option<String>,
+}
+
+impl FaultAction {
+    /// A short description for reports.
+    pub fn label(&self) -> String {
+        match self {
+            FaultAction::LinkDown(l) => format!("link {l} down"),
+            FaultAction::LinkUp(l) => format!("link {l} up"),
+            FaultAction::CircuitDown(c) => format!("circuit {c} down"),
+            FaultAction::CircuitUp(c) => format!("circuit {c} up"),
+            FaultAction::NodeDown(n) => format!("node {n} down"),
+            FaultAction::NodeUp(n) => format!("node {n} up"),
+            FaultAction::BgpReset { router, peer } => format!("BGP reset {router}–{peer}"),
+            FaultAction::Degrade { link, .. } => format!("link {link} degraded"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -384,6 +466,10 @@ pub enum FaultAction {
     LinkDown(String),
     /// Bring a link back up.
     LinkUp(String),
+    /// Fail a whole ExpressRoute circuit: both its links go down.
+    CircuitDown(String),
+    /// Restore a circuit's links.
+    CircuitUp(String),
     /// Take a node down: every link it is on goes down, and its BGP and BFD sessions reset.
     NodeDown(String),
     /// Bring a node's links back up.

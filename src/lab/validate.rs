@@ -167,6 +167,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                     pps,
                     gateway_queue,
                     programming_delay,
+                    mss_clamp,
                     ..
                 } => {
                     let item = format!("router '{name}'");
@@ -196,6 +197,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                     NodeKind::Router(Router {
                         capacity,
                         programming_delay: programming_delay.map_or(0, |d| d.0),
+                        mss_clamp: *mss_clamp,
                         ..Router::default()
                     })
                 }
@@ -722,6 +724,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             FaultAction::LinkUp(l) => {
                 find(&mut c, l).map(|link| FaultKind::LinkState { link, up: true })
             }
+            // Expanded into link faults before validation.
+            FaultAction::CircuitDown(_) | FaultAction::CircuitUp(_) => None,
             FaultAction::NodeDown(n) | FaultAction::NodeUp(n) => match index.get(n.as_str()) {
                 Some(&node) => Some(FaultKind::NodeState {
                     node,
@@ -784,7 +788,11 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             }),
         };
         if let Some(action) = action {
-            faults.push(Fault { at: f.at.0, action });
+            faults.push(Fault {
+                at: f.at.0,
+                action,
+                label: f.label.clone().unwrap_or_else(|| f.action.label()),
+            });
         }
     }
     faults.sort_by_key(|f| f.at);
@@ -829,9 +837,8 @@ const BFD_INTERVAL: u64 = 300_000_000;
 const BFD_MULTIPLIER: u8 = 3;
 /// Our choice, not the vendor's: how long a down session waits before trying again.
 const CONNECT_RETRY: u64 = 5_000_000_000;
-/// The Microsoft side's ASN (MSEE) and the gateways' ASN; 65515–65520 are reserved.
+/// The Microsoft side's ASN (MSEE); 65515–65520 are reserved for Azure's gateways.
 const MICROSOFT_ASN: u32 = 12076;
-const GATEWAY_ASN: u32 = 65515;
 const RESERVED: std::ops::RangeInclusive<u32> = 65515..=65520;
 
 /// BGP speakers and sessions.
@@ -920,9 +927,21 @@ fn bgp(spec: &LabSpec, index: &BTreeMap<&str, usize>, nodes: &mut [Node], c: &mu
             c.fail(&item, "both ends are the same router");
             continue;
         }
+        // The Microsoft side (MSEEs, gateways) peers with customers, whose ASN must not be one
+        // Azure reserves.
+        let microsoft = |n: usize| {
+            matches!(
+                &spec.nodes[n],
+                NodeSpec::Router {
+                    microsoft: true,
+                    ..
+                } | NodeSpec::Router { sku: Some(_), .. }
+            )
+        };
         for (x, y) in [(a, b), (b, a)] {
             if x.2 != y.2
-                && (x.2 == MICROSOFT_ASN || x.2 == GATEWAY_ASN)
+                && microsoft(x.0)
+                && !microsoft(y.0)
                 && (RESERVED.contains(&y.2) || y.2 == MICROSOFT_ASN)
             {
                 c.fail(&item, format!("'{}' uses ASN {}, which Azure reserves (65515–65520 and 12076): the customer side needs another ASN", nodes[y.0].name, y.2));
@@ -963,6 +982,12 @@ fn bgp(spec: &LabSpec, index: &BTreeMap<&str, usize>, nodes: &mut [Node], c: &mu
                 connect_retry: spec_bgp.connect_retry.map_or(CONNECT_RETRY, |d| d.0),
                 weight: me.5.weight.unwrap_or(0),
                 local_pref: me.5.local_pref,
+                announce: me
+                    .5
+                    .announce
+                    .iter()
+                    .filter_map(|p| c.prefix(&item, p))
+                    .collect(),
             };
             speaker.sessions.push(SessionSpec { bgp: cfg, bfd });
         }

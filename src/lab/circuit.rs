@@ -1,0 +1,239 @@
+//! ExpressRoute circuits, expanded into the primitive nodes, links, sessions and faults they
+//! are made of, before validation. Figures from domain.md ("ExpressRoute circuit"): bandwidth
+//! tiers, a /30 per link (customer first host, MSEE second), MSEE AS 12076, gateway AS 65515,
+//! BFD on by default.
+
+use super::error::Problem;
+use super::spec::*;
+use crate::route::Prefix;
+use std::net::Ipv4Addr;
+
+pub const MSEE_ASN: u32 = 12076;
+pub const GATEWAY_ASN: u32 = 65515;
+const MBPS: u64 = 1_000_000;
+/// Circuit tiers, and ExpressRoute Direct's 100 Gbps port.
+const TIERS: [u64; 9] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000];
+
+fn problem(item: &str, reason: impl Into<String>) -> Problem {
+    Problem {
+        item: item.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The two host addresses of a /30: (customer, MSEE).
+fn hosts(item: &str, what: &str, s: &str) -> Result<(Ipv4Addr, Ipv4Addr), Problem> {
+    let p: Prefix = s
+        .parse()
+        .map_err(|e| problem(item, format!("{what}: {e}")))?;
+    if p.len != 30 || p.network() != p {
+        return Err(problem(
+            item,
+            format!("{what} {p} is not a /30 network address (e.g. 192.168.100.0/30)"),
+        ));
+    }
+    let base = u32::from(p.addr);
+    Ok((Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2)))
+}
+
+/// Returns `spec` with every circuit replaced by what it is made of.
+pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
+    let mut out = spec.clone();
+    let mut problems = Vec::new();
+    out.circuits.clear();
+    for (k, c) in spec.circuits.iter().enumerate() {
+        let item = format!("circuit '{}'", c.name);
+        if !TIERS.iter().any(|t| t * MBPS == c.bandwidth.0) {
+            problems.push(problem(&item, format!("bandwidth {} is not an ExpressRoute tier (50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps; 100 Gbps Direct)", crate::units::format_bitrate(c.bandwidth.0 as f64))));
+        }
+        let find = |name: &str| spec.nodes.iter().find(|n| n.name() == name);
+        let gw_sku = match find(&c.gateway) {
+            Some(NodeSpec::Router { sku, bgp, .. }) => {
+                if bgp.as_ref().is_none_or(|b| b.asn != GATEWAY_ASN) {
+                    problems.push(problem(
+                        &item,
+                        format!("gateway '{}' must run BGP with AS {GATEWAY_ASN}", c.gateway),
+                    ));
+                }
+                *sku
+            }
+            _ => {
+                problems.push(problem(
+                    &item,
+                    format!("gateway '{}' is not a router in the lab", c.gateway),
+                ));
+                None
+            }
+        };
+        if !matches!(find(&c.ce), Some(NodeSpec::Router { bgp: Some(_), .. })) {
+            problems.push(problem(
+                &item,
+                format!("ce '{}' is not a router with `bgp` in the lab", c.ce),
+            ));
+        }
+        if c.fast_path
+            && !matches!(
+                gw_sku,
+                Some(crate::gateway::Sku::UltraPerformance | crate::gateway::Sku::ErGw3Az)
+            )
+        {
+            problems.push(problem(
+                &item,
+                "FastPath needs an UltraPerformance or ErGw3Az gateway",
+            ));
+        }
+        let (primary, secondary) = match (
+            hosts(&item, "primary", &c.primary),
+            hosts(&item, "secondary", &c.secondary),
+        ) {
+            (Ok(p), Ok(s)) => (p, s),
+            (p, s) => {
+                problems.extend(p.err());
+                problems.extend(s.err());
+                continue;
+            }
+        };
+        let bfd = c.bfd_enabled.then(|| {
+            c.bfd.clone().unwrap_or(BfdSpec {
+                interval: None,
+                multiplier: None,
+            })
+        });
+        for (i, (ce_ip, msee_ip)) in [primary, secondary].into_iter().enumerate() {
+            let msee = format!("{}-msee{}", c.name, i + 1);
+            out.nodes.push(NodeSpec::Router {
+                name: msee.clone(),
+                sku: None,
+                throughput: None,
+                pps: None,
+                gateway_queue: None,
+                addresses: vec![],
+                bgp: Some(BgpSpec {
+                    asn: MSEE_ASN,
+                    router_id: None,
+                    originate: vec![],
+                    connect_retry: None,
+                }),
+                programming_delay: None,
+                mss_clamp: None,
+                microsoft: true,
+            });
+            let link = |name: String,
+                        a: (&str, String),
+                        b: (&str, String),
+                        delay: Option<crate::units::Duration>| LinkSpec {
+                name,
+                a: EndSpec {
+                    node: a.0.to_string(),
+                    ip: a.1,
+                },
+                b: EndSpec {
+                    node: b.0.to_string(),
+                    ip: b.1,
+                },
+                delay,
+                jitter: None,
+                loss: None,
+                rate: Some(c.bandwidth),
+                overhead: None,
+                queue: None,
+                mtu: None,
+                a_to_b: None,
+                b_to_a: None,
+            };
+            let side = if i == 0 { "primary" } else { "secondary" };
+            out.links.push(link(
+                format!("{}-{side}", c.name),
+                (&c.ce, format!("{ce_ip}/30")),
+                (&msee, format!("{msee_ip}/30")),
+                c.delay,
+            ));
+            // The MSEE–gateway link sits in link-local space, one /30 per MSEE per circuit.
+            let backbone = Ipv4Addr::new(169, 254, (k % 256) as u8, (i * 4) as u8);
+            let (m, g) = (u32::from(backbone) + 1, u32::from(backbone) + 2);
+            let (m, g) = (Ipv4Addr::from(m), Ipv4Addr::from(g));
+            let mut backbone_link = link(
+                format!("{msee}-gw"),
+                (&msee, format!("{m}/30")),
+                (&c.gateway, format!("{g}/30")),
+                c.backbone_delay,
+            );
+            // The backbone is not the circuit's bottleneck.
+            backbone_link.rate = None;
+            out.links.push(backbone_link);
+            let end = |node: &str, ip: Ipv4Addr| BgpEndSpec {
+                node: node.to_string(),
+                ip: ip.to_string(),
+                keepalive: None,
+                hold: None,
+                weight: None,
+                local_pref: None,
+                announce: vec![],
+            };
+            let mut ce_end = end(&c.ce, ce_ip);
+            ce_end.keepalive = c.keepalive;
+            ce_end.hold = c.hold;
+            ce_end.local_pref = c.ce_local_pref;
+            out.bgp_sessions.push(BgpSessionSpec {
+                a: ce_end,
+                b: end(&msee, msee_ip),
+                bfd: bfd.clone(),
+            });
+            out.bgp_sessions.push(BgpSessionSpec {
+                a: end(&msee, m),
+                b: end(&c.gateway, g),
+                bfd: None,
+            });
+        }
+        if c.fast_path {
+            // The data path bypasses the gateway: its capacity limit no longer applies.
+            for n in &mut out.nodes {
+                if let NodeSpec::Router {
+                    name,
+                    sku,
+                    throughput,
+                    pps,
+                    ..
+                } = n
+                {
+                    if *name == c.gateway {
+                        (*sku, *throughput, *pps) = (None, None, None);
+                    }
+                }
+            }
+        }
+    }
+    // Circuit faults act on both links.
+    out.faults.clear();
+    for f in &spec.faults {
+        match &f.action {
+            FaultAction::CircuitDown(name) | FaultAction::CircuitUp(name) => {
+                if !spec.circuits.iter().any(|c| &c.name == name) {
+                    problems.push(problem(
+                        &format!("fault at {}", f.at),
+                        format!("unknown circuit '{name}'"),
+                    ));
+                    continue;
+                }
+                for side in ["primary", "secondary"] {
+                    let link = format!("{name}-{side}");
+                    let action = match f.action {
+                        FaultAction::CircuitDown(_) => FaultAction::LinkDown(link),
+                        _ => FaultAction::LinkUp(link),
+                    };
+                    out.faults.push(FaultSpec {
+                        at: f.at,
+                        action,
+                        label: Some(f.action.label()),
+                    });
+                }
+            }
+            _ => out.faults.push(f.clone()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}

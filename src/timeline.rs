@@ -1,0 +1,273 @@
+//! The failover timeline: for each fault (faults at the same instant count as one), when the
+//! control plane detected it and by what, when each router moved its routes, and the outage each
+//! application saw: the gap between the last packet delivered before and the first after, or for
+//! TCP the longest stall. Latency per phase (between faults) is computed here too.
+
+use crate::control::bgp::DownReason;
+use crate::control::plane::What;
+use crate::engine::Time;
+use crate::results::{latency_histogram, AppRecord, Latency, Results};
+use serde::Serialize;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Detection {
+    pub at_us: f64,
+    /// Time from the fault.
+    pub after_us: f64,
+    pub router: String,
+    pub peer: Ipv4Addr,
+    /// "BFD", "hold timer", "connection closed", "notification", "reset"; after a repair
+    /// "BFD up" or "BGP established".
+    pub by: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteMove {
+    pub router: String,
+    pub at_us: f64,
+    pub after_us: f64,
+    pub prefix: String,
+    /// The BGP next hops after the change; empty when withdrawn.
+    pub next_hops: Vec<Ipv4Addr>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outage {
+    pub app: String,
+    /// The gap the application saw, from its last delivery before the fault to its first after
+    /// (probes), or its longest stall (TCP); 0 when nothing was lost or stalled.
+    pub outage_us: f64,
+    /// Last delivery before the gap and first after it.
+    pub from_us: f64,
+    pub to_us: f64,
+    /// Probes lost in the window (probe and ping apps).
+    pub lost: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FaultTimeline {
+    pub at_us: f64,
+    pub fault: String,
+    /// The first reaction of the control plane after the fault: a failure detected (BFD, hold
+    /// timer, ...) or, after a repair, a session coming up.
+    pub detection: Option<Detection>,
+    /// Each router's first route change after the fault, in time order.
+    pub route_changes: Vec<RouteMove>,
+    pub outages: Vec<Outage>,
+}
+
+/// Latency of an app within one phase of the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Phase {
+    /// "start", then the description of the fault that began the phase.
+    pub phase: String,
+    pub from_us: f64,
+    pub to_us: f64,
+    pub sent: u64,
+    pub lost: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_way: Option<Latency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<Latency>,
+}
+
+fn us(t: Time) -> f64 {
+    t as f64 / 1e3
+}
+
+/// Fault instants and their joined descriptions.
+fn fault_groups(r: &Results) -> Vec<(Time, String)> {
+    let mut groups: Vec<(Time, String)> = Vec::new();
+    for (t, label) in &r.faults {
+        match groups.last_mut() {
+            Some((last, text)) if last == t => {
+                if !text.split(", ").any(|x| x == label) {
+                    text.push_str(", ");
+                    text.push_str(label);
+                }
+            }
+            _ => groups.push((*t, label.clone())),
+        }
+    }
+    groups
+}
+
+fn how(what: &What) -> Option<&'static str> {
+    match what {
+        What::BfdUp => Some("BFD up"),
+        What::BgpEstablished => Some("BGP established"),
+        What::BfdDown(_) => Some("BFD"),
+        What::BgpDown(DownReason::HoldTimerExpired) => Some("hold timer"),
+        What::BgpDown(DownReason::ConnectionClosed) => Some("connection closed"),
+        What::BgpDown(DownReason::Notification(_)) => Some("notification"),
+        What::BgpDown(DownReason::Reset) => Some("reset"),
+        _ => None,
+    }
+}
+
+/// The largest gap between consecutive delivery times around `[from, to)`, starting from the
+/// last delivery before `from`.
+fn largest_gap(times: &[Time], from: Time, to: Time) -> Option<(Time, Time)> {
+    let start = times.partition_point(|&t| t < from);
+    let first = start.checked_sub(1)?;
+    let mut best: Option<(Time, Time)> = None;
+    for w in times[first..].windows(2) {
+        if w[0] >= to {
+            break;
+        }
+        if best.is_none_or(|(a, b)| w[1] - w[0] > b - a) {
+            best = Some((w[0], w[1]));
+        }
+    }
+    best
+}
+
+fn outage(app: &AppRecord, from: Time, to: Time) -> Outage {
+    let mut o = Outage {
+        app: app.name.clone(),
+        outage_us: 0.0,
+        from_us: 0.0,
+        to_us: 0.0,
+        lost: 0,
+    };
+    let gap = match app.kind {
+        "udp-probe" | "ping" => {
+            // What the sending application sees: answers coming back.
+            let delivered = |p: &crate::results::Probe| p.returned;
+            let mut times: Vec<Time> = app.probes.iter().filter_map(delivered).collect();
+            times.sort_unstable();
+            o.lost = app
+                .probes
+                .iter()
+                .filter(|p| p.sent >= from && p.sent < to && delivered(p).is_none())
+                .count() as u64;
+            if o.lost == 0 {
+                return o;
+            }
+            largest_gap(&times, from, to)
+        }
+        // Responses normally complete one interval apart: a stall is a gap of two or more.
+        "tcp-request-response" => {
+            let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
+            largest_gap(&app.completed, from, to).filter(|(a, b)| b - a >= 2 * normal)
+        }
+        _ => app
+            .read_gaps
+            .iter()
+            .filter(|(a, b)| *b >= from && *a < to)
+            .max_by_key(|(a, b)| b - a)
+            .copied(),
+    };
+    if let Some((a, b)) = gap {
+        (o.outage_us, o.from_us, o.to_us) = (us(b - a), us(a), us(b));
+    }
+    o
+}
+
+/// One timeline per fault instant.
+pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
+    let groups = fault_groups(r);
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, (at, fault))| {
+            let end = groups.get(i + 1).map_or(r.duration, |g| g.0);
+            let detection = r
+                .control
+                .iter()
+                .filter(|e| e.time >= *at && e.time < end)
+                .find_map(|e| {
+                    how(&e.what).map(|by| Detection {
+                        at_us: us(e.time),
+                        after_us: us(e.time - at),
+                        router: e.router.clone(),
+                        peer: e.peer,
+                        by,
+                    })
+                });
+            let mut route_changes: Vec<RouteMove> = Vec::new();
+            for c in r
+                .route_changes
+                .iter()
+                .filter(|c| c.time >= *at && c.time < end)
+            {
+                if !route_changes.iter().any(|m| m.router == c.router) {
+                    route_changes.push(RouteMove {
+                        router: c.router.clone(),
+                        at_us: us(c.time),
+                        after_us: us(c.time - at),
+                        prefix: c.prefix.to_string(),
+                        next_hops: c.next_hops.clone(),
+                    });
+                }
+            }
+            let outages = r.apps.iter().map(|a| outage(a, *at, end)).collect();
+            FaultTimeline {
+                at_us: us(*at),
+                fault: fault.clone(),
+                detection,
+                route_changes,
+                outages,
+            }
+        })
+        .collect()
+}
+
+/// Probe or ping latency per phase (start, then after each fault instant); empty for other
+/// apps or a lab without faults.
+pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
+    let groups = fault_groups(r);
+    if groups.is_empty() || !matches!(app.kind, "udp-probe" | "ping") {
+        return Vec::new();
+    }
+    let mut bounds = vec![(0, "start".to_string())];
+    bounds.extend(groups);
+    bounds
+        .iter()
+        .enumerate()
+        .map(|(i, (from, name))| {
+            let to = bounds.get(i + 1).map_or(r.duration, |b| b.0);
+            let (mut one_way, mut rtt) = (latency_histogram(), latency_histogram());
+            let (mut sent, mut lost) = (0, 0);
+            for p in app.probes.iter().filter(|p| p.sent >= *from && p.sent < to) {
+                sent += 1;
+                if let Some(a) = p.arrived {
+                    let _ = one_way.record((a - p.sent).max(1));
+                }
+                match p.returned {
+                    Some(b) => {
+                        let _ = rtt.record((b - p.sent).max(1));
+                    }
+                    None => lost += 1,
+                }
+            }
+            Phase {
+                phase: name.clone(),
+                from_us: us(*from),
+                to_us: us(to),
+                sent,
+                lost,
+                one_way: Latency::of(&one_way),
+                rtt: Latency::of(&rtt),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_gap_starts_at_the_last_delivery_before_the_fault() {
+        let times = [10, 20, 30, 40, 90, 100, 110];
+        assert_eq!(largest_gap(&times, 35, 1000), Some((40, 90)));
+        assert_eq!(
+            largest_gap(&times, 5, 1000),
+            None,
+            "nothing delivered before"
+        );
+        assert_eq!(largest_gap(&times, 95, 1000), Some((90, 100)));
+    }
+}
