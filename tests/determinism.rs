@@ -34,6 +34,17 @@ fn two_runs_of_a_lab_are_byte_identical() {
 }
 
 #[test]
+fn the_failover_lab_with_its_control_plane_is_byte_identical_too() {
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/expressroute.ron");
+    let first = json_of(lab, &["--duration", "12s"]);
+    assert_eq!(first, json_of(lab, &["--duration", "12s"]));
+    assert!(
+        first.contains("BFD down"),
+        "the run exercised the control plane"
+    );
+}
+
+#[test]
 fn a_different_seed_changes_a_lossy_run() {
     let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/point-to-point.ron");
     assert_ne!(

@@ -1,0 +1,191 @@
+//! ExpressRoute with VPN failover: which path carries traffic, how failures are detected, and
+//! the shipped headline lab's timings, held as regression bounds.
+
+mod common;
+use common::*;
+use hybridlab::results::Results;
+use hybridlab::timeline::FaultTimeline;
+
+const S: f64 = 1e6; // microseconds per second
+
+fn topology(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/topologies/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn timelines(r: &Results) -> Vec<FaultTimeline> {
+    r.summary(None).failover
+}
+
+fn route_move<'a>(t: &'a FaultTimeline, router: &str) -> &'a hybridlab::timeline::RouteMove {
+    t.route_changes
+        .iter()
+        .find(|m| m.router == router)
+        .unwrap_or_else(|| panic!("{router} moved: {t:?}"))
+}
+
+fn outage<'a>(t: &'a FaultTimeline, app: &str) -> &'a hybridlab::timeline::Outage {
+    t.outages.iter().find(|o| o.app == app).unwrap()
+}
+
+/// The headline lab, run once for the tests that read it.
+fn headline() -> &'static Results {
+    static RUN: std::sync::OnceLock<Results> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| run(&topology("er-vpn-failover.ron")))
+}
+
+#[test]
+fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_delay() {
+    let r = headline();
+    let t = &timelines(r)[0];
+    assert_eq!(t.fault, "circuit er down");
+    let d = t.detection.as_ref().expect("detected");
+    assert_eq!(d.by, "BFD");
+    // (multiplier − 1) × interval ..= multiplier × interval, plus the 2 ms one-way delay.
+    assert!((0.6 * S..=0.902 * S).contains(&d.after_us), "{d:?}");
+    // The edge moves to the VPN peer at once; the VNet 2 s later (its programming delay).
+    let edge = route_move(t, "edge");
+    assert_eq!(
+        edge.next_hops,
+        vec!["10.20.255.30".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+    assert!((edge.after_us - d.after_us).abs() < 0.01 * S);
+    let vnet = route_move(t, "vnet");
+    assert_eq!(
+        vnet.next_hops,
+        vec!["10.20.254.1".parse::<std::net::Ipv4Addr>().unwrap()],
+        "via the VPN gateway"
+    );
+    assert!(
+        (vnet.after_us - d.after_us - 2.0 * S).abs() < 0.01 * S,
+        "{vnet:?}"
+    );
+    // Traffic really crossed the tunnel while the circuit was down.
+    assert!(r.tunnels[0].stats[1].decapsulated > 10_000);
+}
+
+#[test]
+fn the_failover_labs_outages_stay_within_their_bounds() {
+    let r = headline();
+    let t = timelines(r);
+    let (down, up) = (&t[0], &t[1]);
+    // Probes: detection + VNet programming, ~2.6 s; TCP waits out its retransmission timer.
+    let probe = outage(down, "probe");
+    assert!((2.0 * S..=3.5 * S).contains(&probe.outage_us), "{probe:?}");
+    let bulk = outage(down, "bulk");
+    assert!(
+        bulk.outage_us >= probe.outage_us && bulk.outage_us <= 8.0 * S,
+        "{bulk:?}"
+    );
+    // Failback: sessions return within the 5 s connect retry; the VNet moves 2 s after; the
+    // probes lose nothing because both paths work throughout.
+    assert_eq!(up.fault, "circuit er up");
+    let back = route_move(up, "vnet");
+    assert_eq!(
+        back.next_hops,
+        vec!["10.20.254.5".parse::<std::net::Ipv4Addr>().unwrap()],
+        "back to the ER gateway"
+    );
+    assert!(back.after_us <= 5.1 * S + 2.0 * S + 1.5 * S, "{back:?}");
+    assert_eq!(outage(up, "probe").outage_us, 0.0);
+    // Latency per phase: the VPN over the internet is slower than ExpressRoute.
+    let summary = r.summary(None);
+    let s = summary.apps.iter().find(|a| a.name == "probe").unwrap();
+    let rtt = |i: usize| s.phases[i].rtt.as_ref().unwrap().p50_us;
+    assert!(rtt(1) > 3.0 * rtt(0), "VPN {} vs ER {}", rtt(1), rtt(0));
+    assert!(rtt(2) < 1.5 * rtt(0));
+}
+
+#[test]
+fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
+    // The first 15 s, before the circuit fails.
+    let mut lab = lab(&topology("er-vpn-failover.ron"));
+    lab.duration = 15_000_000_000;
+    for a in &mut lab.apps {
+        a.stop = a.stop.min(lab.duration);
+    }
+    let r = hybridlab::sim::run(&lab);
+    let s = app(&r, "probe").summary(r.duration);
+    assert_eq!(s.lost, 0);
+    // Only BGP keepalives cross the tunnel; the probes' 1000 round trips go over the circuit.
+    assert!(
+        r.tunnels[0].stats[0].encapsulated < 20,
+        "{:?}",
+        r.tunnels[0]
+    );
+    let er: u64 = r
+        .links
+        .iter()
+        .filter(|l| l.name.starts_with("er-"))
+        .map(|l| l.dirs[0].delivered_packets)
+        .sum();
+    assert!(er > 1000);
+}
+
+#[test]
+fn a_more_specific_prefix_over_the_vpn_pulls_the_return_traffic_onto_it() {
+    let r = run(&topology("vpn-more-specific.ron"));
+    let vnet: Vec<_> = r
+        .route_changes
+        .iter()
+        .filter(|c| c.router == "vnet")
+        .collect();
+    assert!(vnet.iter().any(|c| c.prefix.to_string() == "10.1.0.0/24"
+        && c.next_hops == ["10.20.254.1".parse::<std::net::Ipv4Addr>().unwrap()]));
+    // Every reply from the VM is wrapped by the VPN gateway: at least one per probe.
+    let probes = app(&r, "probe").probes.len() as u64;
+    assert!(r.tunnels[0].stats[1].encapsulated >= probes);
+    // Forward over ER (a few ms), back over the internet (~20 ms each way).
+    let s = app(&r, "probe").summary(r.duration);
+    assert!(s.one_way.unwrap().p50_us < 6_000.0);
+    assert!(s.rtt.unwrap().p50_us > 20_000.0);
+}
+
+#[test]
+fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
+    let r = run(&topology("expressroute.ron"));
+    let t = &timelines(&r)[0];
+    let hit: Vec<_> = t
+        .outages
+        .iter()
+        .filter(|o| o.app.starts_with('p') && o.outage_us > 0.0)
+        .collect();
+    let spared = t
+        .outages
+        .iter()
+        .filter(|o| o.app.starts_with('p') && o.outage_us == 0.0)
+        .count();
+    assert!(
+        !hit.is_empty() && spared > 0,
+        "some flows were on each link: {:?}",
+        t.outages
+    );
+    for o in &hit {
+        // Lost only until BFD took the dead link's routes away.
+        assert!(o.outage_us <= 0.95 * S, "{o:?}");
+    }
+    // Nothing was lost after detection, on any flow.
+    let fault = 10_000_000_000u64;
+    for a in r.apps.iter().filter(|a| a.kind == "udp-probe") {
+        assert!(
+            a.probes.iter().all(|p| p.returned.is_some()
+                || p.sent < fault + 1_000_000_000
+                || p.sent >= r.duration - 100_000_000),
+            "{}",
+            a.name
+        );
+    }
+}
+
+#[test]
+fn without_bfd_the_circuit_failure_waits_for_the_hold_timer() {
+    let text = topology("expressroute.ron")
+        .replace(r#"delay: "2ms", backbone_delay: "1ms")"#, r#"delay: "2ms", backbone_delay: "1ms", bfd_enabled: false, keepalive: "3s", hold: "10s")"#)
+        .replace(r#"duration: "30s""#, r#"duration: "25s""#);
+    let r = run(&text);
+    let t = &timelines(&r)[0];
+    let d = t.detection.as_ref().unwrap();
+    assert_eq!(d.by, "hold timer");
+    // Between hold − keepalive and hold after the fault. The MSEE keeps its 60 s default, so
+    // its keepalive is a third of the negotiated 10 s hold: 3.33 s.
+    assert!((6.66 * S..=10.0 * S).contains(&d.after_us), "{d:?}");
+}
