@@ -4,6 +4,9 @@
 //! - `bulk_1gbps_2ms`: a 10-simulated-second 1 Gbps / 2 ms bulk TCP transfer at least 15x faster
 //!   than real time (iteration time under 667 ms).
 //!
+//! - `er_vpn_failover`: the headline lab (60 simulated seconds, control plane and all) at least
+//!   10x faster than real time.
+//!
 //! Run: `cargo bench --bench engine`. Each case prints its derived figure once.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -100,5 +103,22 @@ fn bulk_1gbps(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, scheduler, three_hop, bulk_1gbps);
+fn er_vpn_failover(c: &mut Criterion) {
+    let lab = load("er-vpn-failover.ron");
+    let started = Instant::now();
+    let r = Sim::new(&lab).run();
+    let wall = started.elapsed().as_secs_f64();
+    eprintln!(
+        "er_vpn_failover: {} events, {:.1}x faster than real time",
+        r.events,
+        lab.duration as f64 / 1e9 / wall
+    );
+    let mut g = c.benchmark_group("er_vpn_failover");
+    g.throughput(Throughput::Elements(r.events));
+    g.sample_size(10);
+    g.bench_function("60s_lab", |b| b.iter(|| black_box(Sim::new(&lab).run())));
+    g.finish();
+}
+
+criterion_group!(benches, scheduler, three_hop, bulk_1gbps, er_vpn_failover);
 criterion_main!(benches);

@@ -7,6 +7,7 @@
 //! decrement the TTL and recompute the header checksum. Every drop is counted by cause.
 
 use crate::control::plane::ControlPlane;
+use crate::control::plane::{ControlEvent, What};
 use crate::engine::Time;
 use crate::gateway::{Capacity, Scope};
 use crate::lab::model::{Iface, Router as RouterModel, Tunnel};
@@ -14,8 +15,10 @@ use crate::link::Queue;
 use crate::results::{RouteChange, RouterRecord, TunnelStats};
 use crate::rng::fnv1a;
 use crate::route::{Fib, NextHop, Port, Prefix};
-use crate::vpn::{esp, mss};
-use smoltcp::wire::{Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet};
+use crate::vpn::{dpd, esp, mss};
+use smoltcp::wire::{
+    Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 
@@ -48,6 +51,7 @@ pub struct TunnelEnd {
     pub mss_clamp: Option<u16>,
     /// Whether the tunnel carries traffic (dead-peer detection may take it down).
     pub up: bool,
+    pub dpd: Option<dpd::Dpd>,
     seq: u32,
     pub stats: TunnelStats,
 }
@@ -94,6 +98,10 @@ pub struct Router {
     pub pending_wake: Option<Time>,
     /// MSS every forwarded TCP SYN is clamped to, whatever its path.
     mss_clamp: Option<u16>,
+    /// Packets the router itself sends outside its control plane (dead-peer detection).
+    pub outbox: Vec<Vec<u8>>,
+    /// Tunnel liveness changes.
+    pub log: Vec<ControlEvent>,
     /// Per-router hash salt, so that routers in series do not all pick the same member.
     salt: u64,
     pub stats: RouterRecord,
@@ -131,6 +139,9 @@ impl Router {
                     peer_spi: t.spi[1 - side],
                     mss_clamp: t.mss_clamp,
                     up: true,
+                    dpd: t.dpd.map(|(interval, timeout)| {
+                        dpd::Dpd::new(t.ends[1 - side].1, interval, timeout)
+                    }),
                     seq: 0,
                     stats: TunnelStats::default(),
                 }
@@ -161,6 +172,8 @@ impl Router {
             route_log: Vec::new(),
             pending_wake: None,
             mss_clamp: model.mss_clamp,
+            outbox: Vec::new(),
+            log: Vec::new(),
             salt: fnv1a(name.as_bytes()),
             stats: RouterRecord {
                 name: name.to_string(),
@@ -224,6 +237,7 @@ impl Router {
     /// outgoing link is up.
     pub fn process(
         &mut self,
+        now: Time,
         packet: &mut Vec<u8>,
         in_iface: usize,
         up: impl Fn(Iface) -> bool,
@@ -254,10 +268,19 @@ impl Router {
                         return Action::Drop;
                     }
                     t.stats.decapsulated += 1;
+                    if let Some(change) = t.dpd.as_mut().and_then(|d| d.heard(now)) {
+                        self.dpd_change(now, k, change);
+                    }
                     crypto = true;
                     continue;
                 }
                 self.stats.local += 1;
+                match self.ike_liveness(now, packet) {
+                    // An answer to a peer's probe goes back the way the peer is reached.
+                    Some(true) => return self.originate(packet, up),
+                    Some(false) => return Action::Drop,
+                    None => {}
+                }
                 let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
                 if answer_echo(&mut ip) {
                     return match up(self.ifaces[in_iface]) {
@@ -359,9 +382,33 @@ impl Router {
     /// next time the router needs a poll.
     pub fn poll(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
         let mut wake = None;
+        for k in 0..self.tunnels.len() {
+            let t = &mut self.tunnels[k];
+            let Some(d) = &mut t.dpd else { continue };
+            let (change, probe) = d.poll(now);
+            let next = d.next_wake();
+            if let Some(id) = probe {
+                let mut buf = free.pop().unwrap_or_default();
+                let msg = dpd::Liveness {
+                    spi_i: u64::from(t.sa.spi),
+                    spi_r: u64::from(t.peer_spi),
+                    message_id: id,
+                    response: false,
+                };
+                ike_packet(&mut buf, t.sa.local, t.sa.remote, t.sa.nat_t, &msg);
+                self.outbox.push(buf);
+            }
+            if let Some(change) = change {
+                self.dpd_change(now, k, change);
+            }
+            wake = Some(wake.map_or(next, |w: Time| w.min(next)));
+        }
         if let Some(control) = &mut self.control {
             let (w, changes) = control.poll(now, free);
-            wake = w;
+            wake = match (wake, w) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             for (prefix, peers) in changes {
                 self.programs
                     .push_back((now + self.programming_delay, prefix, peers));
@@ -375,6 +422,68 @@ impl Router {
         match (wake, self.programs.front()) {
             (Some(w), Some(p)) => Some(w.min(p.0)),
             (w, p) => w.or(p.map(|p| p.0)),
+        }
+    }
+
+    /// Whether the router runs anything on its own clock (a control plane, dead-peer detection).
+    pub fn needs_polls(&self) -> bool {
+        self.control.is_some() || self.tunnels.iter().any(|t| t.dpd.is_some())
+    }
+
+    /// Handles an IKE liveness message addressed to us: `None` when the packet is not one. A
+    /// request is turned into the answer, in place (`Some(true)`: send it); an answer marks the
+    /// peer alive and is consumed (`Some(false)`).
+    fn ike_liveness(&mut self, now: Time, packet: &mut Vec<u8>) -> Option<bool> {
+        let (src, dst, msg) = parse_ike(packet)?;
+        let k = self
+            .tunnels
+            .iter()
+            .position(|t| t.sa.local == dst && t.sa.remote == src)?;
+        let change = self.tunnels[k].dpd.as_mut().and_then(|d| d.heard(now));
+        if let Some(change) = change {
+            self.dpd_change(now, k, change);
+        }
+        if msg.response {
+            return Some(false);
+        }
+        let t = &self.tunnels[k];
+        let answer = dpd::Liveness {
+            response: true,
+            ..msg
+        };
+        ike_packet(packet, t.sa.local, t.sa.remote, t.sa.nat_t, &answer);
+        Some(true)
+    }
+
+    /// A tunnel died or came back: it stops (or resumes) carrying traffic, and BGP sessions that
+    /// reach their peer through it are reset.
+    fn dpd_change(&mut self, now: Time, k: usize, change: dpd::Change) {
+        let t = &mut self.tunnels[k];
+        t.up = change == dpd::Change::Alive;
+        let what = if t.up { What::DpdAlive } else { What::DpdDead };
+        let peer = t.sa.remote;
+        self.log.push(ControlEvent {
+            time: now,
+            router: self.stats.name.clone(),
+            peer,
+            what,
+        });
+        if change == dpd::Change::Dead {
+            if let Some(c) = &mut self.control {
+                let over: Vec<Ipv4Addr> = c
+                    .sessions
+                    .iter()
+                    .map(|s| s.cfg.peer)
+                    .filter(|&p| {
+                        self.static_fib
+                            .lookup(p)
+                            .is_some_and(|r| r.next_hops.iter().any(|h| h.port == Port::Tunnel(k)))
+                    })
+                    .collect();
+                for p in over {
+                    c.reset(now, Some(p));
+                }
+            }
         }
     }
 
@@ -411,6 +520,61 @@ impl Router {
             next_hops: peers.to_vec(),
         });
     }
+}
+
+/// Writes an IPv4/UDP packet carrying an IKE liveness message into `buf`: port 500, or 4500
+/// with the four-byte non-ESP marker under NAT traversal.
+fn ike_packet(buf: &mut Vec<u8>, src: Ipv4Addr, dst: Ipv4Addr, nat_t: bool, msg: &dpd::Liveness) {
+    let mut payload = Vec::with_capacity(32);
+    if nat_t {
+        payload.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    payload.extend_from_slice(&msg.encode());
+    let port = if nat_t {
+        esp::NAT_T_PORT
+    } else {
+        dpd::IKE_PORT
+    };
+    let udp = UdpRepr {
+        src_port: port,
+        dst_port: port,
+    };
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: 8 + payload.len(),
+        hop_limit: ORIGIN_TTL,
+    };
+    buf.clear();
+    buf.resize(ip.buffer_len() + 8 + payload.len(), 0);
+    let caps = smoltcp::phy::ChecksumCapabilities::default();
+    let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
+    ip.emit(&mut p, &caps);
+    let (s, d) = (IpAddress::Ipv4(src), IpAddress::Ipv4(dst));
+    udp.emit(
+        &mut UdpPacket::new_unchecked(p.payload_mut()),
+        &s,
+        &d,
+        payload.len(),
+        |b| b.copy_from_slice(&payload),
+        &caps,
+    );
+}
+
+/// The source, destination and IKE liveness message of a packet, if it is one.
+fn parse_ike(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, dpd::Liveness)> {
+    let ip = Ipv4Packet::new_checked(packet).ok()?;
+    if ip.next_header() != IpProtocol::Udp {
+        return None;
+    }
+    let udp = UdpPacket::new_checked(ip.payload()).ok()?;
+    let body = match udp.dst_port() {
+        dpd::IKE_PORT => udp.payload(),
+        esp::NAT_T_PORT if udp.payload().get(..4) == Some(&[0, 0, 0, 0]) => &udp.payload()[4..],
+        _ => return None,
+    };
+    Some((ip.src_addr(), ip.dst_addr(), dpd::Liveness::decode(body)?))
 }
 
 /// Turns an ICMP echo request addressed to us into the reply, in place. False for anything else.
@@ -512,7 +676,7 @@ mod tests {
         let mut r = router();
         let mut p = echo([10, 2, 0, 10], 64);
         assert_eq!(
-            r.process(&mut p, 0, |_| true),
+            r.process(0, &mut p, 0, |_| true),
             Action::Forward {
                 iface: 1,
                 tunnel: None,
@@ -532,20 +696,20 @@ mod tests {
     fn counts_ttl_expiry_no_route_link_down_and_malformed() {
         let mut r = router();
         assert_eq!(
-            r.process(&mut echo([10, 2, 0, 10], 1), 0, |_| true),
+            r.process(0, &mut echo([10, 2, 0, 10], 1), 0, |_| true),
             Action::Drop
         );
         assert_eq!(
-            r.process(&mut echo([192, 168, 0, 1], 64), 0, |_| true),
+            r.process(0, &mut echo([192, 168, 0, 1], 64), 0, |_| true),
             Action::Drop
         );
         assert_eq!(
-            r.process(&mut echo([10, 2, 0, 10], 64), 0, |f| f.link != 1),
+            r.process(0, &mut echo([10, 2, 0, 10], 64), 0, |f| f.link != 1),
             Action::Drop
         );
         let mut corrupt = echo([10, 2, 0, 10], 64);
         corrupt[8] ^= 0xff;
-        assert_eq!(r.process(&mut corrupt, 0, |_| true), Action::Drop);
+        assert_eq!(r.process(0, &mut corrupt, 0, |_| true), Action::Drop);
         let d = &r.stats.drops;
         assert_eq!(
             (d.ttl_expired, d.no_route, d.link_down, d.malformed),
@@ -558,7 +722,7 @@ mod tests {
         let mut r = router();
         let mut p = echo([10, 1, 0, 1], 64);
         assert_eq!(
-            r.process(&mut p, 0, |_| true),
+            r.process(0, &mut p, 0, |_| true),
             Action::Forward {
                 iface: 0,
                 tunnel: None,

@@ -131,7 +131,7 @@ impl Sim {
         for (i, n) in nodes.iter_mut().enumerate() {
             let pending = match n {
                 NodeState::Host(h) => &mut h.pending_wake,
-                NodeState::Router(r) if r.control.is_some() => &mut r.pending_wake,
+                NodeState::Router(r) if r.needs_polls() => &mut r.pending_wake,
                 NodeState::Router(_) => continue,
             };
             *pending = Some(0);
@@ -240,7 +240,14 @@ impl Sim {
                     .nodes
                     .iter()
                     .filter_map(|n| match n {
-                        NodeState::Router(r) => r.control.as_ref().map(|c| c.log.clone()),
+                        NodeState::Router(r) => Some(
+                            r.control
+                                .as_ref()
+                                .map(|c| c.log.clone())
+                                .unwrap_or_default()
+                                .into_iter()
+                                .chain(r.log.iter().cloned()),
+                        ),
                         NodeState::Host(_) => None,
                     })
                     .flatten()
@@ -298,7 +305,7 @@ impl Sim {
             NodeState::Router(r) => {
                 let links = &self.links;
                 let up = |f: Iface| links[f.link][f.side].is_up();
-                let action = r.process(&mut packet, iface, up);
+                let action = r.process(self.sched.now(), &mut packet, iface, up);
                 self.emit(node, action, packet, false);
             }
         }
@@ -372,10 +379,10 @@ impl Sim {
             return;
         };
         let wake = r.poll(now, &mut self.free);
-        let mut packets = match &mut r.control {
-            Some(c) => std::mem::take(c.outbox()),
-            None => Vec::new(),
-        };
+        let mut packets = std::mem::take(&mut r.outbox);
+        if let Some(c) = &mut r.control {
+            packets.append(c.outbox());
+        }
         for mut packet in packets.drain(..) {
             let NodeState::Router(r) = &mut self.nodes[node] else {
                 return;
@@ -387,10 +394,8 @@ impl Sim {
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
-        if let Some(c) = &mut r.control {
-            // Give the (now empty) buffer back, keeping its capacity.
-            *c.outbox() = packets;
-        }
+        // Give the (now empty) buffer back, keeping its capacity.
+        r.outbox = packets;
         if let Some(w) = wake {
             if r.pending_wake.is_none_or(|p| w < p) {
                 r.pending_wake = Some(w);
@@ -402,7 +407,7 @@ impl Sim {
     fn poll_node(&mut self, node: usize) {
         match &self.nodes[node] {
             NodeState::Host(_) => self.poll_host(node),
-            NodeState::Router(r) if r.control.is_some() => self.poll_router(node),
+            NodeState::Router(r) if r.needs_polls() => self.poll_router(node),
             NodeState::Router(_) => {}
         }
     }

@@ -98,6 +98,8 @@ fn how(what: &What) -> Option<&'static str> {
         What::BfdUp => Some("BFD up"),
         What::BgpEstablished => Some("BGP established"),
         What::BfdDown(_) => Some("BFD"),
+        What::DpdDead => Some("DPD"),
+        What::DpdAlive => Some("DPD alive"),
         What::BgpDown(DownReason::HoldTimerExpired) => Some("hold timer"),
         What::BgpDown(DownReason::ConnectionClosed) => Some("connection closed"),
         What::BgpDown(DownReason::Notification(_)) => Some("notification"),

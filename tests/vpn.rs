@@ -167,3 +167,45 @@ fn bulk_tcp_through_an_ergw1az_gateway_stays_at_or_below_1_gbps() {
     assert!(capped <= 1e9, "steady goodput {capped}");
     assert!(capped > 0.5 * 1e9, "{capped}");
 }
+
+#[test]
+fn dead_peer_detection_declares_the_tunnel_dead_after_its_timeout_and_revives_it() {
+    // Probes every 5 s, timeout 15 s; the internet link fails at 10 s and returns at 40 s.
+    let text = vpn_lab(r#", dpd: (interval: "5s", timeout: "15s")"#, "", "", r#"(name: "p", from: "h1", to: "vm", traffic: UdpProbe(interval: "100ms"))"#)
+        .replace(r#"duration: "4s""#, r#"duration: "60s""#)
+        .replace("        apps: [", r#"        faults: [(at: "10s", action: LinkDown("wan")), (at: "40s", action: LinkUp("wan"))],
+        apps: ["#);
+    let r = run(&text);
+    use hybridlab::control::plane::What;
+    let dead: Vec<u64> = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::DpdDead)
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(dead.len(), 2, "both ends: {:?}", r.control);
+    for t in &dead {
+        // Between timeout − interval and timeout after the fault; the probes' ESP kept the peer
+        // "heard" until the fault, so here it is one timeout after the last probe arrived.
+        assert!((20_000_000_000..=25_000_000_000).contains(t), "dead at {t}");
+        assert!(*t > 24_800_000_000, "dead at {t}");
+    }
+    let alive: Vec<u64> = r
+        .control
+        .iter()
+        .filter(|e| e.what == What::DpdAlive)
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(alive.len(), 2);
+    for t in &alive {
+        // The first probe after the link returns, within one interval.
+        assert!(
+            (40_000_000_000..=45_100_000_000).contains(t),
+            "alive at {t}"
+        );
+    }
+    // The liveness messages are real IKE on UDP 500 between the outer addresses: they crossed
+    // the wan link beside the ESP.
+    let s = app(&r, "p").summary(r.duration);
+    assert!(s.lost > 0 && s.received > 250, "{s:?}");
+}

@@ -43,6 +43,9 @@ pub enum What {
     BfdDown(u8),
     BgpEstablished,
     BgpDown(DownReason),
+    /// IKE dead-peer detection declared the tunnel's peer dead, or heard it again.
+    DpdDead,
+    DpdAlive,
 }
 
 impl std::fmt::Display for What {
@@ -68,6 +71,8 @@ impl std::fmt::Display for What {
                 write!(f, "BGP down (connection closed)")
             }
             What::BgpDown(DownReason::Reset) => write!(f, "BGP down (reset)"),
+            What::DpdDead => write!(f, "tunnel dead (DPD)"),
+            What::DpdAlive => write!(f, "tunnel alive (DPD)"),
         }
     }
 }

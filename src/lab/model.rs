@@ -102,6 +102,8 @@ pub struct Tunnel {
     pub mss_clamp: Option<u16>,
     /// The SPI each end puts on the packets it sends.
     pub spi: [u32; 2],
+    /// Dead-peer detection: probe interval and timeout.
+    pub dpd: Option<(Time, Time)>,
 }
 
 #[derive(Debug, Clone)]

@@ -235,10 +235,29 @@ pub struct TunnelSpec {
     /// vendor requires.
     #[serde(default = "default_mss_clamp")]
     pub mss_clamp: Option<u16>,
+    /// IKE dead-peer detection; `None` turns it off. Default: timeout 45 s, probes every 10 s.
+    #[serde(default = "default_dpd")]
+    pub dpd: Option<DpdSpec>,
 }
 
 fn default_mss_clamp() -> Option<u16> {
     Some(1350)
+}
+
+/// Dead-peer detection settings (domain.md: timeout default 45 s, range 9–3600 s).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpdSpec {
+    /// Default 10 s.
+    #[serde(default)]
+    pub interval: Option<Duration>,
+    /// Default 45 s; 9 s to 3600 s.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+fn default_dpd() -> Option<DpdSpec> {
+    Some(DpdSpec::default())
 }
 
 /// An ExpressRoute circuit: two links (primary, secondary) from the customer edge router to two

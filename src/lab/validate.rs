@@ -444,6 +444,26 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
             suite: t.cipher,
             nat_t: t.nat_t,
             mss_clamp: t.mss_clamp,
+            dpd: t.dpd.as_ref().map(|d| {
+                let interval = d.interval.map_or(10_000_000_000, |x| x.0);
+                let timeout = d.timeout.map_or(45_000_000_000, |x| x.0);
+                if !(9_000_000_000..=3_600_000_000_000).contains(&timeout) {
+                    c.fail(
+                        &item,
+                        format!(
+                            "DPD timeout {} is outside 9s..3600s",
+                            crate::units::format_nanos(timeout)
+                        ),
+                    );
+                }
+                if interval == 0 || interval > timeout {
+                    c.fail(
+                        &item,
+                        "the DPD interval must be above zero and below the timeout",
+                    );
+                }
+                (interval, timeout)
+            }),
             spi: [spi(0), spi(1)],
         });
     }
