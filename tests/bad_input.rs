@@ -17,6 +17,7 @@ const GOOD: &str = r#"(
         (name: "l2", a: (node: "r1", ip: "10.2.0.1/24"), b: (node: "h2", ip: "10.2.0.10/24"), delay: "1ms", loss: Bernoulli(0.01)),
     ],
     routes: [],
+    bgp_sessions: [],
     apps: [(name: "p", from: "h1", to: "h2", traffic: UdpProbe())],
     faults: [(at: "500ms", action: LinkDown("l2"))],
 )"#;

@@ -142,3 +142,45 @@ fn a_bgp_reset_fault_tears_down_and_reestablishes() {
         .count();
     assert_eq!(est, 2, "{:?}", r.control);
 }
+
+fn problems(text: &str) -> String {
+    match hybridlab::lab::load_str(text, std::path::Path::new("lab.ron")) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_domains_rules_for_bgp_are_enforced() {
+    let gateway = |sku: &str| {
+        pair("", "", "3s")
+            .replace("asn: 65001", "asn: 65517")
+            .replace(
+                r#"Router(name: "r2", bgp: (asn: 65002"#,
+                &format!(r#"Router(name: "r2", sku: {sku}, bgp: (asn: 65515"#),
+            )
+    };
+    let e = problems(&gateway("ErGw1Az"));
+    assert!(
+        e.contains("'r1' uses ASN 65517, which Azure reserves"),
+        "{e}"
+    );
+    // Over a site-to-site VPN gateway the timers are fixed and there is no BFD.
+    let vpn = gateway("VpnGw1").replace("asn: 65517", "asn: 65001");
+    assert_eq!(problems(&vpn), "", "a plain VPN session is fine");
+    let e = problems(&vpn.replace(
+        r#"ip: "192.168.0.1")"#,
+        r#"ip: "192.168.0.1", hold: "30s")"#,
+    ));
+    assert!(e.contains("fixed at 60s / 180s"), "{e}");
+    let e = problems(&vpn.replace(r#"ip: "192.168.0.2")"#, r#"ip: "192.168.0.2"), bfd: ()"#));
+    assert!(e.contains("BFD is not available"), "{e}");
+    let e = problems(&gateway("Basic").replace("asn: 65517", "asn: 65001"));
+    assert!(e.contains("does not support BGP"), "{e}");
+    // The customer may lower timers, but not below 3 s / 10 s.
+    let e = problems(&pair("", "", "3s").replace(
+        r#"ip: "192.168.0.1")"#,
+        r#"ip: "192.168.0.1", keepalive: "1s", hold: "3s")"#,
+    ));
+    assert!(e.contains("below the minimum 3s / 10s"), "{e}");
+}

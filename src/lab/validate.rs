@@ -967,6 +967,45 @@ fn bgp(spec: &LabSpec, index: &BTreeMap<&str, usize>, nodes: &mut [Node], c: &mu
                 c.fail(&item, format!("'{}' uses ASN {}, which Azure reserves (65515–65520 and 12076): the customer side needs another ASN", nodes[y.0].name, y.2));
             }
         }
+        // Site-to-site VPN gateways (domain.md): BGP timers fixed at 60 s / 180 s, no BFD, and
+        // no BGP at all on the Basic SKU.
+        let vpn_sku = |n: usize| match &spec.nodes[n] {
+            NodeSpec::Router { sku: Some(sku), .. } if sku.is_vpn() => Some(*sku),
+            _ => None,
+        };
+        for end in [a, b] {
+            let Some(sku) = vpn_sku(end.0) else { continue };
+            if sku == crate::gateway::Sku::Basic {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}' is a Basic VPN gateway, which does not support BGP",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+            let custom = [a, b]
+                .iter()
+                .any(|e| e.5.keepalive.is_some() || e.5.hold.is_some());
+            if custom {
+                c.fail(
+                    &item,
+                    format!(
+                        "BGP timers over a site-to-site VPN ('{}') are fixed at 60s / 180s",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+            if s.bfd.is_some() {
+                c.fail(
+                    &item,
+                    format!(
+                        "BFD is not available over a site-to-site VPN ('{}')",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+        }
         let bfd = s.bfd.as_ref().map(|b| {
             let interval = b.interval.map_or(BFD_INTERVAL, |d| d.0);
             let mult = b.multiplier.unwrap_or(BFD_MULTIPLIER);
