@@ -2,9 +2,100 @@
 //! delivered go in, packets the stack sends come out, in order, at the instant of the poll.
 
 use crate::engine::Time;
+use crate::route::Prefix;
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use std::collections::VecDeque;
+
+/// A smoltcp interface with its sockets and the queues between it and the engine: what a host
+/// is, and what a router's control plane runs on.
+pub struct Stack {
+    pub iface: Interface,
+    pub sockets: SocketSet<'static>,
+    inbox: VecDeque<Vec<u8>>,
+    outbox: Vec<Vec<u8>>,
+    spent: Vec<Vec<u8>>,
+    mtu: usize,
+}
+
+impl Stack {
+    /// An interface holding `addresses` (at most 8, smoltcp's table size), with real checksums.
+    /// `random_seed` sets its initial sequence numbers and ephemeral ports.
+    pub fn new(addresses: &[Prefix], mtu: usize, random_seed: u64) -> Self {
+        let mut config = Config::new(HardwareAddress::Ip);
+        config.random_seed = random_seed;
+        let (mut inbox, mut outbox, mut spent, mut free) =
+            (VecDeque::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut port = Port {
+            inbox: &mut inbox,
+            spent: &mut spent,
+            outbox: &mut outbox,
+            free: &mut free,
+            mtu,
+        };
+        let mut iface = Interface::new(config, &mut port, instant(0));
+        iface.update_ip_addrs(|addrs| {
+            for p in addresses {
+                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(p.addr), p.len));
+            }
+        });
+        Stack {
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            inbox,
+            outbox,
+            spent,
+            mtu,
+        }
+    }
+
+    /// Hands the stack a packet from the engine.
+    pub fn deliver(&mut self, packet: Vec<u8>) {
+        self.inbox.push_back(packet);
+    }
+
+    /// Packets the stack sent, to be put on their way in order.
+    pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
+        &mut self.outbox
+    }
+
+    /// Processes every delivered packet, sending nothing yet (so that applications can read
+    /// before the stack acknowledges).
+    pub fn ingest(&mut self, now: Time, free: &mut Vec<Vec<u8>>) {
+        let mut port = Port {
+            inbox: &mut self.inbox,
+            spent: &mut self.spent,
+            outbox: &mut self.outbox,
+            free,
+            mtu: self.mtu,
+        };
+        while self
+            .iface
+            .poll_ingress_single(instant(now), &mut port, &mut self.sockets)
+            != PollIngressSingleResult::None
+        {}
+        port.free.append(port.spent);
+    }
+
+    /// Lets the stack send what is due at `now`; returns when it next needs a poll.
+    pub fn egress(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
+        let ts = instant(now);
+        let mut port = Port {
+            inbox: &mut self.inbox,
+            spent: &mut self.spent,
+            outbox: &mut self.outbox,
+            free,
+            mtu: self.mtu,
+        };
+        self.iface.poll(ts, &mut port, &mut self.sockets);
+        port.free.append(port.spent);
+        self.iface
+            .poll_at(ts, &self.sockets)
+            .map(|t| wake_after(now, t))
+    }
+}
 
 /// smoltcp's view of our link: packets the engine delivered, and packets the stack sent.
 /// Buffers come from and return to the run's free list, so the steady state allocates nothing.

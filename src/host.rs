@@ -5,16 +5,15 @@
 //! send (`Interface::poll`) at this same instant, and ask smoltcp when it next needs a poll.
 
 use crate::app::Agent;
-use crate::device::{instant, wake_after, Port};
+use crate::device::Stack;
 use crate::engine::Time;
 use crate::lab::model::TcpConfig;
 use crate::lab::spec::Congestion;
 use crate::results::AppRecord;
 use crate::route::Prefix;
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
+use smoltcp::iface::SocketSet;
 use smoltcp::socket::tcp;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
-use std::collections::VecDeque;
+use smoltcp::wire::{IpAddress, IpCidr};
 use std::net::Ipv4Addr;
 
 /// A host's network settings, resolved from the lab.
@@ -31,13 +30,8 @@ pub struct HostConfig<'a> {
 
 pub struct Host {
     pub name: String,
-    iface: Interface,
-    sockets: SocketSet<'static>,
+    stack: Stack,
     agents: Vec<(usize, Box<dyn Agent>)>,
-    inbox: VecDeque<Vec<u8>>,
-    outbox: Vec<Vec<u8>>,
-    spent: Vec<Vec<u8>>,
-    mtu: usize,
     pub tcp: TcpConfig,
     /// The time of the one wake-up event this host has in the queue, if any.
     pub pending_wake: Option<Time>,
@@ -45,31 +39,13 @@ pub struct Host {
 
 impl Host {
     pub fn new(cfg: HostConfig<'_>) -> Self {
-        let mut config = Config::new(HardwareAddress::Ip);
-        config.random_seed = cfg.random_seed;
-        let mut inbox = VecDeque::new();
-        let mut outbox = Vec::new();
-        let mut spent = Vec::new();
-        let mut free = Vec::new();
-        let mut port = Port {
-            inbox: &mut inbox,
-            spent: &mut spent,
-            outbox: &mut outbox,
-            free: &mut free,
-            mtu: cfg.mtu,
-        };
-        let mut iface = Interface::new(config, &mut port, instant(0));
-        iface.update_ip_addrs(|addrs| {
-            for p in cfg.addresses {
-                // Validation caps a host at 8 addresses, smoltcp's table size.
-                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(p.addr), p.len));
-            }
-        });
+        let mut stack = Stack::new(cfg.addresses, cfg.mtu, cfg.random_seed);
+        let routes = stack.iface.routes_mut();
         if let Some(gw) = cfg.gateway {
-            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+            let _ = routes.add_default_ipv4_route(gw);
         }
         for &(prefix, via) in cfg.routes {
-            iface.routes_mut().update(|table| {
+            routes.update(|table| {
                 let _ = table.push(smoltcp::iface::Route {
                     cidr: IpCidr::new(IpAddress::Ipv4(prefix.network().addr), prefix.len),
                     via_router: IpAddress::Ipv4(via),
@@ -80,20 +56,15 @@ impl Host {
         }
         Host {
             name: cfg.name.to_string(),
-            iface,
-            sockets: SocketSet::new(Vec::new()),
+            stack,
             agents: Vec::new(),
-            inbox,
-            outbox,
-            spent,
-            mtu: cfg.mtu,
             tcp: cfg.tcp,
             pending_wake: None,
         }
     }
 
     pub fn sockets(&mut self) -> &mut SocketSet<'static> {
-        &mut self.sockets
+        &mut self.stack.sockets
     }
 
     /// A TCP socket with this host's buffer sizes, congestion control and Nagle setting.
@@ -117,12 +88,12 @@ impl Host {
 
     /// Hands the host a packet that arrived on its link.
     pub fn deliver(&mut self, packet: Vec<u8>) {
-        self.inbox.push_back(packet);
+        self.stack.deliver(packet);
     }
 
     /// Packets the stack sent during the last poll, to be put on the link in order.
     pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
-        &mut self.outbox
+        self.stack.outbox()
     }
 
     /// Runs the stack and the agents at `now`; returns when the host next needs a poll.
@@ -132,38 +103,20 @@ impl Host {
         free: &mut Vec<Vec<u8>>,
         records: &mut [AppRecord],
     ) -> Option<Time> {
-        let ts = instant(now);
-        let mut port = Port {
-            inbox: &mut self.inbox,
-            spent: &mut self.spent,
-            outbox: &mut self.outbox,
-            free,
-            mtu: self.mtu,
-        };
         // Ingest first and let the agents read before anything is sent, so that the ACK for new
         // data already advertises the window the application's read has reopened.
-        while self
-            .iface
-            .poll_ingress_single(ts, &mut port, &mut self.sockets)
-            != PollIngressSingleResult::None
-        {}
+        self.stack.ingest(now, free);
         let mut wake: Option<Time> = None;
         for (app, agent) in &mut self.agents {
             let w = agent.poll(
                 now,
-                self.iface.context(),
-                &mut self.sockets,
+                self.stack.iface.context(),
+                &mut self.stack.sockets,
                 &mut records[*app],
             );
             wake = earliest(wake, w);
         }
-        self.iface.poll(ts, &mut port, &mut self.sockets);
-        port.free.append(port.spent);
-        let stack = self
-            .iface
-            .poll_at(ts, &self.sockets)
-            .map(|t| wake_after(now, t));
-        earliest(wake, stack)
+        earliest(wake, self.stack.egress(now, free))
     }
 }
 

@@ -10,14 +10,14 @@ use super::bfd;
 use super::bgp::{self, DownReason, Event, Phase};
 use super::bgp_wire::Attributes;
 use super::rib::{self, Candidate, DEFAULT_LOCAL_PREF};
-use crate::device::{instant, wake_after, Port};
+use crate::device::Stack;
 use crate::engine::Time;
 use crate::route::Prefix;
 use serde::Serialize;
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint};
-use std::collections::{BTreeMap, VecDeque};
+use smoltcp::wire::{IpAddress, IpEndpoint};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// Weight of locally originated routes (the customary default for local routes).
@@ -88,11 +88,7 @@ pub struct ControlPlane {
     pub router: String,
     asn: u32,
     originate: Vec<Prefix>,
-    iface: Interface,
-    sockets: SocketSet<'static>,
-    inbox: VecDeque<Vec<u8>>,
-    outbox: Vec<Vec<u8>>,
-    spent: Vec<Vec<u8>>,
+    stack: Stack,
     pub sessions: Vec<bgp::Session>,
     bfd: Vec<Option<bfd::Session>>,
     bfd_rx: SocketHandle,
@@ -112,28 +108,12 @@ impl ControlPlane {
         sessions: Vec<SessionSpec>,
         seed: u64,
     ) -> Self {
-        let mut config = Config::new(HardwareAddress::Ip);
-        config.random_seed = seed;
-        let (mut inbox, mut outbox, mut spent, mut free) =
-            (VecDeque::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut port = Port {
-            inbox: &mut inbox,
-            spent: &mut spent,
-            outbox: &mut outbox,
-            free: &mut free,
-            mtu: 1500,
-        };
-        let mut iface = Interface::new(config, &mut port, instant(0));
-        iface.update_ip_addrs(|addrs| {
-            for p in addresses {
-                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(p.addr), p.len));
-            }
-        });
+        let mut stack = Stack::new(addresses, 1500, seed);
         // The router itself decides where its packets go: send everything to the device.
         if let Some(first) = addresses.first() {
-            let _ = iface.routes_mut().add_default_ipv4_route(first.addr);
+            let _ = stack.iface.routes_mut().add_default_ipv4_route(first.addr);
         }
-        let mut sockets = SocketSet::new(Vec::new());
+        let sockets = &mut stack.sockets;
         let udp_socket = |port: u16| {
             let buffer =
                 || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 64], vec![0; 64 * 64]);
@@ -151,17 +131,13 @@ impl ControlPlane {
             bfd_sessions.push(s.bfd.map(|(interval, mult)| {
                 bfd::Session::new(s.bgp.peer, s.bgp.local, interval, mult, 1 + i as u32)
             }));
-            bgp_sessions.push(bgp::Session::new(s.bgp, i as u16, &mut sockets));
+            bgp_sessions.push(bgp::Session::new(s.bgp, i as u16, sockets));
         }
         ControlPlane {
             router: router.to_string(),
             asn,
             originate,
-            iface,
-            sockets,
-            inbox,
-            outbox,
-            spent,
+            stack,
             sessions: bgp_sessions,
             bfd: bfd_sessions,
             bfd_rx,
@@ -174,12 +150,12 @@ impl ControlPlane {
 
     /// Hands the stack a packet addressed to the router.
     pub fn deliver(&mut self, packet: Vec<u8>) {
-        self.inbox.push_back(packet);
+        self.stack.deliver(packet);
     }
 
     /// Packets the stack sent during the last poll.
     pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
-        &mut self.outbox
+        self.stack.outbox()
     }
 
     fn record(&mut self, time: Time, peer: Ipv4Addr, what: What) {
@@ -194,7 +170,7 @@ impl ControlPlane {
     fn session_down(&mut self, now: Time, i: usize, reason: DownReason) {
         if self.sessions[i].phase != Phase::Idle {
             let was_up = self.sessions[i].phase == Phase::Established;
-            self.sessions[i].down(now, reason, &mut self.sockets);
+            self.sessions[i].down(now, reason, &mut self.stack.sockets);
             if was_up {
                 let peer = self.sessions[i].cfg.peer;
                 self.record(now, peer, What::BgpDown(reason));
@@ -238,25 +214,12 @@ impl ControlPlane {
         now: Time,
         free: &mut Vec<Vec<u8>>,
     ) -> (Option<Time>, Vec<(Prefix, Vec<Ipv4Addr>)>) {
-        let ts = instant(now);
-        let mut port = Port {
-            inbox: &mut self.inbox,
-            spent: &mut self.spent,
-            outbox: &mut self.outbox,
-            free,
-            mtu: 1500,
-        };
-        while self
-            .iface
-            .poll_ingress_single(ts, &mut port, &mut self.sockets)
-            != PollIngressSingleResult::None
-        {}
-        port.free.append(port.spent);
+        self.stack.ingest(now, free);
 
         // BFD: packets in, then timers and packets out.
         let mut buf = [0u8; 64];
         loop {
-            let rx = self.sockets.get_mut::<udp::Socket>(self.bfd_rx);
+            let rx = self.stack.sockets.get_mut::<udp::Socket>(self.bfd_rx);
             let Ok((n, meta)) = rx.recv_slice(&mut buf) else {
                 break;
             };
@@ -281,6 +244,7 @@ impl ControlPlane {
             let dst = IpEndpoint::new(IpAddress::Ipv4(b.peer), bfd::PORT);
             if let Some(p) = packet {
                 let _ = self
+                    .stack
                     .sockets
                     .get_mut::<udp::Socket>(self.bfd_tx)
                     .send_slice(&p, dst);
@@ -292,7 +256,8 @@ impl ControlPlane {
 
         // BGP.
         for i in 0..self.sessions.len() {
-            let events = self.sessions[i].poll(now, self.iface.context(), &mut self.sockets);
+            let events =
+                self.sessions[i].poll(now, self.stack.iface.context(), &mut self.stack.sockets);
             for e in events {
                 let peer = self.sessions[i].cfg.peer;
                 match e {
@@ -316,21 +281,10 @@ impl ControlPlane {
         self.dirty = false;
         // Send what the sessions queued (updates from `decide` included).
         for i in 0..self.sessions.len() {
-            self.sessions[i].poll(now, self.iface.context(), &mut self.sockets);
+            self.sessions[i].poll(now, self.stack.iface.context(), &mut self.stack.sockets);
         }
 
-        let mut port = Port {
-            inbox: &mut self.inbox,
-            spent: &mut self.spent,
-            outbox: &mut self.outbox,
-            free,
-            mtu: 1500,
-        };
-        self.iface.poll(ts, &mut port, &mut self.sockets);
-        let mut wake = self
-            .iface
-            .poll_at(ts, &self.sockets)
-            .map(|t| wake_after(now, t));
+        let mut wake = self.stack.egress(now, free);
         let timers = self
             .sessions
             .iter()
