@@ -71,11 +71,16 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(out);
         }
         for p in &a.phases {
-            let rtt = p.rtt.as_ref().map_or("-".to_string(), |l| ms(l.p50_us));
-            let p99 = p.rtt.as_ref().map_or("-".to_string(), |l| ms(l.p99_us));
+            let (label, l) = match (&p.rtt, &p.completion) {
+                (Some(l), _) => ("rtt", Some(l)),
+                (None, Some(l)) => ("completion", Some(l)),
+                _ => ("rtt", None),
+            };
+            let rtt = l.map_or("-".to_string(), |l| ms(l.p50_us));
+            let p99 = l.map_or("-".to_string(), |l| ms(l.p99_us));
             let _ = writeln!(
                 out,
-                "    phase {:<32} rtt p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
+                "    phase {:<32} {label} p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
                 format!("{} ({}s)", p.phase, secs(p.from_us)),
                 rtt,
                 p99,

@@ -66,8 +66,9 @@ pub struct AppRecord {
     /// TCP bulk: silences of at least [`STALL_MIN`] between reads, as (last read, next read).
     pub read_gaps: Vec<(Time, Time)>,
     pub last_read: Option<Time>,
-    /// Request/response: when each response completed.
-    pub completed: Vec<Time>,
+    /// Request/response: each request's (scheduled issue time, completion time), in completion
+    /// order.
+    pub completed: Vec<(Time, Time)>,
 }
 
 /// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.

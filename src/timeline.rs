@@ -70,6 +70,9 @@ pub struct Phase {
     pub one_way: Option<Latency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt: Option<Latency>,
+    /// Request/response: completion times of the requests issued in the phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Latency>,
 }
 
 fn us(t: Time) -> f64 {
@@ -152,7 +155,8 @@ fn outage(app: &AppRecord, from: Time, to: Time) -> Outage {
         // Responses normally complete one interval apart: a stall is a gap of two or more.
         "tcp-request-response" => {
             let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
-            largest_gap(&app.completed, from, to).filter(|(a, b)| b - a >= 2 * normal)
+            let done: Vec<Time> = app.completed.iter().map(|c| c.1).collect();
+            largest_gap(&done, from, to).filter(|(a, b)| b - a >= 2 * normal)
         }
         _ => app
             .read_gaps
@@ -216,11 +220,11 @@ pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
         .collect()
 }
 
-/// Probe or ping latency per phase (start, then after each fault instant); empty for other
-/// apps or a lab without faults.
+/// Latency per phase (start, then after each fault instant): probes' and pings' one-way and
+/// round-trip times, requests' completion times; empty for bulk TCP or a lab without faults.
 pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
     let groups = fault_groups(r);
-    if groups.is_empty() || !matches!(app.kind, "udp-probe" | "ping") {
+    if groups.is_empty() || !matches!(app.kind, "udp-probe" | "ping" | "tcp-request-response") {
         return Vec::new();
     }
     let mut bounds = vec![(0, "start".to_string())];
@@ -230,8 +234,16 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
         .enumerate()
         .map(|(i, (from, name))| {
             let to = bounds.get(i + 1).map_or(r.duration, |b| b.0);
-            let (mut one_way, mut rtt) = (latency_histogram(), latency_histogram());
+            let (mut one_way, mut rtt, mut completion) = (
+                latency_histogram(),
+                latency_histogram(),
+                latency_histogram(),
+            );
             let (mut sent, mut lost) = (0, 0);
+            for &(issued, done) in app.completed.iter().filter(|c| c.0 >= *from && c.0 < to) {
+                sent += 1;
+                let _ = completion.record((done - issued).max(1));
+            }
             for p in app.probes.iter().filter(|p| p.sent >= *from && p.sent < to) {
                 sent += 1;
                 if let Some(a) = p.arrived {
@@ -252,6 +264,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                 lost,
                 one_way: Latency::of(&one_way),
                 rtt: Latency::of(&rtt),
+                completion: Latency::of(&completion),
             }
         })
         .collect()

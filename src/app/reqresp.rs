@@ -122,7 +122,7 @@ impl Agent for Client {
                 self.outstanding.pop_front();
                 self.got = 0;
                 rec.responses += 1;
-                rec.completed.push(now);
+                rec.completed.push((issued, now));
                 let _ = rec.completion.record((now - issued).max(1));
             }
         }
