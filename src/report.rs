@@ -166,17 +166,13 @@ pub fn render(s: &Summary) -> String {
     }
     for t in &s.failover {
         let _ = writeln!(out, "  {:>9}s  {}", secs(t.at_us), t.fault);
+        // The steps after the fault, in the order they happened.
+        let mut steps: Vec<(f64, String)> = Vec::new();
         match &t.detection {
-            Some(d) => {
-                let _ = writeln!(
-                    out,
-                    "    +{:>8}s  {} at {} (peer {})",
-                    secs(d.after_us),
-                    d.by,
-                    d.router,
-                    d.peer
-                );
-            }
+            Some(d) => steps.push((
+                d.after_us,
+                format!("{} at {} (peer {})", d.by, d.router, d.peer),
+            )),
             None => {
                 let _ = writeln!(out, "    the control plane did not react");
             }
@@ -191,14 +187,22 @@ pub fn render(s: &Summary) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let _ = writeln!(
-                out,
-                "    +{:>8}s  {} moves {} -> {}",
-                secs(m.after_us),
-                m.router,
-                m.prefix,
-                hops
-            );
+            steps.push((
+                m.after_us,
+                format!("{} moves {} -> {}", m.router, m.prefix, hops),
+            ));
+        }
+        for o in &t.outages {
+            if let Some(at) = o.new_path_us {
+                steps.push((
+                    at - t.at_us,
+                    format!("first {} packet delivered on the new path", o.app),
+                ));
+            }
+        }
+        steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (after, text) in steps {
+            let _ = writeln!(out, "    +{:>8}s  {text}", secs(after));
         }
         for o in &t.outages {
             if o.outage_us > 0.0 {

@@ -33,6 +33,10 @@ pub struct Probe {
     pub sent: Time,
     pub arrived: Option<Time>,
     pub returned: Option<Time>,
+    /// Identifiers of the links crossed on the way out and back (UDP probes; 0 if unknown):
+    /// equal for probes that took the same path.
+    pub path_out: u64,
+    pub path_back: u64,
 }
 
 /// Everything one app measured.

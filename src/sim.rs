@@ -18,16 +18,19 @@ use rand::RngCore;
 
 enum Event {
     /// A packet reaches the far end of direction `dir` of `link`.
+    /// `path` identifies the links the packet crossed so far (see [`extend_path`]).
     Deliver {
         link: u32,
         dir: u8,
         epoch: u32,
+        path: u64,
         packet: Vec<u8>,
     },
     /// A packet leaves a gateway's capacity limit onto direction `dir` of `link`.
     Transmit {
         link: u32,
         dir: u8,
+        path: u64,
         packet: Vec<u8>,
     },
     Wake {
@@ -51,6 +54,8 @@ pub struct Sim {
     records: Vec<AppRecord>,
     /// Spare packet buffers, reused so the steady state allocates nothing per packet.
     free: Vec<Vec<u8>>,
+    /// Where UDP probes are received: (host, port, app, true for the peer's end).
+    probe_ports: Vec<(usize, u16, usize, bool)>,
 }
 
 impl Sim {
@@ -140,7 +145,21 @@ impl Sim {
         for (i, f) in lab.faults.iter().enumerate() {
             sched.schedule(f.at, Event::Fault { index: i as u32 });
         }
+        let probe_ports = lab
+            .apps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match a.traffic {
+                Traffic::UdpProbe { port, .. } => Some([
+                    (a.to, port, i, true),
+                    (a.from, app::client_port(i), i, false),
+                ]),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         Sim {
+            probe_ports,
             lab,
             sched,
             links,
@@ -171,8 +190,9 @@ impl Sim {
                     link,
                     dir,
                     epoch,
+                    path,
                     packet,
-                } => self.deliver(link as usize, dir as usize, epoch, packet),
+                } => self.deliver(link as usize, dir as usize, epoch, path, packet),
                 Event::Wake { node } => {
                     let node = node as usize;
                     match &mut self.nodes[node] {
@@ -187,9 +207,12 @@ impl Sim {
                         _ => {}
                     }
                 }
-                Event::Transmit { link, dir, packet } => {
-                    self.send(link as usize, dir as usize, packet)
-                }
+                Event::Transmit {
+                    link,
+                    dir,
+                    path,
+                    packet,
+                } => self.send(link as usize, dir as usize, path, packet),
                 Event::Fault { index } => self.fault(index as usize),
             }
         }
@@ -280,23 +303,25 @@ impl Sim {
     }
 
     /// Offers `packet` to direction `dir` of `link`.
-    fn send(&mut self, link: usize, dir: usize, packet: Vec<u8>) {
+    fn send(&mut self, link: usize, dir: usize, path: u64, packet: Vec<u8>) {
         send(
             &mut self.sched,
             &mut self.links,
             &mut self.free,
-            link,
-            dir,
+            (link, dir, path),
             packet,
         );
     }
 
-    fn deliver(&mut self, link: usize, dir: usize, epoch: u32, mut packet: Vec<u8>) {
+    fn deliver(&mut self, link: usize, dir: usize, epoch: u32, path: u64, mut packet: Vec<u8>) {
         if !self.links[link][dir].arrive(epoch, packet.len()) {
             self.free.push(packet);
             return;
         }
         let (node, iface) = self.lab.links[link].ends[1 - dir];
+        if matches!(self.nodes[node], NodeState::Host(_)) {
+            self.note_probe_path(node, &packet, path);
+        }
         match &mut self.nodes[node] {
             NodeState::Host(h) => {
                 h.deliver(packet);
@@ -306,15 +331,16 @@ impl Sim {
                 let links = &self.links;
                 let up = |f: Iface| links[f.link][f.side].is_up();
                 let action = r.process(self.sched.now(), &mut packet, iface, up);
-                self.emit(node, action, packet, false);
+                self.emit(node, action, packet, false, path);
             }
         }
     }
 
     /// Carries out a router's decision about a packet: to its own stack, onto a link (after
     /// the MTU check and the gateway's capacity limit), or into the free list. `own` marks the
-    /// router's own packets, which are not counted as forwarded.
-    fn emit(&mut self, node: usize, action: Action, packet: Vec<u8>, own: bool) {
+    /// router's own packets, which are not counted as forwarded; `path` is where the packet has
+    /// been so far.
+    fn emit(&mut self, node: usize, action: Action, packet: Vec<u8>, own: bool, path: u64) {
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
@@ -363,11 +389,12 @@ impl Sim {
                     let event = Event::Transmit {
                         link: f.link as u32,
                         dir: f.side as u8,
+                        path,
                         packet,
                     };
                     self.sched.schedule(t, event);
                 } else {
-                    self.send(f.link, f.side, packet);
+                    self.send(f.link, f.side, path, packet);
                 }
             }
         }
@@ -389,7 +416,7 @@ impl Sim {
             };
             let links = &self.links;
             let action = r.originate(&mut packet, |f: Iface| links[f.link][f.side].is_up());
-            self.emit(node, action, packet, true);
+            self.emit(node, action, packet, true, 0);
         }
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
@@ -400,6 +427,39 @@ impl Sim {
             if r.pending_wake.is_none_or(|p| w < p) {
                 r.pending_wake = Some(w);
                 self.sched.schedule(w, Event::Wake { node: node as u32 });
+            }
+        }
+    }
+
+    /// Notes the path of a UDP probe (or its echo) reaching host `node`.
+    fn note_probe_path(&mut self, node: usize, packet: &[u8], path: u64) {
+        if self.probe_ports.is_empty() || packet.len() < 28 || packet[9] != 17 {
+            return;
+        }
+        let ihl = usize::from(packet[0] & 0x0f) * 4;
+        let Some(udp) = packet.get(ihl..) else { return };
+        let Some(dst_port) = udp.get(2..4).map(|p| u16::from_be_bytes([p[0], p[1]])) else {
+            return;
+        };
+        let Some(&(_, _, app, outbound)) = self
+            .probe_ports
+            .iter()
+            .find(|p| p.0 == node && p.1 == dst_port)
+        else {
+            return;
+        };
+        let Some((seq, sent)) = udp.get(8..).and_then(app::read_stamp) else {
+            return;
+        };
+        if let Some(p) = self.records[app]
+            .probes
+            .get_mut(seq as usize)
+            .filter(|p| p.sent == sent)
+        {
+            if outbound {
+                p.path_out = path;
+            } else {
+                p.path_back = path;
             }
         }
     }
@@ -424,8 +484,7 @@ impl Sim {
                 &mut self.sched,
                 &mut self.links,
                 &mut self.free,
-                f.link,
-                f.side,
+                (f.link, f.side, 0),
                 packet,
             );
         }
@@ -495,15 +554,22 @@ fn tunnel_end(lab: &Lab, nodes: &[NodeState], index: usize, side: usize) -> Tunn
     }
 }
 
-/// Offers a packet to a link direction and schedules its arrival, or recycles it if dropped.
+/// A packet's path so far, extended by direction `dir` of `link`: equal for packets that
+/// crossed the same links in the same order.
+fn extend_path(path: u64, link: usize, dir: usize) -> u64 {
+    (path.rotate_left(7) ^ (link as u64 * 2 + dir as u64 + 1)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Offers a packet to a link direction (`to`: link, direction, path so far) and schedules its
+/// arrival, or recycles it if dropped.
 fn send(
     sched: &mut Scheduler<Event>,
     links: &mut [[Direction; 2]],
     free: &mut Vec<Vec<u8>>,
-    link: usize,
-    dir: usize,
+    to: (usize, usize, u64),
     packet: Vec<u8>,
 ) {
+    let (link, dir, path) = to;
     match links[link][dir].send(sched.now(), packet.len()) {
         Fate::Arrives { at, epoch } => sched.schedule(
             at,
@@ -511,6 +577,7 @@ fn send(
                 link: link as u32,
                 dir: dir as u8,
                 epoch,
+                path: extend_path(path, link, dir),
                 packet,
             },
         ),

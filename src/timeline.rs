@@ -43,6 +43,10 @@ pub struct Outage {
     pub to_us: f64,
     /// Probes lost in the window (probe and ping apps).
     pub lost: u64,
+    /// UDP probes: when the first packet (probe or echo) was delivered over a path other than
+    /// the one the last answered probe before the fault took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_path_us: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -135,6 +139,7 @@ fn outage(app: &AppRecord, from: Time, to: Time) -> Outage {
         from_us: 0.0,
         to_us: 0.0,
         lost: 0,
+        new_path_us: new_path(app, from, to).map(us),
     };
     let gap = match app.kind {
         "udp-probe" | "ping" => {
@@ -169,6 +174,30 @@ fn outage(app: &AppRecord, from: Time, to: Time) -> Outage {
         (o.outage_us, o.from_us, o.to_us) = (us(b - a), us(a), us(b));
     }
     o
+}
+
+/// The first delivery in `[from, to)` over a path other than the last answered probe's before
+/// `from`.
+fn new_path(app: &AppRecord, from: Time, to: Time) -> Option<Time> {
+    let before = app
+        .probes
+        .iter()
+        .rev()
+        .find(|p| p.sent < from && p.returned.is_some() && p.path_out != 0)?;
+    app.probes
+        .iter()
+        .filter(|p| p.sent >= from && p.sent < to)
+        .flat_map(|p| {
+            let out = p
+                .arrived
+                .filter(|_| p.path_out != 0 && p.path_out != before.path_out);
+            let back = p
+                .returned
+                .filter(|_| p.path_back != 0 && p.path_back != before.path_back);
+            [out, back]
+        })
+        .flatten()
+        .min()
 }
 
 /// One timeline per fault instant.

@@ -59,6 +59,15 @@ fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_de
         (vnet.after_us - d.after_us - 2.0 * S).abs() < 0.01 * S,
         "{vnet:?}"
     );
+    // The first probe over the VPN arrives one tunnel crossing after the edge moved.
+    let first = outage(t, "probe")
+        .new_path_us
+        .expect("a packet took the new path")
+        - t.at_us;
+    assert!(
+        first > edge.after_us && first < edge.after_us + 0.05 * S,
+        "first on the new path at +{first}"
+    );
     // Traffic really crossed the tunnel while the circuit was down.
     assert!(r.tunnels[0].stats[1].decapsulated > 10_000);
 }

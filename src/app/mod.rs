@@ -25,8 +25,13 @@ pub trait Agent {
     ) -> Option<Time>;
 }
 
-/// First local port of TCP clients; app i uses `CLIENT_PORT_BASE + i`.
+/// First local port of clients; app i uses `CLIENT_PORT_BASE + i`.
 const CLIENT_PORT_BASE: u16 = 49152;
+
+/// The local port of app `index`'s client side.
+pub fn client_port(index: usize) -> u16 {
+    CLIENT_PORT_BASE.wrapping_add(index as u16)
+}
 
 /// Writes a probe's sequence number and send time at the front of `buf`.
 fn stamp(buf: &mut [u8], seq: u64, sent: Time) {
@@ -35,7 +40,7 @@ fn stamp(buf: &mut [u8], seq: u64, sent: Time) {
 }
 
 /// Reads what [`stamp`] wrote.
-fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
+pub fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
     let seq = u64::from_be_bytes(buf.get(..8)?.try_into().ok()?);
     let sent = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
     Some((seq, sent))
@@ -43,7 +48,7 @@ fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
 
 /// Installs app `index`'s agents on its two hosts. `from` and `to` are distinct hosts.
 pub fn install(index: usize, app: &App, from: &mut Host, to: &mut Host) {
-    let client_port = CLIENT_PORT_BASE.wrapping_add(index as u16);
+    let client_port = client_port(index);
     match app.traffic {
         Traffic::UdpProbe {
             interval,

@@ -85,8 +85,7 @@ impl Agent for Pinger {
             repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
             rec.probes.push(Probe {
                 sent: now,
-                arrived: None,
-                returned: None,
+                ..Probe::default()
             });
             self.next += self.interval;
         }

@@ -77,8 +77,7 @@ impl Agent for Sender {
             }
             rec.probes.push(Probe {
                 sent: now,
-                arrived: None,
-                returned: None,
+                ..Probe::default()
             });
             self.next += self.interval;
         }
