@@ -67,11 +67,6 @@ impl<E> Scheduler<E> {
         self.processed
     }
 
-    /// Events waiting.
-    pub fn pending(&self) -> usize {
-        self.heap.len()
-    }
-
     /// Schedules `event` at absolute time `at`; a time in the past is treated as now.
     pub fn schedule(&mut self, at: Time, event: E) {
         let time = at.max(self.now);

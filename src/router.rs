@@ -182,10 +182,6 @@ impl Router {
         }
     }
 
-    pub fn fib(&self) -> &Fib {
-        &self.fib
-    }
-
     fn owns(&self, ip: Ipv4Addr) -> bool {
         self.ifaces.iter().any(|f| f.addr.addr == ip)
             || self.extra_addresses.iter().any(|p| p.addr == ip)

@@ -173,10 +173,6 @@ impl Sim {
         self.sched.now()
     }
 
-    pub fn duration(&self) -> Time {
-        self.lab.duration
-    }
-
     pub fn events(&self) -> u64 {
         self.sched.processed()
     }

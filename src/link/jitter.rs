@@ -58,10 +58,6 @@ impl Jitter {
         Jitter { spec, last: 0.0 }
     }
 
-    pub fn spec(&self) -> &JitterSpec {
-        &self.spec
-    }
-
     pub fn keeps_order(&self) -> bool {
         self.spec.keep_order
     }

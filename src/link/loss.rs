@@ -63,10 +63,6 @@ impl Loss {
         Loss { spec, bad: false }
     }
 
-    pub fn spec(&self) -> &LossSpec {
-        &self.spec
-    }
-
     /// Decides the fate of one packet. Draws nothing when the model is `None`, so a lossless
     /// link consumes no randomness.
     pub fn lose(&mut self, rng: &mut Rng) -> bool {

@@ -110,12 +110,6 @@ pub struct LinkDrops {
     pub down: u64,
 }
 
-impl LinkDrops {
-    pub fn total(&self) -> u64 {
-        self.queue + self.loss + self.mtu + self.down
-    }
-}
-
 /// Counters of one link direction.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DirStats {
