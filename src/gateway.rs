@@ -17,11 +17,12 @@
 //! | UltraPerformance, ErGw3Az | 10 Gbps | 1M | all traffic |
 //! | ErGwScale(n) | n × 1 Gbps | n × 100k | all traffic |
 //!
-//! The model is a serializer per direction (per egress interface of the gateway), since the
-//! vendor's figures are one-way measurements: a packet takes max(bits / throughput, 1 / pps) to
-//! process, behind a drop-tail queue. Bits are those of the packet as it leaves, ESP included. With one tunnel the per-tunnel figure is the binding one,
-//! so the VPN rows use the smaller of aggregate and per-tunnel limits. Where the documentation
-//! gives no packet rate, none is imposed.
+//! The model is serializers in series, one per limit and direction, since the vendor's figures
+//! are one-way measurements: a tunnel's packets pass its per-tunnel limit (where the SKU has
+//! one), then the gateway's aggregate limit for the egress interface. Each takes
+//! max(bits / throughput, 1 / pps) per packet, behind a drop-tail queue. Bits are those of the
+//! packet as it leaves, ESP included. Where the documentation gives no packet rate or
+//! per-tunnel figure, none is imposed.
 
 use crate::link::QueueLimit;
 use serde::{Deserialize, Serialize};
@@ -61,9 +62,11 @@ pub enum Scope {
 /// A gateway's processing capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
-    /// Bits per second.
+    /// Bits per second, in each direction, for everything in scope.
     pub throughput: u64,
     pub pps: Option<u64>,
+    /// The limit of each tunnel, in each direction: throughput and packets per second.
+    pub tunnel: Option<(u64, Option<u64>)>,
     pub scope: Scope,
     pub queue: QueueLimit,
 }
@@ -74,35 +77,72 @@ const M: u64 = 1_000_000;
 impl Sku {
     pub fn capacity(self) -> Capacity {
         use Sku::*;
-        let (throughput, pps, scope) = match self {
-            Basic => (100 * M, None, Scope::Tunnel),
-            VpnGw1 | VpnGw1Gen2 => (650 * M, Some(62_000), Scope::Tunnel),
-            VpnGw2 => (G, None, Scope::Tunnel),
-            VpnGw2Gen2 => (1_250 * M, Some(120_000), Scope::Tunnel),
-            VpnGw3 => (1_250 * M, None, Scope::Tunnel),
-            VpnGw3Gen2 => (2_500 * M, None, Scope::Tunnel),
-            VpnGw4 => (5 * G, None, Scope::Tunnel),
-            VpnGw5 => (10 * G, None, Scope::Tunnel),
-            VpnGw4Gen2 | VpnGw5Gen2 => (2_300 * M, Some(220_000), Scope::Tunnel),
-            Standard | ErGw1Az => (G, Some(100_000), Scope::All),
-            HighPerformance | ErGw2Az => (2 * G, Some(200_000), Scope::All),
-            UltraPerformance | ErGw3Az => (10 * G, Some(1_000_000), Scope::All),
-            ErGwScale(n) => (u64::from(n) * G, Some(u64::from(n) * 100_000), Scope::All),
+        // (aggregate throughput, aggregate pps, per-tunnel throughput and pps)
+        let (throughput, pps, tunnel) = match self {
+            Basic => (100 * M, None, None),
+            VpnGw1 | VpnGw1Gen2 => (650 * M, None, Some((650 * M, Some(62_000)))),
+            VpnGw2 => (G, None, None),
+            VpnGw2Gen2 => (1_250 * M, None, Some((1_250 * M, Some(120_000)))),
+            VpnGw3 => (1_250 * M, None, None),
+            VpnGw3Gen2 => (2_500 * M, None, None),
+            VpnGw4 => (5 * G, None, None),
+            VpnGw5 => (10 * G, None, None),
+            VpnGw4Gen2 => (5 * G, None, Some((2_300 * M, Some(220_000)))),
+            VpnGw5Gen2 => (10 * G, None, Some((2_300 * M, Some(220_000)))),
+            Standard | ErGw1Az => (G, Some(100_000), None),
+            HighPerformance | ErGw2Az => (2 * G, Some(200_000), None),
+            UltraPerformance | ErGw3Az => (10 * G, Some(1_000_000), None),
+            ErGwScale(n) => (u64::from(n) * G, Some(u64::from(n) * 100_000), None),
+        };
+        let scope = if self.is_vpn_sku() {
+            Scope::Tunnel
+        } else {
+            Scope::All
         };
         Capacity {
             throughput,
             pps,
+            tunnel,
             scope,
             queue: QueueLimit::default(),
         }
     }
 
     pub fn is_vpn(self) -> bool {
-        self.capacity().scope == Scope::Tunnel
+        self.is_vpn_sku()
+    }
+
+    fn is_vpn_sku(self) -> bool {
+        use Sku::*;
+        matches!(
+            self,
+            Basic
+                | VpnGw1
+                | VpnGw2
+                | VpnGw3
+                | VpnGw4
+                | VpnGw5
+                | VpnGw1Gen2
+                | VpnGw2Gen2
+                | VpnGw3Gen2
+                | VpnGw4Gen2
+                | VpnGw5Gen2
+        )
     }
 }
 
 impl Capacity {
+    /// The per-tunnel limit as a capacity of its own.
+    pub fn per_tunnel(&self) -> Option<Capacity> {
+        let (throughput, pps) = self.tunnel?;
+        Some(Capacity {
+            throughput,
+            pps,
+            tunnel: None,
+            ..*self
+        })
+    }
+
     /// Time to process a packet of `bytes`, in nanoseconds, rounded up.
     pub fn service_time(&self, bytes: usize) -> u64 {
         let by_rate =
@@ -125,5 +165,17 @@ mod tests {
         assert_eq!(Sku::VpnGw1.capacity().throughput, 650_000_000);
         assert!(Sku::VpnGw1.is_vpn() && !Sku::ErGw3Az.is_vpn());
         assert_eq!(Sku::ErGwScale(3).capacity().throughput, 3_000_000_000);
+    }
+
+    #[test]
+    fn gen2_vpngw4_has_a_5_gbps_aggregate_and_2_3_gbps_per_tunnel() {
+        let c = Sku::VpnGw4Gen2.capacity();
+        assert_eq!(c.throughput, 5_000_000_000);
+        let t = c.per_tunnel().unwrap();
+        assert_eq!((t.throughput, t.pps), (2_300_000_000, Some(220_000)));
+        assert!(
+            Sku::VpnGw4.capacity().per_tunnel().is_none(),
+            "no per-tunnel figure for Gen1"
+        );
     }
 }

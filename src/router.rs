@@ -31,11 +31,11 @@ pub enum Action {
     /// Hand it to the router's own stack (BGP, BFD).
     Local,
     /// Send it out of interface `iface`. `tunnel` is the tunnel it was just wrapped for, and
-    /// `crypto` says whether it went through a tunnel's ESP processing here (either way).
+    /// `unwrapped` the tunnel it came out of here: both go through the tunnel's crypto engine.
     Forward {
         iface: usize,
         tunnel: Option<usize>,
-        crypto: bool,
+        unwrapped: Option<usize>,
     },
     /// Dropped; the cause is counted.
     Drop,
@@ -53,6 +53,8 @@ pub struct TunnelEnd {
     pub up: bool,
     pub dpd: Option<dpd::Dpd>,
     seq: u32,
+    /// The SKU's per-tunnel limit: [wrapping, unwrapping]; empty without one.
+    pub limiters: Vec<Limiter>,
     pub stats: TunnelStats,
 }
 
@@ -72,6 +74,13 @@ impl Limiter {
     /// Whether the limit applies to a packet that did (or did not) go through a tunnel here.
     pub fn applies(&self, crypto: bool) -> bool {
         self.capacity.scope == Scope::All || crypto
+    }
+
+    fn new(capacity: Capacity) -> Self {
+        Limiter {
+            capacity,
+            queue: Queue::new(capacity.queue),
+        }
     }
 }
 
@@ -143,6 +152,11 @@ impl Router {
                         dpd::Dpd::new(t.ends[1 - side].1, interval, timeout)
                     }),
                     seq: 0,
+                    limiters: model
+                        .capacity
+                        .and_then(|c| c.per_tunnel())
+                        .map(|c| vec![Limiter::new(c), Limiter::new(c)])
+                        .unwrap_or_default(),
                     stats: TunnelStats::default(),
                 }
             })
@@ -152,15 +166,7 @@ impl Router {
             tunnels,
             limiters: model
                 .capacity
-                .map(|capacity| {
-                    ifaces
-                        .iter()
-                        .map(|_| Limiter {
-                            capacity,
-                            queue: Queue::new(capacity.queue),
-                        })
-                        .collect()
-                })
+                .map(|capacity| ifaces.iter().map(|_| Limiter::new(capacity)).collect())
                 .unwrap_or_default(),
             static_fib: fib.clone(),
             fib,
@@ -238,7 +244,7 @@ impl Router {
         in_iface: usize,
         up: impl Fn(Iface) -> bool,
     ) -> Action {
-        let mut crypto = false;
+        let mut unwrapped = None;
         loop {
             let (dst, ttl) = match Ipv4Packet::new_checked(&packet[..]) {
                 Ok(ip) if ip.version() == 4 && ip.verify_checksum() => {
@@ -267,7 +273,7 @@ impl Router {
                     if let Some(change) = t.dpd.as_mut().and_then(|d| d.heard(now)) {
                         self.dpd_change(now, k, change);
                     }
-                    crypto = true;
+                    unwrapped = Some(k);
                     continue;
                 }
                 self.stats.local += 1;
@@ -283,7 +289,7 @@ impl Router {
                         true => Action::Forward {
                             iface: in_iface,
                             tunnel: None,
-                            crypto,
+                            unwrapped,
                         },
                         false => Action::Drop,
                     };
@@ -298,7 +304,7 @@ impl Router {
                 self.stats.drops.ttl_expired += 1;
                 return Action::Drop;
             }
-            return self.route_out(packet, dst, Some(ttl), crypto, &up);
+            return self.route_out(packet, dst, Some(ttl), unwrapped, &up);
         }
     }
 
@@ -307,7 +313,7 @@ impl Router {
         match Ipv4Packet::new_checked(&packet[..]) {
             Ok(ip) => {
                 let dst = ip.dst_addr();
-                self.route_out(packet, dst, None, false, &up)
+                self.route_out(packet, dst, None, None, &up)
             }
             Err(_) => {
                 self.stats.drops.malformed += 1;
@@ -323,7 +329,7 @@ impl Router {
         packet: &mut Vec<u8>,
         dst: Ipv4Addr,
         ttl: Option<u8>,
-        crypto: bool,
+        unwrapped: Option<usize>,
         up: &impl Fn(Iface) -> bool,
     ) -> Action {
         let port = match self.select(packet, dst, true, up) {
@@ -347,7 +353,7 @@ impl Router {
                 return Action::Forward {
                     iface,
                     tunnel: None,
-                    crypto,
+                    unwrapped,
                 }
             }
             Port::Tunnel(k) => k,
@@ -366,7 +372,7 @@ impl Router {
             Ok(Port::Iface(iface)) => Action::Forward {
                 iface,
                 tunnel: Some(k),
-                crypto: true,
+                unwrapped,
             },
             // The outer lookup excludes tunnels, so this arm is only a formality.
             Ok(Port::Tunnel(_)) => self.count_miss(Miss::NoRoute),
@@ -676,7 +682,7 @@ mod tests {
             Action::Forward {
                 iface: 1,
                 tunnel: None,
-                crypto: false
+                unwrapped: None
             }
         );
         let ip = Ipv4Packet::new_checked(&p[..]).unwrap();
@@ -722,7 +728,7 @@ mod tests {
             Action::Forward {
                 iface: 0,
                 tunnel: None,
-                crypto: false
+                unwrapped: None
             }
         );
         let ip = Ipv4Packet::new_checked(&p[..]).unwrap();

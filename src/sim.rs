@@ -340,7 +340,7 @@ impl Sim {
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
-        let (out, tunnel, crypto) = match action {
+        let (out, tunnel, unwrapped) = match action {
             Action::Drop => {
                 self.free.push(packet);
                 return;
@@ -355,8 +355,8 @@ impl Sim {
             Action::Forward {
                 iface,
                 tunnel,
-                crypto,
-            } => (iface, tunnel, crypto),
+                unwrapped,
+            } => (iface, tunnel, unwrapped),
         };
         let f = r.ifaces[out];
         if packet.len() > self.links[f.link][f.side].params.mtu as usize {
@@ -367,11 +367,21 @@ impl Sim {
             self.free.push(packet);
             return;
         }
+        // Through the gateway's limits in series: the tunnel's own (wrapping or unwrapping),
+        // then the aggregate of the egress direction.
         let now = self.sched.now();
-        let departs = match r.limiters.get_mut(out) {
-            Some(l) if l.applies(crypto) => l.admit(now, packet.len()),
-            _ => Some(now),
+        let len = packet.len();
+        let per_tunnel = match (tunnel, unwrapped) {
+            (Some(k), _) => r.tunnels[k].limiters.get_mut(0),
+            (None, Some(k)) => r.tunnels[k].limiters.get_mut(1),
+            (None, None) => None,
         };
+        let departs = per_tunnel
+            .map_or(Some(now), |l| l.admit(now, len))
+            .and_then(|t| match r.limiters.get_mut(out) {
+                Some(l) if l.applies(tunnel.is_some() || unwrapped.is_some()) => l.admit(t, len),
+                _ => Some(t),
+            });
         match departs {
             None => {
                 r.stats.drops.capacity += 1;

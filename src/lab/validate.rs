@@ -176,6 +176,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
                         capacity = Some(Capacity {
                             throughput: u64::MAX,
                             pps: None,
+                            tunnel: None,
                             scope: Scope::All,
                             queue: QueueLimit::default(),
                         });
