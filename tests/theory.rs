@@ -168,3 +168,37 @@ fn a_queue_overflows_when_offered_load_exceeds_the_rate() {
         "delivered {delivered_bits} bits"
     );
 }
+
+/// Mathis et al. 1997: goodput ≈ MSS / RTT · C / √p, C ≈ 1.22 (no timeouts).
+fn mathis(mss: f64, rtt: f64, p: f64) -> f64 {
+    mss * 8.0 / rtt * 1.22 / p.sqrt()
+}
+
+/// Padhye et al. 1998, with retransmission timeouts: b packets acknowledged per ACK, T0 the
+/// minimum RTO (1 s in smoltcp).
+fn padhye(mss: f64, rtt: f64, p: f64, b: f64, t0: f64) -> f64 {
+    let packets = 1.0
+        / (rtt * (2.0 * b * p / 3.0).sqrt()
+            + t0 * (3.0 * (3.0 * b * p / 8.0).sqrt()).min(1.0) * p * (1.0 + 32.0 * p * p));
+    packets * mss * 8.0
+}
+
+#[test]
+fn tcp_under_random_loss_lies_between_the_padhye_and_mathis_predictions() {
+    // 100 Mbps, 20 ms RTT, loss on the data direction only, 40 s of Reno.
+    for p in [0.01, 0.001] {
+        let text = two_hosts(
+            "40s",
+            &format!(r#"delay: "10ms", rate: "100Mbps", a_to_b: (loss: Bernoulli({p}))"#),
+            (", congestion: Reno", ""),
+            r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+        );
+        let r = run(&text);
+        let goodput = app(&r, "bulk").summary(r.duration).goodput_bps.unwrap();
+        let (low, high) = (padhye(1460.0, 0.02, p, 2.0, 1.0), mathis(1460.0, 0.02, p));
+        assert!(
+            goodput >= 0.8 * low && goodput <= 1.1 * high,
+            "p={p}: {goodput} not in [{low}, {high}]"
+        );
+    }
+}
