@@ -1,0 +1,213 @@
+//! BGP speakers and sessions, and the domain's rules on them.
+
+use super::*;
+
+/// Defaults (domain.md, "Control plane and failover timing").
+const KEEPALIVE: u64 = 60_000_000_000;
+const HOLD: u64 = 180_000_000_000;
+const MIN_KEEPALIVE: u64 = 3_000_000_000;
+const MIN_HOLD: u64 = 10_000_000_000;
+const BFD_INTERVAL: u64 = 300_000_000;
+const BFD_MULTIPLIER: u8 = 3;
+/// Our choice, not the vendor's: how long a down session waits before trying again.
+const CONNECT_RETRY: u64 = 5_000_000_000;
+/// The Microsoft side's ASN (MSEE); 65515–65520 are reserved for Azure's gateways.
+const MICROSOFT_ASN: u32 = 12076;
+const RESERVED: std::ops::RangeInclusive<u32> = 65515..=65520;
+
+/// BGP speakers and sessions.
+pub(super) fn bgp(
+    spec: &LabSpec,
+    index: &BTreeMap<&str, usize>,
+    nodes: &mut [Node],
+    c: &mut Checker,
+) {
+    use crate::control::{bgp::Config, plane::SessionSpec};
+    for (i, n) in spec.nodes.iter().enumerate() {
+        let NodeSpec::Router {
+            name, bgp: Some(b), ..
+        } = n
+        else {
+            continue;
+        };
+        let item = format!("router '{name}'");
+        if b.asn == 0 {
+            c.fail(&item, "BGP ASN 0 is not valid");
+        }
+        let originate = b
+            .originate
+            .iter()
+            .filter_map(|p| c.prefix(&item, p))
+            .collect();
+        let first = host_addresses(&nodes[i])
+            .next()
+            .map_or(Ipv4Addr::UNSPECIFIED, |p| p.addr);
+        let router_id = b
+            .router_id
+            .as_deref()
+            .and_then(|r| c.addr(&item, r))
+            .unwrap_or(first);
+        if let NodeKind::Router(r) = &mut nodes[i].kind {
+            r.bgp = Some(Bgp {
+                asn: b.asn,
+                router_id,
+                originate,
+                sessions: Vec::new(),
+            });
+        }
+    }
+    for (k, s) in spec.bgp_sessions.iter().enumerate() {
+        let item = format!("BGP session {} ({}–{})", k + 1, s.a.node, s.b.node);
+        let mut ends = Vec::new();
+        for end in [&s.a, &s.b] {
+            let Some(&n) = index.get(end.node.as_str()) else {
+                c.fail(&item, format!("unknown node '{}'", end.node));
+                continue;
+            };
+            let asn = match &nodes[n].kind {
+                NodeKind::Router(Router { bgp: Some(b), .. }) => b.asn,
+                _ => {
+                    c.fail(
+                        &item,
+                        format!("'{}' is not a router with `bgp` set", end.node),
+                    );
+                    continue;
+                }
+            };
+            let Some(ip) = c.addr(&item, &end.ip) else {
+                continue;
+            };
+            if !host_addresses(&nodes[n]).any(|p| p.addr == ip) {
+                c.fail(&item, format!("{ip} is not an address of '{}'", end.node));
+                continue;
+            }
+            let keepalive = end.keepalive.map_or(KEEPALIVE, |d| d.0);
+            let hold = end.hold.map_or(HOLD, |d| d.0);
+            if keepalive < MIN_KEEPALIVE || hold < MIN_HOLD {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}': keepalive {} / hold {} is below the minimum 3s / 10s",
+                        end.node,
+                        crate::units::format_nanos(keepalive),
+                        crate::units::format_nanos(hold)
+                    ),
+                );
+            } else if keepalive >= hold {
+                c.fail(
+                    &item,
+                    format!("'{}': keepalive must be shorter than hold", end.node),
+                );
+            }
+            ends.push((n, ip, asn, keepalive, hold, end));
+        }
+        let [a, b] = ends.as_slice() else { continue };
+        if a.0 == b.0 {
+            c.fail(&item, "both ends are the same router");
+            continue;
+        }
+        // The Microsoft side (MSEEs, gateways) peers with customers, whose ASN must not be one
+        // Azure reserves.
+        let microsoft = |n: usize| {
+            matches!(
+                &spec.nodes[n],
+                NodeSpec::Router {
+                    microsoft: true,
+                    ..
+                } | NodeSpec::Router { sku: Some(_), .. }
+            )
+        };
+        for (x, y) in [(a, b), (b, a)] {
+            if x.2 != y.2
+                && microsoft(x.0)
+                && !microsoft(y.0)
+                && (RESERVED.contains(&y.2) || y.2 == MICROSOFT_ASN)
+            {
+                c.fail(&item, format!("'{}' uses ASN {}, which Azure reserves (65515–65520 and 12076): the customer side needs another ASN", nodes[y.0].name, y.2));
+            }
+        }
+        // Site-to-site VPN gateways (domain.md): BGP timers fixed at 60 s / 180 s, no BFD, and
+        // no BGP at all on the Basic SKU.
+        let vpn_sku = |n: usize| match &spec.nodes[n] {
+            NodeSpec::Router { sku: Some(sku), .. } if sku.is_vpn() => Some(*sku),
+            _ => None,
+        };
+        for end in [a, b] {
+            let Some(sku) = vpn_sku(end.0) else { continue };
+            if sku == crate::gateway::Sku::Basic {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}' is a Basic VPN gateway, which does not support BGP",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+            let custom = [a, b]
+                .iter()
+                .any(|e| e.5.keepalive.is_some() || e.5.hold.is_some());
+            if custom {
+                c.fail(
+                    &item,
+                    format!(
+                        "BGP timers over a site-to-site VPN ('{}') are fixed at 60s / 180s",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+            if s.bfd.is_some() {
+                c.fail(
+                    &item,
+                    format!(
+                        "BFD is not available over a site-to-site VPN ('{}')",
+                        nodes[end.0].name
+                    ),
+                );
+            }
+        }
+        let bfd = s.bfd.as_ref().map(|b| {
+            let interval = b.interval.map_or(BFD_INTERVAL, |d| d.0);
+            let mult = b.multiplier.unwrap_or(BFD_MULTIPLIER);
+            if interval == 0 || mult == 0 {
+                c.fail(&item, "BFD interval and multiplier must be above zero");
+            }
+            (interval, mult)
+        });
+        for (me, peer, active) in [(a, b, true), (b, a, false)] {
+            let NodeSpec::Router {
+                bgp: Some(spec_bgp),
+                ..
+            } = &spec.nodes[me.0]
+            else {
+                continue;
+            };
+            let NodeKind::Router(Router {
+                bgp: Some(speaker), ..
+            }) = &mut nodes[me.0].kind
+            else {
+                continue;
+            };
+            let cfg = Config {
+                name: format!("{}–{}", s.a.node, s.b.node),
+                local: me.1,
+                peer: peer.1,
+                local_asn: me.2,
+                peer_asn: peer.2,
+                router_id: speaker.router_id,
+                active,
+                keepalive: me.3,
+                hold: me.4,
+                connect_retry: spec_bgp.connect_retry.map_or(CONNECT_RETRY, |d| d.0),
+                weight: me.5.weight.unwrap_or(0),
+                local_pref: me.5.local_pref,
+                announce: me
+                    .5
+                    .announce
+                    .iter()
+                    .filter_map(|p| c.prefix(&item, p))
+                    .collect(),
+            };
+            speaker.sessions.push(SessionSpec { bgp: cfg, bfd });
+        }
+    }
+}

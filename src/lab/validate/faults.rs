@@ -1,0 +1,114 @@
+//! The fault schedule.
+
+use super::*;
+
+/// Faults, sorted by time (faults at one instant keep their order in the file).
+pub(super) fn faults(
+    spec: &LabSpec,
+    index: &BTreeMap<&str, usize>,
+    nodes: &[Node],
+    links: &[Link],
+    c: &mut Checker,
+) -> Vec<Fault> {
+    let link_index: BTreeMap<&str, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let mut faults = Vec::new();
+    for (k, f) in spec.faults.iter().enumerate() {
+        let item = format!("fault {} (at {})", k + 1, f.at);
+        if f.at.0 > spec.duration.0 {
+            c.fail(
+                &item,
+                format!("happens after the end of the run ({})", spec.duration),
+            );
+        }
+        let find = |c: &mut Checker, name: &str| {
+            let found = link_index.get(name).copied();
+            if found.is_none() {
+                c.fail(&item, format!("unknown link '{name}'"));
+            }
+            found
+        };
+        let action = match &f.action {
+            FaultAction::LinkDown(l) => {
+                find(c, l).map(|link| FaultKind::LinkState { link, up: false })
+            }
+            FaultAction::LinkUp(l) => {
+                find(c, l).map(|link| FaultKind::LinkState { link, up: true })
+            }
+            // Expanded into link faults before validation.
+            FaultAction::CircuitDown(_) | FaultAction::CircuitUp(_) => None,
+            FaultAction::NodeDown(n) | FaultAction::NodeUp(n) => match index.get(n.as_str()) {
+                Some(&node) => Some(FaultKind::NodeState {
+                    node,
+                    up: matches!(f.action, FaultAction::NodeUp(_)),
+                }),
+                None => {
+                    c.fail(&item, format!("unknown node '{n}'"));
+                    None
+                }
+            },
+            FaultAction::BgpReset { router, peer } => {
+                let node = index.get(router.as_str()).copied();
+                let peer_ip = c.addr(&item, peer);
+                match (node, peer_ip) {
+                    (Some(node), Some(peer)) => {
+                        let has = matches!(&nodes[node].kind, NodeKind::Router(Router { bgp: Some(b), .. }) if b.sessions.iter().any(|s| s.bgp.peer == peer));
+                        if !has {
+                            c.fail(&item, format!("'{router}' has no BGP session with {peer}"));
+                        }
+                        Some(FaultKind::BgpReset { node, peer })
+                    }
+                    (None, _) => {
+                        c.fail(&item, format!("unknown node '{router}'"));
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            FaultAction::Degrade {
+                link,
+                direction,
+                delay,
+                jitter,
+                loss,
+                rate,
+            } => find(c, link).map(|link| {
+                let sides: &[usize] = match direction {
+                    Side::Both => &[0, 1],
+                    Side::AtoB => &[0],
+                    Side::BtoA => &[1],
+                };
+                let change = DirSpec {
+                    delay: *delay,
+                    jitter: jitter.clone(),
+                    loss: loss.clone(),
+                    rate: *rate,
+                    ..DirSpec::default()
+                };
+                c.dir_params(&item, &change);
+                FaultKind::LinkChange {
+                    link,
+                    sides: sides.to_vec(),
+                    change: crate::link::Change {
+                        delay: delay.map(|d| d.0),
+                        jitter: jitter.clone().map(|j| (j.amount.0 > 0).then_some(j)),
+                        loss: loss.clone(),
+                        rate: rate.map(|r| r.0),
+                    },
+                }
+            }),
+        };
+        if let Some(action) = action {
+            faults.push(Fault {
+                at: f.at.0,
+                action,
+                label: f.label.clone().unwrap_or_else(|| f.action.label()),
+            });
+        }
+    }
+    faults.sort_by_key(|f| f.at);
+    faults
+}

@@ -1,0 +1,189 @@
+//! Turns a [`LabSpec`] into a [`Lab`]: resolves names, fills defaults, and checks every rule a
+//! lab must obey. All problems are collected, so one run of `emulate check` lists them all.
+
+use super::error::Problem;
+use super::model::Bgp;
+use super::model::*;
+use super::spec::*;
+use crate::gateway::{Capacity, Scope};
+use crate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
+use crate::route::{NextHop, Port, Prefix};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// Default per-socket TCP buffer: 1 MiB, above the bandwidth-delay product of 1 Gbps × 8 ms.
+pub const DEFAULT_TCP_BUFFER: usize = 1 << 20;
+/// smoltcp panics on a receive buffer above 1 GiB (its window scale tops out).
+const MAX_TCP_BUFFER: u64 = 1 << 30;
+/// The smallest MTU IPv4 allows (RFC 791).
+const MIN_MTU: u32 = 68;
+/// First server port given to an app that names none; app i gets `BASE_PORT + i`.
+pub const BASE_PORT: u16 = 5000;
+/// smoltcp's route table holds 8 entries (feature iface-max-route-count-8), one for the gateway.
+const MAX_HOST_ROUTES: usize = 7;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    /// Records a problem once (both directions of a link share most settings).
+    fn fail(&mut self, item: impl Into<String>, reason: impl Into<String>) {
+        let p = Problem {
+            item: item.into(),
+            reason: reason.into(),
+        };
+        if !self.problems.contains(&p) {
+            self.problems.push(p);
+        }
+    }
+
+    fn unique<'a>(&mut self, kind: &str, names: impl Iterator<Item = &'a str>) {
+        let mut seen = BTreeSet::new();
+        for name in names {
+            if name.is_empty() {
+                self.fail(format!("{kind} ''"), "a name must not be empty");
+            } else if !seen.insert(name) {
+                self.fail(format!("{kind} '{name}'"), "the name is used twice");
+            }
+        }
+    }
+
+    fn prefix(&mut self, item: &str, s: &str) -> Option<Prefix> {
+        s.parse::<Prefix>().map_err(|e| self.fail(item, e)).ok()
+    }
+
+    fn addr(&mut self, item: &str, s: &str) -> Option<Ipv4Addr> {
+        s.parse::<Ipv4Addr>()
+            .map_err(|_| self.fail(item, format!("'{s}' is not an IPv4 address")))
+            .ok()
+    }
+
+    fn probability(&mut self, item: &str, what: &str, p: f64) {
+        if !(0.0..=1.0).contains(&p) {
+            self.fail(item, format!("{what} {p} is outside 0..1"));
+        }
+    }
+
+    /// Resolves one direction's parameters, reporting every out-of-range value.
+    fn dir_params(&mut self, item: &str, spec: &DirSpec) -> DirParams {
+        let d = DirParams::default();
+        if let Some(loss) = &spec.loss {
+            for (what, p) in loss.probabilities() {
+                self.probability(item, what, p);
+            }
+            if let LossSpec::GilbertElliott { p, r, .. } = loss {
+                if *p > 0.0 && *r == 0.0 {
+                    self.fail(
+                        item,
+                        "Gilbert-Elliott r is 0: the bad state would never end",
+                    );
+                }
+            }
+        }
+        if let Some(j) = &spec.jitter {
+            self.probability(item, "jitter correlation", j.correlation);
+            if j.distribution == JitterDistribution::Pareto && j.shape <= 1.0 {
+                self.fail(
+                    item,
+                    format!(
+                        "Pareto jitter shape {} must exceed 1 (the mean is infinite otherwise)",
+                        j.shape
+                    ),
+                );
+            }
+        }
+        if spec.rate.is_some_and(|r| r.0 == 0) {
+            self.fail(
+                item,
+                "rate is zero: nothing could be sent; leave rate out for an unlimited link",
+            );
+        }
+        let mtu = spec.mtu.unwrap_or(d.mtu);
+        if !(MIN_MTU..=65535).contains(&mtu) {
+            self.fail(item, format!("mtu {mtu} is outside {MIN_MTU}..65535"));
+        }
+        let queue = spec.queue.unwrap_or(d.queue);
+        if matches!(queue, QueueLimit::Packets(0))
+            || matches!(queue, QueueLimit::Bytes(b) if b.0 == 0)
+        {
+            self.fail(
+                item,
+                "the queue limit is zero: give it room for at least one packet",
+            );
+        }
+        DirParams {
+            delay: spec.delay.map_or(d.delay, |x| x.0),
+            jitter: spec.jitter.clone().filter(|j| j.amount.0 > 0),
+            loss: spec.loss.clone().unwrap_or(d.loss),
+            rate: spec.rate.map(|r| r.0),
+            overhead: spec.overhead.unwrap_or(d.overhead),
+            queue,
+            mtu,
+        }
+    }
+}
+
+mod apps;
+mod bgp;
+mod faults;
+mod nodes;
+mod routing;
+
+/// Validates `spec`, returning the model or every problem found.
+pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    let c = &mut c;
+    c.unique("node", spec.nodes.iter().map(|n| n.name()));
+    c.unique("link", spec.links.iter().map(|l| l.name.as_str()));
+    c.unique("app", spec.apps.iter().map(|a| a.name.as_str()));
+    if spec.duration.0 == 0 {
+        c.fail("lab", "duration is zero");
+    }
+    let index: BTreeMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name(), i))
+        .collect();
+    let mut nodes = nodes::nodes(spec, c);
+    let links = nodes::links(spec, &index, &mut nodes, c);
+    nodes::hosts(spec, &mut nodes, c);
+    nodes::addresses(&nodes, &links, c);
+    let tunnels = routing::tunnels(spec, &index, &mut nodes, c);
+    routing::routes(spec, &index, &mut nodes, &tunnels, c);
+    bgp::bgp(spec, &index, &mut nodes, c);
+    let apps = apps::apps(spec, &index, &nodes, &links, c);
+    let faults = faults::faults(spec, &index, &nodes, &links, c);
+    let lab = Lab {
+        name: spec.name.clone(),
+        seed: spec.seed,
+        duration: spec.duration.0,
+        nodes,
+        links,
+        tunnels,
+        apps,
+        faults,
+    };
+    if c.problems.is_empty() {
+        for (item, reason) in super::reach::check(&lab) {
+            c.fail(item, reason);
+        }
+    }
+    if c.problems.is_empty() {
+        Ok(lab)
+    } else {
+        Err(std::mem::take(&mut c.problems))
+    }
+}
+
+/// A node's addresses: its interfaces' first, then its extra addresses.
+pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {
+    let extra = match &n.kind {
+        NodeKind::Host(h) => h.extra_addresses.as_slice(),
+        NodeKind::Router(r) => r.extra_addresses.as_slice(),
+    };
+    n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied())
+}

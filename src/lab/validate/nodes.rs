@@ -1,0 +1,251 @@
+//! Nodes and links: hosts and routers with their settings, the links between them and the
+//! interfaces they create, and the rules on addresses.
+
+use super::*;
+
+/// The nodes with their kind-specific settings (interfaces come with the links).
+pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
+    spec.nodes
+        .iter()
+        .map(|n| Node {
+            name: n.name().to_string(),
+            ifaces: Vec::new(),
+            kind: match n {
+                NodeSpec::Host { .. } => NodeKind::Host(Host {
+                    extra_addresses: Vec::new(),
+                    gateway: None,
+                    routes: Vec::new(),
+                    tcp: TcpConfig {
+                        congestion: Congestion::Cubic,
+                        rx_buffer: DEFAULT_TCP_BUFFER,
+                        tx_buffer: DEFAULT_TCP_BUFFER,
+                        nagle: true,
+                    },
+                }),
+                NodeSpec::Router {
+                    name,
+                    sku,
+                    throughput,
+                    pps,
+                    gateway_queue,
+                    programming_delay,
+                    mss_clamp,
+                    ..
+                } => {
+                    let item = format!("router '{name}'");
+                    let mut capacity = sku.map(|s| s.capacity());
+                    if capacity.is_none() && (throughput.is_some() || pps.is_some()) {
+                        capacity = Some(Capacity {
+                            throughput: u64::MAX,
+                            pps: None,
+                            tunnel: None,
+                            scope: Scope::All,
+                            queue: QueueLimit::default(),
+                        });
+                    }
+                    if let Some(cap) = &mut capacity {
+                        if let Some(t) = throughput {
+                            cap.throughput = t.0;
+                        }
+                        if pps.is_some() {
+                            cap.pps = *pps;
+                        }
+                        if let Some(q) = gateway_queue {
+                            cap.queue = *q;
+                        }
+                        if cap.throughput == 0 || cap.pps == Some(0) {
+                            c.fail(&item, "throughput and pps must be above zero");
+                        }
+                    }
+                    NodeKind::Router(Router {
+                        capacity,
+                        programming_delay: programming_delay.map_or(0, |d| d.0),
+                        mss_clamp: *mss_clamp,
+                        ..Router::default()
+                    })
+                }
+            },
+        })
+        .collect()
+}
+
+/// Links, and the interface each end gets on its node.
+pub(super) fn links(
+    spec: &LabSpec,
+    index: &BTreeMap<&str, usize>,
+    nodes: &mut [Node],
+    c: &mut Checker,
+) -> Vec<Link> {
+    let mut links = Vec::new();
+    for l in &spec.links {
+        let item = format!("link '{}'", l.name);
+        let mut ends = [(0, 0); 2];
+        let mut ok = true;
+        let mut addrs = [None, None];
+        for (side, end) in [&l.a, &l.b].into_iter().enumerate() {
+            match index.get(end.node.as_str()) {
+                Some(&n) => ends[side].0 = n,
+                None => {
+                    c.fail(&item, format!("unknown node '{}'", end.node));
+                    ok = false;
+                }
+            }
+            addrs[side] = c.prefix(&item, &end.ip);
+        }
+        if ok && ends[0].0 == ends[1].0 {
+            c.fail(&item, format!("both ends are node '{}'", l.a.node));
+            ok = false;
+        }
+        if let [Some(a), Some(b)] = addrs {
+            if a.network() != b.network() {
+                c.fail(&item, format!("the ends {a} and {b} are not on one subnet"));
+            } else if a.addr == b.addr {
+                c.fail(&item, format!("both ends have the address {}", a.addr));
+            }
+        }
+        let dirs = [
+            c.dir_params(&item, &l.direction(0)),
+            c.dir_params(&item, &l.direction(1)),
+        ];
+        if let (true, [Some(a), Some(b)]) = (ok, addrs) {
+            let link = links.len();
+            for (side, addr) in [a, b].into_iter().enumerate() {
+                let node = &mut nodes[ends[side].0];
+                ends[side].1 = node.ifaces.len();
+                node.ifaces.push(Iface { link, side, addr });
+            }
+            links.push(Link {
+                name: l.name.clone(),
+                ends,
+                dirs,
+            });
+        }
+    }
+    links
+}
+
+/// Hosts: one interface, extra addresses, gateway, TCP settings; routers' extra addresses.
+pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
+    for (i, n) in spec.nodes.iter().enumerate() {
+        let NodeSpec::Host {
+            name,
+            addresses,
+            gateway,
+            congestion,
+            tcp_rx_buffer,
+            tcp_tx_buffer,
+            nagle,
+        } = n
+        else {
+            continue;
+        };
+        let item = format!("host '{name}'");
+        match nodes[i].ifaces.len() {
+            1 => {}
+            0 => c.fail(&item, "is not on any link"),
+            k => c.fail(
+                &item,
+                format!("is on {k} links; a host has one interface (put a router between)"),
+            ),
+        }
+        let extra: Vec<Prefix> = addresses
+            .iter()
+            .filter_map(|a| c.prefix(&item, a))
+            .collect();
+        if extra.len() + 1 > 8 {
+            c.fail(&item, "has more than 8 addresses");
+        }
+        let own: Vec<Prefix> = nodes[i]
+            .ifaces
+            .iter()
+            .map(|f| f.addr)
+            .chain(extra.iter().copied())
+            .collect();
+        let gw = gateway.as_deref().and_then(|g| c.addr(&item, g));
+        if let Some(g) = gw {
+            if own.iter().any(|p| p.addr == g) {
+                c.fail(&item, format!("gateway {g} is the host's own address"));
+            } else if !own.iter().any(|p| p.contains(g)) {
+                c.fail(
+                    &item,
+                    format!("gateway {g} is outside every subnet of the host"),
+                );
+            }
+        }
+        let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
+            match b {
+                None => DEFAULT_TCP_BUFFER,
+                Some(b) if b.0 == 0 || b.0 > MAX_TCP_BUFFER => {
+                    c.fail(
+                        &item,
+                        format!("{what} {} bytes is outside 1 byte..1 GiB", b.0),
+                    );
+                    DEFAULT_TCP_BUFFER
+                }
+                Some(b) => b.0 as usize,
+            }
+        };
+        let tcp = TcpConfig {
+            congestion: *congestion,
+            rx_buffer: buffer("tcp_rx_buffer", tcp_rx_buffer),
+            tx_buffer: buffer("tcp_tx_buffer", tcp_tx_buffer),
+            nagle: nagle.unwrap_or(true),
+        };
+        if let NodeKind::Host(h) = &mut nodes[i].kind {
+            h.extra_addresses = extra;
+            h.gateway = gw;
+            h.tcp = tcp;
+        }
+    }
+    for (i, n) in spec.nodes.iter().enumerate() {
+        if let NodeSpec::Router {
+            name, addresses, ..
+        } = n
+        {
+            let extra: Vec<Prefix> = addresses
+                .iter()
+                .filter_map(|a| c.prefix(&format!("router '{name}'"), a))
+                .collect();
+            if let NodeKind::Router(r) = &mut nodes[i].kind {
+                r.extra_addresses = extra;
+            }
+        }
+    }
+}
+
+/// Every address in the lab is unique; a router's interface subnets do not overlap, or
+/// forwarding would be ambiguous.
+pub(super) fn addresses(nodes: &[Node], links: &[Link], c: &mut Checker) {
+    let mut owners: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
+    for n in nodes {
+        for p in host_addresses(n) {
+            if let Some(other) = owners.insert(p.addr, &n.name) {
+                c.fail(
+                    format!("node '{}'", n.name),
+                    format!("address {} is also on node '{other}'", p.addr),
+                );
+            }
+        }
+    }
+    for n in nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Router(_)))
+    {
+        for (i, a) in n.ifaces.iter().enumerate() {
+            for b in &n.ifaces[i + 1..] {
+                if a.addr.overlaps(b.addr) {
+                    c.fail(
+                        format!("router '{}'", n.name),
+                        format!(
+                            "interfaces on links '{}' and '{}' have overlapping subnets {} and {}",
+                            links[a.link].name,
+                            links[b.link].name,
+                            a.addr.network(),
+                            b.addr.network()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Tunnels and static routes.
+
+use super::*;
+
+/// Tunnels: between two routers, each end one of its own interface addresses.
+pub(super) fn tunnels(
+    spec: &LabSpec,
+    index: &BTreeMap<&str, usize>,
+    nodes: &mut [Node],
+    c: &mut Checker,
+) -> Vec<Tunnel> {
+    let mut tunnels = Vec::new();
+    let mut tunnel_names = BTreeSet::new();
+    for t in &spec.tunnels {
+        let item = format!("tunnel '{}'", t.name);
+        if !tunnel_names.insert(t.name.as_str()) {
+            c.fail(&item, "the name is used twice");
+            continue;
+        }
+        let mut ends = [(0, Ipv4Addr::UNSPECIFIED); 2];
+        let mut ok = true;
+        for (side, end) in [&t.a, &t.b].into_iter().enumerate() {
+            let Some(&n) = index.get(end.node.as_str()) else {
+                c.fail(&item, format!("unknown node '{}'", end.node));
+                ok = false;
+                continue;
+            };
+            if !matches!(nodes[n].kind, NodeKind::Router(_)) {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}' is a host; tunnels end on routers (VPN devices and gateways)",
+                        end.node
+                    ),
+                );
+                ok = false;
+            }
+            match c.addr(&item, &end.ip) {
+                Some(ip) if nodes[n].ifaces.iter().any(|f| f.addr.addr == ip) => {
+                    ends[side] = (n, ip)
+                }
+                Some(ip) => {
+                    c.fail(
+                        &item,
+                        format!("{ip} is not an interface address of '{}'", end.node),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        if ok && ends[0].0 == ends[1].0 {
+            c.fail(&item, format!("both ends are node '{}'", t.a.node));
+            ok = false;
+        }
+        if t.mss_clamp.is_some_and(|m| m < 88) {
+            c.fail(&item, "mss_clamp below 88 bytes leaves no room for data");
+        }
+        if !ok {
+            continue;
+        }
+        let index = tunnels.len();
+        for (side, &(n, _)) in ends.iter().enumerate() {
+            if let NodeKind::Router(r) = &mut nodes[n].kind {
+                r.tunnels.push((index, side));
+            }
+        }
+        // SPIs 0-255 are reserved (RFC 4303).
+        let spi = |side: usize| {
+            (crate::rng::fnv1a(format!("{}/{side}", t.name).as_bytes()) as u32) | 0x100
+        };
+        tunnels.push(Tunnel {
+            name: t.name.clone(),
+            ends,
+            suite: t.cipher,
+            nat_t: t.nat_t,
+            mss_clamp: t.mss_clamp,
+            dpd: t.dpd.as_ref().map(|d| {
+                let interval = d.interval.map_or(10_000_000_000, |x| x.0);
+                let timeout = d.timeout.map_or(45_000_000_000, |x| x.0);
+                if !(9_000_000_000..=3_600_000_000_000).contains(&timeout) {
+                    c.fail(
+                        &item,
+                        format!(
+                            "DPD timeout {} is outside 9s..3600s",
+                            crate::units::format_nanos(timeout)
+                        ),
+                    );
+                }
+                if interval == 0 || interval > timeout {
+                    c.fail(
+                        &item,
+                        "the DPD interval must be above zero and below the timeout",
+                    );
+                }
+                (interval, timeout)
+            }),
+            spi: [spi(0), spi(1)],
+        });
+    }
+    tunnels
+}
+
+/// Static routes: via an address on a connected subnet, or into one of the node's tunnels.
+pub(super) fn routes(
+    spec: &LabSpec,
+    index: &BTreeMap<&str, usize>,
+    nodes: &mut [Node],
+    tunnels: &[Tunnel],
+    c: &mut Checker,
+) {
+    for (k, r) in spec.routes.iter().enumerate() {
+        let item = format!("route {} ({} to {})", k + 1, r.node, r.prefix);
+        let Some(&n) = index.get(r.node.as_str()) else {
+            c.fail(&item, format!("unknown node '{}'", r.node));
+            continue;
+        };
+        let Some(prefix) = c.prefix(&item, &r.prefix) else {
+            continue;
+        };
+        let node = &mut nodes[n];
+        let Ok(via) = r.via.parse::<Ipv4Addr>() else {
+            // Not an address: the name of one of the node's tunnels.
+            let found = match &node.kind {
+                NodeKind::Router(rt) => rt
+                    .tunnels
+                    .iter()
+                    .position(|&(t, _)| tunnels[t].name == r.via),
+                NodeKind::Host(_) => None,
+            };
+            match (found, &mut node.kind) {
+                (Some(k), NodeKind::Router(rt)) => rt.routes.push((
+                    prefix,
+                    NextHop {
+                        port: Port::Tunnel(k),
+                        via: None,
+                    },
+                )),
+                _ => c.fail(
+                    &item,
+                    format!(
+                        "next hop '{}' is neither an IPv4 address nor a tunnel of '{}'",
+                        r.via, r.node
+                    ),
+                ),
+            }
+            continue;
+        };
+        let Some(iface) = node.ifaces.iter().position(|f| f.addr.contains(via)) else {
+            c.fail(
+                &item,
+                format!(
+                    "next hop {via} is not on a directly connected subnet of '{}'",
+                    r.node
+                ),
+            );
+            continue;
+        };
+        if node.ifaces[iface].addr.addr == via {
+            c.fail(&item, format!("next hop {via} is the node's own address"));
+            continue;
+        }
+        match &mut node.kind {
+            NodeKind::Router(rt) => rt.routes.push((prefix, NextHop::iface(iface, Some(via)))),
+            NodeKind::Host(h) => {
+                if h.routes.len() == MAX_HOST_ROUTES {
+                    c.fail(
+                        &item,
+                        format!("a host holds at most {MAX_HOST_ROUTES} static routes"),
+                    );
+                }
+                h.routes.push((prefix, via));
+            }
+        }
+    }
+}
