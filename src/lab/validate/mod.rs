@@ -2,7 +2,6 @@
 //! lab must obey. All problems are collected, so one run of `emulate check` lists them all.
 
 use super::error::Problem;
-use super::model::Bgp;
 use super::model::*;
 use super::spec::*;
 use crate::gateway::{Capacity, Scope};
