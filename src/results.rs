@@ -371,7 +371,8 @@ pub struct Summary {
     pub timing: Option<Timing>,
 }
 
-fn us(t: Time) -> f64 {
+/// Nanoseconds as microseconds, the JSON's unit of time.
+pub(crate) fn us(t: Time) -> f64 {
     t as f64 / 1e3
 }
 

@@ -6,7 +6,7 @@
 use crate::control::bgp::DownReason;
 use crate::control::plane::What;
 use crate::engine::Time;
-use crate::results::{latency_histogram, AppRecord, Latency, Results};
+use crate::results::{latency_histogram, us, AppRecord, Latency, Results};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -77,10 +77,6 @@ pub struct Phase {
     /// Request/response: completion times of the requests issued in the phase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion: Option<Latency>,
-}
-
-fn us(t: Time) -> f64 {
-    t as f64 / 1e3
 }
 
 /// Fault instants and their joined descriptions.
