@@ -94,7 +94,7 @@ impl Sku {
             UltraPerformance | ErGw3Az => (10 * G, Some(1_000_000), None),
             ErGwScale(n) => (u64::from(n) * G, Some(u64::from(n) * 100_000), None),
         };
-        let scope = if self.is_vpn_sku() {
+        let scope = if self.is_vpn() {
             Scope::Tunnel
         } else {
             Scope::All
@@ -108,11 +108,8 @@ impl Sku {
         }
     }
 
+    /// A VPN gateway SKU (its cap applies to tunnel traffic only).
     pub fn is_vpn(self) -> bool {
-        self.is_vpn_sku()
-    }
-
-    fn is_vpn_sku(self) -> bool {
         use Sku::*;
         matches!(
             self,

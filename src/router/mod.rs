@@ -124,7 +124,6 @@ impl Router {
             .map(|&(t, side)| {
                 let t = &tunnels[t];
                 TunnelEnd {
-                    name: t.name.clone(),
                     sa: esp::Sa {
                         spi: t.spi[side],
                         local: t.ends[side].1,

@@ -5,7 +5,6 @@ use super::*;
 
 /// This router's end of an IPsec tunnel.
 pub struct TunnelEnd {
-    pub name: String,
     /// How this end wraps what it sends.
     pub sa: esp::Sa,
     /// The SPI the far end puts on what it sends here.
