@@ -141,6 +141,8 @@ impl fmt::Display for State {
 /// RFC 6298: (2.1) Until a round-trip time (RTT) measurement has been made for a
 /// segment sent between the sender and receiver, the sender SHOULD
 /// set RTO <- 1 second,
+///
+/// The default of [`Socket::set_rto_initial`].
 const RTTE_INITIAL_RTO: u32 = 1000;
 
 // Minimum "safety margin" for the RTO that kicks in when the
@@ -152,6 +154,8 @@ const RTTE_K: u32 = 4;
 
 // RFC 6298 (2.4): Whenever RTO is computed, if it is less than 1 second, then the
 // RTO SHOULD be rounded up to 1 second.
+//
+// The default of [`Socket::set_rto_min`].
 const RTTE_MIN_RTO: u32 = 1000;
 
 // RFC 6298 (2.5) A maximum value MAY be placed on RTO provided it is at least 60
@@ -173,23 +177,40 @@ struct RttEstimator {
     timestamp: Option<(Instant, TcpSeqNumber)>,
     max_seq_sent: Option<TcpSeqNumber>,
     rto_count: u8,
+    /// Lower bound of every computed RTO, in milliseconds (RFC 6298 (2.4)).
+    min_rto: u32,
+    /// RTO before the first measurement, in milliseconds (RFC 6298 (2.1)).
+    initial_rto: u32,
 }
 
 impl Default for RttEstimator {
     fn default() -> Self {
-        Self {
-            have_measurement: false,
-            srtt: 0,   // ignored, will be overwritten on first measurement.
-            rttvar: 0, // ignored, will be overwritten on first measurement.
-            rto: RTTE_INITIAL_RTO,
-            timestamp: None,
-            max_seq_sent: None,
-            rto_count: 0,
-        }
+        Self::new(RTTE_MIN_RTO, RTTE_INITIAL_RTO)
     }
 }
 
 impl RttEstimator {
+    /// An estimator without measurements. Invariant: `1 <= min_rto <= RTTE_MAX_RTO` and
+    /// `min_rto <= initial_rto <= RTTE_MAX_RTO` (the setters clamp to keep it).
+    fn new(min_rto: u32, initial_rto: u32) -> Self {
+        Self {
+            have_measurement: false,
+            srtt: 0,   // ignored, will be overwritten on first measurement.
+            rttvar: 0, // ignored, will be overwritten on first measurement.
+            rto: initial_rto,
+            timestamp: None,
+            max_seq_sent: None,
+            rto_count: 0,
+            min_rto,
+            initial_rto,
+        }
+    }
+
+    /// Forgets every measurement, keeping the configured bounds.
+    fn reset(&mut self) {
+        *self = Self::new(self.min_rto, self.initial_rto);
+    }
+
     fn retransmission_timeout(&self) -> Duration {
         Duration::from_millis(self.rto as _)
     }
@@ -214,7 +235,7 @@ impl RttEstimator {
 
         // RFC 6298 (2.2), (2.3)
         let margin = RTTE_MIN_MARGIN.max(self.rttvar * RTTE_K);
-        self.rto = (self.srtt + margin).clamp(RTTE_MIN_RTO, RTTE_MAX_RTO);
+        self.rto = (self.srtt + margin).clamp(self.min_rto, RTTE_MAX_RTO);
 
         self.rto_count = 0;
 
@@ -806,6 +827,41 @@ impl<'a> Socket<'a> {
         self.ack_delay = duration
     }
 
+    /// Set the lower bound of the retransmission timeout.
+    ///
+    /// RFC 6298 (2.4) recommends rounding a computed RTO up to 1 second, which is the default;
+    /// Linux uses 200 ms. The value is clamped to 1 ms..=60 s and applies from the next RTT
+    /// measurement; the initial RTO is raised to it if lower.
+    pub fn set_rto_min(&mut self, duration: Duration) {
+        let ms = duration.total_millis().clamp(1, RTTE_MAX_RTO as u64) as u32;
+        self.rtte.min_rto = ms;
+        self.rtte.initial_rto = self.rtte.initial_rto.max(ms);
+        if !self.rtte.have_measurement {
+            self.rtte.rto = self.rtte.rto.max(ms);
+        }
+    }
+
+    /// Return the lower bound of the retransmission timeout.
+    pub fn rto_min(&self) -> Duration {
+        Duration::from_millis(self.rtte.min_rto as u64)
+    }
+
+    /// Set the retransmission timeout used before the first RTT measurement (RFC 6298 (2.1):
+    /// 1 second, the default). Clamped to the minimum RTO..=60 s; takes effect when no
+    /// measurement has been made yet, and again after a reset.
+    pub fn set_rto_initial(&mut self, duration: Duration) {
+        let ms = (duration.total_millis().min(RTTE_MAX_RTO as u64) as u32).max(self.rtte.min_rto);
+        self.rtte.initial_rto = ms;
+        if !self.rtte.have_measurement {
+            self.rtte.rto = ms;
+        }
+    }
+
+    /// Return the retransmission timeout used before the first RTT measurement.
+    pub fn rto_initial(&self) -> Duration {
+        Duration::from_millis(self.rtte.initial_rto as u64)
+    }
+
     /// Enable or disable Nagle's Algorithm.
     ///
     /// Also known as "tinygram prevention". By default, it is enabled.
@@ -907,7 +963,7 @@ impl<'a> Socket<'a> {
 
         self.state = State::Closed;
         self.timer = Timer::new();
-        self.rtte = RttEstimator::default();
+        self.rtte.reset();
         self.assembler = Assembler::new();
         self.tx_buffer.clear();
         self.rx_buffer.clear();
@@ -6434,6 +6490,105 @@ mod test {
             payload:    &b"abcdef"[..],
             ..RECV_TEMPL
         }));
+    }
+
+    #[test]
+    fn test_rto_min_is_a_setting() {
+        let mut s = socket_established();
+        s.set_rto_min(Duration::from_millis(200));
+        s.set_rto_initial(Duration::from_millis(300));
+        assert_eq!(s.rto_min(), Duration::from_millis(200));
+        assert_eq!(s.rto_initial(), Duration::from_millis(300));
+
+        // Before any measurement the initial RTO applies.
+        s.send_slice(b"abcdef").unwrap();
+        recv!(s, time 1000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 1299);
+        recv!(s, time 1300, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"abcdef"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 1310, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 6),
+            ..SEND_TEMPL
+        });
+
+        // Karn: the retransmitted segment gave no sample, this one does: 10 ms, so the
+        // computed RTO (10 + 4 * 5 ms) is raised to the 200 ms floor, not to 1 s.
+        s.send_slice(b"ghijkl").unwrap();
+        recv!(s, time 2000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 6,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"ghijkl"[..],
+            ..RECV_TEMPL
+        }));
+        send!(s, time 2010, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1 + 12),
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(200));
+
+        s.send_slice(b"mnopqr").unwrap();
+        recv!(s, time 3000, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 12,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"mnopqr"[..],
+            ..RECV_TEMPL
+        }));
+        recv_nothing!(s, time 3199);
+        recv!(s, time 3200, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 12,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"mnopqr"[..],
+            ..RECV_TEMPL
+        }));
+        // RFC 6298 (5.5): the timer backs off from the floor.
+        recv_nothing!(s, time 3599);
+        recv!(s, time 3600, Ok(TcpRepr {
+            seq_number: LOCAL_SEQ + 1 + 12,
+            ack_number: Some(REMOTE_SEQ + 1),
+            payload:    &b"mnopqr"[..],
+            ..RECV_TEMPL
+        }));
+    }
+
+    #[test]
+    fn test_rto_settings_are_clamped_and_survive_reset() {
+        let mut s = socket();
+        s.set_rto_min(Duration::from_millis(0));
+        assert_eq!(s.rto_min(), Duration::from_millis(1));
+        s.set_rto_min(Duration::from_secs(3600));
+        assert_eq!(s.rto_min(), Duration::from_secs(60));
+        s.set_rto_min(Duration::from_millis(200));
+        // The initial RTO never goes below the floor.
+        s.set_rto_initial(Duration::from_millis(50));
+        assert_eq!(s.rto_initial(), Duration::from_millis(200));
+        s.set_rto_initial(Duration::from_millis(1000));
+        s.reset();
+        assert_eq!(s.rto_min(), Duration::from_millis(200));
+        assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn test_rtt_estimator_floor() {
+        let mut r = RttEstimator::new(200, 1000);
+        assert_eq!(r.retransmission_timeout(), Duration::from_millis(1000));
+        r.sample(20);
+        // srtt 20 + 4 * rttvar 10 = 60, raised to the floor.
+        assert_eq!(r.retransmission_timeout(), Duration::from_millis(200));
+        for _ in 0..20 {
+            r.sample(300);
+        }
+        assert!(r.retransmission_timeout() > Duration::from_millis(300));
     }
 
     #[test]
