@@ -557,6 +557,9 @@ pub struct Socket<'a> {
     /// Nagle's Algorithm enabled.
     nagle: bool,
 
+    /// Initial congestion window in segments (RFC 6928); `None` keeps the controller's own.
+    initial_window: Option<u16>,
+
     /// The congestion control algorithm.
     congestion_controller: congestion::AnyController,
 
@@ -639,6 +642,7 @@ impl<'a> Socket<'a> {
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
             nagle: true,
+            initial_window: None,
             tsval_generator: None,
             last_remote_tsval: 0,
             congestion_controller: congestion::AnyController::new(),
@@ -825,6 +829,20 @@ impl<'a> Socket<'a> {
     /// By default, the ACK delay is set to 10ms.
     pub fn set_ack_delay(&mut self, duration: Option<Duration>) {
         self.ack_delay = duration
+    }
+
+    /// Set the initial congestion window, in segments of the connection's MSS.
+    ///
+    /// RFC 6928 allows 10 segments, as Linux uses; `None` (the default) keeps the congestion
+    /// controller's own start (2048 bytes for Reno and Cubic). Applies when the handshake
+    /// fixes the MSS, so set it before connecting or listening.
+    pub fn set_initial_window(&mut self, segments: Option<u16>) {
+        self.initial_window = segments;
+    }
+
+    /// Return the initial congestion window in segments, if set.
+    pub fn initial_window(&self) -> Option<u16> {
+        self.initial_window
     }
 
     /// Set the lower bound of the retransmission timeout.
@@ -1967,6 +1985,7 @@ impl<'a> Socket<'a> {
                             .set_mss(self.remote_mss);
                     }
                 }
+                self.apply_initial_window(cx, ip_repr);
 
                 self.tuple = Some(Tuple {
                     local: IpEndpoint::new(ip_repr.dst_addr(), repr.dst_port),
@@ -2020,6 +2039,7 @@ impl<'a> Socket<'a> {
                             .set_mss(self.remote_mss);
                     }
                 }
+                self.apply_initial_window(cx, ip_repr);
 
                 self.remote_seq_no = repr.seq_number + 1;
                 self.remote_last_seq = self.local_seq_no + 1;
@@ -2342,6 +2362,18 @@ impl<'a> Socket<'a> {
             Some(self.ack_reply(ip_repr, repr))
         } else {
             None
+        }
+    }
+
+    /// Sets the congestion window to the configured number of segments once the handshake has
+    /// fixed the MSS: the smaller of the peer's MSS and what our MTU allows (RFC 6928).
+    fn apply_initial_window(&mut self, cx: &mut Context, ip_repr: &IpRepr) {
+        if let Some(segments) = self.initial_window {
+            let local_mss = cx.ip_mtu().saturating_sub(ip_repr.header_len() + TCP_HEADER_LEN);
+            let smss = self.remote_mss.min(local_mss).max(1);
+            self.congestion_controller
+                .inner_mut()
+                .set_initial_window(segments as usize * smss);
         }
     }
 
@@ -6490,6 +6522,86 @@ mod test {
             payload:    &b"abcdef"[..],
             ..RECV_TEMPL
         }));
+    }
+
+    /// Everything the socket sends at `time_ms`, as (sequence number, payload length), until
+    /// it has nothing more to send.
+    fn drain(s: &mut TestSocket, time_ms: i64) -> Vec<(TcpSeqNumber, usize)> {
+        let mut out = Vec::new();
+        s.cx.set_now(Instant::from_millis(time_ms));
+        loop {
+            let mut sent = None;
+            let _: Result<(), ()> = s.socket.dispatch(&mut s.cx, |_, _, (_, repr)| {
+                sent = Some((repr.seq_number, repr.payload.len()));
+                Ok(())
+            });
+            match sent {
+                Some(seg) => out.push(seg),
+                None => return out,
+            }
+        }
+    }
+
+    /// A listening socket with room for `tx_len` bytes, taken through the handshake with a peer
+    /// announcing `mss` and a large window (no scaling, no SACK).
+    fn socket_established_via_handshake(
+        tx_len: usize,
+        mss: u16,
+        configure: impl FnOnce(&mut Socket<'static>),
+    ) -> TestSocket {
+        let mut s = socket_with_buffer_sizes(tx_len, 64);
+        configure(&mut s.socket);
+        s.listen(LISTEN_END).unwrap();
+        send!(s, TcpRepr {
+            control: TcpControl::Syn,
+            seq_number: REMOTE_SEQ,
+            ack_number: None,
+            max_seg_size: Some(mss),
+            window_len: 65535,
+            ..SEND_TEMPL
+        });
+        assert_eq!(drain(&mut s, 0).len(), 1, "SYN|ACK");
+        send!(s, TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            window_len: 65535,
+            ..SEND_TEMPL
+        });
+        assert_eq!(s.state, State::Established);
+        s
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_initial_window_in_segments() {
+        let mut s = socket_established_via_handshake(4096, 100, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+            s.set_initial_window(Some(4));
+        });
+        assert_eq!(s.initial_window(), Some(4));
+        s.send_slice(&[b'x'; 4096]).unwrap();
+        let sent = drain(&mut s, 0);
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        assert!(sent.iter().all(|&(_, len)| len == 100));
+
+        // Without the setting, Reno starts with its own 2048 bytes: 20 full segments (Nagle
+        // holds back the 48-byte remainder).
+        let mut s = socket_established_via_handshake(4096, 100, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+        });
+        s.send_slice(&[b'x'; 4096]).unwrap();
+        assert_eq!(drain(&mut s, 0).len(), 20);
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-cubic")]
+    fn test_initial_window_cubic() {
+        let mut s = socket_established_via_handshake(4096, 100, |s| {
+            s.set_congestion_control(CongestionControl::Cubic);
+            s.set_initial_window(Some(10));
+        });
+        s.send_slice(&[b'x'; 4096]).unwrap();
+        assert_eq!(drain(&mut s, 0).len(), 10);
     }
 
     #[test]

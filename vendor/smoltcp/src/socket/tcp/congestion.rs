@@ -35,6 +35,9 @@ pub(super) trait Controller {
 
     /// Set the maximum segment size.
     fn set_mss(&mut self, mss: usize) {}
+
+    /// Set the congestion window a connection starts with, in bytes (RFC 6928).
+    fn set_initial_window(&mut self, cwnd: usize) {}
 }
 
 #[derive(Debug)]

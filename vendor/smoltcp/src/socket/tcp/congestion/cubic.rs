@@ -235,6 +235,11 @@ impl Controller for Cubic {
         self.recompute_k();
     }
 
+    fn set_initial_window(&mut self, cwnd: usize) {
+        self.cwnd = cwnd.max(self.mss);
+        self.w_est = self.cwnd as f64;
+    }
+
     fn set_remote_window(&mut self, remote_window: usize) {
         if self.rwnd < remote_window {
             self.rwnd = remote_window;
