@@ -531,6 +531,11 @@ pub struct Socket<'a> {
     remote_win_scale: Option<u8>,
     /// Whether or not the remote supports selective ACK as described in RFC 2018.
     remote_has_sack: bool,
+    /// Whether we offer and accept selective ACK (RFC 2018) in the handshake.
+    sack_enabled: bool,
+    /// The first SACK blocks of our most recent ACKs, newest first (RFC 2018 §4), so that
+    /// later ACKs repeat them.
+    sack_reported: [Option<(TcpSeqNumber, TcpSeqNumber)>; 3],
     /// The maximum number of data octets that the remote side may receive.
     remote_mss: usize,
     /// The timestamp of the last packet received.
@@ -632,6 +637,8 @@ impl<'a> Socket<'a> {
             remote_win_shift: rx_cap_log2.saturating_sub(16) as u8,
             remote_win_scale: None,
             remote_has_sack: false,
+            sack_enabled: true,
+            sack_reported: [None; 3],
             remote_mss: DEFAULT_MSS,
             remote_last_ts: None,
             local_rx_last_ack: None,
@@ -845,6 +852,20 @@ impl<'a> Socket<'a> {
         self.initial_window
     }
 
+    /// Enable or disable selective acknowledgement (RFC 2018).
+    ///
+    /// Enabled by default: a SYN offers it and a SYN offering it is answered in kind. When
+    /// disabled, neither happens, so the connection runs without SACK blocks in either
+    /// direction. Set it before connecting or listening.
+    pub fn set_sack_enabled(&mut self, enabled: bool) {
+        self.sack_enabled = enabled;
+    }
+
+    /// Return whether selective acknowledgement is offered and accepted.
+    pub fn sack_enabled(&self) -> bool {
+        self.sack_enabled
+    }
+
     /// Set the lower bound of the retransmission timeout.
     ///
     /// RFC 6298 (2.4) recommends rounding a computed RTO up to 1 second, which is the default;
@@ -997,6 +1018,7 @@ impl<'a> Socket<'a> {
         self.remote_win_scale = None;
         self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
         self.remote_mss = DEFAULT_MSS;
+        self.sack_reported = [None; 3];
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
@@ -1570,44 +1592,58 @@ impl<'a> Socket<'a> {
         // segment.
         if self.remote_has_sack {
             net_debug!("sending sACK option with current assembler ranges");
-
-            // RFC 2018: The first SACK block (i.e., the one immediately following the kind and
-            // length fields in the option) MUST specify the contiguous block of data containing
-            // the segment which triggered this ACK, unless that segment advanced the
-            // Acknowledgment Number field in the header.
-            reply_repr.sack_ranges[0] = None;
-
             let ack = reply_repr.ack_number.unwrap_or(TcpSeqNumber(0));
-
-            if let Some(last_seg_seq) = self.local_rx_last_seq {
-                reply_repr.sack_ranges[0] = self
-                    .assembler
-                    .iter_data()
-                    .map(|(left, right)| (ack + left, ack + right))
-                    .find(|&(left, right)| left <= last_seg_seq && right >= last_seg_seq)
-                    .map(|(left, right)| (left.0 as u32, right.0 as u32));
-            }
-
-            if reply_repr.sack_ranges[0].is_none() {
-                // The matching segment was removed from the assembler, meaning the acknowledgement
-                // number has advanced, or there was no previous sACK.
-                //
-                // While the RFC says we SHOULD keep a list of reported sACK ranges, and iterate
-                // through those, that is currently infeasible. Instead, we offer the range with
-                // the lowest sequence number (if one exists) to hint at what segments would
-                // most quickly advance the acknowledgement number.
-                reply_repr.sack_ranges[0] = self
-                    .assembler
-                    .iter_data()
-                    .map(|(left, right)| (ack + left, ack + right))
-                    .next()
-                    .map(|(left, right)| (left.0 as u32, right.0 as u32));
-            }
+            reply_repr.sack_ranges = self.sack_blocks(ack);
         }
 
         // Since the sACK option may have changed the length of the payload, update that.
         ip_reply_repr.set_payload_len(reply_repr.buffer_len());
         (ip_reply_repr, reply_repr)
+    }
+
+    /// The SACK blocks for an ACK of `ack`, per RFC 2018 §4: the first block holds the segment
+    /// that triggered this ACK (unless it advanced the ACK, then the lowest queued block); the
+    /// others repeat the most recently reported first blocks, as they stand now, skipping any
+    /// already included; free slots take the lowest other queued blocks. Remembers the first
+    /// block for the next ACKs.
+    fn sack_blocks(&mut self, ack: TcpSeqNumber) -> [Option<(u32, u32)>; 3] {
+        let mut blocks: [Option<(TcpSeqNumber, TcpSeqNumber)>; 3] = [None; 3];
+        let queued = || {
+            self.assembler
+                .iter_data()
+                .map(move |(left, right)| (ack + left, ack + right))
+        };
+        // The queued block that holds `seq`, if any.
+        let holding =
+            |seq: TcpSeqNumber| queued().find(|&(left, right)| left <= seq && seq < right);
+
+        blocks[0] = self
+            .local_rx_last_seq
+            .and_then(holding)
+            .or_else(|| queued().next());
+        let mut n = blocks[0].is_some() as usize;
+        let candidates = self
+            .sack_reported
+            .into_iter()
+            .flatten()
+            .filter_map(|(left, _)| holding(left))
+            .chain(queued());
+        for block in candidates {
+            if n == blocks.len() {
+                break;
+            }
+            if !blocks[..n].contains(&Some(block)) {
+                blocks[n] = Some(block);
+                n += 1;
+            }
+        }
+
+        if let Some(first) = blocks[0]
+            && self.sack_reported[0] != Some(first)
+        {
+            self.sack_reported = [Some(first), self.sack_reported[0], self.sack_reported[1]];
+        }
+        blocks.map(|b| b.map(|(left, right)| (left.0 as u32, right.0 as u32)))
     }
 
     fn challenge_ack_reply(
@@ -1994,7 +2030,7 @@ impl<'a> Socket<'a> {
                 self.local_seq_no = Self::random_seq_no(cx);
                 self.remote_seq_no = repr.seq_number + 1;
                 self.remote_last_seq = self.local_seq_no;
-                self.remote_has_sack = repr.sack_permitted;
+                self.remote_has_sack = repr.sack_permitted && self.sack_enabled;
                 self.remote_win_scale = repr.window_scale;
                 // Remote doesn't support window scaling, don't do it.
                 if self.remote_win_scale.is_none() {
@@ -2044,7 +2080,7 @@ impl<'a> Socket<'a> {
                 self.remote_seq_no = repr.seq_number + 1;
                 self.remote_last_seq = self.local_seq_no + 1;
                 self.remote_last_ack = Some(repr.seq_number);
-                self.remote_has_sack = repr.sack_permitted;
+                self.remote_has_sack = repr.sack_permitted && self.sack_enabled;
                 self.remote_win_scale = repr.window_scale;
                 // Remote doesn't support window scaling, don't do it.
                 if self.remote_win_scale.is_none() {
@@ -2369,7 +2405,9 @@ impl<'a> Socket<'a> {
     /// fixed the MSS: the smaller of the peer's MSS and what our MTU allows (RFC 6928).
     fn apply_initial_window(&mut self, cx: &mut Context, ip_repr: &IpRepr) {
         if let Some(segments) = self.initial_window {
-            let local_mss = cx.ip_mtu().saturating_sub(ip_repr.header_len() + TCP_HEADER_LEN);
+            let local_mss = cx
+                .ip_mtu()
+                .saturating_sub(ip_repr.header_len() + TCP_HEADER_LEN);
             let smss = self.remote_mss.min(local_mss).max(1);
             self.congestion_controller
                 .inner_mut()
@@ -2693,7 +2731,7 @@ impl<'a> Socket<'a> {
                 if self.state == State::SynSent {
                     repr.ack_number = None;
                     repr.window_scale = Some(self.remote_win_shift);
-                    repr.sack_permitted = true;
+                    repr.sack_permitted = self.sack_enabled;
                 } else {
                     repr.sack_permitted = self.remote_has_sack;
                     repr.window_scale = self.remote_win_scale.map(|_| self.remote_win_shift);
@@ -4770,6 +4808,111 @@ mod test {
     }
 
     #[test]
+    fn test_established_rfc2018_case3_reports_three_blocks() {
+        // RFC 2018 pages 9-10, case 3: the 2nd, 4th, 6th and 8th segments are dropped. The
+        // receiver repeats the most recently reported blocks after the one holding the
+        // triggering segment.
+        let (mut s, segment) = setup_rfc2018_cases();
+        let seq = |offset: usize| REMOTE_SEQ + 1 + 5000 + offset;
+        let block = |l: usize, r: usize| Some((seq(l).0 as u32, seq(r).0 as u32));
+        let arrive = |s: &mut TestSocket,
+                      offset: usize,
+                      ack: usize,
+                      window: u16,
+                      blocks: [Option<(u32, u32)>; 3]| {
+            let data = TcpRepr {
+                seq_number: seq(offset),
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &segment,
+                ..SEND_TEMPL
+            };
+            let expected = TcpRepr {
+                seq_number: LOCAL_SEQ + 1,
+                ack_number: Some(seq(ack)),
+                window_len: window,
+                sack_ranges: blocks,
+                ..RECV_TEMPL
+            };
+            assert_eq!(send(s, Instant::from_millis(0), &data), Some(expected));
+        };
+        // 5000 arrives in order: its ACK is delayed.
+        send!(
+            s,
+            TcpRepr {
+                seq_number: seq(0),
+                ack_number: Some(LOCAL_SEQ + 1),
+                payload: &segment,
+                ..SEND_TEMPL
+            }
+        );
+        // 6000: ACK 5500 with one block.
+        arrive(&mut s, 1000, 500, 3500, [block(1000, 1500), None, None]);
+        // 7000: 7000-7500, then 6000-6500.
+        arrive(
+            &mut s,
+            2000,
+            500,
+            3500,
+            [block(2000, 2500), block(1000, 1500), None],
+        );
+        // 8000: 8000-8500, 7000-7500, 6000-6500.
+        arrive(
+            &mut s,
+            3000,
+            500,
+            3500,
+            [block(3000, 3500), block(2000, 2500), block(1000, 1500)],
+        );
+        // The 4th segment (6500) arrives late: its block absorbs 6000-6500 and 7000-7500.
+        arrive(
+            &mut s,
+            1500,
+            500,
+            3500,
+            [block(1000, 2500), block(3000, 3500), None],
+        );
+        // The 2nd segment (5500) fills the first hole: ACK 7500, and only 8000-8500 is left.
+        arrive(&mut s, 500, 2500, 1500, [block(3000, 3500), None, None]);
+    }
+
+    #[test]
+    fn test_sack_disabled_is_neither_offered_nor_accepted() {
+        let mut s = socket();
+        s.set_sack_enabled(false);
+        assert!(!s.sack_enabled());
+        s.listen(LISTEN_END).unwrap();
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ,
+                ack_number: None,
+                sack_permitted: true,
+                ..SEND_TEMPL
+            }
+        );
+        assert!(!s.remote_has_sack);
+        let mut permitted = None;
+        let _: Result<(), ()> = s.socket.dispatch(&mut s.cx, |_, _, (_, repr)| {
+            permitted = Some(repr.sack_permitted);
+            Ok(())
+        });
+        assert_eq!(permitted, Some(false), "SYN|ACK must not permit SACK");
+
+        let mut s = socket();
+        s.set_sack_enabled(false);
+        s.socket
+            .connect(&mut s.cx, REMOTE_END, LOCAL_END.port)
+            .unwrap();
+        let mut permitted = None;
+        let _: Result<(), ()> = s.socket.dispatch(&mut s.cx, |_, _, (_, repr)| {
+            permitted = Some(repr.sack_permitted);
+            Ok(())
+        });
+        assert_eq!(permitted, Some(false), "SYN must not offer SACK");
+    }
+
+    #[test]
     fn test_established_sack_no_overflow_on_near_max_seqnumber() {
         let mut s = socket_established();
         s.remote_has_sack = true;
@@ -6552,21 +6695,27 @@ mod test {
         let mut s = socket_with_buffer_sizes(tx_len, 64);
         configure(&mut s.socket);
         s.listen(LISTEN_END).unwrap();
-        send!(s, TcpRepr {
-            control: TcpControl::Syn,
-            seq_number: REMOTE_SEQ,
-            ack_number: None,
-            max_seg_size: Some(mss),
-            window_len: 65535,
-            ..SEND_TEMPL
-        });
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ,
+                ack_number: None,
+                max_seg_size: Some(mss),
+                window_len: 65535,
+                ..SEND_TEMPL
+            }
+        );
         assert_eq!(drain(&mut s, 0).len(), 1, "SYN|ACK");
-        send!(s, TcpRepr {
-            seq_number: REMOTE_SEQ + 1,
-            ack_number: Some(LOCAL_SEQ + 1),
-            window_len: 65535,
-            ..SEND_TEMPL
-        });
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1),
+                window_len: 65535,
+                ..SEND_TEMPL
+            }
+        );
         assert_eq!(s.state, State::Established);
         s
     }
