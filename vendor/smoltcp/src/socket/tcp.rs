@@ -19,6 +19,7 @@ use crate::wire::{
 };
 
 mod congestion;
+mod recovery;
 
 macro_rules! tcp_trace {
     ($($arg:expr),*) => (net_log!(trace, $($arg),*));
@@ -481,6 +482,23 @@ pub enum CongestionControl {
     Cubic,
 }
 
+/// How the sender recovers from losses it infers from duplicate acknowledgements.
+#[derive(Debug, Copy, Clone, Eq, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LossRecovery {
+    /// smoltcp's original recovery (the default): three duplicate ACKs retransmit the first
+    /// unacknowledged segment, the congestion window is inflated per duplicate ACK, and the
+    /// first ACK of new data ends recovery; SACK blocks from the peer are not used. A second
+    /// loss in the same window waits for the retransmission timeout.
+    Basic,
+    /// RFC 6675 when the peer permits SACK: a scoreboard of SACKed data, every hole
+    /// retransmitted within one recovery, sending paced by the estimated pipe. RFC 6582
+    /// (NewReno) when it does not: each partial ACK retransmits the next hole at once. Either
+    /// way recovery ends when everything outstanding at its start is acknowledged, and the
+    /// window is not inflated.
+    Rfc6675,
+}
+
 /// A Transmission Control Protocol socket.
 ///
 /// A TCP socket may passively listen for connections or actively connect to another endpoint.
@@ -549,6 +567,10 @@ pub struct Socket<'a> {
     local_rx_dup_acks: u8,
     /// If a fast retransmit needs to occur
     pending_fast_retransmit: bool,
+    /// The loss recovery algorithm.
+    loss_recovery: LossRecovery,
+    /// State of [`LossRecovery::Rfc6675`] (unused by `Basic`).
+    recovery: recovery::Recovery,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -564,6 +586,10 @@ pub struct Socket<'a> {
 
     /// Initial congestion window in segments (RFC 6928); `None` keeps the controller's own.
     initial_window: Option<u16>,
+    /// Whether the congestion controller counts bytes acknowledged (RFC 3465).
+    byte_counting: bool,
+    /// Whether Cubic's Reno-friendly α switches to 1 (RFC 9438 §4.3).
+    cubic_alpha_switch: bool,
 
     /// The congestion control algorithm.
     congestion_controller: congestion::AnyController,
@@ -645,11 +671,15 @@ impl<'a> Socket<'a> {
             local_rx_last_seq: None,
             local_rx_dup_acks: 0,
             pending_fast_retransmit: false,
+            loss_recovery: LossRecovery::Basic,
+            recovery: recovery::Recovery::new(),
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
             nagle: true,
             initial_window: None,
+            byte_counting: false,
+            cubic_alpha_switch: true,
             tsval_generator: None,
             last_remote_tsval: 0,
             congestion_controller: congestion::AnyController::new(),
@@ -705,7 +735,37 @@ impl<'a> Socket<'a> {
 
             #[cfg(feature = "socket-tcp-cubic")]
             CongestionControl::Cubic => AnyController::Cubic(cubic::Cubic::new()),
-        }
+        };
+        let controller = self.congestion_controller.inner_mut();
+        controller.set_byte_counting(self.byte_counting);
+        controller.set_cubic_alpha_switch(self.cubic_alpha_switch);
+    }
+
+    /// Cubic: whether the Reno-friendly window estimate grows at α = 1 once it has reached the
+    /// window of the last congestion event, as RFC 9438 §4.3 says (the default), or at
+    /// α_cubic = 3(1 - β)/(1 + β) throughout, as Linux's `tcp_cubic` does. No effect on
+    /// other controllers.
+    pub fn set_cubic_alpha_switch(&mut self, enabled: bool) {
+        self.cubic_alpha_switch = enabled;
+        self.congestion_controller
+            .inner_mut()
+            .set_cubic_alpha_switch(enabled);
+    }
+
+    /// Grow the congestion window by the bytes each ACK acknowledges rather than by one segment
+    /// per ACK (RFC 3465, "appropriate byte counting", as Linux does): with delayed ACKs, slow
+    /// start then doubles the window per round trip and congestion avoidance adds one segment
+    /// per round trip, as the Reno analysis assumes. Off by default.
+    pub fn set_byte_counting(&mut self, enabled: bool) {
+        self.byte_counting = enabled;
+        self.congestion_controller
+            .inner_mut()
+            .set_byte_counting(enabled);
+    }
+
+    /// Return whether the congestion window grows by bytes acknowledged.
+    pub fn byte_counting(&self) -> bool {
+        self.byte_counting
     }
 
     /// Return the current congestion control algorithm.
@@ -850,6 +910,18 @@ impl<'a> Socket<'a> {
     /// Return the initial congestion window in segments, if set.
     pub fn initial_window(&self) -> Option<u16> {
         self.initial_window
+    }
+
+    /// Set the loss recovery algorithm; see [`LossRecovery`]. The default is `Basic`. Set it
+    /// before connecting or listening.
+    pub fn set_loss_recovery(&mut self, recovery: LossRecovery) {
+        self.loss_recovery = recovery;
+        self.recovery = recovery::Recovery::new();
+    }
+
+    /// Return the loss recovery algorithm.
+    pub fn loss_recovery(&self) -> LossRecovery {
+        self.loss_recovery
     }
 
     /// Enable or disable selective acknowledgement (RFC 2018).
@@ -1019,6 +1091,7 @@ impl<'a> Socket<'a> {
         self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
         self.remote_mss = DEFAULT_MSS;
         self.sack_reported = [None; 3];
+        self.recovery = recovery::Recovery::new();
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
@@ -1494,11 +1567,40 @@ impl<'a> Socket<'a> {
         self.remote_last_seq - self.local_seq_no
     }
 
+    /// Octets presumed in the network: FlightSize, or with `Rfc6675` the pipe (RFC 6675
+    /// `SetPipe`), which leaves out what the peer holds and what is presumed lost.
+    fn in_network(&self) -> usize {
+        match self.loss_recovery {
+            LossRecovery::Basic => self.flight_size(),
+            LossRecovery::Rfc6675 => self.recovery.pipe(
+                self.local_seq_no,
+                self.remote_last_seq,
+                self.remote_mss,
+                self.remote_has_sack,
+            ),
+        }
+    }
+
     fn cwnd_remaining(&self) -> usize {
         self.congestion_controller
             .inner()
             .window()
-            .saturating_sub(self.flight_size())
+            .saturating_sub(self.in_network())
+    }
+
+    /// With `Rfc6675` in fast recovery: the retransmission to send now, if the pipe leaves room
+    /// for it (RFC 6675 §5 (C), `NextSeg` rule 1), as (sequence number, length).
+    fn retransmission_due(&self, effective_mss: usize) -> Option<(TcpSeqNumber, usize)> {
+        if self.loss_recovery != LossRecovery::Rfc6675 {
+            return None;
+        }
+        let (seq, len) = self.recovery.next_seg(
+            self.local_seq_no,
+            self.remote_last_seq,
+            effective_mss,
+            self.remote_has_sack,
+        )?;
+        (self.recovery.first_rxt_pending || self.cwnd_remaining() >= len).then_some((seq, len))
     }
 
     /// Return the amount of octets queued in the receive buffer. This value can be larger than
@@ -2204,64 +2306,68 @@ impl<'a> Socket<'a> {
             // TODO: When flow control is implemented,
             // refractor the following block within that implementation
 
-            match self.local_rx_last_ack {
-                // Duplicate ACK if payload empty and ACK doesn't move send window ->
-                // Increment duplicate ACK count, notify congestion controller and
-                // set for retransmit if we just received the third duplicate ACK
-                Some(last_rx_ack)
-                    if repr.payload.is_empty()
-                        && last_rx_ack == ack_number
-                        && ack_number < self.remote_last_seq
-                        && !is_window_update =>
-                {
-                    // Increment duplicate ACK count
-                    self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
+            if self.loss_recovery == LossRecovery::Rfc6675 {
+                self.on_ack_rfc6675(cx.now(), repr, ack_number, ack_len, is_window_update);
+            } else {
+                match self.local_rx_last_ack {
+                    // Duplicate ACK if payload empty and ACK doesn't move send window ->
+                    // Increment duplicate ACK count, notify congestion controller and
+                    // set for retransmit if we just received the third duplicate ACK
+                    Some(last_rx_ack)
+                        if repr.payload.is_empty()
+                            && last_rx_ack == ack_number
+                            && ack_number < self.remote_last_seq
+                            && !is_window_update =>
+                    {
+                        // Increment duplicate ACK count
+                        self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
 
-                    net_debug!(
-                        "received duplicate ACK for seq {} (duplicate nr {}{})",
-                        ack_number,
-                        self.local_rx_dup_acks,
-                        if self.local_rx_dup_acks == u8::MAX {
-                            "+"
-                        } else {
-                            ""
+                        net_debug!(
+                            "received duplicate ACK for seq {} (duplicate nr {}{})",
+                            ack_number,
+                            self.local_rx_dup_acks,
+                            if self.local_rx_dup_acks == u8::MAX {
+                                "+"
+                            } else {
+                                ""
+                            }
+                        );
+
+                        if self.local_rx_dup_acks == 3 {
+                            self.timer.set_for_fast_retransmit();
+                            net_debug!("started fast retransmit");
                         }
-                    );
 
-                    if self.local_rx_dup_acks == 3 {
-                        self.timer.set_for_fast_retransmit();
-                        net_debug!("started fast retransmit");
+                        // Notify of duplicate ACK
+                        let in_flight = self.flight_size();
+                        self.congestion_controller.inner_mut().on_dup_ack(
+                            cx.now(),
+                            self.remote_mss,
+                            in_flight,
+                        );
                     }
 
-                    // Notify of duplicate ACK
-                    let in_flight = self.flight_size();
-                    self.congestion_controller.inner_mut().on_dup_ack(
-                        cx.now(),
-                        self.remote_mss,
-                        in_flight,
-                    );
-                }
+                    // No duplicate ACK means we reset the duplicate ACK count
+                    // and notify the congestion controller of the fresh ACK
+                    _ => {
+                        if self.local_rx_dup_acks > 0 {
+                            self.local_rx_dup_acks = 0;
+                            net_debug!("reset duplicate ACK count");
+                        }
+                        self.local_rx_last_ack = Some(ack_number);
 
-                // No duplicate ACK means we reset the duplicate ACK count
-                // and notify the congestion controller of the fresh ACK
-                _ => {
-                    if self.local_rx_dup_acks > 0 {
-                        self.local_rx_dup_acks = 0;
-                        net_debug!("reset duplicate ACK count");
+                        // Notify of fresh ACK
+                        self.rtte.on_ack(cx.now(), ack_number);
+                        let new_flight_size = self.flight_size().saturating_sub(ack_len);
+                        self.congestion_controller.inner_mut().on_ack(
+                            cx.now(),
+                            ack_len,
+                            new_flight_size,
+                            &self.rtte,
+                        );
                     }
-                    self.local_rx_last_ack = Some(ack_number);
-
-                    // Notify of fresh ACK
-                    self.rtte.on_ack(cx.now(), ack_number);
-                    let new_flight_size = self.flight_size().saturating_sub(ack_len);
-                    self.congestion_controller.inner_mut().on_ack(
-                        cx.now(),
-                        ack_len,
-                        new_flight_size,
-                        &self.rtte,
-                    );
-                }
-            };
+                };
+            }
 
             // We've processed everything in the incoming segment, so advance the local
             // sequence number past it.
@@ -2401,6 +2507,109 @@ impl<'a> Socket<'a> {
         }
     }
 
+    /// `Rfc6675`: takes in an acceptable ACK of `ack_number`, before SND.UNA moves to it: the
+    /// scoreboard, duplicate ACKs, the end of recovery, the congestion controller, and the
+    /// start of a fast recovery (RFC 6675 §5, RFC 6582 §3.2).
+    fn on_ack_rfc6675(
+        &mut self,
+        now: Instant,
+        repr: &TcpRepr,
+        ack_number: TcpSeqNumber,
+        ack_len: usize,
+        is_window_update: bool,
+    ) {
+        let una = self.local_seq_no;
+        let high_data = self.recovery.high_data(self.remote_last_seq);
+        let smss = self.remote_mss;
+
+        // RFC 6675 Update(): record SACK blocks within what is outstanding; a block at or
+        // below the cumulative ACK (D-SACK, RFC 2883) tells nothing here.
+        let mut newly_sacked = 0;
+        if self.remote_has_sack {
+            for &(left, right) in repr.sack_ranges.iter().flatten() {
+                let left = TcpSeqNumber(left as i32).max(ack_number);
+                let right = TcpSeqNumber(right as i32).min(high_data);
+                newly_sacked += self.recovery.scoreboard.insert(left, right);
+            }
+        }
+
+        let flight_size = self.flight_size();
+        let cc = self.congestion_controller.inner_mut();
+        if ack_number > una {
+            let acked = ack_number - una;
+            self.recovery.scoreboard.advance(ack_number);
+            self.local_rx_dup_acks = 0;
+            self.rtte.on_ack(now, ack_number);
+            let new_flight_size = flight_size.saturating_sub(ack_len);
+            match self.recovery.point {
+                Some(point) if ack_number < point && !self.recovery.after_rto => {
+                    // A partial ACK in fast recovery: the window stays at ssthresh (RFC 6675);
+                    // without SACK, the ACK took back the duplicates of the segments it
+                    // covered, all but the hole it repaired.
+                    let segments = acked.div_ceil(smss.max(1));
+                    self.recovery.dup_segments = self
+                        .recovery
+                        .dup_segments
+                        .saturating_sub(segments.saturating_sub(1));
+                }
+                point => {
+                    if point.is_none_or(|point| ack_number >= point) {
+                        // Recovery is over (or there was none): the controller leaves fast
+                        // recovery on this ACK, with cwnd = ssthresh.
+
+                        self.recovery.point = None;
+                        self.recovery.dup_segments = 0;
+                    }
+                    cc.on_ack(now, ack_len, new_flight_size, &self.rtte);
+                }
+            }
+        } else {
+            let outstanding = high_data > una && self.remote_last_seq > una;
+            // RFC 6675 §2: with SACK, an ACK that SACKs new data; without, RFC 5681's duplicate.
+            let duplicate = outstanding
+                && if self.remote_has_sack {
+                    newly_sacked > 0
+                } else {
+                    repr.payload.is_empty() && !is_window_update
+                };
+            if duplicate {
+                self.local_rx_dup_acks = self.local_rx_dup_acks.saturating_add(1);
+                if !self.remote_has_sack && !self.recovery.after_rto {
+                    let limit = (self.remote_last_seq - una) / smss.max(1);
+                    self.recovery.dup_segments = (self.recovery.dup_segments + 1).min(limit);
+                }
+                net_debug!(
+                    "received duplicate ACK for seq {} (duplicate nr {})",
+                    ack_number,
+                    self.local_rx_dup_acks
+                );
+            } else {
+                cc.on_ack(now, 0, flight_size, &self.rtte);
+            }
+        }
+        self.local_rx_last_ack = Some(ack_number);
+
+        // RFC 6675 §5 (1), (2), (4); RFC 6582 §3.2 (2): loss is inferred when DupThresh
+        // duplicate ACKs arrived or, with SACK, when the octet at SND.UNA is lost.
+        if self.recovery.point.is_none() && self.remote_last_seq > ack_number {
+            let lost = usize::from(self.local_rx_dup_acks) >= recovery::DUP_THRESH
+                || (self.remote_has_sack
+                    && self
+                        .recovery
+                        .scoreboard
+                        .loss_boundary(smss)
+                        .is_some_and(|end| end > ack_number));
+            if lost {
+                net_debug!("loss recovery from {}", ack_number);
+                let flight = self.remote_last_seq - ack_number;
+                self.recovery.enter_fast_recovery(ack_number, high_data);
+                self.congestion_controller
+                    .inner_mut()
+                    .on_fast_recovery(now, flight);
+            }
+        }
+    }
+
     /// Sets the congestion window to the configured number of segments once the handshake has
     /// fixed the MSS: the smaller of the peer's MSS and what our MTU allows (RFC 6928).
     fn apply_initial_window(&mut self, cx: &mut Context, ip_repr: &IpRepr) {
@@ -2444,6 +2653,10 @@ impl<'a> Socket<'a> {
 
         let local_mss = cx.ip_mtu() - ip_header_len - TCP_HEADER_LEN;
         let effective_mss = local_mss.min(self.remote_mss).saturating_sub(options_len);
+
+        if self.retransmission_due(effective_mss).is_some() {
+            return true;
+        }
 
         // Have we sent data that hasn't been ACKed yet?
         let data_in_flight = self.remote_last_seq != self.local_seq_no;
@@ -2611,6 +2824,10 @@ impl<'a> Socket<'a> {
                 // Rewind "last sequence number sent", as if we never
                 // had sent them. This will cause all data in the queue
                 // to be sent again.
+                if self.loss_recovery == LossRecovery::Rfc6675 {
+                    let high_data = self.recovery.high_data(self.remote_last_seq);
+                    self.recovery.on_rto(self.local_seq_no, high_data);
+                }
                 self.remote_last_seq = self.local_seq_no;
 
                 // Inform RTTE, so that it can can handle RTO backoff
@@ -2701,6 +2918,8 @@ impl<'a> Socket<'a> {
         };
 
         let mut is_zero_window_probe = false;
+        // Whether this segment is an `Rfc6675` retransmission of a hole.
+        let mut retransmission = false;
 
         #[cfg_attr(
             not(feature = "segmentation-offload"),
@@ -2765,7 +2984,20 @@ impl<'a> Socket<'a> {
                     self.pending_fast_retransmit = false;
 
                     0
+                } else if let Some((seq, len)) = self.retransmission_due(effective_mss) {
+                    let offset = seq - self.local_seq_no;
+                    repr.seq_number = seq;
+                    repr.payload = self.tx_buffer.get_allocated(offset, len);
+                    retransmission = true;
+                    offset
                 } else {
+                    if self.loss_recovery == LossRecovery::Rfc6675 {
+                        // After a timeout rewound the send point, what the peer has SACKed
+                        // since is not sent again.
+                        self.remote_last_seq =
+                            self.recovery.scoreboard.skip_sacked(self.remote_last_seq);
+                        repr.seq_number = self.remote_last_seq;
+                    }
                     // Right edge of window, ie the max sequence number we're allowed to send.
                     let win_right_edge = self.local_seq_no + self.remote_win_len;
 
@@ -2829,6 +3061,17 @@ impl<'a> Socket<'a> {
                         win_limit.min(device_limit)
                     } else {
                         win_limit.min(device_limit).min(self.cwnd_remaining())
+                    };
+                    // Nor does a segment run into data the peer has SACKed.
+                    let size = match self
+                        .recovery
+                        .scoreboard
+                        .next_sacked_above(self.remote_last_seq)
+                    {
+                        Some(sacked) if self.loss_recovery == LossRecovery::Rfc6675 => {
+                            size.min(sacked - self.remote_last_seq)
+                        }
+                        _ => size,
                     };
 
                     let offset = self.flight_size();
@@ -2950,6 +3193,13 @@ impl<'a> Socket<'a> {
         self.remote_last_seq = self
             .remote_last_seq
             .max(repr.seq_number + repr.segment_len());
+        self.recovery.sent_up_to(self.remote_last_seq);
+        if retransmission {
+            // RFC 6675 (C.2); Karn: no RTT sample may span a retransmission.
+            self.recovery.high_rxt = repr.seq_number + repr.segment_len();
+            self.recovery.first_rxt_pending = false;
+            self.rtte.on_retransmit();
+        }
         self.remote_last_ack = repr.ack_number;
         self.remote_last_win = repr.window_len;
 
@@ -6692,6 +6942,16 @@ mod test {
         mss: u16,
         configure: impl FnOnce(&mut Socket<'static>),
     ) -> TestSocket {
+        socket_established_via_handshake_sack(tx_len, mss, false, configure)
+    }
+
+    /// As `socket_established_via_handshake`, with the peer permitting SACK if `sack`.
+    fn socket_established_via_handshake_sack(
+        tx_len: usize,
+        mss: u16,
+        sack: bool,
+        configure: impl FnOnce(&mut Socket<'static>),
+    ) -> TestSocket {
         let mut s = socket_with_buffer_sizes(tx_len, 64);
         configure(&mut s.socket);
         s.listen(LISTEN_END).unwrap();
@@ -6703,6 +6963,7 @@ mod test {
                 ack_number: None,
                 max_seg_size: Some(mss),
                 window_len: 65535,
+                sack_permitted: sack,
                 ..SEND_TEMPL
             }
         );
@@ -6751,6 +7012,129 @@ mod test {
         });
         s.send_slice(&[b'x'; 4096]).unwrap();
         assert_eq!(drain(&mut s, 0).len(), 10);
+    }
+
+    /// A sender with `Rfc6675` recovery, MSS 100 and ten segments in flight at time 0: data
+    /// octets 0..1000 at `LOCAL_SEQ + 1`.
+    #[cfg(feature = "socket-tcp-reno")]
+    fn socket_with_ten_segments_in_flight(sack: bool) -> TestSocket {
+        let mut s = socket_established_via_handshake_sack(2000, 100, sack, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+            s.set_initial_window(Some(10));
+            s.set_loss_recovery(LossRecovery::Rfc6675);
+        });
+        assert_eq!(s.loss_recovery(), LossRecovery::Rfc6675);
+        s.send_slice(&[b'x'; 1000]).unwrap();
+        assert_eq!(drain(&mut s, 0).len(), 10);
+        s
+    }
+
+    /// The peer's ACK of data octet `ack`, SACKing the given data octet ranges.
+    fn peer_ack(s: &mut TestSocket, time_ms: i64, ack: usize, sacked: &[(usize, usize)]) {
+        let mut sack_ranges = [None; 3];
+        for (slot, &(l, r)) in sack_ranges.iter_mut().zip(sacked) {
+            *slot = Some(((LOCAL_SEQ + 1 + l).0 as u32, (LOCAL_SEQ + 1 + r).0 as u32));
+        }
+        send(
+            s,
+            Instant::from_millis(time_ms),
+            &TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(LOCAL_SEQ + 1 + ack),
+                window_len: 65535,
+                sack_ranges,
+                ..SEND_TEMPL
+            },
+        );
+    }
+
+    /// Data octet offsets of what the socket sends at `time_ms`.
+    fn sent_offsets(s: &mut TestSocket, time_ms: i64) -> Vec<(usize, usize)> {
+        drain(s, time_ms)
+            .into_iter()
+            .map(|(seq, len)| (seq - (LOCAL_SEQ + 1), len))
+            .collect()
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_rfc6675_repairs_two_holes_in_one_window_without_a_timeout() {
+        // Segments 0 and 3 are lost; the other eight arrive and are SACKed.
+        let mut s = socket_with_ten_segments_in_flight(true);
+        peer_ack(&mut s, 20, 0, &[(100, 200)]);
+        peer_ack(&mut s, 20, 0, &[(100, 300)]);
+        assert_eq!(
+            sent_offsets(&mut s, 20),
+            [],
+            "limited transmit has nothing new to send"
+        );
+        peer_ack(&mut s, 21, 0, &[(400, 500), (100, 300)]);
+        // Three SACKed segments above the first hole: it is lost, recovery starts with it.
+        assert_eq!(sent_offsets(&mut s, 21), [(0, 100)]);
+        for (i, end) in (600..=1000).step_by(100).enumerate() {
+            peer_ack(&mut s, 22 + i as i64, 0, &[(400, end), (100, 300)]);
+        }
+        // With more than 2 * SMSS SACKed above it, the second hole is lost too, and the pipe
+        // (nothing but the retransmission left in the network) has room for it.
+        assert_eq!(sent_offsets(&mut s, 30), [(300, 100)]);
+        assert_eq!(sent_offsets(&mut s, 31), []);
+        // Both repairs arrive: everything is acknowledged, well before any timeout.
+        peer_ack(&mut s, 40, 300, &[(400, 1000)]);
+        assert_eq!(sent_offsets(&mut s, 40), []);
+        peer_ack(&mut s, 41, 1000, &[]);
+        assert_eq!(s.tx_buffer.len(), 0);
+        assert!(
+            !s.recovery.in_fast_recovery(),
+            "recovery ends at the recovery point"
+        );
+        assert_eq!(sent_offsets(&mut s, 1500), []);
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_rfc6675_without_sack_falls_back_to_newreno() {
+        // The same losses, with a peer that does not permit SACK.
+        let mut s = socket_with_ten_segments_in_flight(false);
+        assert!(!s.remote_has_sack);
+        for t in 20..23 {
+            peer_ack(&mut s, t, 0, &[]);
+        }
+        assert_eq!(sent_offsets(&mut s, 23), [(0, 100)]);
+        for t in 24..29 {
+            peer_ack(&mut s, t, 0, &[]);
+        }
+        assert_eq!(sent_offsets(&mut s, 29), []);
+        // RFC 6582: the partial ACK up to the second hole retransmits it at once.
+        peer_ack(&mut s, 40, 300, &[]);
+        assert_eq!(sent_offsets(&mut s, 40), [(300, 100)]);
+        assert!(
+            s.recovery.in_fast_recovery(),
+            "a partial ACK does not end recovery"
+        );
+        peer_ack(&mut s, 60, 1000, &[]);
+        assert!(!s.recovery.in_fast_recovery());
+        assert_eq!(s.tx_buffer.len(), 0);
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_basic_recovery_waits_for_the_timeout_on_a_second_hole() {
+        // smoltcp's original recovery: the second hole is only repaired by the RTO, resending
+        // everything from it.
+        let mut s = socket_established_via_handshake_sack(2000, 100, true, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+            s.set_initial_window(Some(10));
+        });
+        s.send_slice(&[b'x'; 1000]).unwrap();
+        assert_eq!(drain(&mut s, 0).len(), 10);
+        for t in 20..23 {
+            peer_ack(&mut s, t, 0, &[(100, 300)]);
+        }
+        assert_eq!(sent_offsets(&mut s, 23), [(0, 100)]);
+        peer_ack(&mut s, 40, 300, &[(400, 1000)]);
+        assert_eq!(sent_offsets(&mut s, 41), []);
+        let resent = sent_offsets(&mut s, 1100);
+        assert_eq!(resent.first(), Some(&(300, 100)));
     }
 
     #[test]

@@ -29,12 +29,29 @@ pub(super) trait Controller {
     /// Fired after an inferred loss via three duplicate acks.
     fn on_loss(&mut self, now: Instant, in_flight: usize) {}
 
+    /// Fired when loss recovery paced by the pipe begins (RFC 6675 §5 (4.2), RFC 6582): reduce
+    /// ssthresh as `on_loss` does and set the window to it, without the inflation `on_loss`
+    /// applies for duplicate ACKs. The next `on_ack` with new data ends the recovery.
+    fn on_fast_recovery(&mut self, now: Instant, in_flight: usize) {
+        self.on_loss(now, in_flight)
+    }
+
     fn pre_transmit(&mut self, now: Instant) {}
 
     fn post_transmit(&mut self, now: Instant, len: usize) {}
 
     /// Set the maximum segment size.
     fn set_mss(&mut self, mss: usize) {}
+
+    /// Count acknowledged bytes rather than ACKs when growing the window (RFC 3465): slow
+    /// start grows by the bytes an ACK covers, up to 2 * SMSS, and congestion avoidance by
+    /// SMSS per window of bytes acknowledged, so delayed ACKs do not slow the growth.
+    fn set_byte_counting(&mut self, enabled: bool) {}
+
+    /// Cubic only: whether the Reno-friendly estimate switches from α_cubic to 1 once it
+    /// reaches the window of the last congestion event (RFC 9438 §4.3, the default). Linux's
+    /// `tcp_cubic` keeps α_cubic throughout.
+    fn set_cubic_alpha_switch(&mut self, enabled: bool) {}
 
     /// Set the congestion window a connection starts with, in bytes (RFC 6928).
     fn set_initial_window(&mut self, cwnd: usize) {}

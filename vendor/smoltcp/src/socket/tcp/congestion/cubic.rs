@@ -30,6 +30,8 @@ pub struct Cubic {
     // again (RFC 5681 section 3.1).
     in_rto_recovery: bool,
     idle_start: Option<Instant>, // RFC 9438 §4.2: when in-flight last hit 0
+    byte_counting: bool,         // RFC 3465: grow by bytes acknowledged, not per ACK
+    alpha_switch: bool,          // RFC 9438 §4.3: α_cubic becomes 1 once W_est >= cwnd_prior
 }
 
 impl Cubic {
@@ -48,6 +50,8 @@ impl Cubic {
             in_fast_recovery: false,
             in_rto_recovery: false,
             idle_start: None,
+            byte_counting: false,
+            alpha_switch: true,
         };
         cubic.recompute_k();
         cubic
@@ -78,7 +82,13 @@ impl Controller for Cubic {
     }
 
     fn on_ack(&mut self, now: Instant, len: usize, in_flight: usize, rtt: &RttEstimator) {
-        let segment = len.min(self.mss);
+        // Bytes this ACK counts for: one segment per ACK, or with byte counting (RFC 3465)
+        // what it acknowledged, at most 2 * SMSS in slow start.
+        let segment = match (self.byte_counting, self.cwnd < self.ssthresh) {
+            (false, _) => len.min(self.mss),
+            (true, true) => len.min(2 * self.mss),
+            (true, false) => len,
+        };
 
         self.absorb_idle(now);
 
@@ -141,7 +151,7 @@ impl Controller for Cubic {
         // RFC 9438 §4.3: advance our reno-like suggested cwnd.
         // When cwnd exceeds prior cwnd, change α_cubic to match Reno's AIMD.
         let w_est = {
-            let alpha = if self.w_est >= self.cwnd_prior as f64 {
+            let alpha = if self.alpha_switch && self.w_est >= self.cwnd_prior as f64 {
                 1.0
             } else {
                 ALPHA_CUBIC
@@ -233,6 +243,19 @@ impl Controller for Cubic {
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
         self.recompute_k();
+    }
+
+    fn on_fast_recovery(&mut self, now: Instant, in_flight: usize) {
+        self.on_loss(now, in_flight);
+        self.cwnd = self.ssthresh.min(self.rwnd).max(self.mss);
+    }
+
+    fn set_byte_counting(&mut self, enabled: bool) {
+        self.byte_counting = enabled;
+    }
+
+    fn set_cubic_alpha_switch(&mut self, enabled: bool) {
+        self.alpha_switch = enabled;
     }
 
     fn set_initial_window(&mut self, cwnd: usize) {
@@ -362,6 +385,32 @@ mod test {
             ack(&mut cubic, MSS, Instant::from_millis(100_000 + i * 100));
         }
         assert_eq!(cubic.window(), cubic.rwnd);
+    }
+
+    #[test]
+    fn alpha_switch_can_be_turned_off_as_in_linux() {
+        // After a congestion event the Reno-friendly estimate grows at α_cubic; once it has
+        // passed the window of that event RFC 9438 raises α to 1, Linux does not.
+        let grow = |switch: bool| {
+            let mut cubic = Cubic::new();
+            cubic.set_mss(MSS);
+            cubic.set_cubic_alpha_switch(switch);
+            cubic.cwnd = MSS * 10;
+            cubic.ssthresh = MSS * 10;
+            cubic.cwnd_prior = MSS * 5;
+            cubic.w_max = MSS * 1000;
+            cubic.recompute_k();
+            cubic.recovery_start = Some(Instant::from_millis(0));
+            cubic.w_est = (MSS * 10) as f64;
+            ack(&mut cubic, MSS, Instant::from_millis(1));
+            cubic.w_est - (MSS * 10) as f64
+        };
+        let (rfc, linux) = (grow(true), grow(false));
+        assert!((rfc - MSS as f64 / 10.0).abs() < 1.0, "{rfc}");
+        assert!(
+            (linux - ALPHA_CUBIC * MSS as f64 / 10.0).abs() < 1.0,
+            "{linux}"
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Reno {
     // are retransmissions of the same segment and must not reduce ssthresh
     // again (RFC 5681 section 3.1).
     in_rto_recovery: bool,
+    // RFC 3465 byte counting.
+    byte_counting: bool,
 }
 
 impl Reno {
@@ -28,6 +30,7 @@ impl Reno {
             rwnd: 64 * DEFAULT_MSS,
             in_fast_recovery: false,
             in_rto_recovery: false,
+            byte_counting: false,
         }
     }
 }
@@ -56,12 +59,15 @@ impl Controller for Reno {
             return;
         }
 
-        let inc = if self.cwnd < self.ssthresh {
+        let inc = match (self.cwnd < self.ssthresh, self.byte_counting) {
             // Slow start: increase `cwnd` by 1 MSS per ACK.
-            len.min(self.mss)
-        } else {
+            (true, false) => len.min(self.mss),
+            // RFC 3465 (2.2): by the bytes acknowledged, at most L = 2 * SMSS.
+            (true, true) => len.min(2 * self.mss),
             // Congestion avoidance: increase by ~1 MSS per RTT.
-            (self.mss * self.mss / self.cwnd).max(1)
+            (false, false) => (self.mss * self.mss / self.cwnd).max(1),
+            // RFC 3465 (2.1): by SMSS per cwnd bytes acknowledged.
+            (false, true) => (self.mss * len / self.cwnd).max(1),
         };
 
         self.cwnd = self.cwnd.saturating_add(inc).min(self.rwnd).max(self.mss);
@@ -103,6 +109,15 @@ impl Controller for Reno {
         self.mss = mss;
     }
 
+    fn on_fast_recovery(&mut self, now: Instant, in_flight: usize) {
+        self.on_loss(now, in_flight);
+        self.cwnd = self.ssthresh.min(self.rwnd).max(self.mss);
+    }
+
+    fn set_byte_counting(&mut self, enabled: bool) {
+        self.byte_counting = enabled;
+    }
+
     fn set_initial_window(&mut self, cwnd: usize) {
         self.cwnd = cwnd.max(self.mss);
     }
@@ -128,6 +143,63 @@ mod test {
 
     fn rtte() -> RttEstimator {
         RttEstimator::default()
+    }
+
+    #[test]
+    fn byte_counting_grows_by_bytes_acknowledged() {
+        // A delayed ACK covering two segments.
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.cwnd = MSS * 10;
+        ack(&mut reno, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(
+            reno.window(),
+            MSS * 11,
+            "one segment per ACK without byte counting"
+        );
+
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.set_byte_counting(true);
+        reno.cwnd = MSS * 10;
+        ack(&mut reno, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(
+            reno.window(),
+            MSS * 12,
+            "slow start: the bytes acknowledged"
+        );
+        ack(&mut reno, 5 * MSS, Instant::from_millis(0));
+        assert_eq!(
+            reno.window(),
+            MSS * 14,
+            "at most 2 * SMSS per ACK (RFC 3465 L)"
+        );
+
+        // Congestion avoidance: one window of bytes acknowledged in delayed ACKs adds one SMSS.
+        reno.ssthresh = reno.cwnd;
+        let before = reno.window();
+        for _ in 0..7 {
+            ack(&mut reno, 2 * MSS, Instant::from_millis(0));
+        }
+        assert!(
+            reno.window() - before >= MSS * 9 / 10,
+            "{}",
+            reno.window() - before
+        );
+        assert!(reno.window() - before <= MSS);
+    }
+
+    #[test]
+    fn fast_recovery_paced_by_the_pipe_does_not_inflate() {
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.cwnd = MSS * 20;
+        reno.on_fast_recovery(Instant::from_millis(0), MSS * 20);
+        assert_eq!(reno.window(), MSS * 10);
+        assert!(reno.in_fast_recovery);
+        ack(&mut reno, MSS, Instant::from_millis(1));
+        assert!(!reno.in_fast_recovery);
+        assert_eq!(reno.window(), MSS * 10);
     }
 
     #[test]
