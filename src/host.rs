@@ -78,6 +78,7 @@ impl Host {
             Congestion::None => tcp::CongestionControl::None,
         });
         s.set_nagle_enabled(self.tcp.nagle);
+        self.tcp.behaviour.apply(&mut s);
         s
     }
 

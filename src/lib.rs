@@ -19,6 +19,7 @@ pub mod rng;
 pub mod route;
 pub mod router;
 pub mod sim;
+pub mod tcp;
 pub mod timeline;
 pub mod units;
 pub mod vpn;

@@ -74,6 +74,30 @@ fn every_shipped_topology_is_valid() {
 /// (description, text replaced in GOOD, replacement, words the message must contain)
 const BROKEN: &[(&str, &str, &str, &[&str])] = &[
     (
+        "an unknown TCP profile",
+        r#"Host(name: "h1", gateway: "10.1.0.1")"#,
+        r#"Host(name: "h1", gateway: "10.1.0.1", tcp: Windows)"#,
+        &[":5:52:", "Windows", "Linux", "Rfc6298"],
+    ),
+    (
+        "an RTO floor of zero",
+        r#"Host(name: "h1", gateway: "10.1.0.1")"#,
+        r#"Host(name: "h1", gateway: "10.1.0.1", min_rto: "0ms")"#,
+        &["host 'h1'", "min_rto", "1ms to 60s"],
+    ),
+    (
+        "an initial window of no segments",
+        r#"Host(name: "h1", gateway: "10.1.0.1")"#,
+        r#"Host(name: "h1", gateway: "10.1.0.1", initial_window: 0)"#,
+        &["host 'h1'", "initial_window 0"],
+    ),
+    (
+        "a delayed ACK beyond RFC 1122's 500 ms",
+        r#"Host(name: "h1", gateway: "10.1.0.1")"#,
+        r#"Host(name: "h1", gateway: "10.1.0.1", ack_delay: "1s")"#,
+        &["host 'h1'", "ack_delay", "500ms"],
+    ),
+    (
         "unclosed list",
         "routes: [],",
         "routes: [",

@@ -183,22 +183,75 @@ fn padhye(mss: f64, rtt: f64, p: f64, b: f64, t0: f64) -> f64 {
     packets * mss * 8.0
 }
 
+/// Two hosts on 100 Mbps with 10 ms each way and Bernoulli loss `p` on the data direction only,
+/// a 1000-packet queue, one bulk flow from `a` with the given host fields.
+fn lossy_bulk(p: f64, seed: u64, duration: &str, host_fields: &str) -> String {
+    two_hosts(
+        duration,
+        &format!(
+            r#"delay: "10ms", rate: "100Mbps", queue: Packets(1000), a_to_b: (loss: Bernoulli({p}))"#
+        ),
+        (host_fields, host_fields),
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+    )
+    .replace("seed: 1,", &format!("seed: {seed},"))
+}
+
+/// Mean over seeds 1..=5 of a goodput figure of the lossy bulk lab.
+fn mean_goodput(p: f64, duration: &str, host_fields: &str, steady: bool) -> f64 {
+    let runs: Vec<f64> = (1..=5)
+        .map(|seed| {
+            let r = run(&lossy_bulk(p, seed, duration, host_fields));
+            let s = app(&r, "bulk").summary(r.duration);
+            if steady {
+                s.steady_goodput_bps.unwrap()
+            } else {
+                s.goodput_bps.unwrap()
+            }
+        })
+        .collect();
+    runs.iter().sum::<f64>() / runs.len() as f64
+}
+
 #[test]
-fn tcp_under_random_loss_lies_between_the_padhye_and_mathis_predictions() {
-    // 100 Mbps, 20 ms RTT, loss on the data direction only, 40 s of Reno.
+fn linux_tcp_under_random_loss_follows_mathis() {
+    // The Linux profile (SACK recovery, 200 ms RTO floor, byte counting) at 20 ms RTT: the
+    // steady state (second half of 20 s, mean of 5 seeds) within 15% of MSS/RTT · 1.22/√p for
+    // Cubic (whose Reno-friendly region is designed to match Reno's response) and 20% for
+    // Reno. The first half is left out: Mathis models the loss-driven equilibrium, not the
+    // slow start that precedes it.
+    for (congestion, tolerance) in [("Cubic", 0.15), ("Reno", 0.20)] {
+        for p in [0.001, 0.005, 0.01, 0.02] {
+            let fields = format!(", congestion: {congestion}");
+            let goodput = mean_goodput(p, "20s", &fields, true);
+            let predicted = mathis(1460.0, 0.02, p);
+            assert!(
+                (goodput / predicted - 1.0).abs() <= tolerance,
+                "{congestion} p={p}: {goodput} vs Mathis {predicted}"
+            );
+        }
+    }
+}
+
+#[test]
+fn stock_smoltcp_under_random_loss_lies_between_padhye_and_mathis() {
+    // The Rfc6298 profile keeps smoltcp 0.14's sender: a 1 s RTO floor and one retransmission
+    // per fast recovery, so timeouts cost it throughput as Padhye et al. predict (T0 = 1 s).
     for p in [0.01, 0.001] {
-        let text = two_hosts(
-            "40s",
-            &format!(r#"delay: "10ms", rate: "100Mbps", a_to_b: (loss: Bernoulli({p}))"#),
-            (", congestion: Reno", ""),
-            r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
-        );
-        let r = run(&text);
-        let goodput = app(&r, "bulk").summary(r.duration).goodput_bps.unwrap();
+        let goodput = mean_goodput(p, "20s", ", congestion: Reno, tcp: Rfc6298", false);
         let (low, high) = (padhye(1460.0, 0.02, p, 2.0, 1.0), mathis(1460.0, 0.02, p));
         assert!(
-            goodput >= 0.8 * low && goodput <= 1.1 * high,
+            goodput >= 0.8 * low && goodput <= 0.9 * high,
             "p={p}: {goodput} not in [{low}, {high}]"
         );
     }
+}
+
+#[test]
+fn sack_recovery_beats_stock_recovery_under_loss() {
+    // The same path at 1%: the Linux profile recovers every hole of a window in one round
+    // trip; stock smoltcp waits for 1 s timeouts.
+    let linux = mean_goodput(0.01, "10s", "", false);
+    let stock = mean_goodput(0.01, "10s", ", tcp: Rfc6298", false);
+    assert!(linux > 1.4 * stock, "linux {linux}, stock {stock}");
 }

@@ -58,6 +58,8 @@ pub struct Host {
 #[derive(Debug, Clone, Copy)]
 pub struct TcpConfig {
     pub congestion: Congestion,
+    /// Timers, initial window, SACK and delayed ACKs, from the host's profile.
+    pub behaviour: crate::tcp::TcpBehaviour,
     pub rx_buffer: usize,
     pub tx_buffer: usize,
     pub nagle: bool,

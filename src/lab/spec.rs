@@ -71,6 +71,21 @@ pub enum NodeSpec {
         /// Nagle's algorithm on TCP sockets. Default true.
         #[serde(default)]
         nagle: Option<bool>,
+        /// TCP defaults: `Linux` (the default) or `Rfc6298` (stock smoltcp 0.14).
+        #[serde(default)]
+        tcp: crate::tcp::TcpProfile,
+        /// Overrides the profile's minimum retransmission timeout.
+        #[serde(default)]
+        min_rto: Option<Duration>,
+        /// Overrides the profile's initial congestion window, in segments.
+        #[serde(default)]
+        initial_window: Option<u16>,
+        /// Overrides whether SACK is used.
+        #[serde(default)]
+        sack: Option<bool>,
+        /// Overrides the profile's delayed-ACK timeout; "0ms" acknowledges at once.
+        #[serde(default)]
+        ack_delay: Option<Duration>,
     },
     /// A router: forwards IPv4 between its interfaces (and IPsec tunnels) by longest-prefix
     /// match. A cloud gateway is a router with a `sku`, which limits its capacity.

@@ -17,6 +17,7 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
                     routes: Vec::new(),
                     tcp: TcpConfig {
                         congestion: Congestion::Cubic,
+                        behaviour: Default::default(),
                         rx_buffer: DEFAULT_TCP_BUFFER,
                         tx_buffer: DEFAULT_TCP_BUFFER,
                         nagle: true,
@@ -135,6 +136,11 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             tcp_rx_buffer,
             tcp_tx_buffer,
             nagle,
+            tcp,
+            min_rto,
+            initial_window,
+            sack,
+            ack_delay,
         } = n
         else {
             continue;
@@ -172,6 +178,39 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
                 );
             }
         }
+        let mut behaviour = crate::tcp::TcpBehaviour::of(*tcp);
+        if let Some(d) = min_rto {
+            let ms = d.0 / 1_000_000;
+            if d.0 % 1_000_000 != 0 || !(1..=60_000).contains(&ms) {
+                c.fail(
+                    &item,
+                    format!("min_rto {d} must be whole milliseconds from 1ms to 60s"),
+                );
+            }
+            behaviour.min_rto_ms = ms.clamp(1, 60_000);
+        }
+        if let Some(w) = initial_window {
+            if !(1..=1000).contains(w) {
+                c.fail(
+                    &item,
+                    format!("initial_window {w} must be 1 to 1000 segments"),
+                );
+            }
+            behaviour.initial_window = Some(*w);
+        }
+        if let Some(s) = sack {
+            behaviour.sack = *s;
+        }
+        if let Some(d) = ack_delay {
+            let ms = d.0 / 1_000_000;
+            if d.0 % 1_000_000 != 0 || ms > 500 {
+                c.fail(
+                    &item,
+                    format!("ack_delay {d} must be whole milliseconds up to 500ms (RFC 1122)"),
+                );
+            }
+            behaviour.ack_delay_ms = (ms > 0).then_some(ms.min(500));
+        }
         let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
             match b {
                 None => DEFAULT_TCP_BUFFER,
@@ -187,6 +226,7 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
         };
         let tcp = TcpConfig {
             congestion: *congestion,
+            behaviour,
             rx_buffer: buffer("tcp_rx_buffer", tcp_rx_buffer),
             tx_buffer: buffer("tcp_tx_buffer", tcp_tx_buffer),
             nagle: nagle.unwrap_or(true),

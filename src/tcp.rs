@@ -1,0 +1,101 @@
+//! Host TCP behaviour: the profiles a lab chooses from and the settings they resolve to.
+//!
+//! | setting | `Linux` (default) | `Rfc6298` (stock smoltcp 0.14) | source |
+//! |---|---|---|---|
+//! | minimum RTO | 200 ms | 1 s | Linux `TCP_RTO_MIN`; RFC 6298 (2.4) |
+//! | initial RTO | 1 s | 1 s | RFC 6298 (2.1), Linux `TCP_TIMEOUT_INIT` |
+//! | initial window | 10 segments | 2048 bytes | RFC 6928, Linux `TCP_INIT_CWND`; smoltcp's controllers |
+//! | SACK | on, RFC 6675 recovery (RFC 6582 NewReno without SACK) | offered, but the sender ignores it | Linux `tcp_sack`; smoltcp 0.14 |
+//! | window growth | by bytes acknowledged, Cubic keeps α_cubic | per ACK, Cubic's α switches to 1 | RFC 3465 and Linux `tcp_cubic.c`; smoltcp 0.14 (RFC 9438 §4.3) |
+//! | delayed ACK | 40 ms | 10 ms | Linux `TCP_DELACK_MIN`; smoltcp's default |
+//!
+//! Linux adapts its delayed-ACK timer between 40 and 200 ms and acknowledges every segment at
+//! the start of a connection ("quick ACKs"); smoltcp has one fixed delay and acknowledges at
+//! once when more than one MSS is unacknowledged, so the Linux profile takes Linux's minimum.
+//! Linux also runs HyStart on Cubic; that is not modelled yet (vendor/smoltcp/PATCHES.md lists
+//! what the patched stack does).
+
+use smoltcp::socket::tcp;
+use smoltcp::time::Duration;
+
+/// A profile of TCP defaults, named in a host's `tcp` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+pub enum TcpProfile {
+    /// The defaults of a current Linux kernel.
+    #[default]
+    Linux,
+    /// smoltcp 0.14 as released: RFC 6298's 1 s RTO floor, no SACK-based recovery.
+    Rfc6298,
+}
+
+/// Linux's minimum retransmission timeout (`TCP_RTO_MIN`).
+pub const LINUX_MIN_RTO_MS: u64 = 200;
+/// RFC 6298 (2.4): RTO rounded up to 1 s; smoltcp 0.14's fixed floor.
+pub const RFC6298_MIN_RTO_MS: u64 = 1_000;
+/// RFC 6298 (2.1), and Linux's `TCP_TIMEOUT_INIT`: the RTO before any RTT measurement.
+pub const INITIAL_RTO_MS: u64 = 1_000;
+/// RFC 6928 and Linux's `TCP_INIT_CWND`: 10 segments.
+pub const LINUX_INITIAL_WINDOW: u16 = 10;
+/// Linux's `TCP_DELACK_MIN`.
+pub const LINUX_ACK_DELAY_MS: u64 = 40;
+/// smoltcp 0.14's delayed-ACK timeout.
+pub const SMOLTCP_ACK_DELAY_MS: u64 = 10;
+
+/// TCP behaviour of a host's sockets, resolved from its profile and overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpBehaviour {
+    pub profile: TcpProfile,
+    /// Floor of the retransmission timeout, in milliseconds.
+    pub min_rto_ms: u64,
+    /// Initial congestion window in segments; `None` keeps smoltcp's 2048 bytes.
+    pub initial_window: Option<u16>,
+    /// Whether SACK is offered, accepted and (with the Linux profile) used for recovery.
+    pub sack: bool,
+    /// Delayed-ACK timeout in milliseconds; `None` acknowledges at once.
+    pub ack_delay_ms: Option<u64>,
+}
+
+impl TcpBehaviour {
+    /// The profile's own settings.
+    pub fn of(profile: TcpProfile) -> Self {
+        match profile {
+            TcpProfile::Linux => TcpBehaviour {
+                profile,
+                min_rto_ms: LINUX_MIN_RTO_MS,
+                initial_window: Some(LINUX_INITIAL_WINDOW),
+                sack: true,
+                ack_delay_ms: Some(LINUX_ACK_DELAY_MS),
+            },
+            TcpProfile::Rfc6298 => TcpBehaviour {
+                profile,
+                min_rto_ms: RFC6298_MIN_RTO_MS,
+                initial_window: None,
+                sack: true,
+                ack_delay_ms: Some(SMOLTCP_ACK_DELAY_MS),
+            },
+        }
+    }
+
+    /// Applies these settings to a socket before it connects or listens.
+    pub fn apply(&self, s: &mut tcp::Socket<'_>) {
+        let linux = self.profile == TcpProfile::Linux;
+        s.set_rto_min(Duration::from_millis(self.min_rto_ms));
+        s.set_rto_initial(Duration::from_millis(INITIAL_RTO_MS.max(self.min_rto_ms)));
+        s.set_initial_window(self.initial_window);
+        s.set_sack_enabled(self.sack);
+        s.set_ack_delay(self.ack_delay_ms.map(Duration::from_millis));
+        s.set_loss_recovery(if linux {
+            tcp::LossRecovery::Rfc6675
+        } else {
+            tcp::LossRecovery::Basic
+        });
+        s.set_byte_counting(linux);
+        s.set_cubic_alpha_switch(!linux);
+    }
+}
+
+impl Default for TcpBehaviour {
+    fn default() -> Self {
+        Self::of(TcpProfile::default())
+    }
+}
