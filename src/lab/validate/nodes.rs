@@ -179,15 +179,29 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             }
         }
         let mut behaviour = crate::tcp::TcpBehaviour::of(*tcp);
-        if let Some(d) = min_rto {
+        // smoltcp's TCP timers count whole milliseconds.
+        use crate::units::Duration;
+        let mut whole_ms = |what: &str, d: Duration, range: std::ops::RangeInclusive<u64>| {
             let ms = d.0 / 1_000_000;
-            if d.0 % 1_000_000 != 0 || !(1..=60_000).contains(&ms) {
+            if !d.0.is_multiple_of(1_000_000) || !range.contains(&ms) {
+                let (lo, hi) = (
+                    Duration::from_millis(*range.start()),
+                    Duration::from_millis(*range.end()),
+                );
                 c.fail(
                     &item,
-                    format!("min_rto {d} must be whole milliseconds from 1ms to 60s"),
+                    format!("{what} {d} must be whole milliseconds from {lo} to {hi}"),
                 );
             }
-            behaviour.min_rto_ms = ms.clamp(1, 60_000);
+            ms.clamp(*range.start(), *range.end())
+        };
+        if let Some(d) = min_rto {
+            behaviour.min_rto_ms = whole_ms("min_rto", *d, 1..=60_000);
+        }
+        if let Some(d) = ack_delay {
+            // RFC 1122 4.2.3.2: an ACK must not be delayed more than 500 ms.
+            let ms = whole_ms("ack_delay", *d, 0..=500);
+            behaviour.ack_delay_ms = (ms > 0).then_some(ms);
         }
         if let Some(w) = initial_window {
             if !(1..=1000).contains(w) {
@@ -200,16 +214,6 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
         }
         if let Some(s) = sack {
             behaviour.sack = *s;
-        }
-        if let Some(d) = ack_delay {
-            let ms = d.0 / 1_000_000;
-            if d.0 % 1_000_000 != 0 || ms > 500 {
-                c.fail(
-                    &item,
-                    format!("ack_delay {d} must be whole milliseconds up to 500ms (RFC 1122)"),
-                );
-            }
-            behaviour.ack_delay_ms = (ms > 0).then_some(ms.min(500));
         }
         let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
             match b {
