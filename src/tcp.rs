@@ -8,15 +8,27 @@
 //! | SACK | on, RFC 6675 recovery (RFC 6582 NewReno without SACK) | offered, but the sender ignores it | Linux `tcp_sack`; smoltcp 0.14 |
 //! | window growth | by bytes acknowledged, Cubic keeps α_cubic | per ACK, Cubic's α switches to 1 | RFC 3465 and Linux `tcp_cubic.c`; smoltcp 0.14 (RFC 9438 §4.3) |
 //! | delayed ACK | 40 ms | 10 ms | Linux `TCP_DELACK_MIN`; smoltcp's default |
+//! | HyStart++ | on with Cubic | off | RFC 9406, Linux `tcp_cubic` `hystart=1`; smoltcp 0.14 |
 //!
 //! Linux adapts its delayed-ACK timer between 40 and 200 ms and acknowledges every segment at
 //! the start of a connection ("quick ACKs"); smoltcp has one fixed delay and acknowledges at
 //! once when more than one MSS is unacknowledged, so the Linux profile takes Linux's minimum.
-//! Linux also runs HyStart on Cubic; that is not modelled yet (vendor/smoltcp/PATCHES.md lists
-//! what the patched stack does).
+//! Linux's Cubic leaves slow start by its own HyStart (ACK trains and a delay increase of an
+//! eighth of the minimum RTT, clamped to 4..16 ms); the profile runs RFC 9406's HyStart++,
+//! whose delay test is the same, with Conservative Slow Start after it. vendor/smoltcp/
+//! PATCHES.md lists what the patched stack does.
 
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
+
+/// TCP congestion control of a host's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+pub enum Congestion {
+    #[default]
+    Cubic,
+    Reno,
+    None,
+}
 
 /// A profile of TCP defaults, named in a host's `tcp` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -53,11 +65,20 @@ pub struct TcpBehaviour {
     pub sack: bool,
     /// Delayed-ACK timeout in milliseconds; `None` acknowledges at once.
     pub ack_delay_ms: Option<u64>,
+    /// Whether the initial slow start runs HyStart++ (RFC 9406).
+    pub hystart: bool,
 }
 
 impl TcpBehaviour {
-    /// The profile's own settings.
-    pub fn of(profile: TcpProfile) -> Self {
+    /// The profile's own settings for a host running `congestion` control: Linux runs
+    /// HyStart in Cubic only.
+    pub fn of(profile: TcpProfile, congestion: Congestion) -> Self {
+        let mut b = Self::of_profile(profile);
+        b.hystart &= congestion == Congestion::Cubic;
+        b
+    }
+
+    fn of_profile(profile: TcpProfile) -> Self {
         match profile {
             TcpProfile::Linux => TcpBehaviour {
                 profile,
@@ -65,6 +86,7 @@ impl TcpBehaviour {
                 initial_window: Some(LINUX_INITIAL_WINDOW),
                 sack: true,
                 ack_delay_ms: Some(LINUX_ACK_DELAY_MS),
+                hystart: true,
             },
             TcpProfile::Rfc6298 => TcpBehaviour {
                 profile,
@@ -72,6 +94,7 @@ impl TcpBehaviour {
                 initial_window: None,
                 sack: true,
                 ack_delay_ms: Some(SMOLTCP_ACK_DELAY_MS),
+                hystart: false,
             },
         }
     }
@@ -84,6 +107,7 @@ impl TcpBehaviour {
         s.set_initial_window(self.initial_window);
         s.set_sack_enabled(self.sack);
         s.set_ack_delay(self.ack_delay_ms.map(Duration::from_millis));
+        s.set_hystart(self.hystart);
         s.set_loss_recovery(if linux {
             tcp::LossRecovery::Rfc6675
         } else {
@@ -96,6 +120,6 @@ impl TcpBehaviour {
 
 impl Default for TcpBehaviour {
     fn default() -> Self {
-        Self::of(TcpProfile::default())
+        Self::of(TcpProfile::default(), Congestion::default())
     }
 }

@@ -52,7 +52,7 @@ fn knobs_override_the_profile() {
         "1s",
         "",
         (
-            r#", tcp: Rfc6298, min_rto: "300ms", initial_window: 4, sack: false, ack_delay: "0ms""#,
+            r#", tcp: Rfc6298, min_rto: "300ms", initial_window: 4, sack: false, ack_delay: "0ms", hystart: true"#,
             "",
         ),
         "",
@@ -63,7 +63,35 @@ fn knobs_override_the_profile() {
     let b = h.tcp.behaviour;
     assert_eq!(b.profile, hybridlab::tcp::TcpProfile::Rfc6298);
     assert_eq!(
-        (b.min_rto_ms, b.initial_window, b.sack, b.ack_delay_ms),
-        (300, Some(4), false, None)
+        (
+            b.min_rto_ms,
+            b.initial_window,
+            b.sack,
+            b.ack_delay_ms,
+            b.hystart
+        ),
+        (300, Some(4), false, None, true)
     );
+}
+
+#[test]
+fn linux_runs_hystart_with_cubic_only() {
+    let hystart_of = |host: &str| {
+        let lab = lab(&two_hosts("1s", "", (host, ""), ""));
+        let hybridlab::lab::model::NodeKind::Host(h) = &lab.nodes[0].kind else {
+            panic!("a is a host")
+        };
+        h.tcp.behaviour.hystart
+    };
+    assert!(hystart_of(""), "Linux with Cubic, the default");
+    assert!(
+        !hystart_of(", congestion: Reno"),
+        "Linux's Reno has no HyStart"
+    );
+    assert!(
+        hystart_of(", congestion: Reno, hystart: true"),
+        "unless asked"
+    );
+    assert!(!hystart_of(", hystart: false"));
+    assert!(!hystart_of(", tcp: Rfc6298"), "stock smoltcp has none");
 }

@@ -39,14 +39,7 @@ fn default_seed() -> u64 {
     1
 }
 
-/// TCP congestion control of a host's sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-pub enum Congestion {
-    #[default]
-    Cubic,
-    Reno,
-    None,
-}
+pub use crate::tcp::Congestion;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +76,10 @@ pub enum NodeSpec {
         /// Overrides whether SACK is used.
         #[serde(default)]
         sack: Option<bool>,
+        /// Overrides whether the initial slow start runs HyStart++ (RFC 9406); the Linux
+        /// profile runs it with Cubic, as Linux does.
+        #[serde(default)]
+        hystart: Option<bool>,
         /// Overrides the profile's delayed-ACK timeout; "0ms" acknowledges at once.
         #[serde(default)]
         ack_delay: Option<Duration>,

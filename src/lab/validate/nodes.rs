@@ -140,6 +140,7 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             min_rto,
             initial_window,
             sack,
+            hystart,
             ack_delay,
         } = n
         else {
@@ -178,7 +179,7 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
                 );
             }
         }
-        let mut behaviour = crate::tcp::TcpBehaviour::of(*tcp);
+        let mut behaviour = crate::tcp::TcpBehaviour::of(*tcp, *congestion);
         // smoltcp's TCP timers count whole milliseconds.
         use crate::units::Duration;
         let mut whole_ms = |what: &str, d: Duration, range: std::ops::RangeInclusive<u64>| {
@@ -214,6 +215,9 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
         }
         if let Some(s) = sack {
             behaviour.sack = *s;
+        }
+        if let Some(h) = hystart {
+            behaviour.hystart = *h;
         }
         let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
             match b {

@@ -19,6 +19,7 @@ use crate::wire::{
 };
 
 mod congestion;
+mod hystart;
 mod recovery;
 
 macro_rules! tcp_trace {
@@ -590,6 +591,10 @@ pub struct Socket<'a> {
     byte_counting: bool,
     /// Whether Cubic's Reno-friendly α switches to 1 (RFC 9438 §4.3).
     cubic_alpha_switch: bool,
+    /// Whether the initial slow start runs HyStart++ (RFC 9406).
+    hystart_enabled: bool,
+    /// HyStart++ state of the current connection.
+    hystart: hystart::HyStart,
 
     /// The congestion control algorithm.
     congestion_controller: congestion::AnyController,
@@ -680,6 +685,8 @@ impl<'a> Socket<'a> {
             initial_window: None,
             byte_counting: false,
             cubic_alpha_switch: true,
+            hystart_enabled: false,
+            hystart: hystart::HyStart::new(false),
             tsval_generator: None,
             last_remote_tsval: 0,
             congestion_controller: congestion::AnyController::new(),
@@ -912,6 +919,21 @@ impl<'a> Socket<'a> {
         self.initial_window
     }
 
+    /// Run HyStart++ (RFC 9406) in the initial slow start: when a round's minimum RTT exceeds
+    /// the previous round's by an eighth of it (at least 4 ms, at most 16 ms), grow at a
+    /// quarter of the rate for up to five rounds, then enter congestion avoidance, instead of
+    /// doubling until the queue overflows. Works with Reno and Cubic. Off by default, as in
+    /// stock smoltcp; set it before connecting or listening.
+    pub fn set_hystart(&mut self, enabled: bool) {
+        self.hystart_enabled = enabled;
+        self.hystart = hystart::HyStart::new(enabled);
+    }
+
+    /// Return whether the initial slow start runs HyStart++.
+    pub fn hystart(&self) -> bool {
+        self.hystart_enabled
+    }
+
     /// Set the loss recovery algorithm; see [`LossRecovery`]. The default is `Basic`. Set it
     /// before connecting or listening.
     pub fn set_loss_recovery(&mut self, recovery: LossRecovery) {
@@ -1092,6 +1114,7 @@ impl<'a> Socket<'a> {
         self.remote_mss = DEFAULT_MSS;
         self.sack_reported = [None; 3];
         self.recovery = recovery::Recovery::new();
+        self.hystart = hystart::HyStart::new(self.hystart_enabled);
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
@@ -2365,6 +2388,9 @@ impl<'a> Socket<'a> {
                             new_flight_size,
                             &self.rtte,
                         );
+                        if ack_len > 0 {
+                            self.hystart_on_ack(cx.now(), ack_number);
+                        }
                     }
                 };
             }
@@ -2561,6 +2587,9 @@ impl<'a> Socket<'a> {
                         self.recovery.dup_segments = 0;
                     }
                     cc.on_ack(now, ack_len, new_flight_size, &self.rtte);
+                    if ack_len > 0 {
+                        self.hystart_on_ack(now, ack_number);
+                    }
                 }
             }
         } else {
@@ -2603,10 +2632,28 @@ impl<'a> Socket<'a> {
                 net_debug!("loss recovery from {}", ack_number);
                 let flight = self.remote_last_seq - ack_number;
                 self.recovery.enter_fast_recovery(ack_number, high_data);
+                self.hystart.stop();
                 self.congestion_controller
                     .inner_mut()
                     .on_fast_recovery(now, flight);
             }
+        }
+    }
+
+    /// HyStart++: takes in an ACK of new data in slow start and moves the congestion
+    /// controller between slow start, Conservative Slow Start and congestion avoidance.
+    fn hystart_on_ack(&mut self, now: Instant, ack_number: TcpSeqNumber) {
+        use hystart::Transition;
+        let transition = self.hystart.on_ack(ack_number, self.remote_last_seq, now);
+        let cc = self.congestion_controller.inner_mut();
+        match transition {
+            Some(Transition::EnterCss) => cc.set_slow_start_divisor(hystart::CSS_GROWTH_DIVISOR),
+            Some(Transition::ResumeSlowStart) => cc.set_slow_start_divisor(1),
+            Some(Transition::EnterCongestionAvoidance) => {
+                cc.set_slow_start_divisor(1);
+                cc.exit_slow_start();
+            }
+            None => {}
         }
     }
 
@@ -2820,6 +2867,7 @@ impl<'a> Socket<'a> {
                 self.congestion_controller
                     .inner_mut()
                     .on_rto(cx.now(), in_flight);
+                self.hystart.stop();
 
                 // Rewind "last sequence number sent", as if we never
                 // had sent them. This will cause all data in the queue
@@ -2841,6 +2889,7 @@ impl<'a> Socket<'a> {
                 self.congestion_controller
                     .inner_mut()
                     .on_loss(cx.now(), in_flight);
+                self.hystart.stop();
 
                 self.pending_fast_retransmit = true;
             }
@@ -3188,6 +3237,10 @@ impl<'a> Socket<'a> {
         }
 
         // We've sent a packet successfully, so we can update the internal state now.
+        let segment_end = repr.seq_number + repr.segment_len();
+        if !repr.payload.is_empty() && segment_end > self.remote_last_seq {
+            self.hystart.on_send(segment_end, cx.now());
+        }
         // Use max() so a fast-retransmit segment (whose seq_number is local_seq_no, well
         // behind the current frontier) doesn't rewind the tracked "highest sent" sequence.
         self.remote_last_seq = self
@@ -7054,6 +7107,48 @@ mod test {
             .into_iter()
             .map(|(seq, len)| (seq - (LOCAL_SEQ + 1), len))
             .collect()
+    }
+
+    /// Slow start with Reno over a path whose RTT is 20 ms for three rounds and then 40 ms, as
+    /// when a queue builds: the congestion window after six rounds.
+    #[cfg(feature = "socket-tcp-reno")]
+    fn cwnd_after_rtt_growth(hystart: bool) -> usize {
+        let mut s = socket_established_via_handshake(70_000, 100, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+            s.set_initial_window(Some(10));
+            s.set_byte_counting(true);
+            s.set_hystart(hystart);
+        });
+        assert_eq!(s.hystart(), hystart);
+        s.send_slice(&[b'x'; 70_000]).unwrap();
+        let (mut now, mut acked) = (0, 0);
+        let mut in_flight = drain(&mut s, now);
+        for round in 0..6 {
+            now += if round < 3 { 20 } else { 40 };
+            // Delayed ACKs, one per two segments, each clocking out what the window allows.
+            let mut sent = Vec::new();
+            for pair in in_flight.chunks(2) {
+                acked += pair.iter().map(|&(_, len)| len).sum::<usize>();
+                peer_ack(&mut s, now, acked, &[]);
+                sent.extend(drain(&mut s, now));
+            }
+            in_flight = sent;
+        }
+        s.congestion_controller.inner().window()
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_hystart_leaves_slow_start_when_the_rtt_grows() {
+        // Without HyStart++ the window doubles every round: 10 segments become 640.
+        assert_eq!(cwnd_after_rtt_growth(false), 64_000);
+        // With it, the fourth round's RTT (20 ms more than the 4 ms threshold) starts
+        // Conservative Slow Start, which grows by a quarter as much.
+        let hystart = cwnd_after_rtt_growth(true);
+        assert!(
+            (10_000..25_000).contains(&hystart),
+            "cwnd {hystart} after CSS"
+        );
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub(super) trait Controller {
 
     /// Set the congestion window a connection starts with, in bytes (RFC 6928).
     fn set_initial_window(&mut self, cwnd: usize) {}
+
+    /// Divide slow start's growth by `divisor`: HyStart++'s Conservative Slow Start (RFC 9406
+    /// §4.3) uses 4; 1 is ordinary slow start.
+    fn set_slow_start_divisor(&mut self, divisor: usize) {}
+
+    /// End slow start without a loss: ssthresh = cwnd (RFC 9406 §4.3, after CSS).
+    fn exit_slow_start(&mut self) {}
 }
 
 #[derive(Debug)]

@@ -32,6 +32,7 @@ pub struct Cubic {
     idle_start: Option<Instant>, // RFC 9438 §4.2: when in-flight last hit 0
     byte_counting: bool,         // RFC 3465: grow by bytes acknowledged, not per ACK
     alpha_switch: bool,          // RFC 9438 §4.3: α_cubic becomes 1 once W_est >= cwnd_prior
+    slow_start_divisor: usize,   // RFC 9406 §4.3: 4 in Conservative Slow Start
 }
 
 impl Cubic {
@@ -52,6 +53,7 @@ impl Cubic {
             idle_start: None,
             byte_counting: false,
             alpha_switch: true,
+            slow_start_divisor: 1,
         };
         cubic.recompute_k();
         cubic
@@ -117,7 +119,7 @@ impl Controller for Cubic {
             // Slow start: increase `cwnd` by 1 MSS per ACK.
             self.cwnd = self
                 .cwnd
-                .saturating_add(segment)
+                .saturating_add((segment / self.slow_start_divisor).max(1))
                 .min(self.rwnd)
                 .max(self.mss);
             return;
@@ -256,6 +258,14 @@ impl Controller for Cubic {
 
     fn set_cubic_alpha_switch(&mut self, enabled: bool) {
         self.alpha_switch = enabled;
+    }
+
+    fn set_slow_start_divisor(&mut self, divisor: usize) {
+        self.slow_start_divisor = divisor.max(1);
+    }
+
+    fn exit_slow_start(&mut self) {
+        self.ssthresh = self.cwnd;
     }
 
     fn set_initial_window(&mut self, cwnd: usize) {
@@ -512,6 +522,33 @@ mod test {
         ack(&mut cubic, MSS, Instant::from_millis(2));
         cubic.on_rto(Instant::from_millis(3), MSS * 4);
         assert_eq!(cubic.ssthresh, (4.0 * MSS as f64 * BETA_CUBIC) as usize);
+    }
+
+    #[test]
+    fn conservative_slow_start_grows_at_a_quarter_then_ends_in_congestion_avoidance() {
+        // HyStart++ (RFC 9406 §4.3) drives these two calls.
+        let mut cubic = Cubic::new();
+        cubic.set_mss(MSS);
+        cubic.set_byte_counting(true);
+        cubic.cwnd = MSS * 40;
+        cubic.set_slow_start_divisor(4);
+        ack(&mut cubic, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(
+            cubic.window(),
+            MSS * 40 + MSS / 2,
+            "CSS: a quarter of 2 * SMSS"
+        );
+        cubic.set_slow_start_divisor(1);
+        ack(&mut cubic, 2 * MSS, Instant::from_millis(1));
+        assert_eq!(cubic.window(), MSS * 42 + MSS / 2, "slow start again");
+        cubic.exit_slow_start();
+        assert_eq!(cubic.ssthresh, cubic.window());
+        let before = cubic.window();
+        ack(&mut cubic, 2 * MSS, Instant::from_millis(2));
+        assert!(
+            cubic.window() < before + MSS / 2,
+            "congestion avoidance grows by less than a segment per ACK"
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct Reno {
     in_rto_recovery: bool,
     // RFC 3465 byte counting.
     byte_counting: bool,
+    // RFC 9406 §4.3: 4 in HyStart++'s Conservative Slow Start, else 1.
+    slow_start_divisor: usize,
 }
 
 impl Reno {
@@ -31,6 +33,7 @@ impl Reno {
             in_fast_recovery: false,
             in_rto_recovery: false,
             byte_counting: false,
+            slow_start_divisor: 1,
         }
     }
 }
@@ -70,6 +73,11 @@ impl Controller for Reno {
             (false, true) => (self.mss * len / self.cwnd).max(1),
         };
 
+        let inc = if self.cwnd < self.ssthresh {
+            (inc / self.slow_start_divisor).max(1)
+        } else {
+            inc
+        };
         self.cwnd = self.cwnd.saturating_add(inc).min(self.rwnd).max(self.mss);
     }
 
@@ -118,6 +126,14 @@ impl Controller for Reno {
         self.byte_counting = enabled;
     }
 
+    fn set_slow_start_divisor(&mut self, divisor: usize) {
+        self.slow_start_divisor = divisor.max(1);
+    }
+
+    fn exit_slow_start(&mut self) {
+        self.ssthresh = self.cwnd;
+    }
+
     fn set_initial_window(&mut self, cwnd: usize) {
         self.cwnd = cwnd.max(self.mss);
     }
@@ -143,6 +159,33 @@ mod test {
 
     fn rtte() -> RttEstimator {
         RttEstimator::default()
+    }
+
+    #[test]
+    fn conservative_slow_start_grows_at_a_quarter_then_ends_in_congestion_avoidance() {
+        // HyStart++ (RFC 9406 §4.3) drives these two calls.
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.set_byte_counting(true);
+        reno.cwnd = MSS * 40;
+        reno.set_slow_start_divisor(4);
+        ack(&mut reno, 2 * MSS, Instant::from_millis(0));
+        assert_eq!(
+            reno.window(),
+            MSS * 40 + MSS / 2,
+            "CSS: a quarter of 2 * SMSS"
+        );
+        reno.set_slow_start_divisor(1);
+        ack(&mut reno, 2 * MSS, Instant::from_millis(1));
+        assert_eq!(reno.window(), MSS * 42 + MSS / 2, "slow start again");
+        reno.exit_slow_start();
+        assert_eq!(reno.ssthresh, reno.window());
+        let before = reno.window();
+        ack(&mut reno, 2 * MSS, Instant::from_millis(2));
+        assert!(
+            reno.window() < before + MSS / 2,
+            "congestion avoidance grows by less than a segment per ACK"
+        );
     }
 
     #[test]
