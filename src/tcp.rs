@@ -6,6 +6,7 @@
 //! | initial RTO | 1 s | 1 s | RFC 6298 (2.1), Linux `TCP_TIMEOUT_INIT` |
 //! | initial window | 10 segments | 2048 bytes | RFC 6928, Linux `TCP_INIT_CWND`; smoltcp's controllers |
 //! | SACK | on, RFC 6675 recovery (RFC 6582 NewReno without SACK) | offered, but the sender ignores it | Linux `tcp_sack`; smoltcp 0.14 |
+//! | sending in recovery | Proportional Rate Reduction | one segment per fast retransmit | RFC 6937, Linux since 3.2; smoltcp 0.14 |
 //! | window growth | by bytes acknowledged, Cubic keeps α_cubic | per ACK, Cubic's α switches to 1 | RFC 3465 and Linux `tcp_cubic.c`; smoltcp 0.14 (RFC 9438 §4.3) |
 //! | delayed ACK | 40 ms | 10 ms | Linux `TCP_DELACK_MIN`; smoltcp's default |
 //! | HyStart++ | on with Cubic | off | RFC 9406, Linux `tcp_cubic` `hystart=1`; smoltcp 0.14 |
@@ -113,6 +114,7 @@ impl TcpBehaviour {
         } else {
             tcp::LossRecovery::Basic
         });
+        s.set_prr(linux);
         s.set_byte_counting(linux);
         s.set_cubic_alpha_switch(!linux);
     }

@@ -20,6 +20,7 @@ use crate::wire::{
 
 mod congestion;
 mod hystart;
+mod prr;
 mod recovery;
 
 macro_rules! tcp_trace {
@@ -572,6 +573,10 @@ pub struct Socket<'a> {
     loss_recovery: LossRecovery,
     /// State of [`LossRecovery::Rfc6675`] (unused by `Basic`).
     recovery: recovery::Recovery,
+    /// Whether `Rfc6675` fast recovery paces its sending by PRR (RFC 6937).
+    prr_enabled: bool,
+    /// PRR state of the current fast recovery, if any.
+    prr: Option<prr::Prr>,
 
     /// Duration for Delayed ACK. If None no ACKs will be delayed.
     ack_delay: Option<Duration>,
@@ -678,6 +683,8 @@ impl<'a> Socket<'a> {
             pending_fast_retransmit: false,
             loss_recovery: LossRecovery::Basic,
             recovery: recovery::Recovery::new(),
+            prr_enabled: false,
+            prr: None,
             ack_delay: Some(ACK_DELAY_DEFAULT),
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
@@ -934,6 +941,21 @@ impl<'a> Socket<'a> {
         self.hystart_enabled
     }
 
+    /// With [`LossRecovery::Rfc6675`], pace fast recovery by Proportional Rate Reduction
+    /// (RFC 6937), as Linux does: each ACK lets out ssthresh/FlightSize of what it reports
+    /// delivered while the pipe exceeds ssthresh, and below it no more than slow start would
+    /// (no more than was delivered when the ACK does not advance SND.UNA). Without it, the
+    /// window is ssthresh and the pipe alone gates sending (RFC 6675): silence for half a
+    /// window, then a burst. Off by default.
+    pub fn set_prr(&mut self, enabled: bool) {
+        self.prr_enabled = enabled;
+    }
+
+    /// Return whether fast recovery is paced by PRR.
+    pub fn prr(&self) -> bool {
+        self.prr_enabled
+    }
+
     /// Set the loss recovery algorithm; see [`LossRecovery`]. The default is `Basic`. Set it
     /// before connecting or listening.
     pub fn set_loss_recovery(&mut self, recovery: LossRecovery) {
@@ -1114,6 +1136,7 @@ impl<'a> Socket<'a> {
         self.remote_mss = DEFAULT_MSS;
         self.sack_reported = [None; 3];
         self.recovery = recovery::Recovery::new();
+        self.prr = None;
         self.hystart = hystart::HyStart::new(self.hystart_enabled);
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
@@ -1605,6 +1628,11 @@ impl<'a> Socket<'a> {
     }
 
     fn cwnd_remaining(&self) -> usize {
+        if let Some(prr) = &self.prr
+            && self.recovery.in_fast_recovery()
+        {
+            return prr.allowance(self.remote_mss);
+        }
         self.congestion_controller
             .inner()
             .window()
@@ -2547,6 +2575,8 @@ impl<'a> Socket<'a> {
         let una = self.local_seq_no;
         let high_data = self.recovery.high_data(self.remote_last_seq);
         let smss = self.remote_mss;
+        let sacked_before = self.recovery.scoreboard.sacked_between(una, high_data);
+        let dup_before = self.recovery.dup_segments;
 
         // RFC 6675 Update(): record SACK blocks within what is outstanding; a block at or
         // below the cumulative ACK (D-SACK, RFC 2883) tells nothing here.
@@ -2636,7 +2666,36 @@ impl<'a> Socket<'a> {
                 self.congestion_controller
                     .inner_mut()
                     .on_fast_recovery(now, flight);
+                self.prr = self.prr_enabled.then(|| prr::Prr::new(flight));
             }
+        }
+
+        // RFC 6937: DeliveredData is the change in SND.UNA plus the change in SACKed octets;
+        // without SACK, a duplicate ACK stands for one segment and the partial ACK that
+        // covers it takes it back.
+        if !self.recovery.in_fast_recovery() {
+            self.prr = None;
+        } else if let Some(prr) = &mut self.prr {
+            let acked = if ack_number > una {
+                ack_number - una
+            } else {
+                0
+            };
+            let sacked_after = self
+                .recovery
+                .scoreboard
+                .sacked_between(ack_number.max(una), high_data);
+            let dups_after = self.recovery.dup_segments;
+            let delivered = (acked + sacked_after + dups_after * smss)
+                .saturating_sub(sacked_before + dup_before * smss);
+            let pipe = self.recovery.pipe(
+                self.local_seq_no.max(ack_number),
+                self.remote_last_seq,
+                smss,
+                self.remote_has_sack,
+            );
+            let ssthresh = self.congestion_controller.inner().window();
+            prr.on_ack(delivered, pipe, ssthresh, smss, ack_number > una);
         }
     }
 
@@ -3257,6 +3316,9 @@ impl<'a> Socket<'a> {
         self.remote_last_win = repr.window_len;
 
         if repr.segment_len() > 0 {
+            if let Some(prr) = &mut self.prr {
+                prr.on_send(repr.segment_len());
+            }
             self.rtte
                 .on_send(cx.now(), repr.seq_number + repr.segment_len());
             self.congestion_controller
@@ -7107,6 +7169,53 @@ mod test {
             .into_iter()
             .map(|(seq, len)| (seq - (LOCAL_SEQ + 1), len))
             .collect()
+    }
+
+    /// Twenty segments of 100 octets in flight from a Reno sender with `Rfc6675` recovery; the
+    /// first is lost and the peer SACKs the next twelve one by one. Returns the segments sent
+    /// in answer to each of those ACKs, as (data offset, length).
+    #[cfg(feature = "socket-tcp-reno")]
+    fn sends_in_recovery(prr: bool) -> Vec<Vec<(usize, usize)>> {
+        let mut s = socket_established_via_handshake_sack(4000, 100, true, |s| {
+            s.set_congestion_control(CongestionControl::Reno);
+            s.set_initial_window(Some(20));
+            s.set_loss_recovery(LossRecovery::Rfc6675);
+            s.set_prr(prr);
+        });
+        assert_eq!(s.prr(), prr);
+        s.send_slice(&[b'x'; 4000]).unwrap();
+        assert_eq!(drain(&mut s, 0).len(), 20);
+        (1..=12)
+            .map(|k| {
+                peer_ack(&mut s, 20 + k as i64, 0, &[(100, 100 * (k + 1))]);
+                sent_offsets(&mut s, 20 + k as i64)
+            })
+            .collect()
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_prr_spreads_the_window_reduction_over_the_recovery() {
+        // Both send a new segment on each of the first two duplicate ACKs (limited transmit,
+        // RFC 3042) and retransmit the hole on the third; ssthresh is then half the flight of
+        // 22 segments. RFC 6675 alone waits until the pipe falls below 11 segments.
+        let plain = sends_in_recovery(false);
+        assert_eq!(
+            plain[..3],
+            [vec![(2000, 100)], vec![(2100, 100)], vec![(0, 100)]]
+        );
+        assert!(plain[3..10].iter().all(|s| s.is_empty()), "{plain:?}");
+        // PRR (RFC 6937) sends ssthresh/RecoverFS of what is delivered: one segment for every
+        // two SACKed, the retransmission first.
+        let prr = sends_in_recovery(true);
+        assert_eq!(prr[..3], plain[..3]);
+        let counts: Vec<usize> = prr[3..12].iter().map(|s| s.len()).collect();
+        assert_eq!(counts, [0, 1, 0, 1, 0, 1, 0, 1, 0], "{prr:?}");
+        assert_eq!(
+            prr[4],
+            [(2200, 100)],
+            "new data, the only hole being repaired"
+        );
     }
 
     /// Slow start with Reno over a path whose RTT is 20 ms for three rounds and then 40 ms, as
