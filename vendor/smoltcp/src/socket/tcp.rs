@@ -2660,7 +2660,12 @@ impl<'a> Socket<'a> {
                         .is_some_and(|end| end > ack_number));
             if lost {
                 net_debug!("loss recovery from {}", ack_number);
-                let flight = self.remote_last_seq - ack_number;
+                // The window is reduced from FlightSize (RFC 6675 (4.2)), but no more than
+                // cwnd: FlightSize also counts SACKed octets above the holes, which can exceed
+                // cwnd by what was sent in the last recovery, and would make the reduction
+                // ineffective. Linux reduces from cwnd, and PRR's RecoverFS is the same basis.
+                let cwnd = self.congestion_controller.inner().window();
+                let flight = (self.remote_last_seq - ack_number).min(cwnd);
                 self.recovery.enter_fast_recovery(ack_number, high_data);
                 self.hystart.stop();
                 self.congestion_controller
@@ -7169,6 +7174,19 @@ mod test {
             .into_iter()
             .map(|(seq, len)| (seq - (LOCAL_SEQ + 1), len))
             .collect()
+    }
+
+    #[test]
+    #[cfg(feature = "socket-tcp-reno")]
+    fn test_rfc6675_reduces_the_window_from_cwnd_when_the_flight_exceeds_it() {
+        // Ten segments in flight but a window of six (as after a recovery that sent new data
+        // while holes were outstanding): Reno halves the six, not the ten.
+        let mut s = socket_with_ten_segments_in_flight(true);
+        s.congestion_controller.inner_mut().set_initial_window(600);
+        for end in [200, 300, 400] {
+            peer_ack(&mut s, 20, 0, &[(100, end)]);
+        }
+        assert_eq!(s.congestion_controller.inner().window(), 300);
     }
 
     /// Twenty segments of 100 octets in flight from a Reno sender with `Rfc6675` recovery; the
