@@ -8,7 +8,6 @@ use crate::app::Agent;
 use crate::device::Stack;
 use crate::engine::Time;
 use crate::lab::model::TcpConfig;
-use crate::lab::spec::Congestion;
 use crate::results::AppRecord;
 use crate::route::Prefix;
 use smoltcp::iface::SocketSet;
@@ -72,11 +71,6 @@ impl Host {
         let rx = tcp::SocketBuffer::new(vec![0; self.tcp.rx_buffer]);
         let tx = tcp::SocketBuffer::new(vec![0; self.tcp.tx_buffer]);
         let mut s = tcp::Socket::new(rx, tx);
-        s.set_congestion_control(match self.tcp.congestion {
-            Congestion::Cubic => tcp::CongestionControl::Cubic,
-            Congestion::Reno => tcp::CongestionControl::Reno,
-            Congestion::None => tcp::CongestionControl::None,
-        });
         s.set_nagle_enabled(self.tcp.nagle);
         self.tcp.behaviour.apply(&mut s);
         s

@@ -1,4 +1,5 @@
-//! Host TCP behaviour: the profiles a lab chooses from and the settings they resolve to.
+//! Host TCP behaviour: what the profiles a lab chooses from (`lab::spec::TcpProfile`) resolve
+//! to, and how it is applied to a smoltcp socket.
 //!
 //! | setting | `Linux` (default) | `Rfc6298` (stock smoltcp 0.14) | source |
 //! |---|---|---|---|
@@ -22,25 +23,6 @@
 use smoltcp::socket::tcp;
 use smoltcp::time::Duration;
 
-/// TCP congestion control of a host's sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-pub enum Congestion {
-    #[default]
-    Cubic,
-    Reno,
-    None,
-}
-
-/// A profile of TCP defaults, named in a host's `tcp` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-pub enum TcpProfile {
-    /// The defaults of a current Linux kernel.
-    #[default]
-    Linux,
-    /// smoltcp 0.14 as released: RFC 6298's 1 s RTO floor, no SACK-based recovery.
-    Rfc6298,
-}
-
 /// Linux's minimum retransmission timeout (`TCP_RTO_MIN`).
 pub const LINUX_MIN_RTO_MS: u64 = 200;
 /// RFC 6298 (2.4): RTO rounded up to 1 s; smoltcp 0.14's fixed floor.
@@ -57,52 +39,54 @@ pub const SMOLTCP_ACK_DELAY_MS: u64 = 10;
 /// TCP behaviour of a host's sockets, resolved from its profile and overrides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpBehaviour {
-    pub profile: TcpProfile,
+    pub congestion: tcp::CongestionControl,
     /// Floor of the retransmission timeout, in milliseconds.
     pub min_rto_ms: u64,
     /// Initial congestion window in segments; `None` keeps smoltcp's 2048 bytes.
     pub initial_window: Option<u16>,
-    /// Whether SACK is offered, accepted and (with the Linux profile) used for recovery.
+    /// Whether SACK is offered and accepted.
     pub sack: bool,
     /// Delayed-ACK timeout in milliseconds; `None` acknowledges at once.
     pub ack_delay_ms: Option<u64>,
     /// Whether the initial slow start runs HyStart++ (RFC 9406).
     pub hystart: bool,
+    /// Linux's sender: RFC 6675 recovery (RFC 6582 without SACK) paced by PRR, window growth
+    /// by bytes acknowledged, Cubic without the α switch. `false`: smoltcp 0.14's own sender.
+    pub linux_sender: bool,
 }
 
 impl TcpBehaviour {
-    /// The profile's own settings for a host running `congestion` control: Linux runs
-    /// HyStart in Cubic only.
-    pub fn of(profile: TcpProfile, congestion: Congestion) -> Self {
-        let mut b = Self::of_profile(profile);
-        b.hystart &= congestion == Congestion::Cubic;
-        b
+    /// The `Linux` profile with the given congestion control: Linux runs HyStart in Cubic
+    /// only.
+    pub fn linux(congestion: tcp::CongestionControl) -> Self {
+        TcpBehaviour {
+            congestion,
+            min_rto_ms: LINUX_MIN_RTO_MS,
+            initial_window: Some(LINUX_INITIAL_WINDOW),
+            sack: true,
+            ack_delay_ms: Some(LINUX_ACK_DELAY_MS),
+            hystart: congestion == tcp::CongestionControl::Cubic,
+            linux_sender: true,
+        }
     }
 
-    fn of_profile(profile: TcpProfile) -> Self {
-        match profile {
-            TcpProfile::Linux => TcpBehaviour {
-                profile,
-                min_rto_ms: LINUX_MIN_RTO_MS,
-                initial_window: Some(LINUX_INITIAL_WINDOW),
-                sack: true,
-                ack_delay_ms: Some(LINUX_ACK_DELAY_MS),
-                hystart: true,
-            },
-            TcpProfile::Rfc6298 => TcpBehaviour {
-                profile,
-                min_rto_ms: RFC6298_MIN_RTO_MS,
-                initial_window: None,
-                sack: true,
-                ack_delay_ms: Some(SMOLTCP_ACK_DELAY_MS),
-                hystart: false,
-            },
+    /// The `Rfc6298` profile: smoltcp 0.14 as released.
+    pub fn rfc6298(congestion: tcp::CongestionControl) -> Self {
+        TcpBehaviour {
+            congestion,
+            min_rto_ms: RFC6298_MIN_RTO_MS,
+            initial_window: None,
+            sack: true,
+            ack_delay_ms: Some(SMOLTCP_ACK_DELAY_MS),
+            hystart: false,
+            linux_sender: false,
         }
     }
 
     /// Applies these settings to a socket before it connects or listens.
     pub fn apply(&self, s: &mut tcp::Socket<'_>) {
-        let linux = self.profile == TcpProfile::Linux;
+        let linux = self.linux_sender;
+        s.set_congestion_control(self.congestion);
         s.set_rto_min(Duration::from_millis(self.min_rto_ms));
         s.set_rto_initial(Duration::from_millis(INITIAL_RTO_MS.max(self.min_rto_ms)));
         s.set_initial_window(self.initial_window);
@@ -121,7 +105,8 @@ impl TcpBehaviour {
 }
 
 impl Default for TcpBehaviour {
+    /// A host that sets nothing: the `Linux` profile with Cubic.
     fn default() -> Self {
-        Self::of(TcpProfile::default(), Congestion::default())
+        Self::linux(tcp::CongestionControl::Cubic)
     }
 }

@@ -1,7 +1,6 @@
 //! The validated lab: every name resolved to an index, every default filled in, every address
 //! parsed. The engine builds a run from this and nothing else.
 
-use super::spec::Congestion;
 use crate::engine::Time;
 use crate::gateway::Capacity;
 use crate::link::DirParams;
@@ -57,8 +56,8 @@ pub struct Host {
 
 #[derive(Debug, Clone, Copy)]
 pub struct TcpConfig {
-    pub congestion: Congestion,
-    /// Timers, initial window, SACK and delayed ACKs, from the host's profile.
+    /// Congestion control, timers, initial window, SACK and delayed ACKs, from the host's
+    /// profile and overrides.
     pub behaviour: crate::tcp::TcpBehaviour,
     pub rx_buffer: usize,
     pub tx_buffer: usize,

@@ -39,7 +39,25 @@ fn default_seed() -> u64 {
     1
 }
 
-pub use crate::tcp::Congestion;
+/// TCP congestion control of a host's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+pub enum Congestion {
+    #[default]
+    Cubic,
+    Reno,
+    None,
+}
+
+/// A profile of TCP defaults, named in a host's `tcp` field; `crate::tcp` lists what each
+/// resolves to and the sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+pub enum TcpProfile {
+    /// The defaults of a current Linux kernel.
+    #[default]
+    Linux,
+    /// smoltcp 0.14 as released: RFC 6298's 1 s RTO floor, no SACK-based recovery.
+    Rfc6298,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +84,7 @@ pub enum NodeSpec {
         nagle: Option<bool>,
         /// TCP defaults: `Linux` (the default) or `Rfc6298` (stock smoltcp 0.14).
         #[serde(default)]
-        tcp: crate::tcp::TcpProfile,
+        tcp: TcpProfile,
         /// Overrides the profile's minimum retransmission timeout.
         #[serde(default)]
         min_rto: Option<Duration>,

@@ -2,6 +2,9 @@
 //! interfaces they create, and the rules on addresses.
 
 use super::*;
+use crate::lab::spec::TcpProfile;
+use crate::tcp::TcpBehaviour;
+use smoltcp::socket::tcp::CongestionControl;
 
 /// The nodes with their kind-specific settings (interfaces come with the links).
 pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
@@ -16,7 +19,6 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
                     gateway: None,
                     routes: Vec::new(),
                     tcp: TcpConfig {
-                        congestion: Congestion::Cubic,
                         behaviour: Default::default(),
                         rx_buffer: DEFAULT_TCP_BUFFER,
                         tx_buffer: DEFAULT_TCP_BUFFER,
@@ -179,7 +181,15 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
                 );
             }
         }
-        let mut behaviour = crate::tcp::TcpBehaviour::of(*tcp, *congestion);
+        let control = match congestion {
+            Congestion::Cubic => CongestionControl::Cubic,
+            Congestion::Reno => CongestionControl::Reno,
+            Congestion::None => CongestionControl::None,
+        };
+        let mut behaviour = match tcp {
+            TcpProfile::Linux => TcpBehaviour::linux(control),
+            TcpProfile::Rfc6298 => TcpBehaviour::rfc6298(control),
+        };
         // smoltcp's TCP timers count whole milliseconds.
         use crate::units::Duration;
         let mut whole_ms = |what: &str, d: Duration, range: std::ops::RangeInclusive<u64>| {
@@ -233,7 +243,6 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             }
         };
         let tcp = TcpConfig {
-            congestion: *congestion,
             behaviour,
             rx_buffer: buffer("tcp_rx_buffer", tcp_rx_buffer),
             tx_buffer: buffer("tcp_tx_buffer", tcp_tx_buffer),
