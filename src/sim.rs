@@ -114,6 +114,7 @@ impl Sim {
             })
             .collect();
         let mut records = Vec::with_capacity(lab.apps.len());
+        let mut stream_ports = app::StreamPorts::default();
         for (i, a) in lab.apps.iter().enumerate() {
             let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
             let mut record = AppRecord::new(&a.name, a.traffic.kind(), from, to, a.start, a.stop);
@@ -129,7 +130,7 @@ impl Sim {
             let (left, right) = nodes.split_at_mut(hi);
             if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
                 let (from, to) = if a.from < a.to { (x, y) } else { (y, x) };
-                app::install(i, a, from, to);
+                app::install(i, a, from, to, &mut stream_ports);
             }
         }
         let mut sched = Scheduler::new();

@@ -98,6 +98,30 @@ const BROKEN: &[(&str, &str, &str, &[&str])] = &[
         &["host 'h1'", "ack_delay", "500ms"],
     ),
     (
+        "a bulk app with no streams",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: TcpBulk(streams: 0))"#,
+        &["app 'p'", "streams 0", "1..=128"],
+    ),
+    (
+        "a bulk app with more streams than allowed",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: TcpBulk(streams: 500))"#,
+        &["app 'p'", "streams 500"],
+    ),
+    (
+        "a bulk size smaller than its streams",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: TcpBulk(size: "3B", streams: 4))"#,
+        &["app 'p'", "4 streams at least a byte"],
+    ),
+    (
+        "a bulk rate of zero",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: TcpBulk(rate: "0bps"))"#,
+        &["app 'p'", "rate", "1 bit/s"],
+    ),
+    (
         "unclosed list",
         "routes: [],",
         "routes: [",

@@ -98,3 +98,62 @@ fn linux_runs_hystart_with_cubic_only() {
     assert!(!hystart_of(", hystart: false"));
     assert!(!hystart_of(", tcp: Rfc6298"), "stock smoltcp has none");
 }
+
+/// Goodput over the second half of 10 s of a bulk app from `a` to `b` over 1 Gbps with 10 ms
+/// each way, the hosts with the given fields.
+fn bulk_steady(hosts: (&str, &str), traffic: &str) -> f64 {
+    let text = two_hosts(
+        "10s",
+        r#"delay: "10ms", rate: "1Gbps", queue: Packets(1000)"#,
+        hosts,
+        &format!(r#"(name: "bulk", from: "a", to: "b", traffic: {traffic})"#),
+    );
+    let r = run(&text);
+    app(&r, "bulk")
+        .summary(r.duration)
+        .steady_goodput_bps
+        .unwrap()
+}
+
+#[test]
+fn parallel_streams_multiply_a_window_limited_flow_up_to_the_bottleneck() {
+    // A 64 KiB receive window over 20 ms allows one stream 26 Mbps; 16 streams (iperf3 -P 16)
+    // get 16 times that, and 64 streams are held by the 1 Gbps link.
+    let window = ("", r#", tcp_rx_buffer: "64KiB""#);
+    let one = bulk_steady(window, "TcpBulk()");
+    assert!((one / 26.2e6 - 1.0).abs() < 0.05, "one stream {one}");
+    let sixteen = bulk_steady(window, "TcpBulk(streams: 16)");
+    assert!(
+        (sixteen / (16.0 * one) - 1.0).abs() < 0.05,
+        "16 streams {sixteen}, one {one}"
+    );
+    let many = bulk_steady(window, "TcpBulk(streams: 64)");
+    // 1 Gbps carries 1460 of every 1500 bytes as goodput.
+    assert!(
+        many > 0.95 * 973e6 && many <= 1e9 * 1460.0 / 1500.0,
+        "64 streams {many}"
+    );
+}
+
+#[test]
+fn an_application_rate_paces_the_flow() {
+    // "A 500 Mbps replication flow": the buffers would allow the whole link.
+    let buffer = r#", tcp_rx_buffer: "8MiB", tcp_tx_buffer: "8MiB""#;
+    let buffers = (buffer, buffer);
+    let paced = bulk_steady(buffers, r#"TcpBulk(rate: "500Mbps")"#);
+    assert!((paced / 500e6 - 1.0).abs() < 0.01, "paced at {paced}");
+    // The rate is the app's, shared by its streams.
+    let four = bulk_steady(buffers, r#"TcpBulk(rate: "200Mbps", streams: 4)"#);
+    assert!((four / 200e6 - 1.0).abs() < 0.01, "four streams at {four}");
+    // A size is shared too, and the app completes when all of it has arrived.
+    let text = two_hosts(
+        "10s",
+        r#"delay: "10ms", rate: "1Gbps""#,
+        buffers,
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk(size: "10MB", streams: 3))"#,
+    );
+    let r = run(&text);
+    let bulk = app(&r, "bulk");
+    assert_eq!(bulk.bytes_received, 10_000_000);
+    assert!(bulk.completed_at.is_some());
+}

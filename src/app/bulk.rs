@@ -1,5 +1,10 @@
-//! Bulk TCP: one connection sending as fast as the stack accepts, from start until stop or until
-//! `size` bytes; the receiver counts goodput per window.
+//! Bulk TCP: one connection (one stream of a bulk app) sending as fast as the stack accepts, or
+//! at an application rate, from start until stop or until `size` bytes; the receiver counts
+//! goodput per window.
+//!
+//! A rate-limited sender writes what its rate allows since the start every [`PACING_INTERVAL`],
+//! as iperf3 `-b` does with its default `--pacing-timer` of 1000 µs: TCP then sends each
+//! write as its window allows.
 
 use super::Agent;
 use crate::engine::Time;
@@ -10,6 +15,9 @@ use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
 
+/// How often a rate-limited sender writes: iperf3's default pacing timer.
+pub const PACING_INTERVAL: Time = 1_000_000;
+
 pub struct Sender {
     socket: SocketHandle,
     dst: IpEndpoint,
@@ -17,12 +25,23 @@ pub struct Sender {
     start: Time,
     stop: Time,
     remaining: u64,
+    /// Application rate in bits per second, if paced.
+    rate: Option<u64>,
+    /// Bytes written to the socket so far.
+    written: u64,
     connected: bool,
     closed: bool,
 }
 
 impl Sender {
-    pub fn new(host: &mut Host, app: &App, local_port: u16, port: u16, size: Option<u64>) -> Self {
+    pub fn new(
+        host: &mut Host,
+        app: &App,
+        local_port: u16,
+        port: u16,
+        size: Option<u64>,
+        rate: Option<u64>,
+    ) -> Self {
         let socket = host.tcp_socket();
         Sender {
             socket: host.sockets().add(socket),
@@ -31,8 +50,21 @@ impl Sender {
             start: app.start,
             stop: app.stop,
             remaining: size.unwrap_or(u64::MAX),
+            rate,
+            written: 0,
             connected: false,
             closed: false,
+        }
+    }
+
+    /// Bytes the application may have written by `now`: all of them without a rate.
+    fn allowance(&self, now: Time) -> u64 {
+        match self.rate {
+            None => u64::MAX,
+            Some(bps) => {
+                let bits = u128::from(bps) * u128::from(now.saturating_sub(self.start));
+                u64::try_from(bits / 8_000_000_000).unwrap_or(u64::MAX)
+            }
         }
     }
 }
@@ -56,21 +88,32 @@ impl Agent for Sender {
             rec.established_at = Some(now);
         }
         if !self.closed && now < self.stop && self.remaining > 0 && s.may_send() {
-            let remaining = self.remaining;
+            let limit = self
+                .remaining
+                .min(self.allowance(now).saturating_sub(self.written));
             let n = s
                 .send(|buf| {
-                    let n = (buf.len() as u64).min(remaining) as usize;
+                    let n = (buf.len() as u64).min(limit) as usize;
                     (n, n)
                 })
                 .unwrap_or(0) as u64;
             self.remaining -= n;
+            self.written += n;
             rec.bytes_sent += n;
         }
         if !self.closed && (now >= self.stop || self.remaining == 0) {
             s.close();
             self.closed = true;
         }
-        (!self.closed).then_some(self.stop)
+        if self.closed {
+            return None;
+        }
+        // A paced sender comes back for its next write; the stack wakes it otherwise.
+        let next = match self.rate {
+            Some(_) => now.saturating_add(PACING_INTERVAL).min(self.stop),
+            None => self.stop,
+        };
+        Some(next)
     }
 }
 

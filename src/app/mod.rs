@@ -11,7 +11,7 @@ mod reqresp;
 
 use crate::engine::Time;
 use crate::host::Host;
-use crate::lab::model::{App, Traffic};
+use crate::lab::model::{App, Traffic, CLIENT_PORT_BASE};
 use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketSet};
 
@@ -25,12 +25,30 @@ pub trait Agent {
     ) -> Option<Time>;
 }
 
-/// First local port of clients; app i uses `CLIENT_PORT_BASE + i`.
-const CLIENT_PORT_BASE: u16 = 49152;
-
-/// The local port of app `index`'s client side.
+/// The local port of app `index`'s client side (its first stream).
 pub fn client_port(index: usize) -> u16 {
     CLIENT_PORT_BASE.wrapping_add(index as u16)
+}
+
+/// Hands out the client ports of bulk apps' further streams, from 65535 down
+/// ([`CLIENT_PORT_BASE`] says why they never meet the apps' first ports).
+#[derive(Debug)]
+pub struct StreamPorts {
+    next: u16,
+}
+
+impl Default for StreamPorts {
+    fn default() -> Self {
+        StreamPorts { next: u16::MAX }
+    }
+}
+
+impl StreamPorts {
+    fn take(&mut self) -> u16 {
+        let port = self.next;
+        self.next = self.next.saturating_sub(1);
+        port
+    }
 }
 
 /// Writes a probe's sequence number and send time at the front of `buf`.
@@ -47,7 +65,7 @@ pub fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
 }
 
 /// Installs app `index`'s agents on its two hosts. `from` and `to` are distinct hosts.
-pub fn install(index: usize, app: &App, from: &mut Host, to: &mut Host) {
+pub fn install(index: usize, app: &App, from: &mut Host, to: &mut Host, ports: &mut StreamPorts) {
     let client_port = client_port(index);
     match app.traffic {
         Traffic::UdpProbe {
@@ -68,11 +86,24 @@ pub fn install(index: usize, app: &App, from: &mut Host, to: &mut Host) {
             let client = ping::Pinger::new(from, app, ident, interval, size);
             from.add_agent(index, Box::new(client));
         }
-        Traffic::TcpBulk { size, port } => {
-            let server = bulk::Receiver::new(to, port, size);
-            to.add_agent(index, Box::new(server));
-            let client = bulk::Sender::new(from, app, client_port, port, size);
-            from.add_agent(index, Box::new(client));
+        Traffic::TcpBulk {
+            size,
+            port,
+            streams,
+            rate,
+        } => {
+            // Stream k carries an equal share of the size and rate, the first ones the
+            // remainder of the size.
+            let n = u64::from(streams);
+            for k in 0..n {
+                let server = bulk::Receiver::new(to, port, size);
+                to.add_agent(index, Box::new(server));
+                let local_port = if k == 0 { client_port } else { ports.take() };
+                let share = size.map(|s| s / n + u64::from(k < s % n));
+                let pace = rate.map(|r| r / n);
+                let client = bulk::Sender::new(from, app, local_port, port, share, pace);
+                from.add_agent(index, Box::new(client));
+            }
         }
         Traffic::TcpRequestResponse {
             request,

@@ -8,6 +8,17 @@ use crate::route::{NextHop, Prefix};
 use crate::vpn::esp::CipherSuite;
 use std::net::Ipv4Addr;
 
+/// Most parallel connections one bulk app opens: the VPN gateway vendor benchmarks with 16 to
+/// 100 streams.
+pub const MAX_STREAMS: u16 = 128;
+
+/// Client (local) ports: the dynamic range of RFC 6335, 49152..=65535. App i's first
+/// connection uses `CLIENT_PORT_BASE + i`; the further streams of bulk apps count down from
+/// 65535. Validation keeps apps plus further streams within [`CLIENT_PORTS`], so no two
+/// connections share a client port.
+pub const CLIENT_PORT_BASE: u16 = 49152;
+pub const CLIENT_PORTS: u32 = 65536 - CLIENT_PORT_BASE as u32;
+
 #[derive(Debug, Clone)]
 pub struct Lab {
     pub name: String,
@@ -141,8 +152,13 @@ pub enum Traffic {
         ident: u16,
     },
     TcpBulk {
+        /// Bytes to send over all streams.
         size: Option<u64>,
         port: u16,
+        /// Parallel connections, 1 to [`MAX_STREAMS`].
+        streams: u16,
+        /// Application sending rate over all streams, in bits per second.
+        rate: Option<u64>,
     },
     TcpRequestResponse {
         request: u64,

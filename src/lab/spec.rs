@@ -454,13 +454,20 @@ pub enum TrafficSpec {
         #[serde(default)]
         size: Option<Bytes>,
     },
-    /// One TCP connection sending from `from` to `to` as fast as TCP allows, until `size` bytes
-    /// (if given) or the stop time.
+    /// TCP connections sending from `from` to `to` as fast as TCP allows (or at `rate`), until
+    /// `size` bytes in all (if given) or the stop time.
     TcpBulk {
         #[serde(default)]
         size: Option<Bytes>,
         #[serde(default)]
         port: Option<u16>,
+        /// Parallel connections, as `iperf3 -P`; `size` and `rate` are shared equally. Default 1.
+        #[serde(default)]
+        streams: Option<u16>,
+        /// The application's sending rate over all streams (paced writes); default as fast as
+        /// TCP allows.
+        #[serde(default)]
+        rate: Option<Bitrate>,
     },
     /// One TCP connection carrying a request of `request` bytes every `interval`, each answered
     /// with `response` bytes; records each request's completion time.

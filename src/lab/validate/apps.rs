@@ -11,6 +11,7 @@ pub(super) fn apps(
 ) -> Vec<App> {
     let mut apps = Vec::new();
     let mut server_ports: BTreeMap<(usize, u16, bool), &str> = BTreeMap::new();
+    let mut extra_streams: u32 = 0;
     for (k, a) in spec.apps.iter().enumerate() {
         let item = format!("app '{}'", a.name);
         let host_of = |c: &mut Checker, name: &str, role: &str| -> Option<usize> {
@@ -100,13 +101,37 @@ pub(super) fn apps(
                     ident: port,
                 }
             }
-            TrafficSpec::TcpBulk { size, port: p } => {
-                if size.is_some_and(|s| s.0 == 0) {
-                    c.fail(&item, "size is zero");
+            TrafficSpec::TcpBulk {
+                size,
+                port: p,
+                streams,
+                rate,
+            } => {
+                let streams = streams.unwrap_or(1);
+                if !(1..=MAX_STREAMS).contains(&streams) {
+                    c.fail(
+                        &item,
+                        format!("streams {streams} is outside 1..={MAX_STREAMS}"),
+                    );
                 }
+                if size.is_some_and(|s| s.0 < u64::from(streams.max(1))) {
+                    c.fail(
+                        &item,
+                        format!("size must give each of the {streams} streams at least a byte"),
+                    );
+                }
+                if rate.is_some_and(|r| r.0 < u64::from(streams.max(1))) {
+                    c.fail(
+                        &item,
+                        format!("rate must give each of the {streams} streams at least 1 bit/s"),
+                    );
+                }
+                extra_streams += u32::from(streams.clamp(1, MAX_STREAMS) - 1);
                 Traffic::TcpBulk {
                     size: size.map(|s| s.0),
                     port: p.unwrap_or(port),
+                    streams: streams.clamp(1, MAX_STREAMS),
+                    rate: rate.map(|r| r.0),
                 }
             }
             TrafficSpec::TcpRequestResponse {
@@ -185,6 +210,13 @@ pub(super) fn apps(
             stop,
             traffic,
         });
+    }
+    let ports = spec.apps.len() as u64 + u64::from(extra_streams);
+    if ports > u64::from(CLIENT_PORTS) {
+        c.fail(
+            "apps",
+            format!("their {ports} connections need more than the {CLIENT_PORTS} client ports 49152..=65535"),
+        );
     }
     apps
 }
