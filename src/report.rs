@@ -1,8 +1,28 @@
 //! The human-readable report of a run, rendered from a [`Summary`].
 
-use crate::results::{Latency, Summary};
-use crate::units::{format_bitrate, format_nanos};
+use crate::results::{Latency, Summary, WindowLimit};
+use crate::units::{format_bitrate, format_bytes, format_nanos};
 use std::fmt::Write;
+
+/// A window-limited flow: the limit, and what doubling the buffer that sets it would allow.
+fn window_line(out: &mut String, w: &WindowLimit) {
+    let streams = match w.streams {
+        1 => String::new(),
+        n => format!("{n} streams × "),
+    };
+    let _ = writeln!(
+        out,
+        "    window-limited: {streams}{} ({} on {}) / {} RTT = {}; {}: \"{}\" would allow up to {} if the path carries it",
+        format_bytes(w.window_bytes),
+        w.buffer,
+        w.host,
+        format_nanos((w.min_rtt_us * 1e3) as u64),
+        format_bitrate(w.limit_bps),
+        w.buffer,
+        format_bytes(2 * w.window_bytes),
+        format_bitrate(2.0 * w.limit_bps),
+    );
+}
 
 fn latency_line(out: &mut String, label: &str, l: &Option<Latency>) {
     if let Some(l) = l {
@@ -69,6 +89,9 @@ pub fn render(s: &Summary) -> String {
                 let _ = write!(out, ", completed at {}", format_nanos((t * 1e3) as u64));
             }
             let _ = writeln!(out);
+        }
+        if let Some(w) = a.window.as_ref().filter(|w| w.limited) {
+            window_line(&mut out, w);
         }
         for p in &a.phases {
             let (label, l) = match (&p.rtt, &p.completion) {

@@ -73,6 +73,12 @@ pub struct AppRecord {
     /// Request/response: each request's (scheduled issue time, completion time), in completion
     /// order.
     pub completed: Vec<(Time, Time)>,
+    /// TCP bulk: parallel connections, the receiving socket's buffer and the sending socket's
+    /// (bytes, per connection), and the smallest RTT any sender measured.
+    pub streams: u16,
+    pub rx_buffer: Option<u64>,
+    pub tx_buffer: Option<u64>,
+    pub min_rtt: Option<Time>,
 }
 
 /// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.
@@ -109,7 +115,37 @@ impl AppRecord {
             read_gaps: Vec::new(),
             last_read: None,
             completed: Vec::new(),
+            streams: 1,
+            rx_buffer: None,
+            tx_buffer: None,
+            min_rtt: None,
         }
+    }
+
+    /// TCP bulk: the buffers' limit on goodput, once both ends and an RTT are known.
+    fn window_limit(&self, steady_bps: Option<f64>) -> Option<WindowLimit> {
+        let (rx, tx, rtt) = (self.rx_buffer?, self.tx_buffer?, self.min_rtt?);
+        let (window_bytes, buffer, host) = if rx <= tx {
+            (rx, "tcp_rx_buffer", &self.to)
+        } else {
+            (tx, "tcp_tx_buffer", &self.from)
+        };
+        let limit_bps =
+            f64::from(self.streams) * window_bytes as f64 * 8.0 / (rtt.max(1) as f64 / 1e9);
+        Some(WindowLimit {
+            streams: self.streams,
+            window_bytes,
+            buffer,
+            host: host.clone(),
+            min_rtt_us: us(rtt),
+            limit_bps,
+            limited: steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
+        })
+    }
+
+    /// Records an RTT a TCP sender measured.
+    pub fn tcp_rtt(&mut self, rtt: Time) {
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
     }
 
     /// Records the echo of probe `seq` (stamped `sent`) coming back at `now`. A stamp that does not
@@ -318,7 +354,33 @@ pub struct AppSummary {
     /// Probe and ping latency per phase: from the start, then from each fault instant.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<crate::timeline::Phase>,
+    /// TCP bulk: the limit the buffers put on goodput, and whether the flow is at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowLimit>,
 }
+
+/// The most a TCP bulk app can carry with its buffers: every stream has at most a window of
+/// unacknowledged data in flight, the smaller of the receiver's receive buffer and the sender's
+/// send buffer, so goodput is at most streams × window / RTT.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WindowLimit {
+    pub streams: u16,
+    /// The smaller buffer, in bytes, and which it is: `tcp_rx_buffer` on the receiving host or
+    /// `tcp_tx_buffer` on the sending one.
+    pub window_bytes: u64,
+    pub buffer: &'static str,
+    pub host: String,
+    /// The smallest RTT the senders measured (microseconds): the path without queueing.
+    pub min_rtt_us: f64,
+    pub limit_bps: f64,
+    /// Steady-state goodput is within [`WINDOW_LIMITED`] of the limit: a bigger buffer would
+    /// raise it, until the path's capacity or loss holds it.
+    pub limited: bool,
+}
+
+/// How close to streams × window / RTT a flow's steady goodput must be to count as window
+/// limited.
+pub const WINDOW_LIMITED: f64 = 0.05;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LinkSummary {
@@ -407,6 +469,7 @@ impl AppRecord {
             completed_at_us: self.completed_at.map(us),
             established_at_us: self.established_at.map(us),
             phases: Vec::new(),
+            window: None,
         };
         match self.kind {
             "udp-probe" | "ping" => {
@@ -454,6 +517,7 @@ impl AppRecord {
                     s.steady_goodput_bps =
                         Some(bps(half.iter().sum(), GOODPUT_WINDOW * half.len() as u64));
                 }
+                s.window = self.window_limit(s.steady_goodput_bps);
             }
         }
         if s.sent > 0 && s.unit != "bytes" {

@@ -125,6 +125,9 @@ impl Sim {
                 Traffic::TcpRequestResponse { interval, .. } => Some(interval),
                 Traffic::TcpBulk { .. } => None,
             };
+            if let Traffic::TcpBulk { streams, .. } = a.traffic {
+                record.streams = streams;
+            }
             records.push(record);
             let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
             let (left, right) = nodes.split_at_mut(hi);

@@ -67,6 +67,20 @@ pub fn format_bitrate(bps: f64) -> String {
     }
 }
 
+/// Formats a size in binary units as a lab file writes it ("64KiB", "1.5MiB").
+pub fn format_bytes(bytes: u64) -> String {
+    let v = bytes as f64;
+    if bytes >= 1 << 30 {
+        format!("{}GiB", trim(v / (1u64 << 30) as f64))
+    } else if bytes >= 1 << 20 {
+        format!("{}MiB", trim(v / (1u64 << 20) as f64))
+    } else if bytes >= 1 << 10 {
+        format!("{}KiB", trim(v / (1u64 << 10) as f64))
+    } else {
+        format!("{bytes}B")
+    }
+}
+
 fn trim(v: f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');

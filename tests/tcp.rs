@@ -157,3 +157,44 @@ fn an_application_rate_paces_the_flow() {
     assert_eq!(bulk.bytes_received, 10_000_000);
     assert!(bulk.completed_at.is_some());
 }
+
+#[test]
+fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() {
+    let summary = |hosts: (&str, &str), traffic: &str| {
+        let text = two_hosts(
+            "10s",
+            r#"delay: "10ms", rate: "1Gbps", queue: Packets(1000)"#,
+            hosts,
+            &format!(r#"(name: "bulk", from: "a", to: "b", traffic: {traffic})"#),
+        );
+        let r = run(&text);
+        let s = r.summary(None);
+        let report = hybridlab::report::render(&s);
+        (
+            s.apps[0].window.clone().expect("a bulk app has a window"),
+            report,
+        )
+    };
+    // 64 KiB over the 20 ms path: 26.2 Mbps, and the flow is at it.
+    let (w, report) = summary(("", r#", tcp_rx_buffer: "64KiB""#), "TcpBulk()");
+    assert!(w.limited);
+    assert_eq!(
+        (w.buffer, w.host.as_str(), w.window_bytes),
+        ("tcp_rx_buffer", "b", 65536)
+    );
+    assert!((w.min_rtt_us - 20_000.0).abs() < 20.0, "{w:?}");
+    assert!((w.limit_bps / 26.2e6 - 1.0).abs() < 0.01, "{w:?}");
+    assert!(
+        report.contains(r#"tcp_rx_buffer: "128KiB" would allow up to 52.43 Mbps"#),
+        "{report}"
+    );
+    // The sender's buffer limits it the same way.
+    let (w, report) = summary((r#", tcp_tx_buffer: "64KiB""#, ""), "TcpBulk()");
+    assert!(w.limited);
+    assert_eq!((w.buffer, w.host.as_str()), ("tcp_tx_buffer", "a"));
+    assert!(report.contains("window-limited"), "{report}");
+    // 64 such streams would allow 1.7 Gbps; the link holds them below: not window-limited.
+    let (w, report) = summary(("", r#", tcp_rx_buffer: "64KiB""#), "TcpBulk(streams: 64)");
+    assert!(!w.limited, "{w:?}");
+    assert!(!report.contains("window-limited"), "{report}");
+}

@@ -87,6 +87,10 @@ impl Agent for Sender {
         if rec.established_at.is_none() && s.state() == tcp::State::Established {
             rec.established_at = Some(now);
         }
+        rec.tx_buffer = Some(s.send_capacity() as u64);
+        if let Some(rtt) = s.min_rtt() {
+            rec.tcp_rtt(rtt.total_micros() * 1_000);
+        }
         if !self.closed && now < self.stop && self.remaining > 0 && s.may_send() {
             let limit = self
                 .remaining
@@ -143,6 +147,7 @@ impl Agent for Receiver {
         rec: &mut AppRecord,
     ) -> Option<Time> {
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
+        rec.rx_buffer = Some(s.recv_capacity() as u64);
         if s.state() == tcp::State::Closed && rec.bytes_received == 0 {
             let _ = s.listen(self.port);
         }

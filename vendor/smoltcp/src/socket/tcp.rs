@@ -184,6 +184,8 @@ struct RttEstimator {
     min_rto: u32,
     /// RTO before the first measurement, in milliseconds (RFC 6298 (2.1)).
     initial_rto: u32,
+    /// The smallest RTT sample, to the microsecond (the samples above count milliseconds).
+    min_rtt: Option<Duration>,
 }
 
 impl Default for RttEstimator {
@@ -206,6 +208,7 @@ impl RttEstimator {
             rto_count: 0,
             min_rto,
             initial_rto,
+            min_rtt: None,
         }
     }
 
@@ -269,7 +272,9 @@ impl RttEstimator {
         if let Some((sent_timestamp, sent_seq)) = self.timestamp
             && seq >= sent_seq
         {
-            self.sample((timestamp - sent_timestamp).total_millis() as u32);
+            let rtt = timestamp - sent_timestamp;
+            self.min_rtt = Some(self.min_rtt.map_or(rtt, |min| min.min(rtt)));
+            self.sample(rtt.total_millis() as u32);
             self.timestamp = None;
         }
     }
@@ -994,6 +999,14 @@ impl<'a> Socket<'a> {
         if !self.rtte.have_measurement {
             self.rtte.rto = self.rtte.rto.max(ms);
         }
+    }
+
+    /// Return the smallest round-trip time measured on this connection, to the microsecond,
+    /// as Linux's `tcpi_min_rtt`: one segment at a time is timed and never a retransmitted one
+    /// (Karn), so the minimum is the path's RTT without queueing once one segment has crossed
+    /// an empty queue. `None` before the first measurement.
+    pub fn min_rtt(&self) -> Option<Duration> {
+        self.rtte.min_rtt
     }
 
     /// Return the lower bound of the retransmission timeout.
@@ -7357,6 +7370,36 @@ mod test {
         assert_eq!(sent_offsets(&mut s, 41), []);
         let resent = sent_offsets(&mut s, 1100);
         assert_eq!(resent.first(), Some(&(300, 100)));
+    }
+
+    #[test]
+    fn test_min_rtt_is_the_smallest_sample_to_the_microsecond() {
+        let mut s = socket_established();
+        assert_eq!(s.min_rtt(), None);
+        // Six octets sent at `sent_ms`, acknowledged at `acked_us`.
+        let mut octets = 0;
+        let mut exchange = |s: &mut TestSocket, sent_ms: i64, acked_us: i64| {
+            s.send_slice(b"abcdef").unwrap();
+            assert_eq!(drain(s, sent_ms).len(), 1);
+            octets += 6;
+            send(
+                s,
+                Instant::from_micros(acked_us),
+                &TcpRepr {
+                    seq_number: REMOTE_SEQ + 1,
+                    ack_number: Some(LOCAL_SEQ + 1 + octets),
+                    ..SEND_TEMPL
+                },
+            );
+            s.min_rtt()
+        };
+        let first = exchange(&mut s, 0, 12_345);
+        assert_eq!(first, Some(Duration::from_micros(12_345)));
+        // A slower sample leaves it; a faster one lowers it.
+        let slower = exchange(&mut s, 100, 130_000);
+        assert_eq!(slower, Some(Duration::from_micros(12_345)));
+        let faster = exchange(&mut s, 200, 210_001);
+        assert_eq!(faster, Some(Duration::from_micros(10_001)));
     }
 
     #[test]
