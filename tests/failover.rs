@@ -77,12 +77,22 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
     let r = headline();
     let t = timelines(r);
     let (down, up) = (&t[0], &t[1]);
-    // Probes: detection + VNet programming, ~2.6 s; TCP waits out its retransmission timer.
+    // Probes: from the last answer before the failure (at most one 10 ms interval before it)
+    // to the first after the VNet moved: BFD detection, 0.6-0.9 s (multiplier 3 x 300 ms),
+    // plus the VNet's 2 s programming delay, plus one round trip over the VPN (~50 ms).
+    // Measured 2.63 s.
     let probe = outage(down, "probe");
-    assert!((2.0 * S..=3.5 * S).contains(&probe.outage_us), "{probe:?}");
+    assert!((2.6 * S..=3.0 * S).contains(&probe.outage_us), "{probe:?}");
+    // Bulk TCP (Linux profile): the RTO when the circuit fails is the 200 ms floor (the ER
+    // round trip is a few ms), and it doubles with every unanswered retransmission, at 0.2,
+    // 0.6, 1.4 and 3.0 s after the first lost segment. The path is whole again at 2.6-2.9 s,
+    // so the retransmission at 3.0 s gets through and the flow resumes one VPN round trip
+    // later; the last read before the failure was at most a round trip before it. (The stock
+    // stack's 1 s floor retries at 1 and 3 s: the same 3 s here, by coincidence of the
+    // programming delay.) Measured 3.06 s.
     let bulk = outage(down, "bulk");
     assert!(
-        bulk.outage_us >= probe.outage_us && bulk.outage_us <= 8.0 * S,
+        bulk.outage_us >= probe.outage_us && (2.9 * S..=3.2 * S).contains(&bulk.outage_us),
         "{bulk:?}"
     );
     // Failback: sessions return within the 5 s connect retry; the VNet moves 2 s after; the
