@@ -1628,9 +1628,13 @@ impl<'a> Socket<'a> {
 
     /// Octets presumed in the network: FlightSize, or with `Rfc6675` the pipe (RFC 6675
     /// `SetPipe`), which leaves out what the peer holds and what is presumed lost.
+    #[inline]
     fn in_network(&self) -> usize {
         match self.loss_recovery {
             LossRecovery::Basic => self.flight_size(),
+            // Nothing SACKed, no duplicates, no recovery: the pipe is FlightSize (the common
+            // case, kept off the scoreboard).
+            LossRecovery::Rfc6675 if self.recovery.is_quiet() => self.flight_size(),
             LossRecovery::Rfc6675 => self.recovery.pipe(
                 self.local_seq_no,
                 self.remote_last_seq,
@@ -1654,8 +1658,9 @@ impl<'a> Socket<'a> {
 
     /// With `Rfc6675` in fast recovery: the retransmission to send now, if the pipe leaves room
     /// for it (RFC 6675 §5 (C), `NextSeg` rule 1), as (sequence number, length).
+    #[inline]
     fn retransmission_due(&self, effective_mss: usize) -> Option<(TcpSeqNumber, usize)> {
-        if self.loss_recovery != LossRecovery::Rfc6675 {
+        if self.loss_recovery != LossRecovery::Rfc6675 || !self.recovery.in_fast_recovery() {
             return None;
         }
         let (seq, len) = self.recovery.next_seg(
@@ -3117,7 +3122,9 @@ impl<'a> Socket<'a> {
                     retransmission = true;
                     offset
                 } else {
-                    if self.loss_recovery == LossRecovery::Rfc6675 {
+                    if self.loss_recovery == LossRecovery::Rfc6675
+                        && !self.recovery.scoreboard.is_empty()
+                    {
                         // After a timeout rewound the send point, what the peer has SACKed
                         // since is not sent again.
                         self.remote_last_seq =
@@ -3189,14 +3196,11 @@ impl<'a> Socket<'a> {
                         win_limit.min(device_limit).min(self.cwnd_remaining())
                     };
                     // Nor does a segment run into data the peer has SACKed.
-                    let size = match self
-                        .recovery
-                        .scoreboard
-                        .next_sacked_above(self.remote_last_seq)
-                    {
-                        Some(sacked) if self.loss_recovery == LossRecovery::Rfc6675 => {
-                            size.min(sacked - self.remote_last_seq)
-                        }
+                    let scoreboard = &self.recovery.scoreboard;
+                    let size = match self.loss_recovery {
+                        LossRecovery::Rfc6675 if !scoreboard.is_empty() => scoreboard
+                            .next_sacked_above(self.remote_last_seq)
+                            .map_or(size, |sacked| size.min(sacked - self.remote_last_seq)),
                         _ => size,
                     };
 

@@ -175,7 +175,15 @@ impl Recovery {
         self.high_data.map_or(nxt, |h| h.max(nxt))
     }
 
+    /// Whether nothing is SACKed, no duplicate ACK counted and no recovery under way: then the
+    /// pipe is FlightSize and nothing is due for retransmission.
+    #[inline]
+    pub(super) fn is_quiet(&self) -> bool {
+        self.scoreboard.is_empty() && self.dup_segments == 0 && self.point.is_none()
+    }
+
     /// Whether duplicate ACKs (or SACKed ranges) have started a recovery that is not over.
+    #[inline]
     pub(super) fn in_fast_recovery(&self) -> bool {
         self.point.is_some() && !self.after_rto
     }
