@@ -95,3 +95,17 @@ fn adding_an_unrelated_link_leaves_another_links_loss_pattern_unchanged() {
     assert!(before.iter().any(|a| !a), "the link does lose probes");
     assert_eq!(before, after);
 }
+
+#[test]
+fn parallel_paced_streams_over_a_lossy_link_are_byte_identical() {
+    let text = two_hosts(
+        "5s",
+        r#"delay: "5ms", rate: "200Mbps", loss: Bernoulli(0.005)"#,
+        ("", ""),
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk(streams: 8, rate: "150Mbps"))"#,
+    );
+    let json = || serde_json::to_string(&run(&text).summary(None)).unwrap();
+    let first = json();
+    assert_eq!(first, json());
+    assert!(first.contains("\"streams\":8"), "{first}");
+}
