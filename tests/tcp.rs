@@ -99,16 +99,21 @@ fn linux_runs_hystart_with_cubic_only() {
     assert!(!hystart_of(", tcp: Rfc6298"), "stock smoltcp has none");
 }
 
-/// Goodput over the second half of 10 s of a bulk app from `a` to `b` over 1 Gbps with 10 ms
-/// each way, the hosts with the given fields.
-fn bulk_steady(hosts: (&str, &str), traffic: &str) -> f64 {
+/// 10 s of a bulk app from `a` to `b` over 1 Gbps with 10 ms each way, the hosts with the
+/// given fields.
+fn bulk_run(hosts: (&str, &str), traffic: &str) -> hybridlab::results::Results {
     let text = two_hosts(
         "10s",
         r#"delay: "10ms", rate: "1Gbps", queue: Packets(1000)"#,
         hosts,
         &format!(r#"(name: "bulk", from: "a", to: "b", traffic: {traffic})"#),
     );
-    let r = run(&text);
+    run(&text)
+}
+
+/// Goodput of [`bulk_run`] over the second half of the run.
+fn bulk_steady(hosts: (&str, &str), traffic: &str) -> f64 {
+    let r = bulk_run(hosts, traffic);
     app(&r, "bulk")
         .summary(r.duration)
         .steady_goodput_bps
@@ -161,14 +166,7 @@ fn an_application_rate_paces_the_flow() {
 #[test]
 fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() {
     let summary = |hosts: (&str, &str), traffic: &str| {
-        let text = two_hosts(
-            "10s",
-            r#"delay: "10ms", rate: "1Gbps", queue: Packets(1000)"#,
-            hosts,
-            &format!(r#"(name: "bulk", from: "a", to: "b", traffic: {traffic})"#),
-        );
-        let r = run(&text);
-        let s = r.summary(None);
+        let s = bulk_run(hosts, traffic).summary(None);
         let report = hybridlab::report::render(&s);
         (
             s.apps[0].window.clone().expect("a bulk app has a window"),
