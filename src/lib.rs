@@ -10,6 +10,7 @@ pub mod control;
 pub mod device;
 pub mod engine;
 pub mod gateway;
+pub mod histogram;
 pub mod host;
 pub mod lab;
 pub mod link;

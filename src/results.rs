@@ -6,25 +6,18 @@
 //! sizes in bytes. No wall-clock value appears unless [`Timing`] is asked for.
 
 use crate::engine::Time;
+use crate::histogram::Latencies;
 use crate::link::DirStats;
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
 /// Width of a goodput window.
 pub const GOODPUT_WINDOW: Time = 100_000_000;
 /// An unanswered probe sent within this time of the end of the run is in flight, not lost: four
 /// times the largest round trip seen, at least 10 ms, and 1 s when no probe ever returned.
-pub fn probe_timeout(rtt: &Histogram<u64>) -> Time {
-    if rtt.is_empty() {
-        1_000_000_000
-    } else {
-        (rtt.max() * 4).clamp(10_000_000, 1_000_000_000)
-    }
-}
-
-/// A latency histogram in nanoseconds: 1 ns to 1 hour at 3 significant figures.
-pub fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+pub fn probe_timeout(rtt: &Latencies) -> Time {
+    rtt.max().map_or(1_000_000_000, |max| {
+        max.saturating_mul(4).clamp(10_000_000, 1_000_000_000)
+    })
 }
 
 /// One UDP probe or ICMP echo: when it left, reached the peer, and came back.
@@ -52,8 +45,8 @@ pub struct AppRecord {
     pub interval: Option<Time>,
     /// Probes and echoes, indexed by sequence number.
     pub probes: Vec<Probe>,
-    pub one_way: Histogram<u64>,
-    pub rtt: Histogram<u64>,
+    pub one_way: Latencies,
+    pub rtt: Latencies,
     /// TCP: bytes the sending app handed to its socket, and bytes the receiving app read.
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -64,7 +57,7 @@ pub struct AppRecord {
     /// Request/response: requests issued and answered, and each one's completion time.
     pub requests: u64,
     pub responses: u64,
-    pub completion: Histogram<u64>,
+    pub completion: Latencies,
     /// TCP: whether and when the connection was established.
     pub established_at: Option<Time>,
     /// TCP bulk: silences of at least [`STALL_MIN`] between reads, as (last read, next read).
@@ -102,15 +95,15 @@ impl AppRecord {
             stop,
             interval: None,
             probes: Vec::new(),
-            one_way: latency_histogram(),
-            rtt: latency_histogram(),
+            one_way: Latencies::new(),
+            rtt: Latencies::new(),
             bytes_sent: 0,
             bytes_received: 0,
             goodput_windows: Vec::new(),
             completed_at: None,
             requests: 0,
             responses: 0,
-            completion: latency_histogram(),
+            completion: Latencies::new(),
             established_at: None,
             read_gaps: Vec::new(),
             last_read: None,
@@ -154,7 +147,7 @@ impl AppRecord {
         if let Some(p) = self.probes.get_mut(seq as usize) {
             if p.returned.is_none() && p.sent == sent {
                 p.returned = Some(now);
-                let _ = self.rtt.record((now - sent).max(1));
+                self.rtt.record(now - sent);
             }
         }
     }
@@ -164,7 +157,7 @@ impl AppRecord {
         if let Some(p) = self.probes.get_mut(seq as usize) {
             if p.arrived.is_none() && p.sent == sent {
                 p.arrived = Some(now);
-                let _ = self.one_way.record((now - sent).max(1));
+                self.one_way.record(now - sent);
             }
         }
     }
@@ -296,21 +289,20 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// `None` for an empty histogram.
-    pub fn of(h: &Histogram<u64>) -> Option<Latency> {
-        if h.is_empty() {
-            return None;
-        }
+    /// `None` when nothing was recorded. Minimum and maximum are exact; the rest within
+    /// [`crate::histogram::RELATIVE_PRECISION`], between them.
+    pub fn of(h: &Latencies) -> Option<Latency> {
         let us = |ns: u64| (ns as f64 / 1e3 * 1e3).round() / 1e3;
+        let q = |q: f64| h.quantile(q).map_or(0.0, us);
         Some(Latency {
             count: h.len(),
-            min_us: us(h.min()),
-            mean_us: (h.mean() / 1e3 * 1e3).round() / 1e3,
-            p50_us: us(h.value_at_quantile(0.5)),
-            p90_us: us(h.value_at_quantile(0.9)),
-            p99_us: us(h.value_at_quantile(0.99)),
-            p999_us: us(h.value_at_quantile(0.999)),
-            max_us: us(h.max()),
+            min_us: us(h.min()?),
+            mean_us: (h.mean()? / 1e3 * 1e3).round() / 1e3,
+            p50_us: q(0.5),
+            p90_us: q(0.9),
+            p99_us: q(0.99),
+            p999_us: q(0.999),
+            max_us: us(h.max()?),
         })
     }
 }
@@ -417,6 +409,9 @@ pub struct Summary {
     pub seed: u64,
     pub duration_us: f64,
     pub events: u64,
+    /// Every latency's percentiles and mean lie within this fraction of a recorded value and
+    /// between its minimum and maximum, which are exact.
+    pub latency_precision: f64,
     pub apps: Vec<AppSummary>,
     pub links: Vec<LinkSummary>,
     pub routers: Vec<RouterRecord>,
@@ -546,6 +541,7 @@ impl Results {
             seed: self.seed,
             duration_us: us(self.duration),
             events: self.events,
+            latency_precision: crate::histogram::RELATIVE_PRECISION,
             apps: self
                 .apps
                 .iter()

@@ -6,7 +6,8 @@
 use crate::control::bgp::DownReason;
 use crate::control::plane::What;
 use crate::engine::Time;
-use crate::results::{latency_histogram, us, AppRecord, Latency, Results};
+use crate::histogram::Latencies;
+use crate::results::{us, AppRecord, Latency, Results};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -259,24 +260,21 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
         .enumerate()
         .map(|(i, (from, name))| {
             let to = bounds.get(i + 1).map_or(r.duration, |b| b.0);
-            let (mut one_way, mut rtt, mut completion) = (
-                latency_histogram(),
-                latency_histogram(),
-                latency_histogram(),
-            );
+            let (mut one_way, mut rtt, mut completion) =
+                (Latencies::new(), Latencies::new(), Latencies::new());
             let (mut sent, mut lost) = (0, 0);
             for &(issued, done) in app.completed.iter().filter(|c| c.0 >= *from && c.0 < to) {
                 sent += 1;
-                let _ = completion.record((done - issued).max(1));
+                completion.record(done - issued);
             }
             for p in app.probes.iter().filter(|p| p.sent >= *from && p.sent < to) {
                 sent += 1;
                 if let Some(a) = p.arrived {
-                    let _ = one_way.record((a - p.sent).max(1));
+                    one_way.record(a - p.sent);
                 }
                 match p.returned {
                     Some(b) => {
-                        let _ = rtt.record((b - p.sent).max(1));
+                        rtt.record(b - p.sent);
                     }
                     None => lost += 1,
                 }

@@ -1,0 +1,149 @@
+//! Latency distributions: HDR buckets for the percentiles, beside the exact extremes.
+//!
+//! Percentiles and the mean come from an HDR histogram of nanoseconds, 1 ns to 1 hour at
+//! [`SIGNIFICANT_DIGITS`] significant digits: each lies within [`RELATIVE_PRECISION`] of a
+//! recorded value. The minimum and maximum are the recorded values themselves, and every figure
+//! reported is held between them, so none is below what physics allows (a bucket's lower edge
+//! can be: a 20,014.72 µs round trip falls in a bucket that starts at 20,004.86 µs).
+
+use crate::engine::Time;
+use hdrhistogram::Histogram;
+
+/// Significant decimal digits the buckets keep.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+/// The largest relative error of a percentile or mean: 10^-SIGNIFICANT_DIGITS.
+pub const RELATIVE_PRECISION: f64 = 1e-3;
+/// The largest latency the buckets hold; longer ones count at this value (the extremes stay
+/// exact).
+const HIGHEST: Time = 3_600_000_000_000;
+
+/// Latencies in nanoseconds.
+///
+/// Invariant: `min` and `max` are the smallest and largest values recorded, and `hist` holds
+/// one count per recorded value.
+#[derive(Debug, Clone)]
+pub struct Latencies {
+    hist: Histogram<u64>,
+    min: Time,
+    max: Time,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latencies {
+    pub fn new() -> Self {
+        Latencies {
+            hist: Histogram::new_with_bounds(1, HIGHEST, SIGNIFICANT_DIGITS)
+                .expect("valid histogram bounds"),
+            min: Time::MAX,
+            max: 0,
+        }
+    }
+
+    pub fn record(&mut self, ns: Time) {
+        let _ = self.hist.record(ns.clamp(1, HIGHEST));
+        self.min = self.min.min(ns);
+        self.max = self.max.max(ns);
+    }
+
+    /// Adds everything `other` recorded, as if it had been recorded here.
+    pub fn merge(&mut self, other: &Latencies) {
+        if other.is_empty() {
+            return;
+        }
+        self.hist.add(&other.hist).expect("same bounds");
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn len(&self) -> u64 {
+        self.hist.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hist.is_empty()
+    }
+
+    /// The smallest value recorded, exactly.
+    pub fn min(&self) -> Option<Time> {
+        (!self.is_empty()).then_some(self.min)
+    }
+
+    /// The largest value recorded, exactly.
+    pub fn max(&self) -> Option<Time> {
+        (!self.is_empty()).then_some(self.max)
+    }
+
+    /// The value at quantile `q` (0..=1), within [`RELATIVE_PRECISION`], and never outside the
+    /// recorded extremes. `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<Time> {
+        let v = self.hist.value_at_quantile(q);
+        (!self.is_empty()).then(|| v.clamp(self.min, self.max))
+    }
+
+    /// The mean, within [`RELATIVE_PRECISION`], held between the extremes. `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| self.hist.mean().clamp(self.min as f64, self.max as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extremes_are_exact_where_the_buckets_are_not() {
+        let mut l = Latencies::new();
+        // 20,014.72 us sits in a bucket whose lower edge is 20,004.86 us.
+        l.record(20_014_720);
+        l.record(20_200_000);
+        assert_eq!(l.min(), Some(20_014_720));
+        assert_eq!(l.max(), Some(20_200_000));
+        assert!(l.quantile(0.0).unwrap() >= 20_014_720);
+        assert!(l.quantile(1.0).unwrap() <= 20_200_000);
+        let mean = l.mean().unwrap();
+        assert!(
+            (mean / 20_107_360.0 - 1.0).abs() < RELATIVE_PRECISION,
+            "{mean}"
+        );
+    }
+
+    #[test]
+    fn percentiles_are_within_the_stated_precision() {
+        let mut l = Latencies::new();
+        for v in 1..=100_000u64 {
+            l.record(v * 997);
+        }
+        for q in [0.5f64, 0.9, 0.99, 0.999] {
+            let exact = (q * 100_000.0).ceil() * 997.0;
+            let got = l.quantile(q).unwrap() as f64;
+            assert!(
+                (got / exact - 1.0).abs() <= RELATIVE_PRECISION,
+                "q {q}: {got} vs {exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn merging_is_recording_everything_in_one() {
+        let (mut a, mut b, mut all) = (Latencies::new(), Latencies::new(), Latencies::new());
+        for v in [5_000, 7_000, 9_000] {
+            a.record(v);
+            all.record(v);
+        }
+        for v in [1_000, 12_000] {
+            b.record(v);
+            all.record(v);
+        }
+        a.merge(&b);
+        a.merge(&Latencies::new());
+        assert_eq!((a.len(), a.min(), a.max()), (5, Some(1_000), Some(12_000)));
+        assert_eq!(a.quantile(0.5), all.quantile(0.5));
+        assert_eq!(Latencies::new().min(), None);
+        assert_eq!(Latencies::new().quantile(0.5), None);
+    }
+}
