@@ -37,12 +37,14 @@ pub struct RouteMove {
 pub struct Outage {
     pub app: String,
     /// The gap the application saw, from its last delivery before the fault to its first after
-    /// (probes), or its longest stall (TCP); 0 when nothing was lost or stalled.
+    /// (probes), or its longest stall (TCP); 0 when nothing was lost or stalled. A gap that
+    /// spans several faults is listed under the first of them, which began it; a gap between
+    /// faults under the one whose phase holds it.
     pub outage_us: f64,
     /// Last delivery before the gap and first after it.
     pub from_us: f64,
     pub to_us: f64,
-    /// Probes lost in the window (probe and ping apps).
+    /// Probes lost within the outage (probe and ping apps).
     pub lost: u64,
     /// UDP probes: when the first packet (probe or echo) was delivered over a path other than
     /// the one the last answered probe before the fault took.
@@ -112,63 +114,72 @@ fn how(what: &What) -> Option<&'static str> {
     }
 }
 
-/// The largest gap between consecutive delivery times around `[from, to)`, starting from the
-/// last delivery before `from`.
-fn largest_gap(times: &[Time], from: Time, to: Time) -> Option<(Time, Time)> {
-    let start = times.partition_point(|&t| t < from);
-    let first = start.checked_sub(1)?;
-    let mut best: Option<(Time, Time)> = None;
-    for w in times[first..].windows(2) {
-        if w[0] >= to {
-            break;
-        }
-        if best.is_none_or(|(a, b)| w[1] - w[0] > b - a) {
-            best = Some((w[0], w[1]));
-        }
+/// The fault instant (index into `faults`, sorted) a gap from `a` to `b` belongs to: the first
+/// fault inside the gap, which began it, or else the last one before it, whose phase holds it.
+/// `None` for a gap before any fault.
+fn owner(faults: &[Time], a: Time, b: Time) -> Option<usize> {
+    let after = faults.partition_point(|&f| f <= a);
+    if faults.get(after).is_some_and(|&f| f < b) {
+        Some(after)
+    } else {
+        after.checked_sub(1)
     }
-    best
 }
 
-fn outage(app: &AppRecord, from: Time, to: Time) -> Outage {
+/// The gaps an app saw, as (last delivery before, first after, probes lost within): between
+/// answers with a lost probe sent in between (probes, pings), between completions two normal
+/// intervals or more apart (requests), or the receiver's stalls (bulk TCP).
+fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
+    match app.kind {
+        "udp-probe" | "ping" => {
+            // What the sending application sees: answers coming back.
+            let mut answers: Vec<Time> = app.probes.iter().filter_map(|p| p.returned).collect();
+            answers.sort_unstable();
+            let mut unanswered: Vec<Time> = app
+                .probes
+                .iter()
+                .filter(|p| p.returned.is_none())
+                .map(|p| p.sent)
+                .collect();
+            unanswered.sort_unstable();
+            answers
+                .windows(2)
+                .filter_map(|w| {
+                    let lost = unanswered.partition_point(|&t| t < w[1])
+                        - unanswered.partition_point(|&t| t <= w[0]);
+                    (lost > 0).then_some((w[0], w[1], lost as u64))
+                })
+                .collect()
+        }
+        "tcp-request-response" => {
+            let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
+            let done: Vec<Time> = app.completed.iter().map(|c| c.1).collect();
+            done.windows(2)
+                .filter(|w| w[1] - w[0] >= 2 * normal)
+                .map(|w| (w[0], w[1], 0))
+                .collect()
+        }
+        _ => app.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
+    }
+}
+
+/// App `app`'s outage for fault instant `i` of `faults`: the largest of its gaps that belong to
+/// that fault (see [`owner`]), so that a gap spanning several faults is listed once.
+fn outage(app: &AppRecord, faults: &[Time], i: usize, phase_end: Time) -> Outage {
     let mut o = Outage {
         app: app.name.clone(),
         outage_us: 0.0,
         from_us: 0.0,
         to_us: 0.0,
         lost: 0,
-        new_path_us: new_path(app, from, to).map(us),
+        new_path_us: new_path(app, faults[i], phase_end).map(us),
     };
-    let gap = match app.kind {
-        "udp-probe" | "ping" => {
-            // What the sending application sees: answers coming back.
-            let delivered = |p: &crate::results::Probe| p.returned;
-            let mut times: Vec<Time> = app.probes.iter().filter_map(delivered).collect();
-            times.sort_unstable();
-            o.lost = app
-                .probes
-                .iter()
-                .filter(|p| p.sent >= from && p.sent < to && delivered(p).is_none())
-                .count() as u64;
-            if o.lost == 0 {
-                return o;
-            }
-            largest_gap(&times, from, to)
-        }
-        // Responses normally complete one interval apart: a stall is a gap of two or more.
-        "tcp-request-response" => {
-            let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
-            let done: Vec<Time> = app.completed.iter().map(|c| c.1).collect();
-            largest_gap(&done, from, to).filter(|(a, b)| b - a >= 2 * normal)
-        }
-        _ => app
-            .read_gaps
-            .iter()
-            .filter(|(a, b)| *b >= from && *a < to)
-            .max_by_key(|(a, b)| b - a)
-            .copied(),
-    };
-    if let Some((a, b)) = gap {
-        (o.outage_us, o.from_us, o.to_us) = (us(b - a), us(a), us(b));
+    let largest = gaps(app)
+        .into_iter()
+        .filter(|&(a, b, _)| owner(faults, a, b) == Some(i))
+        .max_by_key(|&(a, b, _)| (b - a, std::cmp::Reverse(a)));
+    if let Some((a, b, lost)) = largest {
+        (o.outage_us, o.from_us, o.to_us, o.lost) = (us(b - a), us(a), us(b), lost);
     }
     o
 }
@@ -200,6 +211,7 @@ fn new_path(app: &AppRecord, from: Time, to: Time) -> Option<Time> {
 /// One timeline per fault instant.
 pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
     let groups = fault_groups(r);
+    let instants: Vec<Time> = groups.iter().map(|g| g.0).collect();
     groups
         .iter()
         .enumerate()
@@ -234,7 +246,11 @@ pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
                     });
                 }
             }
-            let outages = r.apps.iter().map(|a| outage(a, *at, end)).collect();
+            let outages = r
+                .apps
+                .iter()
+                .map(|a| outage(a, &instants, i, end))
+                .collect();
             FaultTimeline {
                 at_us: us(*at),
                 fault: fault.clone(),
@@ -298,14 +314,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_largest_gap_starts_at_the_last_delivery_before_the_fault() {
-        let times = [10, 20, 30, 40, 90, 100, 110];
-        assert_eq!(largest_gap(&times, 35, 1000), Some((40, 90)));
+    fn a_gap_belongs_to_the_first_fault_inside_it_or_else_to_the_phase_holding_it() {
+        let faults = [8, 20, 23];
         assert_eq!(
-            largest_gap(&times, 5, 1000),
-            None,
-            "nothing delivered before"
+            owner(&faults, 19, 25),
+            Some(1),
+            "began by the fault at 20, not 23"
         );
-        assert_eq!(largest_gap(&times, 95, 1000), Some((90, 100)));
+        assert_eq!(
+            owner(&faults, 10, 12),
+            Some(0),
+            "inside the phase of the fault at 8"
+        );
+        assert_eq!(owner(&faults, 24, 30), Some(2));
+        assert_eq!(
+            owner(&faults, 20, 21),
+            Some(1),
+            "a delivery at the fault's instant"
+        );
+        assert_eq!(owner(&faults, 2, 5), None, "before any fault");
+        assert_eq!(owner(&faults, 2, 9), Some(0));
     }
 }

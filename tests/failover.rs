@@ -208,3 +208,35 @@ fn without_bfd_the_circuit_failure_waits_for_the_hold_timer() {
     // its keepalive is a third of the negotiated 10 s hold: 3.33 s.
     assert!((6.66 * S..=10.0 * S).contains(&d.after_us), "{d:?}");
 }
+
+#[test]
+fn an_outage_is_listed_once_under_the_fault_that_began_it() {
+    // Probes every 10 ms over a 6 ms round trip (after the degradation at 8 s). The link fails
+    // at 20.105 s, with the probe of 20.1 s in flight, is degraded again at 23 s while down,
+    // and returns at 25 s. The probes' gap, from the answer at 20.096 s to the first after
+    // 25 s, spans three faults; it belongs to the failure alone.
+    let text = two_hosts(
+        "30s",
+        r#"delay: "2ms""#,
+        ("", ""),
+        r#"(name: "probe", from: "a", to: "b", traffic: UdpProbe(interval: "10ms"))"#,
+    )
+    .replace(
+        "apps: [",
+        r#"faults: [
+        (at: "8s", action: Degrade(link: "wire", direction: Both, delay: "3ms")),
+        (at: "20.105s", action: LinkDown("wire")),
+        (at: "23s", action: Degrade(link: "wire", direction: Both, delay: "2ms")),
+        (at: "25s", action: LinkUp("wire")),
+    ],
+    apps: ["#,
+    );
+    let t = timelines(&run(&text));
+    let outages: Vec<f64> = t.iter().map(|f| outage(f, "probe").outage_us).collect();
+    assert_eq!(outages[0], 0.0, "{t:?}");
+    assert!((4.9 * S..5.0 * S).contains(&outages[1]), "{t:?}");
+    assert_eq!(&outages[2..], [0.0, 0.0], "{t:?}");
+    // Its losses are those of the gap: the probe in flight at the failure and the 489 sent
+    // while the link was down (20.11 to 24.99 s).
+    assert_eq!(outage(&t[1], "probe").lost, 490);
+}
