@@ -136,6 +136,12 @@ impl AppRecord {
         })
     }
 
+    /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
+    /// ending at `run_end`: in flight then, not lost.
+    pub fn in_flight_at_end(&self, p: &Probe, run_end: Time) -> bool {
+        p.returned.is_none() && p.sent.saturating_add(probe_timeout(&self.rtt)) > run_end
+    }
+
     /// Records an RTT a TCP sender measured.
     pub fn tcp_rtt(&mut self, rtt: Time) {
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
@@ -475,11 +481,10 @@ impl AppRecord {
                 };
                 s.sent = self.probes.len() as u64;
                 s.received = self.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
-                let timeout = probe_timeout(&self.rtt);
                 s.in_flight = self
                     .probes
                     .iter()
-                    .filter(|p| p.returned.is_none() && p.sent + timeout > run_end)
+                    .filter(|p| self.in_flight_at_end(p, run_end))
                     .count() as u64;
                 s.lost = s.sent - s.received - s.in_flight;
                 if self.kind == "udp-probe" {

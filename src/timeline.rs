@@ -72,7 +72,10 @@ pub struct Phase {
     pub from_us: f64,
     pub to_us: f64,
     pub sent: u64,
+    /// Probes never answered, not counting those still in flight at the end of the run.
     pub lost: u64,
+    /// Probes sent so close to the end that their answers could still come (as the app's).
+    pub in_flight: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_way: Option<Latency>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,7 +281,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
             let to = bounds.get(i + 1).map_or(r.duration, |b| b.0);
             let (mut one_way, mut rtt, mut completion) =
                 (Latencies::new(), Latencies::new(), Latencies::new());
-            let (mut sent, mut lost) = (0, 0);
+            let (mut sent, mut lost, mut in_flight) = (0, 0, 0);
             for &(issued, done) in app.completed.iter().filter(|c| c.0 >= *from && c.0 < to) {
                 sent += 1;
                 completion.record(done - issued);
@@ -289,9 +292,8 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                     one_way.record(a - p.sent);
                 }
                 match p.returned {
-                    Some(b) => {
-                        rtt.record(b - p.sent);
-                    }
+                    Some(b) => rtt.record(b - p.sent),
+                    None if app.in_flight_at_end(p, r.duration) => in_flight += 1,
                     None => lost += 1,
                 }
             }
@@ -301,6 +303,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                 to_us: us(to),
                 sent,
                 lost,
+                in_flight,
                 one_way: Latency::of(&one_way),
                 rtt: Latency::of(&rtt),
                 completion: Latency::of(&completion),

@@ -240,3 +240,35 @@ fn an_outage_is_listed_once_under_the_fault_that_began_it() {
     // while the link was down (20.11 to 24.99 s).
     assert_eq!(outage(&t[1], "probe").lost, 490);
 }
+
+#[test]
+fn the_phases_count_the_same_losses_as_their_app() {
+    // Probes every 10 ms over a 100 ms round trip until the end of the run, with a failure in
+    // the middle: the ones still in flight when the run ends are in flight in the last phase
+    // too, not lost.
+    let text = two_hosts(
+        "10s",
+        r#"delay: "50ms""#,
+        ("", ""),
+        r#"(name: "probe", from: "a", to: "b", traffic: UdpProbe(interval: "10ms"))"#,
+    )
+    .replace(
+        "apps: [",
+        r#"faults: [(at: "4s", action: LinkDown("wire")), (at: "5s", action: LinkUp("wire"))],
+    apps: ["#,
+    );
+    let summary = run(&text).summary(None);
+    let probe = &summary.apps[0];
+    let lost: u64 = probe.phases.iter().map(|p| p.lost).sum();
+    let in_flight: u64 = probe.phases.iter().map(|p| p.in_flight).sum();
+    let sent: u64 = probe.phases.iter().map(|p| p.sent).sum();
+    assert!(
+        probe.in_flight >= 9,
+        "the run ends with probes in the air: {probe:?}"
+    );
+    assert!(probe.lost >= 100, "{probe:?}");
+    assert_eq!(
+        (sent, lost, in_flight),
+        (probe.sent, probe.lost, probe.in_flight)
+    );
+}
