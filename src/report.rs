@@ -201,19 +201,25 @@ pub fn render(s: &Summary) -> String {
             }
         }
         for m in &t.route_changes {
-            let hops = if m.next_hops.is_empty() {
-                "withdrawn".to_string()
-            } else {
-                m.next_hops
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            let hops = |hops: &[std::net::Ipv4Addr]| {
+                if hops.is_empty() {
+                    "withdrawn".to_string()
+                } else {
+                    hops.iter()
+                        .map(|h| h.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             };
-            steps.push((
-                m.after_us,
-                format!("{} moves {} -> {}", m.router, m.prefix, hops),
-            ));
+            let mut text = format!("{} moves {} -> {}", m.router, m.prefix, hops(&m.next_hops));
+            if m.settled_next_hops != m.next_hops || m.settled_at_us != m.at_us {
+                let later = match ((m.settled_at_us - m.at_us) * 1e3).round() as u64 {
+                    0 => "at the same instant".to_string(),
+                    ns => format!("{} later", format_nanos(ns)),
+                };
+                let _ = write!(text, ", settling on {} {later}", hops(&m.settled_next_hops));
+            }
+            steps.push((m.after_us, text));
         }
         for o in &t.outages {
             if let Some(at) = o.new_path_us {

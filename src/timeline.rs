@@ -31,6 +31,11 @@ pub struct RouteMove {
     pub prefix: String,
     /// The BGP next hops after the change; empty when withdrawn.
     pub next_hops: Vec<Ipv4Addr>,
+    /// Where the same prefix on the same router settled: its last change before the next
+    /// fault (the first one if there was no other).
+    pub settled_at_us: f64,
+    pub settled_after_us: f64,
+    pub settled_next_hops: Vec<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -59,7 +64,8 @@ pub struct FaultTimeline {
     /// The first reaction of the control plane after the fault: a failure detected (BFD, hold
     /// timer, ...) or, after a repair, a session coming up.
     pub detection: Option<Detection>,
-    /// Each router's first route change after the fault, in time order.
+    /// Each router's first route change after the fault, in time order, with where that
+    /// route settled.
     pub route_changes: Vec<RouteMove>,
     pub outages: Vec<Outage>,
 }
@@ -239,14 +245,24 @@ pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
                 .iter()
                 .filter(|c| c.time >= *at && c.time < end)
             {
-                if !route_changes.iter().any(|m| m.router == c.router) {
-                    route_changes.push(RouteMove {
+                let prefix = c.prefix.to_string();
+                match route_changes.iter_mut().find(|m| m.router == c.router) {
+                    None => route_changes.push(RouteMove {
                         router: c.router.clone(),
                         at_us: us(c.time),
                         after_us: us(c.time - at),
-                        prefix: c.prefix.to_string(),
+                        prefix,
                         next_hops: c.next_hops.clone(),
-                    });
+                        settled_at_us: us(c.time),
+                        settled_after_us: us(c.time - at),
+                        settled_next_hops: c.next_hops.clone(),
+                    }),
+                    Some(m) if m.prefix == prefix => {
+                        m.settled_at_us = us(c.time);
+                        m.settled_after_us = us(c.time - at);
+                        m.settled_next_hops = c.next_hops.clone();
+                    }
+                    Some(_) => {}
                 }
             }
             let outages = r

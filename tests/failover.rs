@@ -68,6 +68,17 @@ fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_de
         first > edge.after_us && first < edge.after_us + 0.05 * S,
         "first on the new path at +{first}"
     );
+    // The ER gateway's route to on-premises moved to the surviving MSEE and was withdrawn
+    // microseconds later, when that MSEE's withdrawal arrived: it settled withdrawn.
+    let ergw = route_move(t, "ergw");
+    assert_eq!(ergw.next_hops.len(), 1);
+    assert!(ergw.settled_next_hops.is_empty(), "{ergw:?}");
+    assert!(ergw.settled_at_us - ergw.at_us < 0.001 * S, "{ergw:?}");
+    let report = hybridlab::report::render(&r.summary(None));
+    assert!(
+        report.contains("ergw moves 10.1.0.0/16 -> 169.254.0.1, settling on withdrawn"),
+        "{report}"
+    );
     // Traffic really crossed the tunnel while the circuit was down.
     assert!(r.tunnels[0].stats[1].decapsulated > 10_000);
 }
@@ -105,6 +116,9 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
         "back to the ER gateway"
     );
     assert!(back.after_us <= 5.1 * S + 2.0 * S + 1.5 * S, "{back:?}");
+    // The ER gateway settles on both MSEEs (ECMP), in the same instant as its first move.
+    let ergw = route_move(up, "ergw");
+    assert_eq!(ergw.settled_next_hops.len(), 2, "{ergw:?}");
     assert_eq!(outage(up, "probe").outage_us, 0.0);
     // Latency per phase: the VPN over the internet is slower than ExpressRoute.
     let summary = r.summary(None);
