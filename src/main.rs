@@ -107,10 +107,7 @@ fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
         if d.0 == 0 {
             return Err("--duration must be above zero".to_string());
         }
-        lab.duration = d.0;
-        for app in &mut lab.apps {
-            app.stop = app.stop.min(d.0);
-        }
+        lab.cut_short(d.0);
     }
     let started = Instant::now();
     let mut sim = Sim::new(&lab);

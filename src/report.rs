@@ -94,6 +94,11 @@ pub fn render(s: &Summary) -> String {
             window_line(&mut out, w);
         }
         for p in &a.phases {
+            let phase = format!("{} ({}s)", p.phase, secs(p.from_us));
+            if let Some(g) = p.goodput_bps {
+                let _ = writeln!(out, "    phase {phase:<32} goodput {}", format_bitrate(g));
+                continue;
+            }
             let (label, l) = match (&p.rtt, &p.completion) {
                 (Some(l), _) => ("rtt", Some(l)),
                 (None, Some(l)) => ("completion", Some(l)),
@@ -103,12 +108,8 @@ pub fn render(s: &Summary) -> String {
             let p99 = l.map_or("-".to_string(), |l| ms(l.p99_us));
             let _ = writeln!(
                 out,
-                "    phase {:<32} {label} p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
-                format!("{} ({}s)", p.phase, secs(p.from_us)),
-                rtt,
-                p99,
-                p.sent,
-                p.lost
+                "    phase {phase:<32} {label} p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
+                rtt, p99, p.sent, p.lost
             );
         }
         if a.kind.starts_with("tcp") && a.established_at_us.is_none() {

@@ -72,6 +72,10 @@ pub struct AppRecord {
     pub rx_buffer: Option<u64>,
     pub tx_buffer: Option<u64>,
     pub min_rtt: Option<Time>,
+    /// The lab's fault instants, sorted and distinct: phase k > 0 begins at `phase_starts[k-1]`.
+    pub phase_starts: Vec<Time>,
+    /// TCP bulk: bytes read in each phase (one more entry than `phase_starts`).
+    pub phase_bytes: Vec<u64>,
 }
 
 /// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.
@@ -112,7 +116,16 @@ impl AppRecord {
             rx_buffer: None,
             tx_buffer: None,
             min_rtt: None,
+            phase_starts: Vec::new(),
+            phase_bytes: vec![0],
         }
+    }
+
+    /// Sets the phases reads are counted in: one from the start, then one from each of
+    /// `fault_instants` (sorted, distinct).
+    pub fn set_phases(&mut self, fault_instants: &[Time]) {
+        self.phase_starts = fault_instants.to_vec();
+        self.phase_bytes = vec![0; fault_instants.len() + 1];
     }
 
     /// TCP bulk: the buffers' limit on goodput, once both ends and an RTT are known.
@@ -176,6 +189,8 @@ impl AppRecord {
         }
         self.goodput_windows[w] += bytes;
         self.bytes_received += bytes;
+        let phase = self.phase_starts.partition_point(|&f| f <= now);
+        self.phase_bytes[phase] += bytes;
         if let Some(last) = self.last_read {
             if now - last >= STALL_MIN {
                 self.read_gaps.push((last, now));

@@ -114,6 +114,9 @@ impl Sim {
             })
             .collect();
         let mut records = Vec::with_capacity(lab.apps.len());
+        let mut fault_instants: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
+        fault_instants.sort_unstable();
+        fault_instants.dedup();
         let mut stream_ports = app::StreamPorts::default();
         for (i, a) in lab.apps.iter().enumerate() {
             let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
@@ -128,6 +131,7 @@ impl Sim {
             if let Traffic::TcpBulk { streams, .. } = a.traffic {
                 record.streams = streams;
             }
+            record.set_phases(&fault_instants);
             records.push(record);
             let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
             let (left, right) = nodes.split_at_mut(hi);
@@ -257,7 +261,13 @@ impl Sim {
                     stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
                 })
                 .collect(),
-            faults: lab.faults.iter().map(|f| (f.at, f.label.clone())).collect(),
+            // Faults that happened: a run cut short (`--duration`) never reached the others.
+            faults: lab
+                .faults
+                .iter()
+                .filter(|f| f.at <= lab.duration)
+                .map(|f| (f.at, f.label.clone()))
+                .collect(),
             control: {
                 let mut log: Vec<_> = self
                     .nodes

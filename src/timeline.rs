@@ -82,6 +82,9 @@ pub struct Phase {
     pub lost: u64,
     /// Probes sent so close to the end that their answers could still come (as the app's).
     pub in_flight: u64,
+    /// Bulk TCP: bytes read in the phase over the time the app ran in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput_bps: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub one_way: Option<Latency>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -281,13 +284,15 @@ pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
         .collect()
 }
 
-/// Latency per phase (start, then after each fault instant): probes' and pings' one-way and
-/// round-trip times, requests' completion times; empty for bulk TCP or a lab without faults.
+/// Each app's figures per phase (start, then after each fault instant): probes' and pings'
+/// one-way and round-trip times, requests' completion times, bulk TCP's goodput; empty for a
+/// lab without faults.
 pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
     let groups = fault_groups(r);
-    if groups.is_empty() || !matches!(app.kind, "udp-probe" | "ping" | "tcp-request-response") {
+    if groups.is_empty() {
         return Vec::new();
     }
+    let app_end = app.completed_at.unwrap_or(app.stop.min(r.duration));
     let mut bounds = vec![(0, "start".to_string())];
     bounds.extend(groups);
     bounds
@@ -313,6 +318,12 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                     None => lost += 1,
                 }
             }
+            // Bulk TCP: bytes read in the phase over the part of it the app was running.
+            let active = to.min(app_end).saturating_sub((*from).max(app.start));
+            let goodput_bps = (app.kind == "tcp-bulk" && active > 0).then(|| {
+                let bytes = app.phase_bytes.get(i).copied().unwrap_or(0);
+                bytes as f64 * 8.0 / (active as f64 / 1e9)
+            });
             Phase {
                 phase: name.clone(),
                 from_us: us(*from),
@@ -320,6 +331,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                 sent,
                 lost,
                 in_flight,
+                goodput_bps,
                 one_way: Latency::of(&one_way),
                 rtt: Latency::of(&rtt),
                 completion: Latency::of(&completion),

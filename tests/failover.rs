@@ -132,10 +132,7 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
 fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
     // The first 15 s, before the circuit fails.
     let mut lab = lab(&topology("er-vpn-failover.ron"));
-    lab.duration = 15_000_000_000;
-    for a in &mut lab.apps {
-        a.stop = a.stop.min(lab.duration);
-    }
+    lab.cut_short(15_000_000_000);
     let r = hybridlab::sim::run(&lab);
     let s = app(&r, "probe").summary(r.duration);
     assert_eq!(s.lost, 0);
@@ -285,4 +282,34 @@ fn the_phases_count_the_same_losses_as_their_app() {
         (sent, lost, in_flight),
         (probe.sent, probe.lost, probe.in_flight)
     );
+}
+
+#[test]
+fn bulk_tcp_reports_its_goodput_per_phase() {
+    let summary = headline().summary(None);
+    let bulk = summary.apps.iter().find(|a| a.name == "bulk").unwrap();
+    let goodput: Vec<f64> = bulk.phases.iter().map(|p| p.goodput_bps.unwrap()).collect();
+    // ExpressRoute's 1 Gbps carries the flow at close to line rate before the failure and
+    // after the repair; the internet VPN, with its loss and longer RTT, far less.
+    assert!(goodput[0] > 900e6, "{goodput:?}");
+    assert!(goodput[1] < 0.5 * goodput[0], "{goodput:?}");
+    assert!(goodput[2] > goodput[1], "{goodput:?}");
+    // The phases hold every byte read: from its start at 5 s to the end at 60 s.
+    let spans = [15.0, 20.0, 20.0];
+    let bytes: f64 = goodput.iter().zip(spans).map(|(g, s)| g * s / 8.0).sum();
+    assert!((bytes / bulk.received as f64 - 1.0).abs() < 1e-9, "{bytes}");
+}
+
+#[test]
+fn a_run_cut_short_reports_only_the_faults_that_happened() {
+    // `--duration 30s` on the headline lab: the repair at 40 s never happens.
+    let mut lab = lab(&topology("er-vpn-failover.ron"));
+    lab.cut_short(30_000_000_000);
+    let r = hybridlab::sim::run(&lab);
+    let t = timelines(&r);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].fault, "circuit er down");
+    let summary = r.summary(None);
+    assert!(summary.apps.iter().all(|a| a.phases.len() == 2));
+    assert!(!hybridlab::report::render(&summary).contains("circuit er up"));
 }

@@ -32,6 +32,17 @@ pub struct Lab {
     pub faults: Vec<Fault>,
 }
 
+impl Lab {
+    /// Ends the run at `duration` (what `--duration` asks): apps stop by then, and the faults
+    /// after it never happen.
+    pub fn cut_short(&mut self, duration: Time) {
+        self.duration = duration;
+        for app in &mut self.apps {
+            app.stop = app.stop.min(duration);
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Node {
     pub name: String,
