@@ -86,6 +86,9 @@ fn load(path: &Path) -> Result<lab::Lab, String> {
 
 fn check(path: &Path) -> Result<(), String> {
     let lab = load(path)?;
+    for w in &lab.warnings {
+        println!("warning: {w}");
+    }
     println!(
         "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults",
         path.display(),
@@ -100,6 +103,11 @@ fn check(path: &Path) -> Result<(), String> {
 
 fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
     let mut lab = load(path)?;
+    if !args.quiet {
+        for w in &lab.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     if let Some(seed) = args.seed {
         lab.seed = seed;
     }

@@ -66,9 +66,40 @@ fn every_shipped_topology_is_valid() {
         );
         let (code, out) = emulate(&["check"], Some(&text));
         assert_eq!(code, 0, "{}: {out}", path.display());
+        assert!(!out.contains("warning"), "{}: {out}", path.display());
         count += 1;
     }
     assert!(count >= 2);
+}
+
+#[test]
+fn check_warns_when_jitter_cut_at_zero_moves_the_mean_delay() {
+    // 1 ms with a normal jitter of 5 ms: half the draws would arrive before they left, so
+    // packets average 2.53 ms, not 1 ms. Valid, but worth saying.
+    let wide = GOOD.replace(
+        r#"delay: "1ms", rate: "100Mbps"),"#,
+        r#"delay: "1ms", rate: "100Mbps", a_to_b: (jitter: (amount: "5ms", distribution: Normal))),"#,
+    );
+    assert_ne!(wide, GOOD);
+    let (code, text) = emulate(&["check"], Some(&wide));
+    assert_eq!(code, 0, "{text}");
+    for words in [
+        "warning: link 'l1' a->b",
+        "5ms",
+        "1ms",
+        "2.534ms on average",
+    ] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+    assert!(
+        !text.contains("b->a"),
+        "only the jittered direction: {text}"
+    );
+    // A jitter well inside the delay says nothing.
+    let narrow = wide.replace(r#"amount: "5ms""#, r#"amount: "200us""#);
+    let (code, text) = emulate(&["check"], Some(&narrow));
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("warning"), "{text}");
 }
 
 /// (description, text replaced in GOOD, replacement, words the message must contain)

@@ -30,6 +30,8 @@ pub struct Lab {
     pub apps: Vec<App>,
     /// Sorted by time; faults at the same time keep their order in the file.
     pub faults: Vec<Fault>,
+    /// Valid settings that likely do not do what was meant, for `check` and the run to print.
+    pub warnings: Vec<super::error::Problem>,
 }
 
 impl Lab {

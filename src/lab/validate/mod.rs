@@ -23,6 +23,8 @@ const MAX_HOST_ROUTES: usize = 7;
 
 struct Checker {
     problems: Vec<Problem>,
+    /// Valid input that likely does not mean what its author thinks.
+    warnings: Vec<Problem>,
 }
 
 impl Checker {
@@ -56,6 +58,35 @@ impl Checker {
         s.parse::<Ipv4Addr>()
             .map_err(|_| self.fail(item, format!("'{s}' is not an IPv4 address")))
             .ok()
+    }
+
+    /// Warns when a direction's jitter is so wide beside its delay that cutting negative delays
+    /// at zero moves the mean delay by more than [`JITTER_MEAN_TOLERANCE`].
+    fn warn_truncated_jitter(&mut self, item: &str, p: &DirParams) {
+        let Some(j) = &p.jitter else { return };
+        let delay = p.delay as f64;
+        let untruncated = match j.distribution {
+            JitterDistribution::Pareto => return,
+            _ => delay,
+        };
+        let mean = crate::link::Jitter::truncated_mean(j, delay);
+        if mean - untruncated > JITTER_MEAN_TOLERANCE * untruncated {
+            let ns = |v: f64| crate::units::format_nanos(v.round() as u64);
+            let kind = match j.distribution {
+                JitterDistribution::Normal => "normal jitter of standard deviation",
+                _ => "uniform jitter of ±",
+            };
+            self.warnings.push(Problem {
+                item: item.to_string(),
+                reason: format!(
+                    "{kind} {} on a delay of {} is cut at zero (no packet arrives before it is sent, as in netem), so packets are delayed {} on average, not {}; raise the delay or narrow the jitter",
+                    ns(j.amount.0 as f64),
+                    ns(delay),
+                    ns(mean),
+                    ns(delay)
+                ),
+            });
+        }
     }
 
     fn probability(&mut self, item: &str, what: &str, p: f64) {
@@ -129,10 +160,15 @@ mod faults;
 mod nodes;
 mod routing;
 
+/// How far truncating a symmetric jitter at zero may move a link's mean delay before
+/// validation warns.
+pub const JITTER_MEAN_TOLERANCE: f64 = 0.05;
+
 /// Validates `spec`, returning the model or every problem found.
 pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     let mut c = Checker {
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let c = &mut c;
     c.unique("node", spec.nodes.iter().map(|n| n.name()));
@@ -165,6 +201,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         tunnels,
         apps,
         faults,
+        warnings: std::mem::take(&mut c.warnings),
     };
     if c.problems.is_empty() {
         for (item, reason) in super::reach::check(&lab) {

@@ -110,6 +110,9 @@ pub(super) fn links(
             c.dir_params(&item, &l.direction(0)),
             c.dir_params(&item, &l.direction(1)),
         ];
+        for (dir, name) in dirs.iter().zip(["a->b", "b->a"]) {
+            c.warn_truncated_jitter(&format!("{item} {name}"), dir);
+        }
         if let (true, [Some(a), Some(b)]) = (ok, addrs) {
             let link = links.len();
             for (side, addr) in [a, b].into_iter().enumerate() {
