@@ -112,7 +112,7 @@ pub fn render(s: &Summary) -> String {
                 rtt, p99, p.sent, p.lost
             );
         }
-        if a.kind.starts_with("tcp") && a.established_at_us.is_none() {
+        if a.kind.is_tcp() && a.established_at_us.is_none() {
             let _ = writeln!(out, "    the connection never established");
         }
     }

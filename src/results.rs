@@ -7,6 +7,7 @@
 
 use crate::engine::Time;
 use crate::histogram::Latencies;
+use crate::lab::model::AppKind;
 use crate::link::DirStats;
 use serde::Serialize;
 
@@ -36,7 +37,7 @@ pub struct Probe {
 #[derive(Debug, Clone)]
 pub struct AppRecord {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: AppKind,
     pub from: String,
     pub to: String,
     pub start: Time,
@@ -82,14 +83,7 @@ pub struct AppRecord {
 pub const STALL_MIN: Time = 50_000_000;
 
 impl AppRecord {
-    pub fn new(
-        name: &str,
-        kind: &'static str,
-        from: &str,
-        to: &str,
-        start: Time,
-        stop: Time,
-    ) -> Self {
+    pub fn new(name: &str, kind: AppKind, from: &str, to: &str, start: Time, stop: Time) -> Self {
         AppRecord {
             name: name.to_string(),
             kind,
@@ -331,7 +325,7 @@ impl Latency {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AppSummary {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: AppKind,
     pub from: String,
     pub to: String,
     /// What `sent`, `received`, `lost` and `in_flight` count: "probes", "echoes", "requests"
@@ -488,8 +482,8 @@ impl AppRecord {
             window: None,
         };
         match self.kind {
-            "udp-probe" | "ping" => {
-                s.unit = if self.kind == "ping" {
+            AppKind::UdpProbe | AppKind::Ping => {
+                s.unit = if self.kind == AppKind::Ping {
                     "echoes"
                 } else {
                     "probes"
@@ -502,18 +496,18 @@ impl AppRecord {
                     .filter(|p| self.in_flight_at_end(p, run_end))
                     .count() as u64;
                 s.lost = s.sent - s.received - s.in_flight;
-                if self.kind == "udp-probe" {
+                if self.kind == AppKind::UdpProbe {
                     s.arrived =
                         Some(self.probes.iter().filter(|p| p.arrived.is_some()).count() as u64);
                 }
             }
-            "tcp-request-response" => {
+            AppKind::TcpRequestResponse => {
                 s.unit = "requests";
                 s.sent = self.requests;
                 s.received = self.responses;
                 s.in_flight = self.requests - self.responses;
             }
-            _ => {
+            AppKind::TcpBulk => {
                 s.sent = self.bytes_sent;
                 s.received = self.bytes_received;
                 s.in_flight = self.bytes_sent - self.bytes_received;

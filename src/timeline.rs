@@ -7,6 +7,7 @@ use crate::control::bgp::DownReason;
 use crate::control::plane::What;
 use crate::engine::Time;
 use crate::histogram::Latencies;
+use crate::lab::model::AppKind;
 use crate::results::{us, AppRecord, Latency, Results};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -143,7 +144,7 @@ fn owner(faults: &[Time], a: Time, b: Time) -> Option<usize> {
 /// intervals or more apart (requests), or the receiver's stalls (bulk TCP).
 fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
     match app.kind {
-        "udp-probe" | "ping" => {
+        AppKind::UdpProbe | AppKind::Ping => {
             // What the sending application sees: answers coming back.
             let mut answers: Vec<Time> = app.probes.iter().filter_map(|p| p.returned).collect();
             answers.sort_unstable();
@@ -163,7 +164,7 @@ fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
                 })
                 .collect()
         }
-        "tcp-request-response" => {
+        AppKind::TcpRequestResponse => {
             let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
             let done: Vec<Time> = app.completed.iter().map(|c| c.1).collect();
             done.windows(2)
@@ -171,7 +172,7 @@ fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
                 .map(|w| (w[0], w[1], 0))
                 .collect()
         }
-        _ => app.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
+        AppKind::TcpBulk => app.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
     }
 }
 
@@ -320,7 +321,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
             }
             // Bulk TCP: bytes read in the phase over the part of it the app was running.
             let active = to.min(app_end).saturating_sub((*from).max(app.start));
-            let goodput_bps = (app.kind == "tcp-bulk" && active > 0).then(|| {
+            let goodput_bps = (app.kind == AppKind::TcpBulk && active > 0).then(|| {
                 let bytes = app.phase_bytes.get(i).copied().unwrap_or(0);
                 bytes as f64 * 8.0 / (active as f64 / 1e9)
             });

@@ -195,7 +195,11 @@ fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
     }
     // Nothing was lost after detection, on any flow.
     let fault = 10_000_000_000u64;
-    for a in r.apps.iter().filter(|a| a.kind == "udp-probe") {
+    for a in r
+        .apps
+        .iter()
+        .filter(|a| a.kind == hybridlab::lab::model::AppKind::UdpProbe)
+    {
         assert!(
             a.probes.iter().all(|p| p.returned.is_some()
                 || p.sent < fault + 1_000_000_000

@@ -181,13 +181,50 @@ pub enum Traffic {
     },
 }
 
-impl Traffic {
-    pub fn kind(&self) -> &'static str {
+/// What kind of traffic an app is, as results and reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppKind {
+    UdpProbe,
+    Ping,
+    TcpBulk,
+    TcpRequestResponse,
+}
+
+impl AppKind {
+    /// The name in reports and JSON ("udp-probe", ...).
+    pub fn name(self) -> &'static str {
         match self {
-            Traffic::UdpProbe { .. } => "udp-probe",
-            Traffic::Ping { .. } => "ping",
-            Traffic::TcpBulk { .. } => "tcp-bulk",
-            Traffic::TcpRequestResponse { .. } => "tcp-request-response",
+            AppKind::UdpProbe => "udp-probe",
+            AppKind::Ping => "ping",
+            AppKind::TcpBulk => "tcp-bulk",
+            AppKind::TcpRequestResponse => "tcp-request-response",
+        }
+    }
+
+    /// Probes and pings: apps whose unit is an echoed packet.
+    pub fn echoes(self) -> bool {
+        matches!(self, AppKind::UdpProbe | AppKind::Ping)
+    }
+
+    pub fn is_tcp(self) -> bool {
+        matches!(self, AppKind::TcpBulk | AppKind::TcpRequestResponse)
+    }
+}
+
+impl std::fmt::Display for AppKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Traffic {
+    pub fn kind(&self) -> AppKind {
+        match self {
+            Traffic::UdpProbe { .. } => AppKind::UdpProbe,
+            Traffic::Ping { .. } => AppKind::Ping,
+            Traffic::TcpBulk { .. } => AppKind::TcpBulk,
+            Traffic::TcpRequestResponse { .. } => AppKind::TcpRequestResponse,
         }
     }
 }
