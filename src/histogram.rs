@@ -91,6 +91,60 @@ impl Latencies {
     }
 }
 
+/// The serialised form: the extremes and each non-empty bucket as (a value in it, count).
+/// Recording each count at its value into an empty histogram of the same precision fills the
+/// same buckets, so writing and reading back loses nothing.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    min_ns: Option<Time>,
+    max_ns: Option<Time>,
+    buckets: Vec<(Time, u64)>,
+}
+
+impl serde::Serialize for Latencies {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            min_ns: self.min(),
+            max_ns: self.max(),
+            buckets: self
+                .hist
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Latencies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let stored = Stored::deserialize(d)?;
+        let mut l = Latencies::new();
+        for (value, count) in stored.buckets {
+            l.hist
+                .record_n(value.clamp(1, HIGHEST), count)
+                .map_err(|e| D::Error::custom(format!("latency bucket {value}: {e:?}")))?;
+        }
+        match (stored.min_ns, stored.max_ns, l.is_empty()) {
+            (Some(min), Some(max), false) if min <= max => {
+                (l.min, l.max) = (min, max);
+                Ok(l)
+            }
+            (None, None, true) => Ok(l),
+            _ => Err(D::Error::custom(
+                "latency extremes do not match the buckets",
+            )),
+        }
+    }
+}
+
+impl PartialEq for Latencies {
+    fn eq(&self, other: &Self) -> bool {
+        (self.min(), self.max()) == (other.min(), other.max()) && self.hist == other.hist
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +199,28 @@ mod tests {
         assert_eq!(a.quantile(0.5), all.quantile(0.5));
         assert_eq!(Latencies::new().min(), None);
         assert_eq!(Latencies::new().quantile(0.5), None);
+    }
+
+    #[test]
+    fn serialising_loses_nothing() {
+        let mut l = Latencies::new();
+        for v in [3, 20_014_720, 20_200_000, 7_000_000_000_000] {
+            l.record(v);
+        }
+        let text = serde_json::to_string(&l).unwrap();
+        let back: Latencies = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(
+            back.max(),
+            Some(7_000_000_000_000),
+            "exact beyond the buckets' range"
+        );
+        let empty: Latencies =
+            serde_json::from_str(&serde_json::to_string(&Latencies::new()).unwrap()).unwrap();
+        assert!(empty.is_empty());
+        assert!(
+            serde_json::from_str::<Latencies>(r#"{"min_ns":5,"max_ns":1,"buckets":[[3,1]]}"#)
+                .is_err()
+        );
     }
 }

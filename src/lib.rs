@@ -5,6 +5,7 @@
 //! packets over impaired [`link`]s between smoltcp [`host`]s and [`router`]s, and the
 //! [`results`] are rendered by [`report`].
 
+pub mod aggregate;
 pub mod app;
 pub mod control;
 pub mod device;
