@@ -5,6 +5,7 @@
 //! expectations.
 
 use clap::{Parser, Subcommand};
+use hybridlab::lab::overrides::Override;
 use hybridlab::lab::{self, LabError};
 use hybridlab::results::Timing;
 use hybridlab::sim::Sim;
@@ -34,17 +35,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate a lab file without running it.
-    Check { lab: PathBuf },
+    Check {
+        lab: PathBuf,
+        /// Change the lab file's data before validation, e.g. --set links.wan.delay=20ms.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<Override>,
+    },
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
     /// The lab file (RON).
     lab: Option<PathBuf>,
-    /// Override the lab's seed.
+    /// Change the lab file's data before validation (repeatable), e.g.
+    /// --set links.isp-onprem.loss='Bernoulli(0.01)' --set circuits.er.bfd.interval=150ms.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<Override>,
+    /// Override the lab's seed: the same as --set seed=N.
     #[arg(long)]
     seed: Option<u64>,
-    /// Override the lab's duration, e.g. 30s.
+    /// Run only the first part of the lab, e.g. 30s: apps stop and later faults never happen
+    /// (--set duration=... changes the lab itself, and its checks apply).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
     /// Write the results as JSON to this file.
@@ -65,7 +76,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Check { lab }) => check(&lab),
+        Some(Command::Check { lab, sets }) => check(&lab, &sets),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -80,12 +91,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &Path) -> Result<lab::Lab, String> {
-    lab::load(path).map_err(|e: LabError| e.to_string())
+fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
+    lab::load_with(path, sets).map_err(|e: LabError| e.to_string())
 }
 
-fn check(path: &Path) -> Result<(), String> {
-    let lab = load(path)?;
+fn check(path: &Path, sets: &[Override]) -> Result<(), String> {
+    let lab = load(path, sets)?;
     for w in &lab.warnings {
         println!("warning: {w}");
     }
@@ -102,14 +113,15 @@ fn check(path: &Path) -> Result<(), String> {
 }
 
 fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
-    let mut lab = load(path)?;
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}").parse()?);
+    }
+    let mut lab = load(path, &sets)?;
     if !args.quiet {
         for w in &lab.warnings {
             eprintln!("warning: {w}");
         }
-    }
-    if let Some(seed) = args.seed {
-        lab.seed = seed;
     }
     if let Some(d) = args.duration {
         if d.0 == 0 {

@@ -49,14 +49,24 @@ fn counters_add_histograms_merge_and_per_run_figures_keep_every_run() {
     let parts: Vec<Aggregate> = (1..=4).map(run_seed).collect();
     let whole = merged(&[1, 2, 3, 4]);
     let probe = |a: &Aggregate| a.apps[0].clone();
-    assert_eq!(probe(&whole).sent, parts.iter().map(|p| probe(p).sent).sum::<u64>());
-    assert_eq!(probe(&whole).lost, parts.iter().map(|p| probe(p).lost).sum::<u64>());
+    assert_eq!(
+        probe(&whole).sent,
+        parts.iter().map(|p| probe(p).sent).sum::<u64>()
+    );
+    assert_eq!(
+        probe(&whole).lost,
+        parts.iter().map(|p| probe(p).lost).sum::<u64>()
+    );
     assert_eq!(
         probe(&whole).rtt.len(),
         parts.iter().map(|p| probe(p).rtt.len()).sum::<u64>()
     );
     let min = parts.iter().filter_map(|p| probe(p).rtt.min()).min();
-    assert_eq!(probe(&whole).rtt.min(), min, "the exact minimum survives merging");
+    assert_eq!(
+        probe(&whole).rtt.min(),
+        min,
+        "the exact minimum survives merging"
+    );
     // Goodput and the outages: one value per run.
     let bulk = &whole.apps[1];
     assert_eq!(bulk.goodput_bps.values().len(), 4);

@@ -73,6 +73,52 @@ fn every_shipped_topology_is_valid() {
 }
 
 #[test]
+fn set_overrides_are_checked_like_the_file() {
+    // The value a path names changes, and validation sees the change.
+    let (code, text) = emulate(&["check", "--set", "links.l1.delay=2ms"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = emulate(
+        &["check", "--set", "links.l2.loss=Bernoulli(1.5)"],
+        Some(GOOD),
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("link 'l2': loss 1.5 is outside 0..1"),
+        "{text}"
+    );
+    // A path that names nothing says what there is.
+    let (code, text) = emulate(&["--set", "links.l3.delay=2ms"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("no item named 'l3'"), "{text}");
+    assert!(text.contains("did you mean 'l1'?"), "{text}");
+    // A value that does not fit is blamed on its --set, not on a line the user never wrote.
+    let (code, text) = emulate(
+        &["check", "--set", "links.l1.lose=Bernoulli(0.1)"],
+        Some(GOOD),
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--set links.l1.lose=Bernoulli(0.1)"),
+        "{text}"
+    );
+    assert!(text.contains("Unexpected field named `lose`"), "{text}");
+    let (code, text) = emulate(&["check", "--set", "seed"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("PATH=VALUE"), "{text}");
+}
+
+#[test]
+fn seed_is_a_shorthand_for_set_seed() {
+    let json = std::env::temp_dir().join(format!("hybridlab-seed-{}.json", std::process::id()));
+    let json_arg = json.to_str().unwrap();
+    let (code, text) = emulate(&["--quiet", "--seed", "7", "--json", json_arg], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    let out = std::fs::read_to_string(&json).unwrap();
+    std::fs::remove_file(&json).ok();
+    assert!(out.contains("\"seed\": 7"), "{out}");
+}
+
+#[test]
 fn check_warns_when_jitter_cut_at_zero_moves_the_mean_delay() {
     // 1 ms with a normal jitter of 5 ms: half the draws would arrive before they left, so
     // packets average 2.53 ms, not 1 ms. Valid, but worth saying.

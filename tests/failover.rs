@@ -317,3 +317,25 @@ fn a_run_cut_short_reports_only_the_faults_that_happened() {
     assert!(summary.apps.iter().all(|a| a.phases.len() == 2));
     assert!(!hybridlab::report::render(&summary).contains("circuit er up"));
 }
+
+#[test]
+fn an_override_changes_the_lab_before_it_is_validated() {
+    // `--set circuits.er.bfd.interval=150ms`: BFD now detects within 3 x 150 ms.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/er-vpn-failover.ron");
+    let set = |s: &str| s.parse::<hybridlab::lab::overrides::Override>().unwrap();
+    let mut lab =
+        hybridlab::lab::load_with(&path, &[set("circuits.er.bfd.interval=150ms")]).unwrap();
+    lab.cut_short(22_000_000_000);
+    let t = timelines(&hybridlab::sim::run(&lab));
+    let d = t[0].detection.as_ref().unwrap();
+    assert_eq!(d.by, "BFD");
+    assert!((0.3 * S..=0.452 * S).contains(&d.after_us), "{d:?}");
+    // And it meets the file's checks: a BFD interval of zero is refused as in the file.
+    let e = hybridlab::lab::load_with(&path, &[set("circuits.er.bfd.interval=0ms")]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("BFD interval and multiplier must be above zero"),
+        "{e}"
+    );
+}

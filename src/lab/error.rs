@@ -31,6 +31,9 @@ pub enum LabError {
         col: usize,
         message: String,
     },
+    /// A `--set` that names nothing in the file, or whose value does not parse there.
+    #[error("{path}: {message}")]
+    Override { path: PathBuf, message: String },
     #[error("{}", invalid_message(.path, .problems))]
     Invalid {
         path: PathBuf,
