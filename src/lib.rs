@@ -21,6 +21,7 @@ pub mod rng;
 pub mod route;
 pub mod router;
 pub mod sim;
+pub mod sweep;
 pub mod tcp;
 pub mod timeline;
 pub mod units;

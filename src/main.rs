@@ -41,6 +41,35 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<Override>,
     },
+    /// Run a lab over seeds and parameter values, every combination, in parallel.
+    ///
+    /// Example: emulate sweep topologies/er-vpn-failover.ron --seeds 1..=50
+    ///   --set circuits.er.bfd.interval=150ms,300ms --csv bfd.csv
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// The lab file (RON).
+    lab: PathBuf,
+    /// Seeds to run: 1..=100, 1..101, 7 or 1,5,9.
+    #[arg(long, default_value = "1..=10")]
+    seeds: String,
+    /// A parameter and its values, PATH=V1,V2,... (repeatable; every combination runs).
+    #[arg(long = "set", value_name = "PATH=V1,V2,...")]
+    axes: Vec<hybridlab::sweep::Axis>,
+    /// Worker threads; 0 (the default) uses every core. The output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Write every combination's merged results as JSON (mergeable parts).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one row per combination and figure as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -77,6 +106,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Check { lab, sets }) => check(&lab, &sets),
+        Some(Command::Sweep(args)) => sweep(&args),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -158,6 +188,43 @@ fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
             "{}",
             hybridlab::report::render(&results.summary(Some(timing)))
         );
+    }
+    Ok(())
+}
+
+fn sweep(args: &SweepArgs) -> Result<(), String> {
+    let plan = hybridlab::sweep::Plan {
+        seeds: hybridlab::sweep::parse_seeds(&args.seeds)?,
+        axes: args.axes.clone(),
+    };
+    let combos = plan.combinations()?.len();
+    let total = combos * plan.seeds.len();
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed} (eta {eta})")
+                .map_err(|e| e.to_string())?,
+        );
+        bar
+    };
+    let results = hybridlab::sweep::run(&args.lab, &plan, args.threads, &|n| {
+        bar.set_position(n as u64)
+    })
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if let Some(json) = &args.json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if let Some(csv) = &args.csv {
+        std::fs::write(csv, hybridlab::report::sweep_csv(&results))
+            .map_err(|e| format!("{}: cannot write: {e}", csv.display()))?;
+    }
+    if !args.quiet {
+        print!("{}", hybridlab::report::render_sweep(&results));
     }
     Ok(())
 }

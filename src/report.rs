@@ -266,3 +266,146 @@ pub fn render(s: &Summary) -> String {
     }
     out
 }
+
+/// A sweep, per combination: each app's merged latencies and loss, its goodput across runs,
+/// and per fault the detection time and each app's outage across runs.
+pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
+    use crate::aggregate::Spread;
+    let mut out = String::new();
+    let spread = |s: Option<Spread>, unit: fn(f64) -> String| match s {
+        None => "-".to_string(),
+        Some(s) => format!(
+            "median {}  p95 {}  min {}  max {}  mean {} ± {} (95%, {} runs)",
+            unit(s.median),
+            unit(s.p95),
+            unit(s.min),
+            unit(s.max),
+            unit(s.mean),
+            unit(s.ci95),
+            s.runs
+        ),
+    };
+    let us_ms = |v: f64| ms(v);
+    let bitrate = |v: f64| format_bitrate(v);
+    for c in combos {
+        let a = &c.aggregate;
+        let label = if c.sets.is_empty() {
+            "the lab as written".to_string()
+        } else {
+            c.sets.join("  ")
+        };
+        let _ = writeln!(out, "{label}  ({} seeds)", a.seeds.len());
+        for app in &a.apps {
+            let _ = writeln!(out, "  {} ({})", app.name, app.kind);
+            if app.kind.echoes() || app.kind == crate::lab::model::AppKind::TcpRequestResponse {
+                let _ = writeln!(
+                    out,
+                    "    sent {}, lost {} ({:.3}%)",
+                    app.sent,
+                    app.lost,
+                    100.0 * app.lost as f64 / (app.sent - app.in_flight).max(1) as f64
+                );
+            }
+            for (label, l) in [
+                ("one-way", &app.one_way),
+                ("rtt", &app.rtt),
+                ("completion", &app.completion),
+            ] {
+                latency_line(&mut out, label, &Latency::of(l));
+            }
+            if let Some(s) = app.goodput_bps.spread() {
+                let _ = writeln!(out, "    goodput {}", spread(Some(s), bitrate));
+            }
+        }
+        for f in &a.faults {
+            let _ = writeln!(out, "  fault at {}s: {}", secs(f.at_us), f.fault);
+            let _ = writeln!(
+                out,
+                "    detection  {}{}",
+                spread(f.detection_us.spread(), us_ms),
+                match f.undetected {
+                    0 => String::new(),
+                    n => format!("; undetected in {n} runs"),
+                }
+            );
+            for o in &f.outages {
+                let text = match o.outage_us.spread() {
+                    Some(s) if s.max == 0.0 => format!("none in {} runs", s.runs),
+                    other => spread(other, us_ms),
+                };
+                let _ = writeln!(out, "    {:<10} outage {text}", o.app);
+            }
+        }
+    }
+    out
+}
+
+/// A sweep as CSV: one row per combination and figure. Per-run figures (goodput, detection,
+/// outage) give their spread across runs; latencies give the merged distribution of every
+/// sample (count = samples, no interval).
+pub fn sweep_csv(combos: &[crate::sweep::Combination]) -> String {
+    let mut out = String::from("combination,app,fault,metric,count,min,median,p95,max,mean,ci95\n");
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    for c in combos {
+        let combo = quote(&c.sets.join(" "));
+        let mut row = |app: &str, fault: &str, metric: &str, f: [String; 7]| {
+            let _ = writeln!(
+                out,
+                "{combo},{},{},{metric},{}",
+                quote(app),
+                quote(fault),
+                f.join(",")
+            );
+        };
+        let per_run = |p: &crate::aggregate::PerRun| {
+            p.spread().map(|s| {
+                [s.runs as f64, s.min, s.median, s.p95, s.max, s.mean, s.ci95]
+                    .map(|v| v.to_string())
+            })
+        };
+        for app in &c.aggregate.apps {
+            for (metric, l) in [
+                ("one_way_us", &app.one_way),
+                ("rtt_us", &app.rtt),
+                ("completion_us", &app.completion),
+            ] {
+                if let Some(summary) = Latency::of(l) {
+                    let p95 = l.quantile(0.95).map_or(0.0, |ns| ns as f64 / 1e3);
+                    row(
+                        &app.name,
+                        "",
+                        metric,
+                        [
+                            summary.count.to_string(),
+                            summary.min_us.to_string(),
+                            summary.p50_us.to_string(),
+                            p95.to_string(),
+                            summary.max_us.to_string(),
+                            summary.mean_us.to_string(),
+                            String::new(),
+                        ],
+                    );
+                }
+            }
+            for (metric, p) in [
+                ("goodput_bps", &app.goodput_bps),
+                ("steady_goodput_bps", &app.steady_goodput_bps),
+            ] {
+                if let Some(f) = per_run(p) {
+                    row(&app.name, "", metric, f);
+                }
+            }
+        }
+        for f in &c.aggregate.faults {
+            if let Some(v) = per_run(&f.detection_us) {
+                row("", &f.fault, "detection_us", v);
+            }
+            for o in &f.outages {
+                if let Some(v) = per_run(&o.outage_us) {
+                    row(&o.app, &f.fault, "outage_us", v);
+                }
+            }
+        }
+    }
+    out
+}

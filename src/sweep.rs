@@ -1,0 +1,220 @@
+//! Sweeps: a lab run over seeds and over values of its parameters, every combination of them,
+//! in parallel, each combination's runs merged ([`Aggregate`]).
+//!
+//! The runs are independent and each is deterministic; results are gathered in the order of
+//! the plan and merged in seed order, so the output is the same bytes for any number of
+//! threads.
+
+use crate::aggregate::Aggregate;
+use crate::lab::overrides::Override;
+use crate::lab::{self, LabError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One swept parameter: a path and the values it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axis {
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Axis {
+    type Err = String;
+
+    /// `PATH=V1,V2,...`; commas inside parentheses, brackets or quotes belong to a value.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (path, values) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--set {s}: expected PATH=V1,V2,..."))?;
+        let values = split_top_level(values);
+        if values.iter().any(|v| v.trim().is_empty()) {
+            return Err(format!("--set {s}: a value is empty"));
+        }
+        Ok(Axis {
+            path: path.trim().to_string(),
+            values: values.into_iter().map(|v| v.trim().to_string()).collect(),
+        })
+    }
+}
+
+fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut quoted, mut start) = (Vec::new(), 0i32, false, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' | '[' | '{' if !quoted => depth += 1,
+            ')' | ']' | '}' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Seeds written as `1..=100`, `1..101`, `7` or `1,5,9`.
+pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("--seeds {s}: expected A..=B, A..B, N or N,M,...");
+    let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+    let seeds: Vec<u64> = if let Some((a, b)) = s.split_once("..=") {
+        (num(a)?..=num(b)?).collect()
+    } else if let Some((a, b)) = s.split_once("..") {
+        (num(a)?..num(b)?).collect()
+    } else {
+        s.split(',').map(num).collect::<Result<_, _>>()?
+    };
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if seeds.is_empty() {
+        return Err(format!("--seeds {s}: no seeds"));
+    }
+    if sorted.len() != seeds.len() {
+        return Err(format!("--seeds {s}: a seed is given twice"));
+    }
+    Ok(sorted)
+}
+
+/// What to run: every combination of the axes' values (the first axis varying slowest), each
+/// with every seed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub seeds: Vec<u64>,
+    pub axes: Vec<Axis>,
+}
+
+impl Plan {
+    /// Each combination's overrides, in order.
+    pub fn combinations(&self) -> Result<Vec<Vec<Override>>, String> {
+        let mut combos: Vec<Vec<Override>> = vec![Vec::new()];
+        for axis in &self.axes {
+            let mut next = Vec::with_capacity(combos.len() * axis.values.len());
+            for combo in &combos {
+                for v in &axis.values {
+                    let mut c = combo.clone();
+                    c.push(format!("{}={v}", axis.path).parse()?);
+                    next.push(c);
+                }
+            }
+            combos = next;
+        }
+        Ok(combos)
+    }
+}
+
+/// One combination's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Combination {
+    /// Its overrides as `PATH=VALUE`; empty without axes.
+    pub sets: Vec<String>,
+    pub aggregate: Aggregate,
+}
+
+/// Runs `plan` on the lab at `path` with `threads` workers (0: one per core), calling
+/// `progress` after each run with the number finished. Every combination is validated first:
+/// a value that breaks the lab stops the sweep before anything runs.
+pub fn run(
+    path: &Path,
+    plan: &Plan,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<Combination>, SweepError> {
+    let combos = plan.combinations().map_err(SweepError::Usage)?;
+    let labs = combos
+        .iter()
+        .map(|sets| lab::load_with(path, sets))
+        .collect::<Result<Vec<_>, _>>()?;
+    let jobs: Vec<(usize, u64)> = (0..labs.len())
+        .flat_map(|c| plan.seeds.iter().map(move |&s| (c, s)))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SweepError::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let runs: Vec<Aggregate> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(c, seed)| {
+                let mut lab = labs[c].clone();
+                lab.seed = seed;
+                let aggregate = Aggregate::of(&crate::sim::run(&lab));
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                aggregate
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(combos.len());
+    let mut runs = runs.into_iter();
+    for sets in &combos {
+        let mut merged: Option<Aggregate> = None;
+        for run in runs.by_ref().take(plan.seeds.len()) {
+            match &mut merged {
+                None => merged = Some(run),
+                Some(m) => m.merge(&run).expect("runs of one combination always merge"),
+            }
+        }
+        out.push(Combination {
+            sets: sets
+                .iter()
+                .map(|o| format!("{}={}", o.path.join("."), o.value))
+                .collect(),
+            aggregate: merged.expect("at least one seed"),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("{0}")]
+    Lab(#[from] LabError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_and_axes_parse() {
+        assert_eq!(parse_seeds("1..=4").unwrap(), [1, 2, 3, 4]);
+        assert_eq!(parse_seeds("1..4").unwrap(), [1, 2, 3]);
+        assert_eq!(parse_seeds("9,2").unwrap(), [2, 9]);
+        assert!(parse_seeds("3..3").is_err());
+        assert!(parse_seeds("2,2").is_err());
+        assert!(parse_seeds("x").is_err());
+        let a: Axis = "links.w.loss=Bernoulli(0.01),GilbertElliott(p: 0.001, r: 0.25)"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            a.values,
+            ["Bernoulli(0.01)", "GilbertElliott(p: 0.001, r: 0.25)"]
+        );
+        assert!("links.w.loss=1,,2".parse::<Axis>().is_err());
+    }
+
+    #[test]
+    fn combinations_vary_the_first_axis_slowest() {
+        let plan = Plan {
+            seeds: vec![1],
+            axes: vec!["a.x=1,2".parse().unwrap(), "b.y=3,4".parse().unwrap()],
+        };
+        let combos: Vec<String> = plan
+            .combinations()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|o| o.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(combos, ["1 3", "1 4", "2 3", "2 4"]);
+    }
+}
