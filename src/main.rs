@@ -22,7 +22,8 @@ const EXIT_BAD_INPUT: u8 = 2;
 #[command(
     name = "emulate",
     version,
-    about = "Run a hybridlab network lab and report what it measured"
+    about = "Run a hybridlab network lab and report what it measured",
+    after_help = "Examples:\n  emulate topologies/er-vpn-failover.ron\n  emulate topologies/s2s-vpn.ron --set nodes.azure-vm.tcp_rx_buffer=8MiB --json out.json\n  emulate check topologies/expressroute.ron\n  emulate sweep topologies/er-vpn-failover.ron --seeds 1..=20 --set circuits.er.bfd.interval=150ms,300ms"
 )]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -34,7 +35,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a lab and print the report (the same as `emulate LAB.ron`).
+    #[command(after_help = "Example: emulate run topologies/er-vpn-failover.ron --json out.json")]
+    Run(RunArgs),
     /// Validate a lab file without running it.
+    #[command(
+        after_help = "Example: emulate check topologies/s2s-vpn.ron --set links.isp-azure.delay=30ms"
+    )]
     Check {
         lab: PathBuf,
         /// Change the lab file's data before validation, e.g. --set links.wan.delay=20ms.
@@ -105,6 +112,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Run(args)) => match &args.lab {
+            Some(path) => run(path, &args),
+            None => Err("no lab file given: emulate run LAB.ron".to_string()),
+        },
         Some(Command::Check { lab, sets }) => check(&lab, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
         None => match &cli.run.lab {

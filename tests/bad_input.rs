@@ -50,6 +50,12 @@ fn the_good_lab_checks_and_runs() {
     assert_eq!(code, 0, "{text}");
     let (code, text) = emulate(&["--quiet"], Some(GOOD));
     assert_eq!(code, 0, "{text}");
+    // `run` is the explicit form.
+    let (code, text) = emulate(&["run", "--quiet"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = emulate(&["run"], None);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("no lab file given"), "{text}");
 }
 
 #[test]
@@ -323,6 +329,27 @@ fn broken_labs_exit_2_with_a_message_that_says_where() {
             assert!(text.contains(w), "{what}: expected {w:?} in: {text}");
         }
     }
+}
+
+#[test]
+fn a_misspelt_name_gets_a_suggestion_and_no_follow_on_problems() {
+    // h1's link names "hl": h1 is then on no link and its gateway on none of its subnets, but
+    // those follow from the typo and are not reported on top of it.
+    let broken = GOOD.replacen(r#"(node: "h1","#, r#"(node: "hl","#, 1);
+    let (code, text) = emulate(&["check"], Some(&broken));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("(1 problem)"), "{text}");
+    assert!(
+        text.contains("link 'l1': unknown node 'hl' (did you mean 'h1'?)"),
+        "{text}"
+    );
+    let broken = GOOD.replace(r#"LinkDown("l2")"#, r#"LinkDown("l3")"#);
+    let (code, text) = emulate(&["check"], Some(&broken));
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("unknown link 'l3' (did you mean 'l1'?)"),
+        "{text}"
+    );
 }
 
 #[test]

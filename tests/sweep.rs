@@ -110,8 +110,19 @@ fn each_combination_is_its_seeds_merged() {
     // outages, and less goodput.
     let lost = |c: usize| combos[c].aggregate.apps[0].lost;
     assert!(lost(1) >= lost(0) + 30, "{} vs {}", lost(1), lost(0));
-    let goodput = |c: usize| combos[c].aggregate.apps[1].goodput_bps.spread().unwrap().mean;
-    assert!(goodput(1) < 0.5 * goodput(0), "{} vs {}", goodput(1), goodput(0));
+    let goodput = |c: usize| {
+        combos[c].aggregate.apps[1]
+            .goodput_bps
+            .spread()
+            .unwrap()
+            .mean
+    };
+    assert!(
+        goodput(1) < 0.5 * goodput(0),
+        "{} vs {}",
+        goodput(1),
+        goodput(0)
+    );
     std::fs::remove_file(&lab).ok();
 }
 

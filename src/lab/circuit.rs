@@ -211,7 +211,17 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
                 if !spec.circuits.iter().any(|c| &c.name == name) {
                     problems.push(problem(
                         &format!("fault at {}", f.at),
-                        format!("unknown circuit '{name}'"),
+                        format!(
+                            "unknown circuit '{name}'{}",
+                            super::suggest::suggest(
+                                name,
+                                &spec
+                                    .circuits
+                                    .iter()
+                                    .map(|c| c.name.as_str())
+                                    .collect::<Vec<_>>()
+                            )
+                        ),
                     ));
                     continue;
                 }

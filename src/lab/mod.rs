@@ -7,6 +7,7 @@ pub mod model;
 pub mod overrides;
 mod reach;
 pub mod spec;
+mod suggest;
 pub mod validate;
 
 pub use error::{LabError, Problem};

@@ -12,6 +12,7 @@
 //! RON's value model forgets enum variant names (`Host(...)`, `Bernoulli(...)`), so the file is
 //! edited as text: a small scanner finds the span of the value PATH names and replaces it.
 
+use super::suggest::suggest;
 use std::ops::Range;
 
 /// One `--set`.
@@ -139,37 +140,6 @@ pub fn apply(text: &str, o: &Override) -> Result<String, String> {
         o.value,
         &text[span.end..]
     ))
-}
-
-/// " (did you mean 'x'?)" for the closest of `known`, or " (there are: a, b)".
-fn suggest(word: &str, known: &[String]) -> String {
-    let close = known
-        .iter()
-        .map(|k| (edit_distance(word, k), k))
-        .filter(|(d, k)| *d <= 1.max(k.len() / 3))
-        .min();
-    match close {
-        Some((_, k)) => format!(" (did you mean '{k}'?)"),
-        None if known.is_empty() => String::new(),
-        None => format!(" (there are: {})", known.join(", ")),
-    }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// Finds the extent of RON values in text, skipping strings and comments.

@@ -16,7 +16,7 @@ pub(super) fn apps(
         let item = format!("app '{}'", a.name);
         let host_of = |c: &mut Checker, name: &str, role: &str| -> Option<usize> {
             let Some(&n) = index.get(name) else {
-                c.fail(&item, format!("{role} names unknown node '{name}'"));
+                c.unknown_node(&item, &format!("{role} names "), name);
                 return None;
             };
             if matches!(nodes[n].kind, NodeKind::Router(_)) {

@@ -61,7 +61,7 @@ pub(super) fn bgp(
         let mut ends = Vec::new();
         for end in [&s.a, &s.b] {
             let Some(&n) = index.get(end.node.as_str()) else {
-                c.fail(&item, format!("unknown node '{}'", end.node));
+                c.unknown_node(&item, "", &end.node);
                 continue;
             };
             let asn = match &nodes[n].kind {

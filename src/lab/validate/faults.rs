@@ -27,7 +27,7 @@ pub(super) fn faults(
         let find = |c: &mut Checker, name: &str| {
             let found = link_index.get(name).copied();
             if found.is_none() {
-                c.fail(&item, format!("unknown link '{name}'"));
+                c.unknown_link(&item, name);
             }
             found
         };
@@ -46,7 +46,7 @@ pub(super) fn faults(
                     up: matches!(f.action, FaultAction::NodeUp(_)),
                 }),
                 None => {
-                    c.fail(&item, format!("unknown node '{n}'"));
+                    c.unknown_node(&item, "", n);
                     None
                 }
             },
@@ -62,7 +62,7 @@ pub(super) fn faults(
                         Some(FaultKind::BgpReset { node, peer })
                     }
                     (None, _) => {
-                        c.fail(&item, format!("unknown node '{router}'"));
+                        c.unknown_node(&item, "", router);
                         None
                     }
                     _ => None,

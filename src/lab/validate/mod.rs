@@ -23,8 +23,14 @@ const MAX_HOST_ROUTES: usize = 7;
 
 struct Checker {
     problems: Vec<Problem>,
+    /// The lab's node and link names, to suggest the intended one for a misspelt reference.
+    node_names: Vec<String>,
+    link_names: Vec<String>,
+    /// A reference named a node or link that does not exist: problems that follow from it
+    /// (a host left without a link) are not reported on top of it.
     /// Valid input that likely does not mean what its author thinks.
     warnings: Vec<Problem>,
+    dangling: bool,
 }
 
 impl Checker {
@@ -37,6 +43,20 @@ impl Checker {
         if !self.problems.contains(&p) {
             self.problems.push(p);
         }
+    }
+
+    /// `item` names node `name`, which does not exist; `lead` begins the reason ("from ").
+    fn unknown_node(&mut self, item: &str, lead: &str, name: &str) {
+        let hint = super::suggest::suggest(name, &self.node_names);
+        self.dangling = true;
+        self.fail(item, format!("{lead}unknown node '{name}'{hint}"));
+    }
+
+    /// `item` names link `name`, which does not exist.
+    fn unknown_link(&mut self, item: &str, name: &str) {
+        let hint = super::suggest::suggest(name, &self.link_names);
+        self.dangling = true;
+        self.fail(item, format!("unknown link '{name}'{hint}"));
     }
 
     fn unique<'a>(&mut self, kind: &str, names: impl Iterator<Item = &'a str>) {
@@ -168,7 +188,10 @@ pub const JITTER_MEAN_TOLERANCE: f64 = 0.05;
 pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     let mut c = Checker {
         problems: Vec::new(),
+        node_names: spec.nodes.iter().map(|n| n.name().to_string()).collect(),
+        link_names: spec.links.iter().map(|l| l.name.clone()).collect(),
         warnings: Vec::new(),
+        dangling: false,
     };
     let c = &mut c;
     c.unique("node", spec.nodes.iter().map(|n| n.name()));

@@ -89,7 +89,7 @@ pub(super) fn links(
             match index.get(end.node.as_str()) {
                 Some(&n) => ends[side].0 = n,
                 None => {
-                    c.fail(&item, format!("unknown node '{}'", end.node));
+                    c.unknown_node(&item, "", &end.node);
                     ok = false;
                 }
             }
@@ -154,6 +154,8 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
         let item = format!("host '{name}'");
         match nodes[i].ifaces.len() {
             1 => {}
+            // A link naming a node that does not exist is reported; this would follow from it.
+            0 if c.dangling => continue,
             0 => c.fail(&item, "is not on any link"),
             k => c.fail(
                 &item,

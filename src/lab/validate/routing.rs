@@ -21,7 +21,7 @@ pub(super) fn tunnels(
         let mut ok = true;
         for (side, end) in [&t.a, &t.b].into_iter().enumerate() {
             let Some(&n) = index.get(end.node.as_str()) else {
-                c.fail(&item, format!("unknown node '{}'", end.node));
+                c.unknown_node(&item, "", &end.node);
                 ok = false;
                 continue;
             };
@@ -112,7 +112,7 @@ pub(super) fn routes(
     for (k, r) in spec.routes.iter().enumerate() {
         let item = format!("route {} ({} to {})", k + 1, r.node, r.prefix);
         let Some(&n) = index.get(r.node.as_str()) else {
-            c.fail(&item, format!("unknown node '{}'", r.node));
+            c.unknown_node(&item, "", &r.node);
             continue;
         };
         let Some(prefix) = c.prefix(&item, &r.prefix) else {
