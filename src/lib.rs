@@ -10,6 +10,7 @@ pub mod app;
 pub mod control;
 pub mod device;
 pub mod engine;
+pub mod expect;
 pub mod gateway;
 pub mod histogram;
 pub mod host;

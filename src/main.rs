@@ -1,8 +1,8 @@
 //! `emulate`: the command-line front end. It parses arguments, loads the lab, runs it, and
 //! prints or writes the results; every model lives in the library.
 //!
-//! Exit codes: 0 the lab ran (or checked clean); 2 bad input or usage; 1 is reserved for failed
-//! expectations.
+//! Exit codes: 0 the lab ran and met its expectations (or checked clean); 1 a run or a sweep
+//! combination missed an expectation; 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
 use hybridlab::lab::overrides::Override;
@@ -17,6 +17,8 @@ use std::time::Instant;
 
 /// Exit code for bad input or usage (clap uses the same for usage errors).
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a run (or a sweep) that missed one of the lab's expectations.
+const EXIT_MISSED: u8 = 1;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +45,9 @@ enum Command {
         after_help = "Example: emulate check topologies/s2s-vpn.ron --set links.isp-azure.delay=30ms"
     )]
     Check {
-        lab: PathBuf,
+        /// One or more lab files.
+        #[arg(required = true, value_name = "LAB")]
+        labs: Vec<PathBuf>,
         /// Change the lab file's data before validation, e.g. --set links.wan.delay=20ms.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<Override>,
@@ -100,9 +104,12 @@ struct RunArgs {
     /// Include wall-clock timing in the JSON (makes it differ between runs).
     #[arg(long)]
     json_timing: bool,
-    /// Print nothing but errors.
+    /// Print nothing but errors (and missed expectations).
     #[arg(long, short)]
     quiet: bool,
+    /// Write the lab's expectations as JUnit XML, one test case each.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -116,7 +123,7 @@ fn main() -> ExitCode {
             Some(path) => run(path, &args),
             None => Err("no lab file given: emulate run LAB.ron".to_string()),
         },
-        Some(Command::Check { lab, sets }) => check(&lab, &sets),
+        Some(Command::Check { labs, sets }) => check(&labs, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
@@ -124,7 +131,8 @@ fn main() -> ExitCode {
         },
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_MISSED),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(EXIT_BAD_INPUT)
@@ -136,24 +144,39 @@ fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
     lab::load_with(path, sets).map_err(|e: LabError| e.to_string())
 }
 
-fn check(path: &Path, sets: &[Override]) -> Result<(), String> {
-    let lab = load(path, sets)?;
-    for w in &lab.warnings {
-        println!("warning: {w}");
+/// Validates every file (reporting each that fails), then says whether all were valid.
+fn check(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
+    let mut failed = Vec::new();
+    for path in paths {
+        match load(path, sets) {
+            Ok(lab) => {
+                for w in &lab.warnings {
+                    println!("warning: {w}");
+                }
+                println!(
+                    "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults, {} expectations",
+                    path.display(),
+                    lab.name,
+                    lab.nodes.len(),
+                    lab.links.len(),
+                    lab.apps.len(),
+                    lab.faults.len(),
+                    lab.expectations.len()
+                );
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed.push(path.display().to_string());
+            }
+        }
     }
-    println!(
-        "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults",
-        path.display(),
-        lab.name,
-        lab.nodes.len(),
-        lab.links.len(),
-        lab.apps.len(),
-        lab.faults.len()
-    );
-    Ok(())
+    match failed.len() {
+        0 => Ok(true),
+        n => Err(format!("{n} of {} lab files are not valid", paths.len())),
+    }
 }
 
-fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
+fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     let mut sets = args.sets.clone();
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}").parse()?);
@@ -188,22 +211,36 @@ fn run(path: &Path, args: &RunArgs) -> Result<(), String> {
         sim_per_wall: lab.duration as f64 / 1e9 / wall.max(1e-9),
         events_per_second: events as f64 / wall.max(1e-9),
     };
+    let outcomes = hybridlab::expect::check(&lab, &results.summary(None));
+    let held = outcomes.iter().all(|o| o.passed);
     if let Some(json) = &args.json {
         let summary = results.summary(args.json_timing.then_some(timing));
-        let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+        let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+        if let Some(map) = value.as_object_mut().filter(|_| !outcomes.is_empty()) {
+            let o = serde_json::to_value(&outcomes).map_err(|e| e.to_string())?;
+            map.insert("expectations".to_string(), o);
+        }
+        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if let Some(junit) = &args.junit {
+        std::fs::write(junit, hybridlab::expect::junit(&lab.name, &outcomes))
+            .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
     }
     if !args.quiet {
         print!(
             "{}",
             hybridlab::report::render(&results.summary(Some(timing)))
         );
+        print!("{}", hybridlab::expect::render(&outcomes));
+    } else if !held {
+        eprint!("{}", hybridlab::expect::render(&outcomes));
     }
-    Ok(())
+    Ok(held)
 }
 
-fn sweep(args: &SweepArgs) -> Result<(), String> {
+fn sweep(args: &SweepArgs) -> Result<bool, String> {
     let plan = hybridlab::sweep::Plan {
         seeds: hybridlab::sweep::parse_seeds(&args.seeds)?,
         axes: args.axes.clone(),
@@ -237,7 +274,7 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     if !args.quiet {
         print!("{}", hybridlab::report::render_sweep(&results));
     }
-    Ok(())
+    Ok(results.iter().all(|c| c.passed()))
 }
 
 /// A progress bar on stderr, shown only once a run has taken a second of wall time and only on

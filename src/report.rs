@@ -317,6 +317,23 @@ pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
                 let _ = writeln!(out, "    goodput {}", spread(Some(s), bitrate));
             }
         }
+        if !c.expectations.is_empty() {
+            let runs = a.seeds.len();
+            let _ = writeln!(
+                out,
+                "  expectations: {} of {runs} runs met all (at least {:.0}% must): {}",
+                c.runs_meeting_all,
+                100.0 * c.required_fraction,
+                if c.passed() { "ok" } else { "MISSED" }
+            );
+            for t in c.expectations.iter().filter(|t| t.met < t.runs) {
+                let _ = writeln!(
+                    out,
+                    "    {} held in {} of {} runs",
+                    t.expectation, t.met, t.runs
+                );
+            }
+        }
         for f in &a.faults {
             let _ = writeln!(out, "  fault at {}s: {}", secs(f.at_us), f.fault);
             let _ = writeln!(

@@ -112,6 +112,27 @@ pub struct Combination {
     /// Its overrides as `PATH=VALUE`; empty without axes.
     pub sets: Vec<String>,
     pub aggregate: Aggregate,
+    /// How many of its runs met each of the lab's expectations.
+    pub expectations: Vec<Tally>,
+    /// Runs that met every expectation, and the fraction of runs that must (`expect_pass`).
+    pub runs_meeting_all: u64,
+    pub required_fraction: f64,
+}
+
+impl Combination {
+    /// Whether enough of its runs met every expectation.
+    pub fn passed(&self) -> bool {
+        let runs = self.aggregate.seeds.len() as f64;
+        self.runs_meeting_all as f64 >= self.required_fraction * runs - 1e-9
+    }
+}
+
+/// One expectation over a combination's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub expectation: String,
+    pub met: u64,
+    pub runs: u64,
 }
 
 /// Runs `plan` on the lab at `path` with `threads` workers (0: one per core), calling
@@ -136,26 +157,45 @@ pub fn run(
         .build()
         .map_err(|e| SweepError::Usage(format!("cannot start {threads} threads: {e}")))?;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let runs: Vec<Aggregate> = pool.install(|| {
+    let runs: Vec<(Aggregate, Vec<crate::expect::Outcome>)> = pool.install(|| {
         jobs.par_iter()
             .map(|&(c, seed)| {
                 let mut lab = labs[c].clone();
                 lab.seed = seed;
-                let aggregate = Aggregate::of(&crate::sim::run(&lab));
+                let results = crate::sim::run(&lab);
+                let outcomes = crate::expect::check(&lab, &results.summary(None));
+                let aggregate = Aggregate::of(&results);
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                aggregate
+                (aggregate, outcomes)
             })
             .collect()
     });
     let mut out = Vec::with_capacity(combos.len());
     let mut runs = runs.into_iter();
-    for sets in &combos {
+    for (sets, lab) in combos.iter().zip(&labs) {
         let mut merged: Option<Aggregate> = None;
-        for run in runs.by_ref().take(plan.seeds.len()) {
+        let mut tallies: Vec<Tally> = Vec::new();
+        let mut runs_meeting_all = 0;
+        for (run, outcomes) in runs.by_ref().take(plan.seeds.len()) {
             match &mut merged {
                 None => merged = Some(run),
                 Some(m) => m.merge(&run).expect("runs of one combination always merge"),
             }
+            if tallies.is_empty() {
+                tallies = outcomes
+                    .iter()
+                    .map(|o| Tally {
+                        expectation: o.expectation.clone(),
+                        met: 0,
+                        runs: 0,
+                    })
+                    .collect();
+            }
+            for (t, o) in tallies.iter_mut().zip(&outcomes) {
+                t.runs += 1;
+                t.met += u64::from(o.passed);
+            }
+            runs_meeting_all += u64::from(outcomes.iter().all(|o| o.passed));
         }
         out.push(Combination {
             sets: sets
@@ -163,6 +203,9 @@ pub fn run(
                 .map(|o| format!("{}={}", o.path.join("."), o.value))
                 .collect(),
             aggregate: merged.expect("at least one seed"),
+            expectations: tallies,
+            runs_meeting_all,
+            required_fraction: lab.expect_pass,
         });
     }
     Ok(out)

@@ -32,6 +32,9 @@ pub struct Lab {
     pub faults: Vec<Fault>,
     /// Valid settings that likely do not do what was meant, for `check` and the run to print.
     pub warnings: Vec<super::error::Problem>,
+    pub expectations: Vec<Expectation>,
+    /// In a sweep, the fraction of a combination's runs that must meet every expectation.
+    pub expect_pass: f64,
 }
 
 impl Lab {
@@ -178,6 +181,35 @@ pub enum Traffic {
         response: u64,
         interval: Time,
         port: u16,
+    },
+}
+
+/// What must hold of a run's results (validated: apps and faults exist).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    Outage {
+        app: String,
+        fault: String,
+        max: Time,
+    },
+    Detection {
+        fault: String,
+        within: Time,
+        by: Option<String>,
+    },
+    Latency {
+        app: String,
+        phase: Option<String>,
+        percentile: f64,
+        max: Time,
+    },
+    Goodput {
+        app: String,
+        phase: Option<String>,
+        min: u64,
+    },
+    NoLossOutsideFailover {
+        app: String,
     },
 }
 

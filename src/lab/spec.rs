@@ -33,6 +33,52 @@ pub struct LabSpec {
     pub apps: Vec<AppSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// What must hold of the results; a run that misses any exits 1.
+    #[serde(default)]
+    pub expect: Vec<ExpectSpec>,
+    /// In a sweep, the fraction of a combination's seeds whose runs must meet every
+    /// expectation. Default 1.
+    #[serde(default)]
+    pub expect_pass: Option<f64>,
+}
+
+/// One expectation. `fault` names a fault as the report does ("circuit er down", "link wan
+/// down"); `phase` is "start" or such a fault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ExpectSpec {
+    /// The app's outage after the fault is at most `max`.
+    Outage {
+        app: String,
+        fault: String,
+        max: Duration,
+    },
+    /// The control plane reacts to the fault within `within` (and by `by`: "BFD", "hold
+    /// timer", "DPD", ... if given).
+    Detection {
+        fault: String,
+        within: Duration,
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// The app's latency percentile (50, 90, 99, 99.9 or 100) is at most `max`: RTT for probes
+    /// and pings, completion time for requests; over the run or in a phase.
+    Latency {
+        app: String,
+        #[serde(default)]
+        phase: Option<String>,
+        percentile: f64,
+        max: Duration,
+    },
+    /// Bulk TCP goodput is at least `min`, over the run or in a phase.
+    Goodput {
+        app: String,
+        #[serde(default)]
+        phase: Option<String>,
+        min: Bitrate,
+    },
+    /// Probes and pings lose nothing except within the outages that follow faults.
+    NoLossOutsideFailover { app: String },
 }
 
 fn default_seed() -> u64 {

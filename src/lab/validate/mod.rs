@@ -176,6 +176,7 @@ impl Checker {
 
 mod apps;
 mod bgp;
+mod expect;
 mod faults;
 mod nodes;
 mod routing;
@@ -215,6 +216,11 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     bgp::bgp(spec, &index, &mut nodes, c);
     let apps = apps::apps(spec, &index, &nodes, &links, c);
     let faults = faults::faults(spec, &index, &nodes, &links, c);
+    let expectations = expect::expectations(spec, &apps, &faults, c);
+    let expect_pass = spec.expect_pass.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&expect_pass) {
+        c.fail("lab", format!("expect_pass {expect_pass} is outside 0..1"));
+    }
     let lab = Lab {
         name: spec.name.clone(),
         seed: spec.seed,
@@ -225,6 +231,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         apps,
         faults,
         warnings: std::mem::take(&mut c.warnings),
+        expectations,
+        expect_pass,
     };
     if c.problems.is_empty() {
         for (item, reason) in super::reach::check(&lab) {
