@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod app;
+pub mod compare;
 pub mod control;
 pub mod device;
 pub mod engine;

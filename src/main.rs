@@ -57,6 +57,18 @@ enum Command {
     /// Example: emulate sweep topologies/er-vpn-failover.ron --seeds 1..=50
     ///   --set circuits.er.bfd.interval=150ms,300ms --csv bfd.csv
     Sweep(SweepArgs),
+    /// Run two or more labs in parallel and put their apps' figures side by side.
+    #[command(
+        after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json"
+    )]
+    Compare {
+        /// The labs, the first being the one the others are compared with.
+        #[arg(required = true, num_args = 2.., value_name = "LAB")]
+        labs: Vec<PathBuf>,
+        /// Write the comparison as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -125,6 +137,7 @@ fn main() -> ExitCode {
         },
         Some(Command::Check { labs, sets }) => check(&labs, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Compare { labs, json }) => compare(&labs, json.as_deref()),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -238,6 +251,17 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         eprint!("{}", hybridlab::expect::render(&outcomes));
     }
     Ok(held)
+}
+
+fn compare(labs: &[PathBuf], json: Option<&Path>) -> Result<bool, String> {
+    let c = hybridlab::compare::run(labs).map_err(|e| e.to_string())?;
+    if let Some(json) = json {
+        let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    print!("{}", hybridlab::compare::render(&c));
+    Ok(true)
 }
 
 fn sweep(args: &SweepArgs) -> Result<bool, String> {
