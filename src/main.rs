@@ -57,6 +57,11 @@ enum Command {
     /// Example: emulate sweep topologies/er-vpn-failover.ron --seeds 1..=50
     ///   --set circuits.er.bfd.interval=150ms,300ms --csv bfd.csv
     Sweep(SweepArgs),
+    /// Join the parts of a sweep run in shards into what one machine would have produced.
+    #[command(
+        after_help = "Example: emulate merge part1.json part2.json part3.json --csv sweep.csv"
+    )]
+    Merge(MergeArgs),
     /// Run two or more labs in parallel and put their apps' figures side by side.
     #[command(
         after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json"
@@ -88,6 +93,25 @@ struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Write one row per combination and figure as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Run only part K of N (every N-th seed from the K-th), for another machine to merge.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The parts' JSON files (`emulate sweep --shard K/N --json PART`).
+    #[arg(required = true, value_name = "PART")]
+    parts: Vec<PathBuf>,
+    /// Write the merged sweep as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the merged sweep as CSV.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
     /// Print nothing but errors.
@@ -137,6 +161,7 @@ fn main() -> ExitCode {
         },
         Some(Command::Check { labs, sets }) => check(&labs, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Merge(args)) => merge(&args),
         Some(Command::Compare { labs, json }) => compare(&labs, json.as_deref()),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
@@ -268,9 +293,14 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
     let plan = hybridlab::sweep::Plan {
         seeds: hybridlab::sweep::parse_seeds(&args.seeds)?,
         axes: args.axes.clone(),
+        shard: args
+            .shard
+            .as_deref()
+            .map(hybridlab::sweep::parse_shard)
+            .transpose()?,
     };
     let combos = plan.combinations()?.len();
-    let total = combos * plan.seeds.len();
+    let total = combos * plan.seeds_here().len();
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -286,19 +316,55 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
     })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    if let Some(json) = &args.json {
-        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    write_sweep(
+        &results,
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.quiet,
+    )
+}
+
+/// Writes a sweep's (or merged parts') JSON and CSV and prints it; whether it met the lab's
+/// expectations.
+fn write_sweep(
+    results: &[hybridlab::sweep::Combination],
+    json: Option<&Path>,
+    csv: Option<&Path>,
+    quiet: bool,
+) -> Result<bool, String> {
+    if let Some(json) = json {
+        let text = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
     }
-    if let Some(csv) = &args.csv {
-        std::fs::write(csv, hybridlab::report::sweep_csv(&results))
+    if let Some(csv) = csv {
+        std::fs::write(csv, hybridlab::report::sweep_csv(results))
             .map_err(|e| format!("{}: cannot write: {e}", csv.display()))?;
     }
-    if !args.quiet {
-        print!("{}", hybridlab::report::render_sweep(&results));
+    if !quiet {
+        print!("{}", hybridlab::report::render_sweep(results));
     }
     Ok(results.iter().all(|c| c.passed()))
+}
+
+/// Joins the JSON parts of a sharded sweep.
+fn merge(args: &MergeArgs) -> Result<bool, String> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a sweep part: {e}", p.display()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let merged = hybridlab::sweep::merge_parts(parts)?;
+    write_sweep(
+        &merged,
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.quiet,
+    )
 }
 
 /// A progress bar on stderr, shown only once a run has taken a second of wall time and only on

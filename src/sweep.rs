@@ -85,9 +85,40 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
 pub struct Plan {
     pub seeds: Vec<u64>,
     pub axes: Vec<Axis>,
+    /// `Some((k, n))`: run only part k of n (1-based), every n-th seed from the k-th, for
+    /// every combination; [`merge_parts`] joins the parts.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// `K/N`, 1 <= K <= N.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard {s}: expected K/N with 1 <= K <= N, e.g. 3/8");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }
 
 impl Plan {
+    /// The seeds this plan (or its shard) runs.
+    pub fn seeds_here(&self) -> Vec<u64> {
+        match self.shard {
+            None => self.seeds.clone(),
+            Some((k, n)) => self
+                .seeds
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k - 1)
+                .map(|(_, &s)| s)
+                .collect(),
+        }
+    }
+
     /// Each combination's overrides, in order.
     pub fn combinations(&self) -> Result<Vec<Vec<Override>>, String> {
         let mut combos: Vec<Vec<Override>> = vec![Vec::new()];
@@ -145,12 +176,20 @@ pub fn run(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Combination>, SweepError> {
     let combos = plan.combinations().map_err(SweepError::Usage)?;
+    let seeds = plan.seeds_here();
+    if seeds.is_empty() {
+        return Err(SweepError::Usage(format!(
+            "shard {:?} of {} seeds has none to run",
+            plan.shard,
+            plan.seeds.len()
+        )));
+    }
     let labs = combos
         .iter()
         .map(|sets| lab::load_with(path, sets))
         .collect::<Result<Vec<_>, _>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
-        .flat_map(|c| plan.seeds.iter().map(move |&s| (c, s)))
+        .flat_map(|c| seeds.iter().map(move |&s| (c, s)))
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -176,7 +215,7 @@ pub fn run(
         let mut merged: Option<Aggregate> = None;
         let mut tallies: Vec<Tally> = Vec::new();
         let mut runs_meeting_all = 0;
-        for (run, outcomes) in runs.by_ref().take(plan.seeds.len()) {
+        for (run, outcomes) in runs.by_ref().take(seeds.len()) {
             match &mut merged {
                 None => merged = Some(run),
                 Some(m) => m.merge(&run).expect("runs of one combination always merge"),
@@ -207,6 +246,45 @@ pub fn run(
             runs_meeting_all,
             required_fraction: lab.expect_pass,
         });
+    }
+    Ok(out)
+}
+
+/// Joins the parts of a sharded sweep (each a `Vec<Combination>` as `run` returns it) into
+/// what one machine would have produced.
+pub fn merge_parts(parts: Vec<Vec<Combination>>) -> Result<Vec<Combination>, String> {
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().ok_or("no parts to merge")?;
+    for (p, part) in parts.enumerate() {
+        if part.len() != out.len() {
+            return Err(format!(
+                "part {} has {} combinations, the first {}",
+                p + 2,
+                part.len(),
+                out.len()
+            ));
+        }
+        for (a, b) in out.iter_mut().zip(part) {
+            if a.sets != b.sets || a.required_fraction != b.required_fraction {
+                return Err(format!(
+                    "part {} is of another sweep: {:?} against {:?}",
+                    p + 2,
+                    b.sets,
+                    a.sets
+                ));
+            }
+            a.aggregate
+                .merge(&b.aggregate)
+                .map_err(|e| format!("part {}: {e}", p + 2))?;
+            if a.expectations.len() != b.expectations.len() {
+                return Err(format!("part {} checks other expectations", p + 2));
+            }
+            for (x, y) in a.expectations.iter_mut().zip(&b.expectations) {
+                x.met += y.met;
+                x.runs += y.runs;
+            }
+            a.runs_meeting_all += b.runs_meeting_all;
+        }
     }
     Ok(out)
 }
@@ -242,10 +320,27 @@ mod tests {
     }
 
     #[test]
+    fn shards_split_the_seeds_without_overlap() {
+        let plan = |shard| Plan {
+            seeds: (1..=7).collect(),
+            axes: vec![],
+            shard,
+        };
+        assert_eq!(plan(Some((1, 3))).seeds_here(), [1, 4, 7]);
+        assert_eq!(plan(Some((3, 3))).seeds_here(), [3, 6]);
+        assert_eq!(plan(None).seeds_here().len(), 7);
+        assert_eq!(parse_shard("2/4"), Ok((2, 4)));
+        assert!(
+            parse_shard("0/4").is_err() && parse_shard("5/4").is_err() && parse_shard("x").is_err()
+        );
+    }
+
+    #[test]
     fn combinations_vary_the_first_axis_slowest() {
         let plan = Plan {
             seeds: vec![1],
             axes: vec!["a.x=1,2".parse().unwrap(), "b.y=3,4".parse().unwrap()],
+            shard: None,
         };
         let combos: Vec<String> = plan
             .combinations()

@@ -92,6 +92,7 @@ fn each_combination_is_its_seeds_merged() {
         axes: vec!["links.wire.loss=Bernoulli(0.002),Bernoulli(0.02)"
             .parse()
             .unwrap()],
+        shard: None,
     };
     let combos = sweep::run(&lab, &plan, 2, &|_| {}).unwrap();
     assert_eq!(combos.len(), 2);
@@ -144,5 +145,72 @@ fn a_bad_sweep_is_refused_before_anything_runs() {
     ]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("loss 3 is outside 0..1"), "{text}");
+    std::fs::remove_file(&lab).ok();
+}
+
+#[test]
+fn shards_merged_on_another_machine_give_exactly_the_single_run() {
+    let lab = lab_file("shards");
+    let path = lab.to_str().unwrap();
+    let out = |tag: &str| lab.with_extension(format!("{tag}.json"));
+    let read = |p: &std::path::Path| {
+        let t = std::fs::read_to_string(p).unwrap();
+        std::fs::remove_file(p).ok();
+        t
+    };
+    let common = [
+        "--seeds",
+        "1..=5",
+        "--set",
+        "links.wire.delay=5ms,20ms",
+        "--quiet",
+    ];
+    let whole = out("whole");
+    let (code, text) = emulate(
+        &[
+            &["sweep", path, "--json", whole.to_str().unwrap()][..],
+            &common,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{text}");
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let part = out(&format!("part{k}"));
+        let shard = format!("{k}/3");
+        let args = [
+            &[
+                "sweep",
+                path,
+                "--shard",
+                &shard,
+                "--json",
+                part.to_str().unwrap(),
+            ][..],
+            &common,
+        ]
+        .concat();
+        let (code, text) = emulate(&args);
+        assert_eq!(code, 0, "{text}");
+        parts.push(part);
+    }
+    // Merged in another order than run: the same bytes.
+    let merged = out("merged");
+    let mut args = vec!["merge", "--quiet", "--json", merged.to_str().unwrap()];
+    args.extend(parts.iter().rev().map(|p| p.to_str().unwrap()));
+    let (code, text) = emulate(&args);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(read(&merged), read(&whole));
+    // A part merged twice would count its runs twice: refused.
+    let (code, text) = emulate(&[
+        "merge",
+        parts[0].to_str().unwrap(),
+        parts[0].to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("in both parts"), "{text}");
+    for p in &parts {
+        std::fs::remove_file(p).ok();
+    }
     std::fs::remove_file(&lab).ok();
 }
