@@ -214,3 +214,44 @@ fn shards_merged_on_another_machine_give_exactly_the_single_run() {
     }
     std::fs::remove_file(&lab).ok();
 }
+
+#[test]
+fn a_sweep_run_in_parts_by_gnu_parallel_merges_to_the_single_run() {
+    // tools/sweep-parallel.sh: three shards as separate processes, then `emulate merge`.
+    let lab = lab_file("parallel");
+    let path = lab.to_str().unwrap();
+    let whole = lab.with_extension("whole.json");
+    let merged = lab.with_extension("merged.json");
+    let axis = "links.wire.loss=Bernoulli(0.002),Bernoulli(0.02)";
+    let (code, text) = emulate(&[
+        "sweep",
+        path,
+        "--seeds",
+        "1..=4",
+        "--set",
+        axis,
+        "--quiet",
+        "--json",
+        whole.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/sweep-parallel.sh");
+    let out = Command::new("bash")
+        .args([script, "3", merged.to_str().unwrap(), path, "1..=4", axis])
+        .env("EMULATE", env!("CARGO_BIN_EXE_emulate"))
+        .output()
+        .expect("bash runs (GNU parallel is installed by .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &std::path::Path| {
+        let t = std::fs::read_to_string(p).unwrap();
+        std::fs::remove_file(p).ok();
+        t
+    };
+    assert_eq!(read(&merged), read(&whole));
+    std::fs::remove_file(&lab).ok();
+}
