@@ -6,18 +6,16 @@ use hybridlab::aggregate::{Aggregate, MergeError};
 
 /// A lossy link that fails for a second, with probes and a bulk flow, run with `seed`.
 fn run_seed(seed: u64) -> Aggregate {
-    let text = two_hosts(
-        "6s",
-        r#"delay: "5ms", rate: "100Mbps", loss: Bernoulli(0.002)"#,
-        ("", ""),
-        r#"(name: "probe", from: "a", to: "b", traffic: UdpProbe(interval: "10ms")),
+    let text = with_fields(
+        &two_hosts(
+            "6s",
+            r#"delay: "5ms", rate: "100Mbps", loss: Bernoulli(0.002)"#,
+            ("", ""),
+            r#"(name: "probe", from: "a", to: "b", traffic: UdpProbe(interval: "10ms")),
         (name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
-    )
-    .replace("seed: 1,", &format!("seed: {seed},"))
-    .replace(
-        "apps: [",
-        r#"faults: [(at: "2s", action: LinkDown("wire")), (at: "3s", action: LinkUp("wire"))],
-    apps: ["#,
+        )
+        .replace("seed: 1,", &format!("seed: {seed},")),
+        &wire_outage("2s", "3s"),
     );
     Aggregate::of(&run(&text))
 }

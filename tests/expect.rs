@@ -31,9 +31,8 @@ fn lab_expecting(expect: &str) -> String {
     .replace(
         "apps: [",
         &format!(
-            r#"faults: [(at: "1s", action: LinkDown("wire")), (at: "1.5s", action: LinkUp("wire"))],
-    expect: [{expect}],
-    apps: ["#
+            "{}\n    expect: [{expect}],\n    apps: [",
+            wire_outage("1s", "1.5s")
         ),
     )
 }

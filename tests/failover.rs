@@ -269,8 +269,7 @@ fn the_phases_count_the_same_losses_as_their_app() {
     )
     .replace(
         "apps: [",
-        r#"faults: [(at: "4s", action: LinkDown("wire")), (at: "5s", action: LinkUp("wire"))],
-    apps: ["#,
+        &format!("{}\n    apps: [", wire_outage("4s", "5s")),
     );
     let summary = run(&text).summary(None);
     let probe = &summary.apps[0];

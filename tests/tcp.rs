@@ -14,8 +14,7 @@ fn resumes_at(host_fields: &str) -> f64 {
     )
     .replace(
         "apps: [",
-        r#"faults: [(at: "5s", action: LinkDown("wire")), (at: "5.5s", action: LinkUp("wire"))],
-    apps: ["#,
+        &format!("{}\n    apps: [", wire_outage("5s", "5.5s")),
     );
     let r = run(&text);
     let series = app(&r, "bulk").summary(r.duration).goodput_series_bps;

@@ -31,3 +31,17 @@ pub fn two_hosts(duration: &str, link_fields: &str, hosts: (&str, &str), apps: &
         hosts.0, hosts.1
     )
 }
+
+/// `lab` (as [`two_hosts`] writes it) with top-level `fields` (`faults: [...],`, `expect:
+/// [...],`) added before its apps.
+pub fn with_fields(lab: &str, fields: &str) -> String {
+    assert!(lab.contains("apps: ["), "a lab with apps");
+    lab.replacen("apps: [", &format!("{fields}\n    apps: ["), 1)
+}
+
+/// The `faults` field of a two-host lab whose link fails at `down` and returns at `up`.
+pub fn wire_outage(down: &str, up: &str) -> String {
+    format!(
+        r#"faults: [(at: "{down}", action: LinkDown("wire")), (at: "{up}", action: LinkUp("wire"))],"#
+    )
+}
