@@ -98,6 +98,9 @@ struct SweepArgs {
     /// Run only part K of N (every N-th seed from the K-th), for another machine to merge.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
+    /// Run only the first part of each run, e.g. 25s (as for a single run).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -298,6 +301,10 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
             .as_deref()
             .map(hybridlab::sweep::parse_shard)
             .transpose()?,
+        duration: match args.duration {
+            Some(d) if d.0 == 0 => return Err("--duration must be above zero".to_string()),
+            d => d.map(|d| d.0),
+        },
     };
     let combos = plan.combinations()?.len();
     let total = combos * plan.seeds_here().len();

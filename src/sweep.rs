@@ -88,6 +88,8 @@ pub struct Plan {
     /// `Some((k, n))`: run only part k of n (1-based), every n-th seed from the k-th, for
     /// every combination; [`merge_parts`] joins the parts.
     pub shard: Option<(usize, usize)>,
+    /// Run only the first part of each run (as `--duration` does for one run), in ns.
+    pub duration: Option<crate::engine::Time>,
 }
 
 /// `K/N`, 1 <= K <= N.
@@ -186,8 +188,14 @@ pub fn run(
     }
     let labs = combos
         .iter()
-        .map(|sets| lab::load_with(path, sets))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|sets| {
+            let mut lab = lab::load_with(path, sets)?;
+            if let Some(d) = plan.duration {
+                lab.cut_short(d);
+            }
+            Ok(lab)
+        })
+        .collect::<Result<Vec<_>, LabError>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
         .flat_map(|c| seeds.iter().map(move |&s| (c, s)))
         .collect();
@@ -325,6 +333,7 @@ mod tests {
             seeds: (1..=7).collect(),
             axes: vec![],
             shard,
+            duration: None,
         };
         assert_eq!(plan(Some((1, 3))).seeds_here(), [1, 4, 7]);
         assert_eq!(plan(Some((3, 3))).seeds_here(), [3, 6]);
@@ -341,6 +350,7 @@ mod tests {
             seeds: vec![1],
             axes: vec!["a.x=1,2".parse().unwrap(), "b.y=3,4".parse().unwrap()],
             shard: None,
+            duration: None,
         };
         let combos: Vec<String> = plan
             .combinations()

@@ -93,6 +93,7 @@ fn each_combination_is_its_seeds_merged() {
             .parse()
             .unwrap()],
         shard: None,
+        duration: None,
     };
     let combos = sweep::run(&lab, &plan, 2, &|_| {}).unwrap();
     assert_eq!(combos.len(), 2);
@@ -254,4 +255,28 @@ fn a_sweep_run_in_parts_by_gnu_parallel_merges_to_the_single_run() {
     };
     assert_eq!(read(&merged), read(&whole));
     std::fs::remove_file(&lab).ok();
+}
+
+#[test]
+fn a_sweep_cut_short_runs_only_the_first_part_of_each_run() {
+    // The lab fails at 1 s and is repaired at 1.5 s; cut at 1.2 s, only the failure happened.
+    let lab = lab_file("short");
+    let plan = Plan {
+        seeds: vec![1, 2],
+        axes: Vec::new(),
+        shard: None,
+        duration: Some(1_200_000_000),
+    };
+    let combos = sweep::run(&lab, &plan, 1, &|_| {}).unwrap();
+    std::fs::remove_file(&lab).ok();
+    let faults: Vec<&str> = combos[0]
+        .aggregate
+        .faults
+        .iter()
+        .map(|f| f.fault.as_str())
+        .collect();
+    assert_eq!(faults, ["link wire down"]);
+    // 120 probes per run until 1.2 s, a few still unanswered when it ends.
+    let probe = &combos[0].aggregate.apps[0];
+    assert_eq!(probe.sent, 240);
 }
