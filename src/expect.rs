@@ -22,6 +22,13 @@ pub fn check(lab: &Lab, s: &Summary) -> Vec<Outcome> {
     lab.expectations.iter().map(|e| outcome(e, s)).collect()
 }
 
+/// " in phase 'x'" for an expectation about one phase; nothing for the whole run.
+fn phase_words(phase: &Option<String>) -> String {
+    phase
+        .as_ref()
+        .map_or(String::new(), |p| format!(" in phase '{p}'"))
+}
+
 fn ns(us: f64) -> String {
     format_nanos((us * 1e3).round() as u64)
 }
@@ -82,9 +89,7 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
             percentile,
             max,
         } => {
-            let within = in_phase
-                .as_ref()
-                .map_or(String::new(), |p| format!(" in phase '{p}'"));
+            let within = phase_words(in_phase);
             let text = format!(
                 "{name} p{percentile} latency{within} at most {}",
                 format_nanos(*max)
@@ -115,9 +120,7 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
             phase: in_phase,
             min,
         } => {
-            let within = in_phase
-                .as_ref()
-                .map_or(String::new(), |p| format!(" in phase '{p}'"));
+            let within = phase_words(in_phase);
             let text = format!(
                 "{name} goodput{within} at least {}",
                 format_bitrate(*min as f64)
