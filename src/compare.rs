@@ -3,7 +3,8 @@
 //! longest failover outage — with each lab's difference from the first.
 
 use crate::lab::{self, LabError};
-use crate::results::{AppSummary, Summary};
+use crate::plot::{CdfPanel, Curve, PlotError};
+use crate::results::{AppSummary, Results, Summary};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -24,17 +25,57 @@ pub struct Comparison {
     pub rows: Vec<Row>,
 }
 
-/// Runs the labs at `paths` in parallel and lines up their apps by name.
-pub fn run(paths: &[PathBuf]) -> Result<Comparison, LabError> {
+/// Runs the labs at `paths` in parallel and lines up their apps by name. The runs' results
+/// come back too, in the order of `paths`, for [`latency_svg`].
+pub fn run(paths: &[PathBuf]) -> Result<(Comparison, Vec<Results>), LabError> {
     let labs = paths
         .iter()
         .map(|p| lab::load(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let summaries: Vec<Summary> = labs
-        .par_iter()
-        .map(|l| crate::sim::run(l).summary(None))
+    let results: Vec<Results> = labs.par_iter().map(crate::sim::run).collect();
+    let summaries: Vec<Summary> = results.iter().map(|r| r.summary(None)).collect();
+    Ok((compare(paths, &summaries), results))
+}
+
+/// The latency CDFs of the compared labs as one SVG: a panel per app that measures latency
+/// (round trips of probes and pings, completion times of requests), one curve per lab in the
+/// order of the comparison's columns, on a logarithmic time axis.
+pub fn latency_svg(c: &Comparison, results: &[Results]) -> Result<String, PlotError> {
+    let mut apps: Vec<(&str, &'static str)> = Vec::new();
+    for r in results {
+        for a in &r.apps {
+            if let Some((what, _)) = a.latency() {
+                if !apps.iter().any(|(name, _)| *name == a.name) {
+                    apps.push((&a.name, what));
+                }
+            }
+        }
+    }
+    let panels: Vec<CdfPanel> = apps
+        .iter()
+        .map(|&(app, what)| CdfPanel {
+            title: format!("{app}: {what}"),
+            curves: results
+                .iter()
+                .zip(&c.labs)
+                .enumerate()
+                .filter_map(|(i, (r, (name, path)))| {
+                    let (_, latencies) = r.apps.iter().find(|a| a.name == app)?.latency()?;
+                    Some(Curve {
+                        label: format!("[{}] {name} ({})", column(i), file_name(path)),
+                        series: i,
+                        latencies,
+                    })
+                })
+                .collect(),
+        })
         .collect();
-    Ok(compare(paths, &summaries))
+    crate::plot::latency_cdfs(&panels)
+}
+
+/// The letter that names the `i`-th lab's column.
+fn column(i: usize) -> char {
+    (b'A' + (i % 26) as u8) as char
 }
 
 /// The figures each summary gives, row by row, for the apps in the order they first appear.
@@ -106,18 +147,14 @@ pub fn render(c: &Comparison) -> String {
         .map(|(name, path)| format!("{name} ({})", file_name(path)))
         .collect();
     for (i, n) in names.iter().enumerate() {
-        let _ = writeln!(out, "[{}] {n}", (b'A' + i as u8) as char);
+        let _ = writeln!(out, "[{}] {n}", column(i));
     }
     let mut header = format!("{:<12} {:<22}", "app", "figure");
     for i in 0..names.len() {
-        let _ = write!(header, " {:>14}", format!("[{}]", (b'A' + i as u8) as char));
+        let _ = write!(header, " {:>14}", format!("[{}]", column(i)));
     }
     for i in 1..names.len() {
-        let _ = write!(
-            header,
-            " {:>12}",
-            format!("[{}] vs [A]", (b'A' + i as u8) as char)
-        );
+        let _ = write!(header, " {:>12}", format!("[{}] vs [A]", column(i)));
     }
     let _ = writeln!(out, "\n{header}");
     for r in &c.rows {

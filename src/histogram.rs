@@ -91,6 +91,26 @@ impl Latencies {
     }
 }
 
+impl Latencies {
+    /// The empirical distribution as steps: (value, fraction of values at or below it), one per
+    /// non-empty bucket in rising order, the first at the exact minimum and the last at the
+    /// exact maximum with fraction 1. Empty when nothing was recorded.
+    pub fn cdf(&self) -> Vec<(Time, f64)> {
+        let total = self.len() as f64;
+        let mut below = 0u64;
+        self.hist
+            .iter_recorded()
+            .map(|v| {
+                below += v.count_at_value();
+                let value = v.value_iterated_to().clamp(self.min, self.max);
+                (value, below as f64 / total)
+            })
+            .enumerate()
+            .map(|(i, (value, fraction))| (if i == 0 { self.min } else { value }, fraction))
+            .collect()
+    }
+}
+
 /// The serialised form: the extremes and each non-empty bucket as (a value in it, count).
 /// Recording each count at its value into an empty histogram of the same precision fills the
 /// same buckets, so writing and reading back loses nothing.
@@ -199,6 +219,20 @@ mod tests {
         assert_eq!(a.quantile(0.5), all.quantile(0.5));
         assert_eq!(Latencies::new().min(), None);
         assert_eq!(Latencies::new().quantile(0.5), None);
+    }
+
+    #[test]
+    fn the_cdf_runs_from_the_exact_minimum_to_the_exact_maximum() {
+        let mut l = Latencies::new();
+        for v in [20_014_720, 20_014_720, 20_200_000, 31_000_000] {
+            l.record(v);
+        }
+        let cdf = l.cdf();
+        assert_eq!(cdf.first(), Some(&(20_014_720, 0.5)));
+        assert_eq!(cdf.last(), Some(&(31_000_000, 1.0)));
+        assert_eq!(cdf.len(), 3);
+        assert!(cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+        assert!(Latencies::new().cdf().is_empty());
     }
 
     #[test]

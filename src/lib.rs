@@ -17,6 +17,7 @@ pub mod histogram;
 pub mod host;
 pub mod lab;
 pub mod link;
+pub mod plot;
 pub mod report;
 pub mod results;
 pub mod rng;

@@ -64,7 +64,7 @@ enum Command {
     Merge(MergeArgs),
     /// Run two or more labs in parallel and put their apps' figures side by side.
     #[command(
-        after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json"
+        after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json --svg cmp.svg"
     )]
     Compare {
         /// The labs, the first being the one the others are compared with.
@@ -73,6 +73,9 @@ enum Command {
         /// Write the comparison as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Draw each app's latency CDF, one curve per lab, as SVG.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
 }
 
@@ -165,7 +168,9 @@ fn main() -> ExitCode {
         Some(Command::Check { labs, sets }) => check(&labs, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Merge(args)) => merge(&args),
-        Some(Command::Compare { labs, json }) => compare(&labs, json.as_deref()),
+        Some(Command::Compare { labs, json, svg }) => {
+            compare(&labs, json.as_deref(), svg.as_deref())
+        }
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -281,12 +286,16 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     Ok(held)
 }
 
-fn compare(labs: &[PathBuf], json: Option<&Path>) -> Result<bool, String> {
-    let c = hybridlab::compare::run(labs).map_err(|e| e.to_string())?;
+fn compare(labs: &[PathBuf], json: Option<&Path>, svg: Option<&Path>) -> Result<bool, String> {
+    let (c, results) = hybridlab::compare::run(labs).map_err(|e| e.to_string())?;
     if let Some(json) = json {
         let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if let Some(svg) = svg {
+        let text = hybridlab::compare::latency_svg(&c, &results).map_err(|e| e.to_string())?;
+        std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
     }
     print!("{}", hybridlab::compare::render(&c));
     Ok(true)

@@ -149,6 +149,16 @@ impl AppRecord {
         p.returned.is_none() && p.sent.saturating_add(probe_timeout(&self.rtt)) > run_end
     }
 
+    /// The latency that characterises the app, and what it is: probes' and pings' round trips,
+    /// requests' completion times. `None` for bulk transfers, which measure goodput.
+    pub fn latency(&self) -> Option<(&'static str, &Latencies)> {
+        match self.kind {
+            AppKind::UdpProbe | AppKind::Ping => Some(("round trip", &self.rtt)),
+            AppKind::TcpRequestResponse => Some(("completion time", &self.completion)),
+            AppKind::TcpBulk => None,
+        }
+    }
+
     /// Records an RTT a TCP sender measured.
     pub fn tcp_rtt(&mut self, rtt: Time) {
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));

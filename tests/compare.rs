@@ -27,7 +27,7 @@ const PING: &str = r#"(name: "ping", from: "a", to: "b", traffic: Ping(interval:
 fn compare_lines_up_apps_by_name_and_shows_the_change() {
     let near = lab_file("near", "5ms", PROBE);
     let far = lab_file("far", "20ms", &format!("{PROBE}, {PING}"));
-    let c = hybridlab::compare::run(&[near.clone(), far.clone()]).unwrap();
+    let (c, results) = hybridlab::compare::run(&[near.clone(), far.clone()]).unwrap();
     std::fs::remove_file(&near).ok();
     std::fs::remove_file(&far).ok();
     assert_eq!(c.labs[0].0, "two-hosts-near");
@@ -52,6 +52,58 @@ fn compare_lines_up_apps_by_name_and_shows_the_change() {
         text.contains("+299.6%"),
         "the RTT change from 10.015 to 40.015 ms: {text}"
     );
+    // The CDF chart: a panel per latency app, a curve per lab that has it.
+    let svg = hybridlab::compare::latency_svg(&c, &results).unwrap();
+    assert!(svg.contains("probe: round trip") && svg.contains("ping: round trip"));
+    let curve = |colour: &str| {
+        svg.lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains(colour))
+            .count()
+    };
+    assert_eq!(
+        curve("#4E79A7"),
+        2,
+        "[A]: the probe curve and its legend mark"
+    );
+    assert_eq!(
+        curve("#F28E2B"),
+        3,
+        "[B]: the probe and ping curves and one legend mark"
+    );
+    assert!(
+        svg.contains("[A] two-hosts-near"),
+        "the legend names the labs"
+    );
+}
+
+#[test]
+fn compare_writes_the_cdf_svg_it_is_asked_for() {
+    let near = lab_file("svg-near", "5ms", PROBE);
+    let far = lab_file("svg-far", "20ms", PROBE);
+    let svg = std::env::temp_dir().join(format!("hybridlab-cmp-{}.svg", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .arg("compare")
+        .args([&near, &far])
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&near).ok();
+    std::fs::remove_file(&far).ok();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    std::fs::remove_file(&svg).ok();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    // 5 ms and 20 ms one way: round trips near 10 and 40 ms, both on the axis.
+    let labels: Vec<&str> = text
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+        .map(str::trim)
+        .collect();
+    for tick in ["10.0", "20.0"] {
+        assert!(labels.contains(&tick), "{tick}: {labels:?}");
+    }
 }
 
 #[test]
