@@ -364,3 +364,50 @@ fn a_missing_file_and_bad_usage_exit_2() {
     let (code, text) = emulate(&["--duration", "soon"], Some(GOOD));
     assert_eq!(code, 2, "{text}");
 }
+
+#[test]
+fn misspelt_tunnels_gateways_and_peers_get_suggestions() {
+    let lab = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/topologies/er-vpn-failover.ron"
+    ))
+    .unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"prefix: "10.20.255.30/32", via: "s2s""#,
+            r#"prefix: "10.20.255.30/32", via: "s2z""#,
+            "next hop 's2z' is neither an IPv4 address nor a tunnel of 'edge' (did you mean 's2s'?)",
+        ),
+        (
+            r#"gateway: "ergw", bandwidth"#,
+            r#"gateway: "ergv", bandwidth"#,
+            "gateway 'ergv' is not a router in the lab (did you mean 'ergw'?)",
+        ),
+        (
+            r#"ce: "edge", gateway"#,
+            r#"ce: "edgy", gateway"#,
+            "ce 'edgy' is not a router with `bgp` in the lab (did you mean 'edge'?)",
+        ),
+        (
+            r#"ce: "edge", gateway"#,
+            r#"ce: "router", gateway"#,
+            "ce 'router' is not a router with `bgp` in the lab (there are: edge, vpngw, ergw, vnet)",
+        ),
+        (
+            r#"(node: "vnet", ip: "10.20.254.6", weight"#,
+            r#"(node: "vnet", ip: "10.20.254.66", weight"#,
+            "10.20.254.66 is not an address of 'vnet' (did you mean '10.20.254.6'?)",
+        ),
+        (
+            r#"(at: "40s", action: CircuitUp("er")),"#,
+            r#"(at: "40s", action: CircuitUp("er")), (at: "50s", action: BgpReset(router: "vnet", peer: "10.20.254.55")),"#,
+            "'vnet' has no BGP session with 10.20.254.55 (did you mean '10.20.254.5'?)",
+        ),
+    ];
+    for (from, to, words) in cases {
+        assert!(lab.contains(from), "{from}");
+        let (code, text) = emulate(&["check"], Some(&lab.replacen(from, to, 1)));
+        assert_eq!(code, 2, "{to}: {text}");
+        assert!(text.contains(words), "expected {words:?} in: {text}");
+    }
+}

@@ -47,6 +47,24 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
             problems.push(problem(&item, format!("bandwidth {} is not an ExpressRoute tier (50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps; 100 Gbps Direct)", crate::units::format_bitrate(c.bandwidth.0 as f64))));
         }
         let find = |name: &str| spec.nodes.iter().find(|n| n.name() == name);
+        // A misspelt gateway or CE: the routers it might have meant (a CE runs BGP).
+        let routers = |bgp_only: bool| -> Vec<&str> {
+            spec.nodes
+                .iter()
+                .filter(|n| match n {
+                    NodeSpec::Router { bgp, .. } => bgp.is_some() || !bgp_only,
+                    _ => false,
+                })
+                .map(|n| n.name())
+                .collect()
+        };
+        let hint = |name: &str, bgp_only: bool| {
+            if find(name).is_some() {
+                String::new()
+            } else {
+                super::suggest::suggest(name, &routers(bgp_only))
+            }
+        };
         let gw_sku = match find(&c.gateway) {
             Some(NodeSpec::Router { sku, bgp, .. }) => {
                 if bgp.as_ref().is_none_or(|b| b.asn != GATEWAY_ASN) {
@@ -60,7 +78,11 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
             _ => {
                 problems.push(problem(
                     &item,
-                    format!("gateway '{}' is not a router in the lab", c.gateway),
+                    format!(
+                        "gateway '{}' is not a router in the lab{}",
+                        c.gateway,
+                        hint(&c.gateway, false)
+                    ),
                 ));
                 None
             }
@@ -68,7 +90,11 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
         if !matches!(find(&c.ce), Some(NodeSpec::Router { bgp: Some(_), .. })) {
             problems.push(problem(
                 &item,
-                format!("ce '{}' is not a router with `bgp` in the lab", c.ce),
+                format!(
+                    "ce '{}' is not a router with `bgp` in the lab{}",
+                    c.ce,
+                    hint(&c.ce, true)
+                ),
             ));
         }
         if c.fast_path

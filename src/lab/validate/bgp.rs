@@ -78,7 +78,14 @@ pub(super) fn bgp(
                 continue;
             };
             if !host_addresses(&nodes[n]).any(|p| p.addr == ip) {
-                c.fail(&item, format!("{ip} is not an address of '{}'", end.node));
+                let own: Vec<String> = host_addresses(&nodes[n])
+                    .map(|p| p.addr.to_string())
+                    .collect();
+                let hint = super::super::suggest::suggest(&ip.to_string(), &own);
+                c.fail(
+                    &item,
+                    format!("{ip} is not an address of '{}'{hint}", end.node),
+                );
                 continue;
             }
             let keepalive = end.keepalive.map_or(KEEPALIVE, |d| d.0);

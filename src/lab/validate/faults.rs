@@ -55,9 +55,22 @@ pub(super) fn faults(
                 let peer_ip = c.addr(&item, peer);
                 match (node, peer_ip) {
                     (Some(node), Some(peer)) => {
-                        let has = matches!(&nodes[node].kind, NodeKind::Router(Router { bgp: Some(b), .. }) if b.sessions.iter().any(|s| s.bgp.peer == peer));
-                        if !has {
-                            c.fail(&item, format!("'{router}' has no BGP session with {peer}"));
+                        let peers: Vec<String> = match &nodes[node].kind {
+                            NodeKind::Router(Router { bgp: Some(b), .. }) => {
+                                b.sessions.iter().map(|s| s.bgp.peer.to_string()).collect()
+                            }
+                            _ => Vec::new(),
+                        };
+                        if !peers.contains(&peer.to_string()) {
+                            let hint = if peers.is_empty() {
+                                " (it has none)".to_string()
+                            } else {
+                                super::super::suggest::suggest(&peer.to_string(), &peers)
+                            };
+                            c.fail(
+                                &item,
+                                format!("'{router}' has no BGP session with {peer}{hint}"),
+                            );
                         }
                         Some(FaultKind::BgpReset { node, peer })
                     }

@@ -136,13 +136,24 @@ pub(super) fn routes(
                         via: None,
                     },
                 )),
-                _ => c.fail(
-                    &item,
-                    format!(
-                        "next hop '{}' is neither an IPv4 address nor a tunnel of '{}'",
-                        r.via, r.node
-                    ),
-                ),
+                (_, kind) => {
+                    let own: Vec<&str> = match kind {
+                        NodeKind::Router(rt) => rt
+                            .tunnels
+                            .iter()
+                            .map(|&(t, _)| tunnels[t].name.as_str())
+                            .collect(),
+                        NodeKind::Host(_) => Vec::new(),
+                    };
+                    let hint = super::super::suggest::suggest(&r.via, &own);
+                    c.fail(
+                        &item,
+                        format!(
+                            "next hop '{}' is neither an IPv4 address nor a tunnel of '{}'{hint}",
+                            r.via, r.node
+                        ),
+                    )
+                }
             }
             continue;
         };
