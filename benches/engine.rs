@@ -95,7 +95,7 @@ fn bulk_1gbps(c: &mut Criterion) {
         10.0 / wall
     );
     let mut g = c.benchmark_group("bulk_1gbps_2ms");
-    g.throughput(Throughput::Bytes(r.apps[0].bytes_received));
+    g.throughput(Throughput::Bytes(s.received));
     g.sample_size(10);
     g.bench_function("10s_transfer", |b| {
         b.iter(|| black_box(Sim::new(&lab).run()))

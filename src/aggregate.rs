@@ -80,14 +80,20 @@ impl Aggregate {
             .zip(&summary.apps)
             .map(|(record, s)| AppAggregate {
                 name: record.name.clone(),
-                kind: record.kind,
+                kind: record.kind(),
                 sent: s.sent,
                 received: s.received,
                 lost: s.lost,
                 in_flight: s.in_flight,
-                one_way: record.one_way.clone(),
-                rtt: record.rtt.clone(),
-                completion: record.completion.clone(),
+                one_way: record
+                    .probes()
+                    .map(|p| p.one_way.clone())
+                    .unwrap_or_default(),
+                rtt: record.probes().map(|p| p.rtt.clone()).unwrap_or_default(),
+                completion: record
+                    .exchanges()
+                    .map(|e| e.completion.clone())
+                    .unwrap_or_default(),
                 goodput_bps: PerRun::of(s.goodput_bps),
                 steady_goodput_bps: PerRun::of(s.steady_goodput_bps),
             })

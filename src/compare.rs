@@ -101,7 +101,7 @@ pub fn compare(paths: &[PathBuf], summaries: &[Summary]) -> Comparison {
         ("goodput (bps)", |_, a| a.goodput_bps),
         ("steady goodput (bps)", |_, a| a.steady_goodput_bps),
         ("loss (%)", |_, a| {
-            (a.unit != "bytes").then_some(100.0 * a.loss_ratio)
+            a.unit.counts_messages().then_some(100.0 * a.loss_ratio)
         }),
         ("longest outage (us)", |s, a| {
             s.failover

@@ -63,7 +63,7 @@ pub fn render(s: &Summary) -> String {
     }
     for a in &s.apps {
         let _ = writeln!(out, "  {} ({}, {} -> {})", a.name, a.kind, a.from, a.to);
-        if a.unit == "bytes" {
+        if a.unit == crate::results::Unit::Bytes {
             let _ = writeln!(out, "    sent {} B, received {} B", a.sent, a.received);
         } else {
             let _ = writeln!(

@@ -33,114 +33,183 @@ pub struct Probe {
     pub path_back: u64,
 }
 
-/// Everything one app measured.
+/// Everything one app measured: what every app has, and what its kind measures.
 #[derive(Debug, Clone)]
 pub struct AppRecord {
     pub name: String,
-    pub kind: AppKind,
     pub from: String,
     pub to: String,
     pub start: Time,
     pub stop: Time,
-    /// The app's sending interval (probes, pings, requests).
-    pub interval: Option<Time>,
-    /// Probes and echoes, indexed by sequence number.
+    pub measured: Measured,
+}
+
+/// What an app measured, by kind: each kind keeps only the figures it has.
+#[derive(Debug, Clone)]
+pub enum Measured {
+    UdpProbe(ProbeRecord),
+    Ping(ProbeRecord),
+    TcpBulk(BulkRecord),
+    TcpRequestResponse(ExchangeRecord),
+}
+
+/// UDP probes and ICMP echoes.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeRecord {
+    /// The sending interval.
+    pub interval: Time,
+    /// Indexed by sequence number.
     pub probes: Vec<Probe>,
+    /// Probes only (an echo's arrival is not seen): send to arrival at the peer.
     pub one_way: Latencies,
     pub rtt: Latencies,
-    /// TCP: bytes the sending app handed to its socket, and bytes the receiving app read.
+}
+
+/// A bulk TCP transfer over one or more parallel connections.
+#[derive(Debug, Clone)]
+pub struct BulkRecord {
+    /// Parallel connections.
+    pub streams: u16,
+    /// Bytes the sending app handed to its sockets, and bytes the receiving app read.
     pub bytes_sent: u64,
     pub bytes_received: u64,
-    /// TCP bulk: bytes read per [`GOODPUT_WINDOW`] since the app's start.
+    /// Bytes read per [`GOODPUT_WINDOW`] since the app's start.
     pub goodput_windows: Vec<u64>,
-    /// TCP bulk with a size: when the last byte was read.
+    /// With a size: when the last byte was read.
     pub completed_at: Option<Time>,
-    /// Request/response: requests issued and answered, and each one's completion time.
-    pub requests: u64,
-    pub responses: u64,
-    pub completion: Latencies,
-    /// TCP: whether and when the connection was established.
+    /// When the (first) connection was established.
     pub established_at: Option<Time>,
-    /// TCP bulk: silences of at least [`STALL_MIN`] between reads, as (last read, next read).
+    /// Silences of at least [`STALL_MIN`] between reads, as (last read, next read).
     pub read_gaps: Vec<(Time, Time)>,
     pub last_read: Option<Time>,
-    /// Request/response: each request's (scheduled issue time, completion time), in completion
-    /// order.
-    pub completed: Vec<(Time, Time)>,
-    /// TCP bulk: parallel connections, the receiving socket's buffer and the sending socket's
-    /// (bytes, per connection), and the smallest RTT any sender measured.
-    pub streams: u16,
+    /// The receiving socket's buffer and the sending socket's (bytes, per connection), and the
+    /// smallest RTT any sender measured.
     pub rx_buffer: Option<u64>,
     pub tx_buffer: Option<u64>,
     pub min_rtt: Option<Time>,
     /// The lab's fault instants, sorted and distinct: phase k > 0 begins at `phase_starts[k-1]`.
     pub phase_starts: Vec<Time>,
-    /// TCP bulk: bytes read in each phase (one more entry than `phase_starts`).
+    /// Bytes read in each phase (one more entry than `phase_starts`).
     pub phase_bytes: Vec<u64>,
+}
+
+/// TCP requests and their responses over one connection.
+#[derive(Debug, Clone, Default)]
+pub struct ExchangeRecord {
+    /// The request interval.
+    pub interval: Time,
+    /// Requests issued and answered.
+    pub requests: u64,
+    pub responses: u64,
+    /// Bytes written and read by the client.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Issue to the last byte of the response.
+    pub completion: Latencies,
+    pub established_at: Option<Time>,
+    /// Each request's (scheduled issue time, completion time), in completion order.
+    pub completed: Vec<(Time, Time)>,
 }
 
 /// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.
 pub const STALL_MIN: Time = 50_000_000;
 
 impl AppRecord {
-    pub fn new(name: &str, kind: AppKind, from: &str, to: &str, start: Time, stop: Time) -> Self {
+    pub fn new(
+        name: &str,
+        from: &str,
+        to: &str,
+        start: Time,
+        stop: Time,
+        measured: Measured,
+    ) -> Self {
         AppRecord {
             name: name.to_string(),
-            kind,
             from: from.to_string(),
             to: to.to_string(),
             start,
             stop,
-            interval: None,
-            probes: Vec::new(),
-            one_way: Latencies::new(),
-            rtt: Latencies::new(),
-            bytes_sent: 0,
-            bytes_received: 0,
-            goodput_windows: Vec::new(),
-            completed_at: None,
-            requests: 0,
-            responses: 0,
-            completion: Latencies::new(),
-            established_at: None,
-            read_gaps: Vec::new(),
-            last_read: None,
-            completed: Vec::new(),
-            streams: 1,
-            rx_buffer: None,
-            tx_buffer: None,
-            min_rtt: None,
-            phase_starts: Vec::new(),
-            phase_bytes: vec![0],
+            measured,
         }
     }
 
-    /// Sets the phases reads are counted in: one from the start, then one from each of
-    /// `fault_instants` (sorted, distinct).
-    pub fn set_phases(&mut self, fault_instants: &[Time]) {
-        self.phase_starts = fault_instants.to_vec();
-        self.phase_bytes = vec![0; fault_instants.len() + 1];
+    pub fn kind(&self) -> AppKind {
+        match self.measured {
+            Measured::UdpProbe(_) => AppKind::UdpProbe,
+            Measured::Ping(_) => AppKind::Ping,
+            Measured::TcpBulk(_) => AppKind::TcpBulk,
+            Measured::TcpRequestResponse(_) => AppKind::TcpRequestResponse,
+        }
     }
 
-    /// TCP bulk: the buffers' limit on goodput, once both ends and an RTT are known.
-    fn window_limit(&self, steady_bps: Option<f64>) -> Option<WindowLimit> {
-        let (rx, tx, rtt) = (self.rx_buffer?, self.tx_buffer?, self.min_rtt?);
-        let (window_bytes, buffer, host) = if rx <= tx {
-            (rx, "tcp_rx_buffer", &self.to)
-        } else {
-            (tx, "tcp_tx_buffer", &self.from)
-        };
-        let limit_bps =
-            f64::from(self.streams) * window_bytes as f64 * 8.0 / (rtt.max(1) as f64 / 1e9);
-        Some(WindowLimit {
-            streams: self.streams,
-            window_bytes,
-            buffer,
-            host: host.clone(),
-            min_rtt_us: us(rtt),
-            limit_bps,
-            limited: steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
-        })
+    /// Probes and echoes; `None` for TCP apps.
+    pub fn probes(&self) -> Option<&ProbeRecord> {
+        match &self.measured {
+            Measured::UdpProbe(p) | Measured::Ping(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn bulk(&self) -> Option<&BulkRecord> {
+        match &self.measured {
+            Measured::TcpBulk(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn exchanges(&self) -> Option<&ExchangeRecord> {
+        match &self.measured {
+            Measured::TcpRequestResponse(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The mutable parts of each kind, for the agents that measure them.
+    pub fn probes_mut(&mut self) -> Option<&mut ProbeRecord> {
+        match &mut self.measured {
+            Measured::UdpProbe(p) | Measured::Ping(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn bulk_mut(&mut self) -> Option<&mut BulkRecord> {
+        match &mut self.measured {
+            Measured::TcpBulk(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn exchanges_mut(&mut self) -> Option<&mut ExchangeRecord> {
+        match &mut self.measured {
+            Measured::TcpRequestResponse(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The latency that characterises the app, and what it is: probes' and pings' round trips,
+    /// requests' completion times. `None` for bulk transfers, which measure goodput.
+    pub fn latency(&self) -> Option<(&'static str, &Latencies)> {
+        match &self.measured {
+            Measured::UdpProbe(p) | Measured::Ping(p) => Some(("round trip", &p.rtt)),
+            Measured::TcpRequestResponse(e) => Some(("completion time", &e.completion)),
+            Measured::TcpBulk(_) => None,
+        }
+    }
+
+    /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
+    /// ending at `run_end`: in flight then, not lost.
+    pub fn in_flight_at_end(&self, p: &Probe, run_end: Time) -> bool {
+        self.probes()
+            .is_some_and(|r| r.in_flight_at_end(p, run_end))
+    }
+}
+
+impl ProbeRecord {
+    pub fn new(interval: Time) -> Self {
+        ProbeRecord {
+            interval,
+            ..ProbeRecord::default()
+        }
     }
 
     /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
@@ -149,24 +218,18 @@ impl AppRecord {
         p.returned.is_none() && p.sent.saturating_add(probe_timeout(&self.rtt)) > run_end
     }
 
-    /// The latency that characterises the app, and what it is: probes' and pings' round trips,
-    /// requests' completion times. `None` for bulk transfers, which measure goodput.
-    pub fn latency(&self) -> Option<(&'static str, &Latencies)> {
-        match self.kind {
-            AppKind::UdpProbe | AppKind::Ping => Some(("round trip", &self.rtt)),
-            AppKind::TcpRequestResponse => Some(("completion time", &self.completion)),
-            AppKind::TcpBulk => None,
-        }
-    }
-
-    /// Records an RTT a TCP sender measured.
-    pub fn tcp_rtt(&mut self, rtt: Time) {
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+    /// Records probe `seq` leaving at `now`; returns its sequence number.
+    pub fn sent(&mut self, now: Time) -> u64 {
+        self.probes.push(Probe {
+            sent: now,
+            ..Probe::default()
+        });
+        self.probes.len() as u64 - 1
     }
 
     /// Records the echo of probe `seq` (stamped `sent`) coming back at `now`. A stamp that does not
     /// match the probe, or a duplicate, is ignored.
-    pub fn probe_returned(&mut self, seq: u64, sent: Time, now: Time) {
+    pub fn returned(&mut self, seq: u64, sent: Time, now: Time) {
         if let Some(p) = self.probes.get_mut(seq as usize) {
             if p.returned.is_none() && p.sent == sent {
                 p.returned = Some(now);
@@ -176,7 +239,7 @@ impl AppRecord {
     }
 
     /// Records probe `seq` (stamped `sent`) reaching the peer at `now`.
-    pub fn probe_arrived(&mut self, seq: u64, sent: Time, now: Time) {
+    pub fn arrived(&mut self, seq: u64, sent: Time, now: Time) {
         if let Some(p) = self.probes.get_mut(seq as usize) {
             if p.arrived.is_none() && p.sent == sent {
                 p.arrived = Some(now);
@@ -184,10 +247,37 @@ impl AppRecord {
             }
         }
     }
+}
 
-    /// Counts bytes read by the receiving app at `now`.
-    pub fn record_goodput(&mut self, now: Time, bytes: u64) {
-        let w = (now.saturating_sub(self.start) / GOODPUT_WINDOW) as usize;
+impl BulkRecord {
+    /// A transfer over `streams` connections whose reads are counted in phases: one from the
+    /// start, then one from each of `fault_instants` (sorted, distinct).
+    pub fn new(streams: u16, fault_instants: &[Time]) -> Self {
+        BulkRecord {
+            streams,
+            bytes_sent: 0,
+            bytes_received: 0,
+            goodput_windows: Vec::new(),
+            completed_at: None,
+            established_at: None,
+            read_gaps: Vec::new(),
+            last_read: None,
+            rx_buffer: None,
+            tx_buffer: None,
+            min_rtt: None,
+            phase_starts: fault_instants.to_vec(),
+            phase_bytes: vec![0; fault_instants.len() + 1],
+        }
+    }
+
+    /// Records an RTT a sender measured.
+    pub fn tcp_rtt(&mut self, rtt: Time) {
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+    }
+
+    /// Counts bytes read by the receiving app at `now`, for an app that started at `start`.
+    pub fn record_goodput(&mut self, start: Time, now: Time, bytes: u64) {
+        let w = (now.saturating_sub(start) / GOODPUT_WINDOW) as usize;
         if self.goodput_windows.len() <= w {
             self.goodput_windows.resize(w + 1, 0);
         }
@@ -201,6 +291,37 @@ impl AppRecord {
             }
         }
         self.last_read = Some(now);
+    }
+
+    /// The buffers' limit on goodput, once both ends and an RTT are known; `from` and `to`
+    /// name the sending and receiving hosts.
+    fn window_limit(&self, from: &str, to: &str, steady_bps: Option<f64>) -> Option<WindowLimit> {
+        let (rx, tx, rtt) = (self.rx_buffer?, self.tx_buffer?, self.min_rtt?);
+        let (window_bytes, buffer, host) = if rx <= tx {
+            (rx, "tcp_rx_buffer", to)
+        } else {
+            (tx, "tcp_tx_buffer", from)
+        };
+        let limit_bps =
+            f64::from(self.streams) * window_bytes as f64 * 8.0 / (rtt.max(1) as f64 / 1e9);
+        Some(WindowLimit {
+            streams: self.streams,
+            window_bytes,
+            buffer,
+            host: host.to_string(),
+            min_rtt_us: us(rtt),
+            limit_bps,
+            limited: steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
+        })
+    }
+}
+
+impl ExchangeRecord {
+    pub fn new(interval: Time) -> Self {
+        ExchangeRecord {
+            interval,
+            ..ExchangeRecord::default()
+        }
     }
 }
 
@@ -338,9 +459,8 @@ pub struct AppSummary {
     pub kind: AppKind,
     pub from: String,
     pub to: String,
-    /// What `sent`, `received`, `lost` and `in_flight` count: "probes", "echoes", "requests"
-    /// or "bytes".
-    pub unit: &'static str,
+    /// What `sent`, `received`, `lost` and `in_flight` count.
+    pub unit: Unit,
     pub sent: u64,
     pub received: u64,
     pub lost: u64,
@@ -374,6 +494,35 @@ pub struct AppSummary {
     /// TCP bulk: the limit the buffers put on goodput, and whether the flow is at it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowLimit>,
+}
+
+/// What an app's `sent`, `received`, `lost` and `in_flight` count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Probes,
+    Echoes,
+    Requests,
+    Bytes,
+}
+
+impl Unit {
+    /// Whether the unit is a message that is either answered or lost (bytes are neither: TCP
+    /// delivers them all, late or not).
+    pub fn counts_messages(self) -> bool {
+        self != Unit::Bytes
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            Unit::Probes => "probes",
+            Unit::Echoes => "echoes",
+            Unit::Requests => "requests",
+            Unit::Bytes => "bytes",
+        })
+    }
 }
 
 /// The most a TCP bulk app can carry with its buffers: every stream has at most a window of
@@ -470,76 +619,79 @@ impl AppRecord {
     pub fn summary(&self, run_end: Time) -> AppSummary {
         let mut s = AppSummary {
             name: self.name.clone(),
-            kind: self.kind,
+            kind: self.kind(),
             from: self.from.clone(),
             to: self.to.clone(),
-            unit: "bytes",
+            unit: Unit::Bytes,
             sent: 0,
             received: 0,
             lost: 0,
             in_flight: 0,
             loss_ratio: 0.0,
             arrived: None,
-            one_way: Latency::of(&self.one_way),
-            rtt: Latency::of(&self.rtt),
-            completion: Latency::of(&self.completion),
+            one_way: None,
+            rtt: None,
+            completion: None,
             goodput_bps: None,
             steady_goodput_bps: None,
             goodput_series_bps: Vec::new(),
-            completed_at_us: self.completed_at.map(us),
-            established_at_us: self.established_at.map(us),
+            completed_at_us: None,
+            established_at_us: None,
             phases: Vec::new(),
             window: None,
         };
-        match self.kind {
-            AppKind::UdpProbe | AppKind::Ping => {
-                s.unit = if self.kind == AppKind::Ping {
-                    "echoes"
-                } else {
-                    "probes"
-                };
-                s.sent = self.probes.len() as u64;
-                s.received = self.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
-                s.in_flight = self
+        match &self.measured {
+            Measured::UdpProbe(p) | Measured::Ping(p) => {
+                let probe = matches!(self.measured, Measured::UdpProbe(_));
+                s.unit = if probe { Unit::Probes } else { Unit::Echoes };
+                s.sent = p.probes.len() as u64;
+                s.received = p.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
+                s.in_flight = p
                     .probes
                     .iter()
-                    .filter(|p| self.in_flight_at_end(p, run_end))
+                    .filter(|x| p.in_flight_at_end(x, run_end))
                     .count() as u64;
                 s.lost = s.sent - s.received - s.in_flight;
-                if self.kind == AppKind::UdpProbe {
+                if probe {
                     s.arrived =
-                        Some(self.probes.iter().filter(|p| p.arrived.is_some()).count() as u64);
+                        Some(p.probes.iter().filter(|p| p.arrived.is_some()).count() as u64);
                 }
+                s.one_way = Latency::of(&p.one_way);
+                s.rtt = Latency::of(&p.rtt);
             }
-            AppKind::TcpRequestResponse => {
-                s.unit = "requests";
-                s.sent = self.requests;
-                s.received = self.responses;
-                s.in_flight = self.requests - self.responses;
+            Measured::TcpRequestResponse(e) => {
+                s.unit = Unit::Requests;
+                s.sent = e.requests;
+                s.received = e.responses;
+                s.in_flight = e.requests - e.responses;
+                s.completion = Latency::of(&e.completion);
+                s.established_at_us = e.established_at.map(us);
             }
-            AppKind::TcpBulk => {
-                s.sent = self.bytes_sent;
-                s.received = self.bytes_received;
-                s.in_flight = self.bytes_sent - self.bytes_received;
-                let end = self.completed_at.unwrap_or(self.stop.min(run_end));
+            Measured::TcpBulk(b) => {
+                s.sent = b.bytes_sent;
+                s.received = b.bytes_received;
+                s.in_flight = b.bytes_sent - b.bytes_received;
+                s.completed_at_us = b.completed_at.map(us);
+                s.established_at_us = b.established_at.map(us);
+                let end = b.completed_at.unwrap_or(self.stop.min(run_end));
                 let span = end.saturating_sub(self.start);
-                s.goodput_bps = Some(bps(self.bytes_received, span));
-                s.goodput_series_bps = self
+                s.goodput_bps = Some(bps(b.bytes_received, span));
+                s.goodput_series_bps = b
                     .goodput_windows
                     .iter()
-                    .map(|&b| bps(b, GOODPUT_WINDOW))
+                    .map(|&w| bps(w, GOODPUT_WINDOW))
                     .collect();
                 let windows = (span / GOODPUT_WINDOW) as usize;
-                let half = &self.goodput_windows[(windows / 2).min(self.goodput_windows.len())
-                    ..windows.min(self.goodput_windows.len())];
+                let half = &b.goodput_windows[(windows / 2).min(b.goodput_windows.len())
+                    ..windows.min(b.goodput_windows.len())];
                 if !half.is_empty() {
                     s.steady_goodput_bps =
                         Some(bps(half.iter().sum(), GOODPUT_WINDOW * half.len() as u64));
                 }
-                s.window = self.window_limit(s.steady_goodput_bps);
+                s.window = b.window_limit(&self.from, &self.to, s.steady_goodput_bps);
             }
         }
-        if s.sent > 0 && s.unit != "bytes" {
+        if s.sent > 0 && s.unit.counts_messages() {
             s.loss_ratio = s.lost as f64 / (s.sent - s.in_flight).max(1) as f64;
         }
         s

@@ -120,18 +120,7 @@ impl Sim {
         let mut stream_ports = app::StreamPorts::default();
         for (i, a) in lab.apps.iter().enumerate() {
             let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
-            let mut record = AppRecord::new(&a.name, a.traffic.kind(), from, to, a.start, a.stop);
-            record.interval = match a.traffic {
-                Traffic::UdpProbe { interval, .. } | Traffic::Ping { interval, .. } => {
-                    Some(interval)
-                }
-                Traffic::TcpRequestResponse { interval, .. } => Some(interval),
-                Traffic::TcpBulk { .. } => None,
-            };
-            if let Traffic::TcpBulk { streams, .. } = a.traffic {
-                record.streams = streams;
-            }
-            record.set_phases(&fault_instants);
+            let record = app::record(a, from, to, &fault_instants);
             records.push(record);
             let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
             let (left, right) = nodes.split_at_mut(hi);
@@ -472,8 +461,8 @@ impl Sim {
             return;
         };
         if let Some(p) = self.records[app]
-            .probes
-            .get_mut(seq as usize)
+            .probes_mut()
+            .and_then(|r| r.probes.get_mut(seq as usize))
             .filter(|p| p.sent == sent)
         {
             if outbound {

@@ -7,8 +7,8 @@ use crate::control::bgp::DownReason;
 use crate::control::plane::What;
 use crate::engine::Time;
 use crate::histogram::Latencies;
-use crate::lab::model::AppKind;
-use crate::results::{us, AppRecord, Latency, Results};
+
+use crate::results::{us, AppRecord, Latency, Measured, Results};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -143,12 +143,12 @@ fn owner(faults: &[Time], a: Time, b: Time) -> Option<usize> {
 /// answers with a lost probe sent in between (probes, pings), between completions two normal
 /// intervals or more apart (requests), or the receiver's stalls (bulk TCP).
 fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
-    match app.kind {
-        AppKind::UdpProbe | AppKind::Ping => {
+    match &app.measured {
+        Measured::UdpProbe(p) | Measured::Ping(p) => {
             // What the sending application sees: answers coming back.
-            let mut answers: Vec<Time> = app.probes.iter().filter_map(|p| p.returned).collect();
+            let mut answers: Vec<Time> = p.probes.iter().filter_map(|p| p.returned).collect();
             answers.sort_unstable();
-            let mut unanswered: Vec<Time> = app
+            let mut unanswered: Vec<Time> = p
                 .probes
                 .iter()
                 .filter(|p| p.returned.is_none())
@@ -164,15 +164,15 @@ fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
                 })
                 .collect()
         }
-        AppKind::TcpRequestResponse => {
-            let normal = app.interval.unwrap_or(0).max(crate::results::STALL_MIN / 2);
-            let done: Vec<Time> = app.completed.iter().map(|c| c.1).collect();
+        Measured::TcpRequestResponse(e) => {
+            let normal = e.interval.max(crate::results::STALL_MIN / 2);
+            let done: Vec<Time> = e.completed.iter().map(|c| c.1).collect();
             done.windows(2)
                 .filter(|w| w[1] - w[0] >= 2 * normal)
                 .map(|w| (w[0], w[1], 0))
                 .collect()
         }
-        AppKind::TcpBulk => app.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
+        Measured::TcpBulk(b) => b.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
     }
 }
 
@@ -200,12 +200,12 @@ fn outage(app: &AppRecord, faults: &[Time], i: usize, phase_end: Time) -> Outage
 /// The first delivery in `[from, to)` over a path other than the last answered probe's before
 /// `from`.
 fn new_path(app: &AppRecord, from: Time, to: Time) -> Option<Time> {
-    let before = app
-        .probes
+    let probes = &app.probes()?.probes;
+    let before = probes
         .iter()
         .rev()
         .find(|p| p.sent < from && p.returned.is_some() && p.path_out != 0)?;
-    app.probes
+    probes
         .iter()
         .filter(|p| p.sent >= from && p.sent < to)
         .flat_map(|p| {
@@ -293,7 +293,14 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
     if groups.is_empty() {
         return Vec::new();
     }
-    let app_end = app.completed_at.unwrap_or(app.stop.min(r.duration));
+    let bulk = app.bulk();
+    let app_end = bulk
+        .and_then(|b| b.completed_at)
+        .unwrap_or(app.stop.min(r.duration));
+    let (exchanges, probes) = (
+        app.exchanges().map_or(&[][..], |e| &e.completed),
+        app.probes(),
+    );
     let mut bounds = vec![(0, "start".to_string())];
     bounds.extend(groups);
     bounds
@@ -304,11 +311,12 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
             let (mut one_way, mut rtt, mut completion) =
                 (Latencies::new(), Latencies::new(), Latencies::new());
             let (mut sent, mut lost, mut in_flight) = (0, 0, 0);
-            for &(issued, done) in app.completed.iter().filter(|c| c.0 >= *from && c.0 < to) {
+            for &(issued, done) in exchanges.iter().filter(|c| c.0 >= *from && c.0 < to) {
                 sent += 1;
                 completion.record(done - issued);
             }
-            for p in app.probes.iter().filter(|p| p.sent >= *from && p.sent < to) {
+            let in_phase = probes.map_or(&[][..], |r| &r.probes);
+            for p in in_phase.iter().filter(|p| p.sent >= *from && p.sent < to) {
                 sent += 1;
                 if let Some(a) = p.arrived {
                     one_way.record(a - p.sent);
@@ -321,8 +329,8 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
             }
             // Bulk TCP: bytes read in the phase over the part of it the app was running.
             let active = to.min(app_end).saturating_sub((*from).max(app.start));
-            let goodput_bps = (app.kind == AppKind::TcpBulk && active > 0).then(|| {
-                let bytes = app.phase_bytes.get(i).copied().unwrap_or(0);
+            let goodput_bps = bulk.filter(|_| active > 0).map(|b| {
+                let bytes = b.phase_bytes.get(i).copied().unwrap_or(0);
                 bytes as f64 * 8.0 / (active as f64 / 1e9)
             });
             Phase {

@@ -90,7 +90,7 @@ fn bfd_detects_a_dead_link_within_its_detection_time() {
         .count();
     assert_eq!(relearned, 2, "{:?}", r.route_changes);
     // Probes flow again at the end.
-    let p = &app(&r, "p").probes;
+    let p = &probes(&r, "p");
     assert!(p.iter().rev().take(50).all(|x| x.returned.is_some()));
 }
 

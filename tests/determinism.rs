@@ -58,8 +58,7 @@ const PROBES: &str =
 
 fn loss_pattern(text: &str) -> Vec<bool> {
     let r = run(text);
-    app(&r, "p")
-        .probes
+    probes(&r, "p")
         .iter()
         .map(|p| p.arrived.is_some())
         .collect()

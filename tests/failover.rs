@@ -162,7 +162,7 @@ fn a_more_specific_prefix_over_the_vpn_pulls_the_return_traffic_onto_it() {
     assert!(vnet.iter().any(|c| c.prefix.to_string() == "10.1.0.0/24"
         && c.next_hops == ["10.20.254.1".parse::<std::net::Ipv4Addr>().unwrap()]));
     // Every reply from the VM is wrapped by the VPN gateway: at least one per probe.
-    let probes = app(&r, "probe").probes.len() as u64;
+    let probes = probes(&r, "probe").len() as u64;
     assert!(r.tunnels[0].stats[1].encapsulated >= probes);
     // Forward over ER (a few ms), back over the internet (~20 ms each way).
     let s = app(&r, "probe").summary(r.duration);
@@ -198,12 +198,16 @@ fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
     for a in r
         .apps
         .iter()
-        .filter(|a| a.kind == hybridlab::lab::model::AppKind::UdpProbe)
+        .filter(|a| a.kind() == hybridlab::lab::model::AppKind::UdpProbe)
     {
         assert!(
-            a.probes.iter().all(|p| p.returned.is_some()
-                || p.sent < fault + 1_000_000_000
-                || p.sent >= r.duration - 100_000_000),
+            a.probes()
+                .unwrap()
+                .probes
+                .iter()
+                .all(|p| p.returned.is_some()
+                    || p.sent < fault + 1_000_000_000
+                    || p.sent >= r.duration - 100_000_000),
             "{}",
             a.name
         );

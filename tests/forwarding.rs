@@ -29,7 +29,7 @@ fn ecmp_lab(apps: &str, faults: &str, p_fields: &str) -> String {
     )
 }
 
-fn probes(n: usize) -> String {
+fn probe_apps(n: usize) -> String {
     (0..n)
         .map(|i| {
             format!(r#"(name: "p{i}", from: "h1", to: "h2", traffic: UdpProbe(interval: "10ms", port: {}))"#, 6000 + i)
@@ -40,7 +40,7 @@ fn probes(n: usize) -> String {
 
 #[test]
 fn equal_cost_routes_share_flows_and_keep_each_flow_on_one_path() {
-    let r = run(&ecmp_lab(&probes(16), "", ""));
+    let r = run(&ecmp_lab(&probe_apps(16), "", ""));
     let (p, q) = (&r.links[1].dirs[0], &r.links[2].dirs[0]);
     assert!(
         p.delivered_packets > 0 && q.delivered_packets > 0,
@@ -49,6 +49,8 @@ fn equal_cost_routes_share_flows_and_keep_each_flow_on_one_path() {
     for a in &r.apps {
         // A flow stays on one member: its one-way delay never changes (1 ms or 3 ms path).
         let delays: Vec<u64> = a
+            .probes()
+            .unwrap()
             .probes
             .iter()
             .map(|p| p.arrived.unwrap() - p.sent)
@@ -60,14 +62,14 @@ fn equal_cost_routes_share_flows_and_keep_each_flow_on_one_path() {
         );
     }
     // Same lab, same split.
-    let again = run(&ecmp_lab(&probes(16), "", ""));
+    let again = run(&ecmp_lab(&probe_apps(16), "", ""));
     assert_eq!(again.links[1].dirs[0], *p);
 }
 
 #[test]
 fn a_failed_member_moves_its_flows_and_the_outage_is_visible() {
     let faults = r#"(at: "500ms", action: LinkDown("p")), (at: "1500ms", action: LinkUp("p"))"#;
-    let r = run(&ecmp_lab(&probes(16), faults, ""));
+    let r = run(&ecmp_lab(&probe_apps(16), faults, ""));
     let p = &r.links[1].dirs[0];
     // Nothing crosses p while it is down: the packets in flight at the fault are lost.
     assert!(
@@ -78,6 +80,8 @@ fn a_failed_member_moves_its_flows_and_the_outage_is_visible() {
     // Routers stop using the down member at once, so no flow loses more than its in-flight probe.
     for a in &r.apps {
         let lost = a
+            .probes()
+            .unwrap()
             .probes
             .iter()
             .filter(|x| x.arrived.is_none() && x.sent < 1_900_000_000)
@@ -90,7 +94,7 @@ fn a_failed_member_moves_its_flows_and_the_outage_is_visible() {
 #[test]
 fn with_every_route_down_the_router_counts_link_down() {
     let faults = r#"(at: "500ms", action: LinkDown("p")), (at: "500ms", action: LinkDown("q"))"#;
-    let r = run(&ecmp_lab(&probes(1), faults, ""));
+    let r = run(&ecmp_lab(&probe_apps(1), faults, ""));
     assert!(
         r.routers[0].drops.link_down >= 140,
         "{:?}",
@@ -109,8 +113,7 @@ fn an_oversize_packet_is_dropped_and_counted_not_fragmented() {
         r#", mtu: 1000"#,
     ));
     assert_eq!(
-        app(&r, "big")
-            .probes
+        probes(&r, "big")
             .iter()
             .filter(|p| p.arrived.is_some())
             .count(),
@@ -132,15 +135,13 @@ fn degrading_a_link_changes_delay_from_that_time() {
         ")],\n faults: [(at: \"1s\", action: Degrade(link: \"wire\", direction: AtoB, delay: \"50ms\"))],\n)",
     );
     let r = run(&text);
-    let one_way: Vec<u64> = app(&r, "p")
-        .probes
+    let one_way: Vec<u64> = probes(&r, "p")
         .iter()
         .map(|p| p.arrived.unwrap() - p.sent)
         .collect();
     assert!(one_way[..10].iter().all(|&d| d == 5_000_000));
     assert!(one_way[10..].iter().all(|&d| d == 50_000_000));
-    let rtt: Vec<u64> = app(&r, "p")
-        .probes
+    let rtt: Vec<u64> = probes(&r, "p")
         .iter()
         .map(|p| p.returned.unwrap() - p.sent)
         .collect();

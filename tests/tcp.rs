@@ -157,7 +157,7 @@ fn an_application_rate_paces_the_flow() {
         r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk(size: "10MB", streams: 3))"#,
     );
     let r = run(&text);
-    let bulk = app(&r, "bulk");
+    let bulk = app(&r, "bulk").bulk().unwrap();
     assert_eq!(bulk.bytes_received, 10_000_000);
     assert!(bulk.completed_at.is_some());
 }

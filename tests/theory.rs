@@ -35,7 +35,7 @@ fn idle_probe_rtt_is_the_sum_of_propagation_and_serialization() {
     .iter()
     .map(|&(delay, rate)| delay + ser(packet, rate))
     .sum();
-    let probes = &app(&r, "p").probes;
+    let probes = probes(&r, "p");
     assert_eq!(probes.len(), 30);
     for p in probes {
         assert_eq!(p.arrived.unwrap() - p.sent, one_way);
@@ -174,8 +174,7 @@ fn gilbert_elliott_loss_has_the_configured_burst_length_and_rate() {
         r#"(name: "p", from: "a", to: "b", traffic: UdpProbe(interval: "1ms"))"#,
     );
     let res = run(&text);
-    let arrived: Vec<bool> = app(&res, "p")
-        .probes
+    let arrived: Vec<bool> = probes(&res, "p")
         .iter()
         .map(|x| x.arrived.is_some())
         .collect();

@@ -80,6 +80,7 @@ impl Agent for Sender {
         if now < self.start {
             return Some(self.start);
         }
+        let rec = rec.bulk_mut()?;
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         if !self.connected {
             self.connected = s.connect(cx, self.dst, self.local_port).is_ok();
@@ -146,6 +147,8 @@ impl Agent for Receiver {
         sockets: &mut SocketSet<'static>,
         rec: &mut AppRecord,
     ) -> Option<Time> {
+        let start = rec.start;
+        let rec = rec.bulk_mut()?;
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         rec.rx_buffer = Some(s.recv_capacity() as u64);
         if s.state() == tcp::State::Closed && rec.bytes_received == 0 {
@@ -154,7 +157,7 @@ impl Agent for Receiver {
         if s.can_recv() {
             let n = s.recv(|buf| (buf.len(), buf.len())).unwrap_or(0) as u64;
             if n > 0 {
-                rec.record_goodput(now, n);
+                rec.record_goodput(start, now, n);
                 if self.expected.is_some_and(|e| rec.bytes_received >= e)
                     && rec.completed_at.is_none()
                 {

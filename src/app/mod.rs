@@ -12,9 +12,14 @@ mod reqresp;
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::{App, Traffic, CLIENT_PORT_BASE};
-use crate::results::AppRecord;
+use crate::results::{AppRecord, BulkRecord, ExchangeRecord, Measured, ProbeRecord};
 use smoltcp::iface::{Context, SocketSet};
 
+/// One side of an app.
+///
+/// `rec` is the record of the agent's own app, made by [`record`] from the same traffic that
+/// [`install`] made the agent from, so it is of the agent's kind; an agent handed another
+/// kind's record measures nothing and asks for no wake-up.
 pub trait Agent {
     fn poll(
         &mut self,
@@ -62,6 +67,23 @@ pub fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
     let seq = u64::from_be_bytes(buf.get(..8)?.try_into().ok()?);
     let sent = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
     Some((seq, sent))
+}
+
+/// The empty record app `app` measures into, of its traffic's kind. Bulk transfers count
+/// their reads per phase: from the start, then from each of `fault_instants` (sorted,
+/// distinct).
+pub fn record(app: &App, from: &str, to: &str, fault_instants: &[Time]) -> AppRecord {
+    let measured = match app.traffic {
+        Traffic::UdpProbe { interval, .. } => Measured::UdpProbe(ProbeRecord::new(interval)),
+        Traffic::Ping { interval, .. } => Measured::Ping(ProbeRecord::new(interval)),
+        Traffic::TcpBulk { streams, .. } => {
+            Measured::TcpBulk(BulkRecord::new(streams, fault_instants))
+        }
+        Traffic::TcpRequestResponse { interval, .. } => {
+            Measured::TcpRequestResponse(ExchangeRecord::new(interval))
+        }
+    };
+    AppRecord::new(&app.name, from, to, app.start, app.stop, measured)
 }
 
 /// Installs app `index`'s agents on its two hosts. `from` and `to` are distinct hosts.

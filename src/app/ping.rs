@@ -4,7 +4,7 @@ use super::{read_stamp, stamp, Agent};
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::App;
-use crate::results::{AppRecord, Probe};
+use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::icmp;
@@ -56,6 +56,7 @@ impl Agent for Pinger {
         sockets: &mut SocketSet<'static>,
         rec: &mut AppRecord,
     ) -> Option<Time> {
+        let rec = rec.probes_mut()?;
         let caps = ChecksumCapabilities::default();
         let s = sockets.get_mut::<icmp::Socket>(self.socket);
         while let Ok((n, _)) = s.recv_slice(&mut self.buf) {
@@ -69,7 +70,7 @@ impl Agent for Pinger {
             let Some((seq, sent)) = read_stamp(data).filter(|_| ident == self.ident) else {
                 continue;
             };
-            rec.probe_returned(seq, sent, now);
+            rec.returned(seq, sent, now);
         }
         while self.next <= now && self.next < self.stop {
             let seq = rec.probes.len() as u64;
@@ -83,10 +84,7 @@ impl Agent for Pinger {
                 break;
             };
             repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
-            rec.probes.push(Probe {
-                sent: now,
-                ..Probe::default()
-            });
+            rec.sent(now);
             self.next += self.interval;
         }
         (self.next < self.stop).then_some(self.next)

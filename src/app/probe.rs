@@ -5,7 +5,7 @@ use super::{read_stamp, stamp, Agent};
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::App;
-use crate::results::{AppRecord, Probe};
+use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
@@ -63,10 +63,11 @@ impl Agent for Sender {
         sockets: &mut SocketSet<'static>,
         rec: &mut AppRecord,
     ) -> Option<Time> {
+        let rec = rec.probes_mut()?;
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, _)) = s.recv_slice(&mut self.buf) {
             if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
-                rec.probe_returned(seq, sent, now);
+                rec.returned(seq, sent, now);
             }
         }
         while self.next <= now && self.next < self.stop {
@@ -75,10 +76,7 @@ impl Agent for Sender {
             if s.send_slice(&self.buf[..self.size], self.dst).is_err() {
                 break;
             }
-            rec.probes.push(Probe {
-                sent: now,
-                ..Probe::default()
-            });
+            rec.sent(now);
             self.next += self.interval;
         }
         (self.next < self.stop).then_some(self.next)
@@ -110,10 +108,11 @@ impl Agent for Echo {
         sockets: &mut SocketSet<'static>,
         rec: &mut AppRecord,
     ) -> Option<Time> {
+        let rec = rec.probes_mut()?;
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, meta)) = s.recv_slice(&mut self.buf) {
             if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
-                rec.probe_arrived(seq, sent, now);
+                rec.arrived(seq, sent, now);
             }
             let _ = s.send_slice(&self.buf[..n], meta.endpoint);
         }

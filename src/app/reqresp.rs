@@ -95,6 +95,7 @@ impl Agent for Client {
         if now < self.next && !self.connected {
             return Some(self.next);
         }
+        let rec = rec.exchanges_mut()?;
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         if !self.connected {
             self.connected = s.connect(cx, self.dst, self.local_port).is_ok();

@@ -18,6 +18,11 @@ pub fn app<'a>(r: &'a Results, name: &str) -> &'a AppRecord {
     r.apps.iter().find(|a| a.name == name).expect("app exists")
 }
 
+/// The probes or echoes of app `name`, by sequence number.
+pub fn probes<'a>(r: &'a Results, name: &str) -> &'a [hybridlab::results::Probe] {
+    &app(r, name).probes().expect("a probe or ping app").probes
+}
+
 /// Two hosts `a` (10.0.0.1) and `b` (10.0.0.2) on one link with the given link fields, running
 /// the given apps.
 pub fn two_hosts(duration: &str, link_fields: &str, hosts: (&str, &str), apps: &str) -> String {
