@@ -68,26 +68,67 @@ fn equal_cost_routes_share_flows_and_keep_each_flow_on_one_path() {
 
 #[test]
 fn a_failed_member_moves_its_flows_and_the_outage_is_visible() {
-    let faults = r#"(at: "500ms", action: LinkDown("p")), (at: "1500ms", action: LinkUp("p"))"#;
+    // p fails 0.5 ms after the probes of 500 ms left: those on p are in flight.
+    let faults = r#"(at: "500500us", action: LinkDown("p")), (at: "1500ms", action: LinkUp("p"))"#;
     let r = run(&ecmp_lab(&probe_apps(16), faults, ""));
     let p = &r.links[1].dirs[0];
-    // Nothing crosses p while it is down: the packets in flight at the fault are lost.
+    // Only the packets in flight on p at the fault are lost: at most one per flow.
     assert!(
-        p.drops.down <= 16,
-        "only packets in flight are lost: {}",
+        (1..=16).contains(&p.drops.down),
+        "the packets in flight on p are lost, no more: {}",
         p.drops.down
     );
-    // Routers stop using the down member at once, so no flow loses more than its in-flight probe.
+    let s = r.summary(None);
+    let down = s
+        .failover
+        .iter()
+        .find(|t| t.at_us == 500_500.0)
+        .expect("a timeline for the fault at 500.5 ms");
+    let (mut moved, mut stayed) = (0, 0);
     for a in &r.apps {
-        let lost = a
-            .probes()
-            .unwrap()
-            .probes
+        let probes = &a.probes().unwrap().probes;
+        // A flow on p: 1 ms each way; on q: 3 ms.
+        let on_p = |x: &hybridlab::results::Probe| x.arrived.map(|t| t - x.sent) == Some(1_000_000);
+        let before = probes.iter().filter(|x| x.sent < 490_000_000).all(on_p);
+        let after = probes
+            .iter()
+            .filter(|x| x.sent >= 500_000_000 && x.sent < 1_500_000_000)
+            .any(on_p);
+        let lost = probes
             .iter()
             .filter(|x| x.arrived.is_none() && x.sent < 1_900_000_000)
             .count();
+        // Routers stop using the down member at once: a flow loses at most its probe in flight.
         assert!(lost <= 1, "{} lost {lost}", a.name);
+        assert!(!after, "{}: nothing crosses p while it is down", a.name);
+        let outage = down
+            .outages
+            .iter()
+            .find(|o| o.app == a.name)
+            .map_or(0.0, |o| o.outage_us);
+        if before {
+            moved += 1;
+            // The last answer over p to the first over q: under three probe intervals.
+            assert!(outage < 30_000.0, "{}: outage {outage} us", a.name);
+            // Its probe of 500 ms died on p: from the answer at 492 ms to the first over q.
+            assert_eq!(lost, 1, "{}", a.name);
+            assert!(outage > 20_000.0, "{}: a lost probe is an outage", a.name);
+        } else {
+            stayed += 1;
+            assert_eq!(outage, 0.0, "{} was on q and saw nothing", a.name);
+            assert_eq!(lost, 0, "{}", a.name);
+        }
     }
+    assert!(
+        moved > 0 && stayed > 0,
+        "flows spread over both: {moved} on p, {stayed} on q"
+    );
+    let with_outage = down.outages.iter().filter(|o| o.outage_us > 0.0).count();
+    assert!(
+        with_outage >= 1,
+        "the fault shows as an outage: {:?}",
+        down.outages
+    );
     assert_eq!(r.routers[0].drops.link_down, 0);
 }
 

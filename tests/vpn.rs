@@ -204,8 +204,29 @@ fn dead_peer_detection_declares_the_tunnel_dead_after_its_timeout_and_revives_it
             "alive at {t}"
         );
     }
-    // The liveness messages are real IKE on UDP 500 between the outer addresses: they crossed
-    // the wan link beside the ESP.
+    // The liveness messages are real IKE on UDP 500 between the outer addresses: the wan link
+    // carries them beside the ESP. The packets it delivered beyond the ESP the far end
+    // unwrapped are IKE messages of 56 bytes (IPv4 20 + UDP 8 + IKE header 28), and every ESP
+    // packet of this probe flow has one size.
+    let wan = r.links.iter().find(|l| l.name == "wan").unwrap();
+    let t = &r.tunnels[0];
+    for side in 0..2 {
+        let dir = &wan.dirs[side];
+        let esp = t.stats[1 - side].decapsulated;
+        let ike = dir.delivered_packets - esp;
+        assert!(
+            ike >= 2,
+            "side {side}: {ike} IKE messages crossed ({dir:?})"
+        );
+        let esp_bytes = dir.delivered_bytes - 56 * ike;
+        assert_eq!(
+            esp_bytes % esp,
+            0,
+            "side {side}: the packets that are not ESP are 56-byte IKE messages ({dir:?}, {esp} ESP)"
+        );
+        // Messages sent while the link was down died at the router and were never offered.
+        assert!(dir.offered_packets - dir.delivered_packets <= 1, "{dir:?}");
+    }
     let s = app(&r, "p").summary(r.duration);
     assert!(s.lost > 0 && s.received > 250, "{s:?}");
 }
