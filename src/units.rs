@@ -87,82 +87,157 @@ fn trim(v: f64) -> String {
     s.to_string()
 }
 
+/// A decimal number as written: its digits as an integer and how many of them follow the point
+/// ("1.25" is (125, 2)). Longer than 38 digits is refused, so the integer fits a `u128`.
+struct Decimal {
+    digits: u128,
+    fraction_digits: u32,
+}
+
 /// Splits "1.5ms" into (1.5, "ms"). The number may be an integer or a decimal.
-fn split_number(s: &str) -> Option<(f64, &str)> {
+fn split_number(s: &str) -> Option<(Decimal, &str)> {
     let s = s.trim();
     let end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
-    if end == 0 {
+    let (number, unit) = s.split_at(end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
         return None;
     }
-    let value: f64 = s[..end].parse().ok()?;
-    if !value.is_finite() {
+    let written = format!("{whole}{fraction}");
+    if written.len() > 38 {
         return None;
     }
-    Some((value, s[end..].trim()))
+    Some((
+        Decimal {
+            digits: written.parse().ok()?,
+            fraction_digits: fraction.len() as u32,
+        },
+        unit.trim(),
+    ))
 }
 
-fn scaled(value: f64, scale: f64) -> Option<u64> {
-    let v = (value * scale).round();
-    (v >= 0.0 && v <= u64::MAX as f64).then_some(v as u64)
+/// Why a number with a unit was refused.
+enum Refusal {
+    NotANumber,
+    TooLarge,
+}
+
+/// `value` times `scale` (the unit in base units), rounded to the nearest base unit, halves
+/// up; refused beyond `u64::MAX`.
+fn scaled(value: Decimal, scale: u64) -> Result<u64, Refusal> {
+    let exact = value
+        .digits
+        .checked_mul(u128::from(scale))
+        .ok_or(Refusal::TooLarge)?;
+    let divisor = 10u128
+        .checked_pow(value.fraction_digits)
+        .ok_or(Refusal::NotANumber)?;
+    let rounded = exact / divisor + u128::from(exact % divisor >= divisor.div_ceil(2));
+    u64::try_from(rounded).map_err(|_| Refusal::TooLarge)
+}
+
+/// Parses `s` as a number and a unit from `units` (name, base units), or says why not:
+/// `example` shows what is accepted and `largest` formats the largest value there is.
+fn parse_with_unit(
+    s: &str,
+    units: &[(&str, u64)],
+    ignore_case: bool,
+    example: &str,
+    largest: &str,
+) -> Result<u64, String> {
+    let err = || format!("'{s}' is not {example}");
+    let (value, unit) = split_number(s).ok_or_else(err)?;
+    let scale = units
+        .iter()
+        .find(|(name, _)| {
+            if ignore_case {
+                name.eq_ignore_ascii_case(unit)
+            } else {
+                *name == unit
+            }
+        })
+        .map(|&(_, scale)| scale)
+        .ok_or_else(err)?;
+    scaled(value, scale).map_err(|r| match r {
+        Refusal::NotANumber => err(),
+        Refusal::TooLarge => format!("'{s}' is too large: the largest there is is {largest}"),
+    })
 }
 
 impl std::str::FromStr for Duration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err = || {
-            format!("'{s}' is not a duration (write e.g. \"250us\", \"10ms\", \"1.5s\", \"2min\")")
-        };
-        let (value, unit) = split_number(s).ok_or_else(err)?;
-        let scale = match unit {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "min" | "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(err()),
-        };
-        scaled(value, scale).map(Duration).ok_or_else(err)
+        const UNITS: [(&str, u64); 8] = [
+            ("ns", 1),
+            ("us", 1_000),
+            ("µs", 1_000),
+            ("ms", 1_000_000),
+            ("s", 1_000_000_000),
+            ("min", 60_000_000_000),
+            ("m", 60_000_000_000),
+            ("h", 3_600_000_000_000),
+        ];
+        parse_with_unit(
+            s,
+            &UNITS,
+            false,
+            "a duration (write e.g. \"250us\", \"10ms\", \"1.5s\", \"2min\")",
+            "18446744073709551615ns (about 584 years)",
+        )
+        .map(Duration)
     }
 }
 
 impl std::str::FromStr for Bitrate {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err =
-            || format!("'{s}' is not a bit rate (write e.g. \"64kbps\", \"100Mbps\", \"1Gbps\")");
-        let (value, unit) = split_number(s).ok_or_else(err)?;
-        let scale = match unit.to_ascii_lowercase().as_str() {
-            "bps" | "bit/s" => 1.0,
-            "kbps" | "kbit/s" => 1e3,
-            "mbps" | "mbit/s" => 1e6,
-            "gbps" | "gbit/s" => 1e9,
-            "tbps" | "tbit/s" => 1e12,
-            _ => return Err(err()),
-        };
-        scaled(value, scale).map(Bitrate).ok_or_else(err)
+        const UNITS: [(&str, u64); 10] = [
+            ("bps", 1),
+            ("bit/s", 1),
+            ("kbps", 1_000),
+            ("kbit/s", 1_000),
+            ("mbps", 1_000_000),
+            ("mbit/s", 1_000_000),
+            ("gbps", 1_000_000_000),
+            ("gbit/s", 1_000_000_000),
+            ("tbps", 1_000_000_000_000),
+            ("tbit/s", 1_000_000_000_000),
+        ];
+        parse_with_unit(
+            s,
+            &UNITS,
+            true,
+            "a bit rate (write e.g. \"64kbps\", \"100Mbps\", \"1Gbps\")",
+            "18446744073709551615bps",
+        )
+        .map(Bitrate)
     }
 }
 
 impl std::str::FromStr for Bytes {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err =
-            || format!("'{s}' is not a size (write e.g. \"1500B\", \"64KiB\", \"10MB\", \"1GiB\")");
-        let (value, unit) = split_number(s).ok_or_else(err)?;
-        let scale = match unit {
-            "" | "B" => 1.0,
-            "KB" | "kB" => 1e3,
-            "MB" => 1e6,
-            "GB" => 1e9,
-            "KiB" => 1024.0,
-            "MiB" => 1024.0 * 1024.0,
-            "GiB" => 1024.0 * 1024.0 * 1024.0,
-            _ => return Err(err()),
-        };
-        scaled(value, scale).map(Bytes).ok_or_else(err)
+        const UNITS: [(&str, u64); 9] = [
+            ("", 1),
+            ("B", 1),
+            ("KB", 1_000),
+            ("kB", 1_000),
+            ("MB", 1_000_000),
+            ("GB", 1_000_000_000),
+            ("KiB", 1 << 10),
+            ("MiB", 1 << 20),
+            ("GiB", 1 << 30),
+        ];
+        parse_with_unit(
+            s,
+            &UNITS,
+            false,
+            "a size (write e.g. \"1500B\", \"64KiB\", \"10MB\", \"1GiB\")",
+            "18446744073709551615B",
+        )
+        .map(Bytes)
     }
 }
 
@@ -236,6 +311,27 @@ mod tests {
         assert_eq!("1500B".parse::<Bytes>().unwrap(), Bytes(1500));
         assert_eq!("10MB".parse::<Bytes>().unwrap(), Bytes(10_000_000));
         assert!("5 parsecs".parse::<Bytes>().is_err());
+    }
+
+    #[test]
+    fn values_are_exact_to_the_last_unit_and_never_capped() {
+        assert_eq!(
+            "18446744073709551615ns".parse::<Duration>(),
+            Ok(Duration(u64::MAX))
+        );
+        let e = "18446744073709551616ns".parse::<Duration>().unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        assert!("20000000000000000000000s".parse::<Duration>().is_err());
+        assert!("999999999999999999999999999999999999999999ns"
+            .parse::<Duration>()
+            .is_err());
+        assert_eq!("0.1s".parse::<Duration>(), Ok(Duration(100_000_000)));
+        assert_eq!("1.0000000005s".parse::<Duration>(), Ok(Duration(1_000_000_001)));
+        assert_eq!("2.5Gbps".parse::<Bitrate>(), Ok(Bitrate(2_500_000_000)));
+        assert_eq!("1.5KiB".parse::<Bytes>(), Ok(Bytes(1536)));
+        for bad in ["", ".", "1..2s", "1.2.3s", "NaNs", "infs", "1e3ms", "-0s", "s"] {
+            assert!(bad.parse::<Duration>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]
