@@ -326,10 +326,15 @@ mod tests {
             .parse::<Duration>()
             .is_err());
         assert_eq!("0.1s".parse::<Duration>(), Ok(Duration(100_000_000)));
-        assert_eq!("1.0000000005s".parse::<Duration>(), Ok(Duration(1_000_000_001)));
+        assert_eq!(
+            "1.0000000005s".parse::<Duration>(),
+            Ok(Duration(1_000_000_001))
+        );
         assert_eq!("2.5Gbps".parse::<Bitrate>(), Ok(Bitrate(2_500_000_000)));
         assert_eq!("1.5KiB".parse::<Bytes>(), Ok(Bytes(1536)));
-        for bad in ["", ".", "1..2s", "1.2.3s", "NaNs", "infs", "1e3ms", "-0s", "s"] {
+        for bad in [
+            "", ".", "1..2s", "1.2.3s", "NaNs", "infs", "1e3ms", "-0s", "s",
+        ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad:?}");
         }
     }

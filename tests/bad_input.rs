@@ -312,6 +312,66 @@ const BROKEN: &[(&str, &str, &str, &[&str])] = &[
         "b: (node: \"h1\"",
         &["host 'h1'", "2 links"],
     ),
+    (
+        "a probe on port 0, which once looped forever at time 0",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: UdpProbe(port: 0))"#,
+        &["app 'p'", "port 0 is outside 1..=65535"],
+    ),
+    (
+        "a probe every nanosecond",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: UdpProbe(interval: "1ns"))"#,
+        &["app 'p'", "interval 1ns is outside 10us..="],
+    ),
+    (
+        "a probe size beyond any datagram, which once panicked inside check",
+        r#"traffic: UdpProbe())"#,
+        r#"traffic: UdpProbe(size: 18446744073709551615))"#,
+        &["app 'p'", "probe size 18446744073709551615 is outside"],
+    ),
+    (
+        "a run of 2^64 - 1 ns, which never ended",
+        r#"duration: "1s""#,
+        r#"duration: "18446744073709551615ns""#,
+        &[
+            "lab",
+            "duration 18446744073709551615ns is outside 1us..=2592000s",
+        ],
+    ),
+    (
+        "a duration past 2^64 ns, once capped",
+        r#"duration: "1s""#,
+        r#"duration: "18446744073709551616ns""#,
+        &["18446744073709551616ns", "too large"],
+    ),
+    (
+        "a link delay that wrapped to 0.000 ms",
+        r#"delay: "1ms", rate: "100Mbps""#,
+        r#"delay: "18446744073709551615ns", rate: "100Mbps""#,
+        &[
+            "link 'l1'",
+            "delay 18446744073709551615ns is outside 0ns..=60s",
+        ],
+    ),
+    (
+        "a link of 1 bit/s",
+        r#"delay: "1ms", rate: "100Mbps""#,
+        r#"delay: "1ms", rate: "1bps""#,
+        &["link 'l1'", "rate 1bps is outside 1.00kbps..="],
+    ),
+    (
+        "a queue of four billion packets",
+        r#"delay: "1ms", rate: "100Mbps""#,
+        r#"delay: "1ms", rate: "100Mbps", queue: Packets(4000000000)"#,
+        &["link 'l1'", "queue 4000000000 is outside 1..=1000000"],
+    ),
+    (
+        "a router that programs routes in 584 years",
+        r#"Router(name: "r1")"#,
+        r#"Router(name: "r1", programming_delay: "18446744073709551615ns")"#,
+        &["router 'r1'", "programming_delay", "is outside 0ns..=600s"],
+    ),
 ];
 
 #[test]
@@ -408,6 +468,44 @@ fn misspelt_tunnels_gateways_and_peers_get_suggestions() {
         assert!(lab.contains(from), "{from}");
         let (code, text) = emulate(&["check"], Some(&lab.replacen(from, to, 1)));
         assert_eq!(code, 2, "{to}: {text}");
+        assert!(text.contains(words), "expected {words:?} in: {text}");
+    }
+}
+
+#[test]
+fn extreme_control_plane_timers_are_refused_with_their_range() {
+    let lab = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/topologies/er-vpn-failover.ron"
+    ))
+    .unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "bgp: (asn: 65001, originate",
+            r#"bgp: (asn: 65001, connect_retry: "0ns", originate"#,
+            "router 'edge': connect_retry 0ns is outside 100ms..=65535s",
+        ),
+        (
+            r#"(a: (node: "edge", ip: "172.16.255.1")"#,
+            r#"(a: (node: "edge", ip: "172.16.255.1", hold: "18446744073709551615ns")"#,
+            "hold 18446744073709551615ns is outside 0ns..=65535s",
+        ),
+        (
+            r#"delay: "2ms", backbone_delay"#,
+            r#"delay: "2ms", bfd: (interval: "1ns"), backbone_delay"#,
+            "bfd interval 1ns is outside 1ms..=60s",
+        ),
+        (
+            "cipher: AesGcm,",
+            r#"cipher: AesGcm, dpd: (interval: "1ns", timeout: "45s"),"#,
+            "tunnel 's2s': DPD interval 1ns is outside 100ms..=3600s",
+        ),
+    ];
+    for (from, to, words) in cases {
+        assert!(lab.contains(from), "{from}");
+        let (code, text) = emulate(&["check"], Some(&lab.replacen(from, to, 1)));
+        assert_eq!(code, 2, "{to}: {text}");
+        assert!(!text.contains("panicked"), "{text}");
         assert!(text.contains(words), "expected {words:?} in: {text}");
     }
 }

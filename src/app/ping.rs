@@ -85,7 +85,7 @@ impl Agent for Pinger {
             };
             repr.emit(&mut Icmpv4Packet::new_unchecked(buf), &caps);
             rec.sent(now);
-            self.next += self.interval;
+            self.next = self.next.saturating_add(self.interval);
         }
         (self.next < self.stop).then_some(self.next)
     }

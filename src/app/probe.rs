@@ -77,7 +77,7 @@ impl Agent for Sender {
                 break;
             }
             rec.sent(now);
-            self.next += self.interval;
+            self.next = self.next.saturating_add(self.interval);
         }
         (self.next < self.stop).then_some(self.next)
     }

@@ -107,7 +107,7 @@ impl Agent for Client {
             self.outstanding.push_back(self.next);
             self.unsent += self.request;
             rec.requests += 1;
-            self.next += self.interval;
+            self.next = self.next.saturating_add(self.interval);
         }
         rec.bytes_sent += write_owed(s, &mut self.unsent);
         let mut read = read_all(s);

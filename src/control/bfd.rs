@@ -137,7 +137,7 @@ impl Session {
     /// Detection time: the peer's multiplier times the slower of its transmit and our receive
     /// interval (RFC 5880 §6.8.4).
     pub fn detection_time(&self) -> Time {
-        u64::from(self.peer_multiplier) * self.peer_interval.max(self.interval)
+        u64::from(self.peer_multiplier).saturating_mul(self.peer_interval.max(self.interval))
     }
 
     fn set(&mut self, state: State, diag: u8) -> Option<Change> {
@@ -178,7 +178,7 @@ impl Session {
     pub fn poll(&mut self, now: Time) -> (Option<Change>, Option<[u8; LEN]>) {
         let mut change = None;
         if matches!(self.state, State::Init | State::Up)
-            && now >= self.last_rx + self.detection_time()
+            && now >= self.last_rx.saturating_add(self.detection_time())
         {
             change = self.set(State::Down, DIAG_DETECTION_EXPIRED);
             self.your_disc = 0;
@@ -204,7 +204,7 @@ impl Session {
             } else {
                 SLOW_TX.max(self.interval)
             };
-            self.next_tx = now + gap;
+            self.next_tx = now.saturating_add(gap);
         }
         (change, out)
     }
@@ -213,7 +213,7 @@ impl Session {
     pub fn next_wake(&self) -> Time {
         let mut t = self.next_tx;
         if matches!(self.state, State::Init | State::Up) {
-            t = t.min(self.last_rx + self.detection_time());
+            t = t.min(self.last_rx.saturating_add(self.detection_time()));
         }
         t
     }

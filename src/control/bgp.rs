@@ -173,7 +173,7 @@ impl Session {
         self.adj_out.clear();
         // The passive end listens again at once; the active end waits before reconnecting.
         self.retry_at = if self.cfg.active {
-            now + self.cfg.connect_retry
+            now.saturating_add(self.cfg.connect_retry)
         } else {
             now
         };
@@ -211,7 +211,7 @@ impl Session {
                 if ok {
                     self.phase = Phase::Connect;
                 }
-                self.retry_at = now + self.cfg.connect_retry;
+                self.retry_at = now.saturating_add(self.cfg.connect_retry);
             }
             Phase::Connect => {
                 if s.state() == tcp::State::Established {
@@ -264,7 +264,7 @@ impl Session {
                         self.hold = self.cfg.hold.min(Time::from(hold_time) * 1_000_000_000);
                         self.keepalive = self.cfg.keepalive.min(self.hold / 3);
                         self.send(&Message::Keepalive);
-                        self.next_keepalive = now + self.keepalive;
+                        self.next_keepalive = now.saturating_add(self.keepalive);
                         self.phase = Phase::OpenConfirm;
                     }
                     Some(Message::Keepalive) if self.phase == Phase::OpenConfirm => {
@@ -294,13 +294,13 @@ impl Session {
                     _ => {}
                 }
             }
-            if now >= self.last_rx + self.hold {
+            if now >= self.last_rx.saturating_add(self.hold) {
                 events.push(self.down(now, DownReason::HoldTimerExpired, sockets));
                 return events;
             }
             if self.phase >= Phase::OpenConfirm && now >= self.next_keepalive {
                 self.send(&Message::Keepalive);
-                self.next_keepalive = now + self.keepalive;
+                self.next_keepalive = now.saturating_add(self.keepalive);
             }
         }
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
@@ -318,10 +318,11 @@ impl Session {
             Phase::Idle => Some(self.retry_at),
             Phase::Connect if self.cfg.active => Some(self.retry_at),
             Phase::Connect => None,
-            Phase::OpenSent => Some(self.last_rx + self.hold),
-            Phase::OpenConfirm | Phase::Established => {
-                Some(self.next_keepalive.min(self.last_rx + self.hold))
-            }
+            Phase::OpenSent => Some(self.last_rx.saturating_add(self.hold)),
+            Phase::OpenConfirm | Phase::Established => Some(
+                self.next_keepalive
+                    .min(self.last_rx.saturating_add(self.hold)),
+            ),
         }
     }
 }

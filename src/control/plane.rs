@@ -299,7 +299,7 @@ impl ControlPlane {
             "{}: a timer is due at {wake:?} <= {now}",
             self.router
         );
-        (wake.map(|w| w.max(now + 1)), changes)
+        (wake.map(|w| w.max(now.saturating_add(1))), changes)
     }
 
     /// Selects best paths, queues updates to peers, and returns forwarding changes.

@@ -3,6 +3,7 @@
 
 mod circuit;
 pub mod error;
+pub mod limits;
 pub mod model;
 pub mod overrides;
 mod reach;

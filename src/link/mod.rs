@@ -200,7 +200,7 @@ impl Direction {
         if self.loss.lose(&mut self.loss_rng) {
             return Fate::Dropped(LinkDrop::Loss);
         }
-        let mut arrival = tx_end + self.params.delay;
+        let mut arrival = tx_end.saturating_add(self.params.delay);
         if let Some(jitter) = &mut self.jitter {
             let shifted = arrival as f64 + jitter.draw(&mut self.jitter_rng);
             arrival = shifted.max(tx_end as f64).round() as Time;

@@ -398,8 +398,11 @@ impl Router {
                 (a, b) => a.or(b),
             };
             for (prefix, peers) in changes {
-                self.programs
-                    .push_back((now + self.programming_delay, prefix, peers));
+                self.programs.push_back((
+                    now.saturating_add(self.programming_delay),
+                    prefix,
+                    peers,
+                ));
             }
         }
         while self.programs.front().is_some_and(|p| p.0 <= now) {

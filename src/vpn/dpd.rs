@@ -101,7 +101,7 @@ impl Dpd {
     /// Runs the timers: returns a change of liveness and, when a probe is due, its message ID.
     pub fn poll(&mut self, now: Time) -> (Option<Change>, Option<u32>) {
         let mut change = None;
-        if self.alive && now >= self.last_heard + self.timeout {
+        if self.alive && now >= self.last_heard.saturating_add(self.timeout) {
             self.alive = false;
             change = Some(Change::Dead);
         }
@@ -109,14 +109,15 @@ impl Dpd {
         if now >= self.next_probe {
             self.message_id = self.message_id.wrapping_add(1);
             probe = Some(self.message_id);
-            self.next_probe = now + self.interval;
+            self.next_probe = now.saturating_add(self.interval);
         }
         (change, probe)
     }
 
     pub fn next_wake(&self) -> Time {
         if self.alive {
-            self.next_probe.min(self.last_heard + self.timeout)
+            self.next_probe
+                .min(self.last_heard.saturating_add(self.timeout))
         } else {
             self.next_probe
         }

@@ -70,6 +70,18 @@ pub(super) fn apps(
                 c.fail(&item, format!("{what} is zero"));
             }
         };
+        let interval_ok = |c: &mut Checker, d: u64| {
+            if d == 0 {
+                c.fail(&item, "interval is zero");
+            } else {
+                c.within(&item, &limits::APP_INTERVAL, d);
+            }
+        };
+        let port_ok = |c: &mut Checker, p: Option<u16>| {
+            if let Some(p) = p {
+                c.within(&item, &limits::PORT, u64::from(p));
+            }
+        };
         let traffic = match &a.traffic {
             TrafficSpec::UdpProbe {
                 interval,
@@ -78,7 +90,8 @@ pub(super) fn apps(
             } => {
                 let interval = interval.map_or(10_000_000, |d| d.0);
                 let size = size.map_or(64, |b| b.0);
-                nonzero(c, "interval", interval);
+                interval_ok(c, interval);
+                port_ok(c, *p);
                 if !(16..=65507).contains(&size) {
                     c.fail(&item, format!("probe size {size} is outside 16..65507 bytes (it carries a sequence number and a timestamp)"));
                 }
@@ -91,7 +104,7 @@ pub(super) fn apps(
             TrafficSpec::Ping { interval, size } => {
                 let interval = interval.map_or(1_000_000_000, |d| d.0);
                 let size = size.map_or(56, |b| b.0);
-                nonzero(c, "interval", interval);
+                interval_ok(c, interval);
                 if !(16..=65507).contains(&size) {
                     c.fail(&item, format!("ping size {size} is outside 16..65507 bytes (it carries a sequence number and a timestamp)"));
                 }
@@ -108,6 +121,10 @@ pub(super) fn apps(
                 rate,
             } => {
                 let streams = streams.unwrap_or(1);
+                port_ok(c, *p);
+                if let Some(r) = rate.filter(|r| r.0 >= u64::from(streams.max(1))) {
+                    c.within(&item, &limits::RATE, r.0);
+                }
                 if !(1..=MAX_STREAMS).contains(&streams) {
                     c.fail(
                         &item,
@@ -142,7 +159,13 @@ pub(super) fn apps(
             } => {
                 nonzero(c, "request", request.0);
                 nonzero(c, "response", response.0);
-                nonzero(c, "interval", interval.0);
+                for (what, size) in [("request", request.0), ("response", response.0)] {
+                    if size > 0 {
+                        c.within(&item, &limits::MESSAGE_SIZE.named(what), size);
+                    }
+                }
+                interval_ok(c, interval.0);
+                port_ok(c, *p);
                 Traffic::TcpRequestResponse {
                     request: request.0,
                     response: response.0,
@@ -177,8 +200,8 @@ pub(super) fn apps(
             }
         }
         let packet = match traffic {
-            Traffic::UdpProbe { size, .. } => Some(size + 28),
-            Traffic::Ping { size, .. } => Some(size + 8 + 20),
+            Traffic::UdpProbe { size, .. } => Some(size.saturating_add(28)),
+            Traffic::Ping { size, .. } => Some(size.saturating_add(8 + 20)),
             _ => None,
         };
         for host in [from, to] {

@@ -34,6 +34,9 @@ pub(super) fn bgp(
         if b.asn == 0 {
             c.fail(&item, "BGP ASN 0 is not valid");
         }
+        if let Some(d) = b.connect_retry {
+            c.within(&item, &limits::CONNECT_RETRY, d.0);
+        }
         let originate = b
             .originate
             .iter()
@@ -90,6 +93,11 @@ pub(super) fn bgp(
             }
             let keepalive = end.keepalive.map_or(KEEPALIVE, |d| d.0);
             let hold = end.hold.map_or(HOLD, |d| d.0);
+            let fits = c.within(&item, &limits::BGP_TIMER.named("keepalive"), keepalive)
+                & c.within(&item, &limits::BGP_TIMER.named("hold"), hold);
+            if !fits {
+                continue;
+            }
             if keepalive < MIN_KEEPALIVE || hold < MIN_HOLD {
                 c.fail(
                     &item,
@@ -177,6 +185,8 @@ pub(super) fn bgp(
             let mult = b.multiplier.unwrap_or(BFD_MULTIPLIER);
             if interval == 0 || mult == 0 {
                 c.fail(&item, "BFD interval and multiplier must be above zero");
+            } else {
+                c.within(&item, &limits::BFD_INTERVAL, interval);
             }
             (interval, mult)
         });

@@ -2,6 +2,7 @@
 //! lab must obey. All problems are collected, so one run of `emulate check` lists them all.
 
 use super::error::Problem;
+use super::limits;
 use super::model::*;
 use super::spec::*;
 use crate::gateway::{Capacity, Scope};
@@ -109,6 +110,17 @@ impl Checker {
         }
     }
 
+    /// Refuses `value` outside `limit`'s range; true when it is within.
+    fn within(&mut self, item: &str, limit: &super::limits::Limit, value: u64) -> bool {
+        match limit.check(value) {
+            Some(reason) => {
+                self.fail(item, reason);
+                false
+            }
+            None => true,
+        }
+    }
+
     fn probability(&mut self, item: &str, what: &str, p: f64) {
         if !(0.0..=1.0).contains(&p) {
             self.fail(item, format!("{what} {p} is outside 0..1"));
@@ -143,11 +155,24 @@ impl Checker {
                 );
             }
         }
-        if spec.rate.is_some_and(|r| r.0 == 0) {
-            self.fail(
+        if let Some(delay) = spec.delay {
+            self.within(item, &limits::LINK_DELAY, delay.0);
+        }
+        if let Some(j) = &spec.jitter {
+            self.within(item, &limits::JITTER, j.amount.0);
+        }
+        match spec.rate {
+            Some(r) if r.0 == 0 => self.fail(
                 item,
                 "rate is zero: nothing could be sent; leave rate out for an unlimited link",
-            );
+            ),
+            Some(r) => {
+                self.within(item, &limits::RATE, r.0);
+            }
+            None => {}
+        }
+        if let Some(overhead) = spec.overhead {
+            self.within(item, &limits::OVERHEAD, u64::from(overhead));
         }
         let mtu = spec.mtu.unwrap_or(d.mtu);
         if !(MIN_MTU..=65535).contains(&mtu) {
@@ -161,6 +186,11 @@ impl Checker {
                 item,
                 "the queue limit is zero: give it room for at least one packet",
             );
+        } else {
+            match queue {
+                QueueLimit::Packets(n) => self.within(item, &limits::QUEUE_PACKETS, u64::from(n)),
+                QueueLimit::Bytes(b) => self.within(item, &limits::QUEUE_BYTES, b.0),
+            };
         }
         DirParams {
             delay: spec.delay.map_or(d.delay, |x| x.0),
@@ -200,6 +230,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     c.unique("app", spec.apps.iter().map(|a| a.name.as_str()));
     if spec.duration.0 == 0 {
         c.fail("lab", "duration is zero");
+    } else {
+        c.within("lab", &limits::DURATION, spec.duration.0);
     }
     let index: BTreeMap<&str, usize> = spec
         .nodes

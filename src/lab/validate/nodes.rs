@@ -60,6 +60,12 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
                             c.fail(&item, "throughput and pps must be above zero");
                         }
                     }
+                    if let Some(t) = throughput.filter(|t| t.0 > 0) {
+                        c.within(&item, &limits::RATE.named("throughput"), t.0);
+                    }
+                    if let Some(d) = programming_delay {
+                        c.within(&item, &limits::PROGRAMMING_DELAY, d.0);
+                    }
                     NodeKind::Router(Router {
                         capacity,
                         programming_delay: programming_delay.map_or(0, |d| d.0),

@@ -92,6 +92,8 @@ pub(super) fn tunnels(
                         &item,
                         "the DPD interval must be above zero and below the timeout",
                     );
+                } else {
+                    c.within(&item, &limits::DPD_TIME.named("DPD interval"), interval);
                 }
                 (interval, timeout)
             }),
