@@ -180,10 +180,87 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_MISSED),
         Err(message) => {
-            eprintln!("error: {message}");
+            let _ = err(&format!("error: {message}\n"));
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
+}
+
+/// Set once standard output turns out to be a closed pipe (`emulate lab.ron | head`): the
+/// rest of the output is dropped quietly and the exit code stays what the run earned.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes `text` to standard output (`stderr` false) or standard error. A closed pipe ends
+/// the output quietly; any other failure (a full device) is an error.
+fn emit(text: &str, stderr: bool) -> Result<(), String> {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if !stderr && STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let written = if stderr {
+        let mut e = std::io::stderr().lock();
+        e.write_all(text.as_bytes()).and_then(|()| e.flush())
+    } else {
+        let mut o = std::io::stdout().lock();
+        o.write_all(text.as_bytes()).and_then(|()| o.flush())
+    };
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            if !stderr {
+                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "cannot write to standard {}: {e}",
+            if stderr { "error" } else { "output" }
+        )),
+    }
+}
+
+fn out(text: &str) -> Result<(), String> {
+    emit(text, false)
+}
+
+fn err(text: &str) -> Result<(), String> {
+    emit(text, true)
+}
+
+/// Refuses an output path that cannot be written, before anything runs: a directory, a
+/// read-only file, a folder that cannot be made or written. Missing folders are created; a
+/// file that did not exist is left not existing.
+fn writable(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+    if path.is_dir() {
+        return Err(format!(
+            "{}: cannot write: it is a directory",
+            path.display()
+        ));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(fail)?;
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(fail)?;
+        std::fs::remove_file(path).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Checks every output path given.
+fn writable_all(paths: &[Option<&Path>]) -> Result<(), String> {
+    paths.iter().flatten().try_for_each(|p| writable(p))
 }
 
 fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
@@ -197,10 +274,10 @@ fn check(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
         match load(path, sets) {
             Ok(lab) => {
                 for w in &lab.warnings {
-                    println!("warning: {w}");
+                    out(&format!("warning: {w}\n"))?;
                 }
-                println!(
-                    "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults, {} expectations",
+                out(&format!(
+                    "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults, {} expectations\n",
                     path.display(),
                     lab.name,
                     lab.nodes.len(),
@@ -208,10 +285,10 @@ fn check(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
                     lab.apps.len(),
                     lab.faults.len(),
                     lab.expectations.len()
-                );
+                ))?;
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                err(&format!("error: {e}\n"))?;
                 failed.push(path.display().to_string());
             }
         }
@@ -227,18 +304,16 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}").parse()?);
     }
-    let mut lab = load(path, &sets)?;
+    if args.duration.is_some_and(|d| d.0 == 0) {
+        return Err("--duration must be above zero".to_string());
+    }
+    let lab = lab::load_for(path, &sets, args.duration.map(|d| d.0)).map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &lab.warnings {
-            eprintln!("warning: {w}");
+            err(&format!("warning: {w}\n"))?;
         }
     }
-    if let Some(d) = args.duration {
-        if d.0 == 0 {
-            return Err("--duration must be above zero".to_string());
-        }
-        lab.cut_short(d.0);
-    }
+    writable_all(&[args.json.as_deref(), args.junit.as_deref()])?;
     let started = Instant::now();
     let mut sim = Sim::new(&lab);
     let progress = Progress::new(lab.duration, args.quiet);
@@ -275,18 +350,16 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
             .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
     }
     if !args.quiet {
-        print!(
-            "{}",
-            hybridlab::report::render(&results.summary(Some(timing)))
-        );
-        print!("{}", hybridlab::expect::render(&outcomes));
+        out(&hybridlab::report::render(&results.summary(Some(timing))))?;
+        out(&hybridlab::expect::render(&outcomes))?;
     } else if !held {
-        eprint!("{}", hybridlab::expect::render(&outcomes));
+        err(&hybridlab::expect::render(&outcomes))?;
     }
     Ok(held)
 }
 
 fn compare(labs: &[PathBuf], json: Option<&Path>, svg: Option<&Path>) -> Result<bool, String> {
+    writable_all(&[json, svg])?;
     let (c, results) = hybridlab::compare::run(labs).map_err(|e| e.to_string())?;
     if let Some(json) = json {
         let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
@@ -297,7 +370,7 @@ fn compare(labs: &[PathBuf], json: Option<&Path>, svg: Option<&Path>) -> Result<
         let text = hybridlab::compare::latency_svg(&c, &results).map_err(|e| e.to_string())?;
         std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
     }
-    print!("{}", hybridlab::compare::render(&c));
+    out(&hybridlab::compare::render(&c))?;
     Ok(true)
 }
 
@@ -315,6 +388,7 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
             d => d.map(|d| d.0),
         },
     };
+    writable_all(&[args.json.as_deref(), args.csv.as_deref()])?;
     let combos = plan.combinations()?.len();
     let total = combos * plan.seeds_here().len();
     let bar = if args.quiet {
@@ -358,7 +432,7 @@ fn write_sweep(
             .map_err(|e| format!("{}: cannot write: {e}", csv.display()))?;
     }
     if !quiet {
-        print!("{}", hybridlab::report::render_sweep(results));
+        out(&hybridlab::report::render_sweep(results))?;
     }
     Ok(results.iter().all(|c| c.passed()))
 }
@@ -374,6 +448,7 @@ fn merge(args: &MergeArgs) -> Result<bool, String> {
                 .map_err(|e| format!("{}: not a sweep part: {e}", p.display()))
         })
         .collect::<Result<Vec<_>, String>>()?;
+    writable_all(&[args.json.as_deref(), args.csv.as_deref()])?;
     let merged = hybridlab::sweep::merge_parts(parts)?;
     write_sweep(
         &merged,

@@ -188,13 +188,7 @@ pub fn run(
     }
     let labs = combos
         .iter()
-        .map(|sets| {
-            let mut lab = lab::load_with(path, sets)?;
-            if let Some(d) = plan.duration {
-                lab.cut_short(d);
-            }
-            Ok(lab)
-        })
+        .map(|sets| lab::load_for(path, sets, plan.duration))
         .collect::<Result<Vec<_>, LabError>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
         .flat_map(|c| seeds.iter().map(move |&s| (c, s)))

@@ -509,3 +509,89 @@ fn extreme_control_plane_timers_are_refused_with_their_range() {
         assert!(text.contains(words), "expected {words:?} in: {text}");
     }
 }
+
+#[test]
+fn an_output_that_cannot_be_written_is_refused_before_the_run() {
+    // A directory, and a path under a regular file: exit 2 with the path, and no report (the
+    // run never started).
+    let file = std::env::temp_dir().join(format!("hybridlab-plain-{}", std::process::id()));
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("out.json");
+    let dir = std::env::temp_dir();
+    for (flag, path) in [
+        ("--json", dir.to_str().unwrap()),
+        ("--junit", under_file.to_str().unwrap()),
+    ] {
+        let (code, text) = emulate(&[flag, path], Some(GOOD));
+        assert_eq!(code, 2, "{flag} {path}: {text}");
+        assert!(
+            text.contains(path) && text.contains("cannot write"),
+            "{text}"
+        );
+        assert!(!text.contains("Report"), "nothing ran: {text}");
+    }
+    // A missing folder is made.
+    let nested = file.with_extension("d").join("deeper/out.json");
+    let (code, text) = emulate(&["--quiet", "--json", nested.to_str().unwrap()], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    assert!(nested.exists());
+    std::fs::remove_dir_all(file.with_extension("d")).ok();
+    std::fs::remove_file(&file).ok();
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_a_full_device_is_an_error() {
+    let path = std::env::temp_dir().join(format!("hybridlab-pipe-{}.ron", std::process::id()));
+    std::fs::write(&path, GOOD).unwrap();
+    // The reader goes away before the report is printed (`emulate lab.ron | head -0`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+    // A full device is a failure the user must hear of.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = Command::new(env!("CARGO_BIN_EXE_emulate"))
+            .arg(&path)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_file_that_is_not_utf8_gets_the_line_and_column_of_the_first_bad_byte() {
+    let path = std::env::temp_dir().join(format!("hybridlab-latin1-{}.ron", std::process::id()));
+    let mut bytes = GOOD.replacen("good", "gööd", 1).into_bytes();
+    // "ö" in Latin-1, as an editor with the wrong encoding saves it.
+    let at = bytes.windows(2).position(|w| w == "ö".as_bytes()).unwrap();
+    bytes.splice(at..at + 2, [0xf6]);
+    std::fs::write(&path, bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    // Line 2 is `    name: "gööd",`: the bad byte is its 13th character.
+    assert!(text.contains(":2:13: byte 0xf6 is not UTF-8"), "{text}");
+}

@@ -342,3 +342,19 @@ fn an_override_changes_the_lab_before_it_is_validated() {
         "{e}"
     );
 }
+
+#[test]
+fn a_longer_duration_extends_the_apps_that_run_to_the_end() {
+    // `--duration 90s` on the 60 s headline lab: its apps have no stop, so they run to 90 s,
+    // as if the file said `duration: "90s"`; `--duration 30s` ends them at 30 s.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/er-vpn-failover.ron");
+    let longer = hybridlab::lab::load_for(&path, &[], Some(90_000_000_000)).unwrap();
+    assert_eq!(longer.duration, 90_000_000_000);
+    assert!(longer.apps.iter().all(|a| a.stop == 90_000_000_000));
+    let shorter = hybridlab::lab::load_for(&path, &[], Some(30_000_000_000)).unwrap();
+    assert!(shorter.apps.iter().all(|a| a.stop == 30_000_000_000));
+    // The longer run meets the file's checks: 31 days is past the longest run there is.
+    let e = hybridlab::lab::load_for(&path, &[], Some(31 * 24 * 3600 * 1_000_000_000)).unwrap_err();
+    assert!(e.to_string().contains("duration"), "{e}");
+}

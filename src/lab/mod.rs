@@ -45,13 +45,62 @@ pub fn load(path: &Path) -> Result<Lab, LabError> {
     load_with(path, &[])
 }
 
-/// Reads a lab file, applies `sets` to its text in order (`--set`, see [`overrides`]), then
-/// parses and validates it: an override meets the same checks as the file.
-pub fn load_with(path: &Path, sets: &[overrides::Override]) -> Result<Lab, LabError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LabError::Read {
+/// A lab file's text. Bytes that are not UTF-8 are a syntax error at the line and column of
+/// the first of them (the column counts the characters before it on its line, from 1).
+fn read_text(path: &Path) -> Result<String, LabError> {
+    let bytes = std::fs::read(path).map_err(|source| LabError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let good = e.utf8_error().valid_up_to();
+        let before = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        LabError::Syntax {
+            path: path.to_path_buf(),
+            line: before.matches('\n').count() + 1,
+            col: before[line_start..].chars().count() + 1,
+            message: format!(
+                "byte 0x{:02x} is not UTF-8 text: save the lab file as UTF-8",
+                bytes[good]
+            ),
+        }
+    })
+}
+
+/// [`load_with`], run for `duration` (what `--duration` asks) when given. Shorter than the
+/// file's: the run ends early, apps stop by then and later faults never happen
+/// ([`Lab::cut_short`]). Longer: as if the file said so, so apps without an explicit stop run
+/// to the new end, and the duration meets the file's checks.
+pub fn load_for(
+    path: &Path,
+    sets: &[overrides::Override],
+    duration: Option<crate::engine::Time>,
+) -> Result<Lab, LabError> {
+    let mut lab = load_with(path, sets)?;
+    match duration {
+        Some(d) if d > lab.duration => {
+            let mut longer = sets.to_vec();
+            longer.push(
+                format!("duration={d}ns")
+                    .parse()
+                    .expect("a duration override parses"),
+            );
+            load_with(path, &longer)
+        }
+        Some(d) => {
+            lab.cut_short(d);
+            Ok(lab)
+        }
+        None => Ok(lab),
+    }
+}
+
+/// Reads a lab file, applies `sets` to its text in order (`--set`, see [`overrides`]), then
+/// parses and validates it: an override meets the same checks as the file.
+pub fn load_with(path: &Path, sets: &[overrides::Override]) -> Result<Lab, LabError> {
+    let text = read_text(path)?;
     let changed = apply_overrides(&text, sets, path)?;
     match load_str(&changed, path) {
         // The file parsed before the overrides: say which one broke it, not where in text
