@@ -198,6 +198,21 @@ fn emit(text: &str, stderr: bool) -> Result<(), String> {
     if !stderr && STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
+    // Whatever a lab or an argument put in a message reaches the terminal as text: control
+    // characters other than line breaks and tabs are escaped, so nothing can clear or spoof it.
+    let text = if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| match c {
+                    '\n' | '\t' => c.to_string(),
+                    c if c.is_control() => c.escape_unicode().to_string(),
+                    c => c.to_string(),
+                })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let written = if stderr {
         let mut e = std::io::stderr().lock();
         e.write_all(text.as_bytes()).and_then(|()| e.flush())

@@ -595,3 +595,18 @@ fn a_file_that_is_not_utf8_gets_the_line_and_column_of_the_first_bad_byte() {
     // Line 2 is `    name: "gööd",`: the bad byte is its 13th character.
     assert!(text.contains(":2:13: byte 0xf6 is not UTF-8"), "{text}");
 }
+
+#[test]
+fn names_are_printable_and_nothing_reaches_the_terminal_raw() {
+    // A node named with a terminal escape that would clear the screen.
+    let broken = GOOD
+        .replace(r#""r1""#, "\"r\u{1b}[2J1\"")
+        .replace(r#"name: "good""#, "name: \"go\nod\"");
+    let (code, text) = emulate(&["check"], Some(&broken));
+    assert_eq!(code, 2, "{text}");
+    assert!(!text.contains('\u{1b}'), "the escape reached the terminal: {text:?}");
+    assert!(text.contains("control character U+001B"), "{text}");
+    assert!(text.contains("control character U+000A"), "{text}");
+    // Escaped where it is echoed.
+    assert!(text.contains(r"node 'r\u{1b}[2J1'"), "{text}");
+}

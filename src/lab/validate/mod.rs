@@ -60,9 +60,30 @@ impl Checker {
         self.fail(item, format!("unknown link '{name}'{hint}"));
     }
 
+    /// Names are printable text: a control character (a newline, a terminal escape) would
+    /// break or spoof every line that prints the name.
+    fn printable(&mut self, kind: &str, name: &str) -> bool {
+        match name.chars().find(|c| c.is_control()) {
+            Some(bad) => {
+                self.fail(
+                    format!("{kind} '{}'", name.escape_debug()),
+                    format!(
+                        "the name holds the control character U+{:04X}; names are printable text",
+                        u32::from(bad)
+                    ),
+                );
+                false
+            }
+            None => true,
+        }
+    }
+
     fn unique<'a>(&mut self, kind: &str, names: impl Iterator<Item = &'a str>) {
         let mut seen = BTreeSet::new();
         for name in names {
+            if !self.printable(kind, name) {
+                continue;
+            }
             if name.is_empty() {
                 self.fail(format!("{kind} ''"), "a name must not be empty");
             } else if !seen.insert(name) {
@@ -228,6 +249,15 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     c.unique("node", spec.nodes.iter().map(|n| n.name()));
     c.unique("link", spec.links.iter().map(|l| l.name.as_str()));
     c.unique("app", spec.apps.iter().map(|a| a.name.as_str()));
+    for t in &spec.tunnels {
+        c.printable("tunnel", &t.name);
+    }
+    c.printable("lab", &spec.name);
+    for f in &spec.faults {
+        if let Some(label) = &f.label {
+            c.printable("fault label", label);
+        }
+    }
     if spec.duration.0 == 0 {
         c.fail("lab", "duration is zero");
     } else {
