@@ -200,7 +200,10 @@ fn emit(text: &str, stderr: bool) -> Result<(), String> {
     }
     // Whatever a lab or an argument put in a message reaches the terminal as text: control
     // characters other than line breaks and tabs are escaped, so nothing can clear or spoof it.
-    let text = if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    let text = if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         std::borrow::Cow::Owned(
             text.chars()
                 .map(|c| match c {

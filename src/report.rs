@@ -165,6 +165,16 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
+    for l in &s.loops {
+        let _ = writeln!(
+            out,
+            "  finding: forwarding loop between {}: {} packets died of TTL from {} to {} (sent at TTL 64, they circled)",
+            l.routers.join(", "),
+            l.packets,
+            format_nanos((l.first_us * 1e3).round() as u64),
+            format_nanos((l.last_us * 1e3).round() as u64)
+        );
+    }
     if !s.tunnels.is_empty() {
         let _ = writeln!(out, "\ntunnels");
     }

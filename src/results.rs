@@ -374,6 +374,19 @@ pub struct TunnelStats {
     pub malformed: u64,
 }
 
+/// Packets that died of TTL at a router after coming in over one link: with every host sending
+/// at TTL 64 across paths of a few hops, the trace of a forwarding loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TtlExpiry {
+    pub router: String,
+    /// The link the packets came in on, and the node at its other end.
+    pub link: String,
+    pub from: String,
+    pub count: u64,
+    pub first: Time,
+    pub last: Time,
+}
+
 /// Counters of a tunnel, per end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TunnelRecord {
@@ -411,6 +424,8 @@ pub struct Results {
     pub route_changes: Vec<RouteChange>,
     /// The lab's faults: time and description.
     pub faults: Vec<(Time, String)>,
+    /// TTL-expired drops by router and incoming link, in router then interface order.
+    pub ttl_expiries: Vec<TtlExpiry>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -598,6 +613,9 @@ pub struct Summary {
     pub control: Vec<ControlSummary>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub route_changes: Vec<RouteChangeSummary>,
+    /// Forwarding loops the run observed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loops: Vec<crate::findings::ForwardingLoop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
 }
@@ -751,6 +769,7 @@ impl Results {
                     next_hops: c.next_hops.clone(),
                 })
                 .collect(),
+            loops: crate::findings::forwarding_loops(self),
             timing,
         }
     }

@@ -11,7 +11,7 @@ use crate::engine::{Scheduler, Time};
 use crate::host::{Host, HostConfig};
 use crate::lab::model::{FaultKind, Iface, Lab, NodeKind, Traffic};
 use crate::link::{Direction, Fate};
-use crate::results::{AppRecord, LinkRecord, Results, TunnelRecord, TunnelStats};
+use crate::results::{AppRecord, LinkRecord, Results, TtlExpiry, TunnelRecord, TunnelStats};
 use crate::rng::component_rng;
 use crate::router::{Action, Router};
 use rand::RngCore;
@@ -290,6 +290,31 @@ impl Sim {
                 log.sort_by_key(|e| e.time);
                 log
             },
+            ttl_expiries: self
+                .nodes
+                .iter()
+                .filter_map(|n| match n {
+                    NodeState::Router(r) => Some(r),
+                    NodeState::Host(_) => None,
+                })
+                .flat_map(|r| {
+                    r.ifaces
+                        .iter()
+                        .zip(&r.ttl_expired)
+                        .filter(|(_, e)| e.count > 0)
+                        .map(|(f, e)| {
+                            let link = &lab.links[f.link];
+                            TtlExpiry {
+                                router: r.stats.name.clone(),
+                                link: link.name.clone(),
+                                from: lab.nodes[link.ends[1 - f.side].0].name.clone(),
+                                count: e.count,
+                                first: e.first,
+                                last: e.last,
+                            }
+                        })
+                })
+                .collect(),
             routers: self
                 .nodes
                 .into_iter()

@@ -604,7 +604,10 @@ fn names_are_printable_and_nothing_reaches_the_terminal_raw() {
         .replace(r#"name: "good""#, "name: \"go\nod\"");
     let (code, text) = emulate(&["check"], Some(&broken));
     assert_eq!(code, 2, "{text}");
-    assert!(!text.contains('\u{1b}'), "the escape reached the terminal: {text:?}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "the escape reached the terminal: {text:?}"
+    );
     assert!(text.contains("control character U+001B"), "{text}");
     assert!(text.contains("control character U+000A"), "{text}");
     // Escaped where it is echoed.

@@ -222,3 +222,48 @@ fn request_response_records_completion_times() {
     assert!(c.min_us >= 20_000.0 + 8_000.0, "{c:?}");
     assert!(c.p50_us < 100_000.0, "{c:?}");
 }
+
+#[test]
+fn a_forwarding_loop_is_reported_as_a_finding_with_its_routers_and_times() {
+    // r2 sends the lower half of h2's subnet back to r1, which sends it to r2 again. r1 runs
+    // BGP, so `check`'s static loop check does not apply: the run must show it.
+    let text = r#"(
+        name: "loop", duration: "2s",
+        nodes: [Host(name: "h1", gateway: "10.1.0.1"), Router(name: "r1", bgp: (asn: 65001)),
+                Router(name: "r2"), Host(name: "h2", gateway: "10.2.0.1")],
+        links: [
+            (name: "l1", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "r1", ip: "10.1.0.1/24"), delay: "1ms"),
+            (name: "m", a: (node: "r1", ip: "172.16.0.1/30"), b: (node: "r2", ip: "172.16.0.2/30"), delay: "1ms"),
+            (name: "l2", a: (node: "r2", ip: "10.2.0.1/24"), b: (node: "h2", ip: "10.2.0.10/24"), delay: "1ms"),
+        ],
+        routes: [
+            (node: "r1", prefix: "10.2.0.0/24", via: "172.16.0.2"),
+            (node: "r2", prefix: "10.1.0.0/24", via: "172.16.0.1"),
+            (node: "r2", prefix: "10.2.0.0/25", via: "172.16.0.1"),
+        ],
+        apps: [(name: "p", from: "h1", to: "h2", traffic: UdpProbe(interval: "100ms"))],
+    )"#;
+    let r = run(text);
+    let s = r.summary(None);
+    assert_eq!(s.loops.len(), 1, "{:?}", s.loops);
+    let l = &s.loops[0];
+    assert_eq!(l.routers, ["r1", "r2"]);
+    // Every probe circles: it reaches r1 at TTL 64 and loses one per 1 ms hop until it dies.
+    assert_eq!(l.packets, 20);
+    assert_eq!(
+        l.first_us, 64_000.0,
+        "the first probe, after 64 hops of 1 ms: {l:?}"
+    );
+    assert!((1_900_000.0..2_000_000.0).contains(&l.last_us), "{l:?}");
+    let report = hybridlab::report::render(&s);
+    assert!(
+        report.contains("finding: forwarding loop between r1, r2: 20 packets died of TTL"),
+        "{report}"
+    );
+    // A lab without a loop has no finding.
+    let fine = run(&text.replace(
+        r#"(node: "r2", prefix: "10.2.0.0/25", via: "172.16.0.1"),"#,
+        "",
+    ));
+    assert!(fine.summary(None).loops.is_empty());
+}

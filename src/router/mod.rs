@@ -101,6 +101,17 @@ pub struct Router {
     /// Per-router hash salt, so that routers in series do not all pick the same member.
     salt: u64,
     pub stats: RouterRecord,
+    /// Packets that died of TTL here, by the interface they came in on: the trace of a
+    /// forwarding loop.
+    pub ttl_expired: Vec<Expired>,
+}
+
+/// TTL-expired drops of packets that came in over one interface: how many, first and last.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expired {
+    pub count: u64,
+    pub first: Time,
+    pub last: Time,
 }
 
 /// Why a lookup found nothing usable.
@@ -149,6 +160,7 @@ impl Router {
             .collect();
         Router {
             ifaces: ifaces.to_vec(),
+            ttl_expired: vec![Expired::default(); ifaces.len()],
             tunnels,
             limiters: model
                 .capacity
@@ -288,6 +300,12 @@ impl Router {
             }
             if ttl <= 1 {
                 self.stats.drops.ttl_expired += 1;
+                let e = &mut self.ttl_expired[in_iface];
+                if e.count == 0 {
+                    e.first = now;
+                }
+                e.count += 1;
+                e.last = now;
                 return Action::Drop;
             }
             return self.route_out(packet, dst, Some(ttl), unwrapped, &up);
