@@ -212,6 +212,15 @@ impl Sim {
         self.sched.advance_to(until);
     }
 
+    /// Keeps every probe's record from now on, for tests and per-probe exports.
+    pub fn keep_probe_logs(&mut self) {
+        for r in &mut self.records {
+            if let Some(p) = r.probes_mut() {
+                p.keep_log();
+            }
+        }
+    }
+
     /// Runs to the end and returns what was measured.
     pub fn run(mut self) -> Results {
         self.run_until(self.lab.duration);
@@ -485,16 +494,8 @@ impl Sim {
         let Some((seq, sent)) = udp.get(8..).and_then(app::read_stamp) else {
             return;
         };
-        if let Some(p) = self.records[app]
-            .probes_mut()
-            .and_then(|r| r.probes.get_mut(seq as usize))
-            .filter(|p| p.sent == sent)
-        {
-            if outbound {
-                p.path_out = path;
-            } else {
-                p.path_back = path;
-            }
+        if let Some(p) = self.records[app].probes_mut() {
+            p.tag_path(seq, sent, outbound, path);
         }
     }
 
@@ -622,4 +623,12 @@ fn send(
 /// Validates nothing: runs an already validated lab to the end.
 pub fn run(lab: &Lab) -> Results {
     Sim::new(lab).run()
+}
+
+/// [`run`], keeping every probe's record as well ([`crate::results::ProbeRecord::log`]):
+/// memory then grows with the run's length. What the run computes is the same.
+pub fn run_with_probe_logs(lab: &Lab) -> Results {
+    let mut sim = Sim::new(lab);
+    sim.keep_probe_logs();
+    sim.run()
 }

@@ -144,26 +144,8 @@ fn owner(faults: &[Time], a: Time, b: Time) -> Option<usize> {
 /// intervals or more apart (requests), or the receiver's stalls (bulk TCP).
 fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
     match &app.measured {
-        Measured::UdpProbe(p) | Measured::Ping(p) => {
-            // What the sending application sees: answers coming back.
-            let mut answers: Vec<Time> = p.probes.iter().filter_map(|p| p.returned).collect();
-            answers.sort_unstable();
-            let mut unanswered: Vec<Time> = p
-                .probes
-                .iter()
-                .filter(|p| p.returned.is_none())
-                .map(|p| p.sent)
-                .collect();
-            unanswered.sort_unstable();
-            answers
-                .windows(2)
-                .filter_map(|w| {
-                    let lost = unanswered.partition_point(|&t| t < w[1])
-                        - unanswered.partition_point(|&t| t <= w[0]);
-                    (lost > 0).then_some((w[0], w[1], lost as u64))
-                })
-                .collect()
-        }
+        // What the sending application sees: answers coming back.
+        Measured::UdpProbe(p) | Measured::Ping(p) => p.gaps().collect(),
         Measured::TcpRequestResponse(e) => {
             let normal = e.interval.max(crate::results::STALL_MIN / 2);
             let done: Vec<Time> = e.completed.iter().map(|c| c.1).collect();
@@ -178,14 +160,14 @@ fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
 
 /// App `app`'s outage for fault instant `i` of `faults`: the largest of its gaps that belong to
 /// that fault (see [`owner`]), so that a gap spanning several faults is listed once.
-fn outage(app: &AppRecord, faults: &[Time], i: usize, phase_end: Time) -> Outage {
+fn outage(app: &AppRecord, faults: &[Time], i: usize) -> Outage {
     let mut o = Outage {
         app: app.name.clone(),
         outage_us: 0.0,
         from_us: 0.0,
         to_us: 0.0,
         lost: 0,
-        new_path_us: new_path(app, faults[i], phase_end).map(us),
+        new_path_us: app.probes().and_then(|p| p.new_path(i)).map(us),
     };
     let largest = gaps(app)
         .into_iter()
@@ -195,30 +177,6 @@ fn outage(app: &AppRecord, faults: &[Time], i: usize, phase_end: Time) -> Outage
         (o.outage_us, o.from_us, o.to_us, o.lost) = (us(b - a), us(a), us(b), lost);
     }
     o
-}
-
-/// The first delivery in `[from, to)` over a path other than the last answered probe's before
-/// `from`.
-fn new_path(app: &AppRecord, from: Time, to: Time) -> Option<Time> {
-    let probes = &app.probes()?.probes;
-    let before = probes
-        .iter()
-        .rev()
-        .find(|p| p.sent < from && p.returned.is_some() && p.path_out != 0)?;
-    probes
-        .iter()
-        .filter(|p| p.sent >= from && p.sent < to)
-        .flat_map(|p| {
-            let out = p
-                .arrived
-                .filter(|_| p.path_out != 0 && p.path_out != before.path_out);
-            let back = p
-                .returned
-                .filter(|_| p.path_back != 0 && p.path_back != before.path_back);
-            [out, back]
-        })
-        .flatten()
-        .min()
 }
 
 /// One timeline per fault instant.
@@ -269,11 +227,7 @@ pub fn timelines(r: &Results) -> Vec<FaultTimeline> {
                     Some(_) => {}
                 }
             }
-            let outages = r
-                .apps
-                .iter()
-                .map(|a| outage(a, &instants, i, end))
-                .collect();
+            let outages = r.apps.iter().map(|a| outage(a, &instants, i)).collect();
             FaultTimeline {
                 at_us: us(*at),
                 fault: fault.clone(),
@@ -297,10 +251,9 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
     let app_end = bulk
         .and_then(|b| b.completed_at)
         .unwrap_or(app.stop.min(r.duration));
-    let (exchanges, probes) = (
-        app.exchanges().map_or(&[][..], |e| &e.completed),
-        app.probes(),
-    );
+    let exchanges = app.exchanges().map_or(&[][..], |e| &e.completed);
+    let probes = app.probes();
+    let probes_in_flight = probes.map(|p| p.in_flight(r.duration).1);
     let mut bounds = vec![(0, "start".to_string())];
     bounds.extend(groups);
     bounds
@@ -315,17 +268,13 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                 sent += 1;
                 completion.record(done - issued);
             }
-            let in_phase = probes.map_or(&[][..], |r| &r.probes);
-            for p in in_phase.iter().filter(|p| p.sent >= *from && p.sent < to) {
-                sent += 1;
-                if let Some(a) = p.arrived {
-                    one_way.record(a - p.sent);
-                }
-                match p.returned {
-                    Some(b) => rtt.record(b - p.sent),
-                    None if app.in_flight_at_end(p, r.duration) => in_flight += 1,
-                    None => lost += 1,
-                }
+            if let (Some(p), Some(flying)) = (probes, &probes_in_flight) {
+                let phase = &p.phases[i];
+                sent = phase.sent;
+                in_flight = flying[i];
+                lost = phase.sent - phase.rtt.len() - in_flight;
+                one_way = phase.one_way.clone();
+                rtt = phase.rtt.clone();
             }
             // Bulk TCP: bytes read in the phase over the part of it the app was running.
             let active = to.min(app_end).saturating_sub((*from).max(app.start));

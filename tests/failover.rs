@@ -203,7 +203,8 @@ fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
         assert!(
             a.probes()
                 .unwrap()
-                .probes
+                .log()
+                .unwrap()
                 .iter()
                 .all(|p| p.returned.is_some()
                     || p.sent < fault + 1_000_000_000

@@ -51,7 +51,8 @@ fn equal_cost_routes_share_flows_and_keep_each_flow_on_one_path() {
         let delays: Vec<u64> = a
             .probes()
             .unwrap()
-            .probes
+            .log()
+            .unwrap()
             .iter()
             .map(|p| p.arrived.unwrap() - p.sent)
             .collect();
@@ -86,7 +87,7 @@ fn a_failed_member_moves_its_flows_and_the_outage_is_visible() {
         .expect("a timeline for the fault at 500.5 ms");
     let (mut moved, mut stayed) = (0, 0);
     for a in &r.apps {
-        let probes = &a.probes().unwrap().probes;
+        let probes = a.probes().unwrap().log().unwrap();
         // A flow on p: 1 ms each way; on q: 3 ms.
         let on_p = |x: &hybridlab::results::Probe| x.arrived.map(|t| t - x.sent) == Some(1_000_000);
         let before = probes.iter().filter(|x| x.sent < 490_000_000).all(on_p);

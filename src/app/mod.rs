@@ -69,13 +69,17 @@ pub fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
     Some((seq, sent))
 }
 
-/// The empty record app `app` measures into, of its traffic's kind. Bulk transfers count
-/// their reads per phase: from the start, then from each of `fault_instants` (sorted,
-/// distinct).
+/// The empty record app `app` measures into, of its traffic's kind. Probes and bulk
+/// transfers are counted per phase: from the start, then from each of `fault_instants`
+/// (sorted, distinct).
 pub fn record(app: &App, from: &str, to: &str, fault_instants: &[Time]) -> AppRecord {
     let measured = match app.traffic {
-        Traffic::UdpProbe { interval, .. } => Measured::UdpProbe(ProbeRecord::new(interval)),
-        Traffic::Ping { interval, .. } => Measured::Ping(ProbeRecord::new(interval)),
+        Traffic::UdpProbe { interval, .. } => {
+            Measured::UdpProbe(ProbeRecord::new(interval, fault_instants))
+        }
+        Traffic::Ping { interval, .. } => {
+            Measured::Ping(ProbeRecord::new(interval, fault_instants))
+        }
         Traffic::TcpBulk { streams, .. } => {
             Measured::TcpBulk(BulkRecord::new(streams, fault_instants))
         }

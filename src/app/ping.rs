@@ -73,7 +73,7 @@ impl Agent for Pinger {
             rec.returned(seq, sent, now);
         }
         while self.next <= now && self.next < self.stop {
-            let seq = rec.probes.len() as u64;
+            let seq = rec.sent;
             stamp(&mut self.payload, seq, now);
             let repr = Icmpv4Repr::EchoRequest {
                 ident: self.ident,

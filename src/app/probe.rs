@@ -71,7 +71,7 @@ impl Agent for Sender {
             }
         }
         while self.next <= now && self.next < self.stop {
-            let seq = rec.probes.len() as u64;
+            let seq = rec.sent;
             stamp(&mut self.buf, seq, now);
             if s.send_slice(&self.buf[..self.size], self.dst).is_err() {
                 break;

@@ -10,8 +10,9 @@ pub fn lab(text: &str) -> Lab {
     lab::load_str(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs the lab, keeping every probe's record for the tests that look at single probes.
 pub fn run(text: &str) -> Results {
-    hybridlab::sim::run(&lab(text))
+    hybridlab::sim::run_with_probe_logs(&lab(text))
 }
 
 pub fn app<'a>(r: &'a Results, name: &str) -> &'a AppRecord {
@@ -20,7 +21,11 @@ pub fn app<'a>(r: &'a Results, name: &str) -> &'a AppRecord {
 
 /// The probes or echoes of app `name`, by sequence number.
 pub fn probes<'a>(r: &'a Results, name: &str) -> &'a [hybridlab::results::Probe] {
-    &app(r, name).probes().expect("a probe or ping app").probes
+    app(r, name)
+        .probes()
+        .expect("a probe or ping app")
+        .log()
+        .expect("common::run keeps probe logs")
 }
 
 /// Two hosts `a` (10.0.0.1) and `b` (10.0.0.2) on one link with the given link fields, running

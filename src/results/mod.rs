@@ -11,6 +11,9 @@ use crate::lab::model::AppKind;
 use crate::link::DirStats;
 use serde::Serialize;
 
+mod probes;
+pub use probes::{PhaseProbes, ProbeRecord};
+
 /// Width of a goodput window.
 pub const GOODPUT_WINDOW: Time = 100_000_000;
 /// An unanswered probe sent within this time of the end of the run is in flight, not lost: four
@@ -51,18 +54,6 @@ pub enum Measured {
     Ping(ProbeRecord),
     TcpBulk(BulkRecord),
     TcpRequestResponse(ExchangeRecord),
-}
-
-/// UDP probes and ICMP echoes.
-#[derive(Debug, Clone, Default)]
-pub struct ProbeRecord {
-    /// The sending interval.
-    pub interval: Time,
-    /// Indexed by sequence number.
-    pub probes: Vec<Probe>,
-    /// Probes only (an echo's arrival is not seen): send to arrival at the peer.
-    pub one_way: Latencies,
-    pub rtt: Latencies,
 }
 
 /// A bulk TCP transfer over one or more parallel connections.
@@ -193,58 +184,6 @@ impl AppRecord {
             Measured::UdpProbe(p) | Measured::Ping(p) => Some(("round trip", &p.rtt)),
             Measured::TcpRequestResponse(e) => Some(("completion time", &e.completion)),
             Measured::TcpBulk(_) => None,
-        }
-    }
-
-    /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
-    /// ending at `run_end`: in flight then, not lost.
-    pub fn in_flight_at_end(&self, p: &Probe, run_end: Time) -> bool {
-        self.probes()
-            .is_some_and(|r| r.in_flight_at_end(p, run_end))
-    }
-}
-
-impl ProbeRecord {
-    pub fn new(interval: Time) -> Self {
-        ProbeRecord {
-            interval,
-            ..ProbeRecord::default()
-        }
-    }
-
-    /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
-    /// ending at `run_end`: in flight then, not lost.
-    pub fn in_flight_at_end(&self, p: &Probe, run_end: Time) -> bool {
-        p.returned.is_none() && p.sent.saturating_add(probe_timeout(&self.rtt)) > run_end
-    }
-
-    /// Records probe `seq` leaving at `now`; returns its sequence number.
-    pub fn sent(&mut self, now: Time) -> u64 {
-        self.probes.push(Probe {
-            sent: now,
-            ..Probe::default()
-        });
-        self.probes.len() as u64 - 1
-    }
-
-    /// Records the echo of probe `seq` (stamped `sent`) coming back at `now`. A stamp that does not
-    /// match the probe, or a duplicate, is ignored.
-    pub fn returned(&mut self, seq: u64, sent: Time, now: Time) {
-        if let Some(p) = self.probes.get_mut(seq as usize) {
-            if p.returned.is_none() && p.sent == sent {
-                p.returned = Some(now);
-                self.rtt.record(now - sent);
-            }
-        }
-    }
-
-    /// Records probe `seq` (stamped `sent`) reaching the peer at `now`.
-    pub fn arrived(&mut self, seq: u64, sent: Time, now: Time) {
-        if let Some(p) = self.probes.get_mut(seq as usize) {
-            if p.arrived.is_none() && p.sent == sent {
-                p.arrived = Some(now);
-                self.one_way.record(now - sent);
-            }
         }
     }
 }
@@ -662,17 +601,12 @@ impl AppRecord {
             Measured::UdpProbe(p) | Measured::Ping(p) => {
                 let probe = matches!(self.measured, Measured::UdpProbe(_));
                 s.unit = if probe { Unit::Probes } else { Unit::Echoes };
-                s.sent = p.probes.len() as u64;
-                s.received = p.probes.iter().filter(|p| p.returned.is_some()).count() as u64;
-                s.in_flight = p
-                    .probes
-                    .iter()
-                    .filter(|x| p.in_flight_at_end(x, run_end))
-                    .count() as u64;
+                s.sent = p.sent;
+                s.received = p.returned;
+                s.in_flight = p.in_flight(run_end).0;
                 s.lost = s.sent - s.received - s.in_flight;
                 if probe {
-                    s.arrived =
-                        Some(p.probes.iter().filter(|p| p.arrived.is_some()).count() as u64);
+                    s.arrived = Some(p.arrived);
                 }
                 s.one_way = Latency::of(&p.one_way);
                 s.rtt = Latency::of(&p.rtt);
