@@ -146,14 +146,7 @@ fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
     match &app.measured {
         // What the sending application sees: answers coming back.
         Measured::UdpProbe(p) | Measured::Ping(p) => p.gaps().collect(),
-        Measured::TcpRequestResponse(e) => {
-            let normal = e.interval.max(crate::results::STALL_MIN / 2);
-            let done: Vec<Time> = e.completed.iter().map(|c| c.1).collect();
-            done.windows(2)
-                .filter(|w| w[1] - w[0] >= 2 * normal)
-                .map(|w| (w[0], w[1], 0))
-                .collect()
-        }
+        Measured::TcpRequestResponse(e) => e.gaps().collect(),
         Measured::TcpBulk(b) => b.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
     }
 }
@@ -251,7 +244,7 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
     let app_end = bulk
         .and_then(|b| b.completed_at)
         .unwrap_or(app.stop.min(r.duration));
-    let exchanges = app.exchanges().map_or(&[][..], |e| &e.completed);
+    let exchanges = app.exchanges();
     let probes = app.probes();
     let probes_in_flight = probes.map(|p| p.in_flight(r.duration).1);
     let mut bounds = vec![(0, "start".to_string())];
@@ -264,9 +257,9 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
             let (mut one_way, mut rtt, mut completion) =
                 (Latencies::new(), Latencies::new(), Latencies::new());
             let (mut sent, mut lost, mut in_flight) = (0, 0, 0);
-            for &(issued, done) in exchanges.iter().filter(|c| c.0 >= *from && c.0 < to) {
-                sent += 1;
-                completion.record(done - issued);
+            if let Some(e) = exchanges {
+                completion = e.phases[i].clone();
+                sent = completion.len();
             }
             if let (Some(p), Some(flying)) = (probes, &probes_in_flight) {
                 let phase = &p.phases[i];

@@ -184,3 +184,36 @@ fn the_domains_rules_for_bgp_are_enforced() {
     ));
     assert!(e.contains("below the minimum 3s / 10s"), "{e}");
 }
+
+#[test]
+fn what_a_run_remembers_does_not_grow_with_its_length() {
+    // A probe every 10 ms and a request every 100 ms through a 3 s outage, run for 20 s and
+    // for 200 s: the records hold the same (the outage's lost probes and its gap, the stall),
+    // not one entry per probe or request.
+    let lab = |duration: &str| {
+        two_hosts(
+            duration,
+            r#"delay: "5ms", rate: "100Mbps""#,
+            ("", ""),
+            r#"(name: "p", from: "a", to: "b", traffic: UdpProbe(interval: "10ms")),
+               (name: "web", from: "a", to: "b", traffic: TcpRequestResponse(request: "500B", response: "20KiB", interval: "100ms"))"#,
+        )
+        .replace("apps: [", &format!("{} apps: [", wire_outage("5s", "8s")))
+    };
+    let held = |duration: &str| {
+        let r = hybridlab::sim::run(&common::lab(&lab(duration)));
+        let p = app(&r, "p").probes().unwrap();
+        let web = app(&r, "web").exchanges().unwrap();
+        assert!(p.log().is_none(), "no per-probe log unless asked");
+        (p.sent, p.retained(), web.responses, web.retained())
+    };
+    let (short_sent, short_probes, short_done, short_web) = held("20s");
+    let (long_sent, long_probes, long_done, long_web) = held("200s");
+    assert!(long_sent >= 9 * short_sent && long_done >= 9 * short_done);
+    assert!(
+        short_probes > 250,
+        "the outage's lost probes: {short_probes}"
+    );
+    assert_eq!(long_probes, short_probes);
+    assert_eq!((short_web, long_web), (1, 1));
+}

@@ -84,7 +84,7 @@ pub fn record(app: &App, from: &str, to: &str, fault_instants: &[Time]) -> AppRe
             Measured::TcpBulk(BulkRecord::new(streams, fault_instants))
         }
         Traffic::TcpRequestResponse { interval, .. } => {
-            Measured::TcpRequestResponse(ExchangeRecord::new(interval))
+            Measured::TcpRequestResponse(ExchangeRecord::new(interval, fault_instants))
         }
     };
     AppRecord::new(&app.name, from, to, app.start, app.stop, measured)

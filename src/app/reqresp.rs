@@ -10,7 +10,6 @@ use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use std::collections::VecDeque;
 
 /// Writes up to `*owed` bytes into the socket.
 fn write_owed(s: &mut tcp::Socket, owed: &mut u64) -> u64 {
@@ -51,8 +50,11 @@ pub struct Client {
     response: u64,
     interval: Time,
     connected: bool,
-    /// Scheduled issue times of requests whose response is not complete.
-    outstanding: VecDeque<Time>,
+    /// Request k is scheduled at `first + k × interval`: requests `answered..issued` await
+    /// their responses. Two counters, not a queue, so a stalled connection costs no memory.
+    first: Time,
+    issued: u64,
+    answered: u64,
     unsent: u64,
     /// Bytes of the oldest outstanding response already read.
     got: u64,
@@ -77,7 +79,9 @@ impl Client {
             response,
             interval,
             connected: false,
-            outstanding: VecDeque::new(),
+            first: app.start,
+            issued: 0,
+            answered: 0,
             unsent: 0,
             got: 0,
         }
@@ -104,7 +108,7 @@ impl Agent for Client {
             rec.established_at = Some(now);
         }
         while self.next <= now && self.next < self.stop {
-            self.outstanding.push_back(self.next);
+            self.issued += 1;
             self.unsent += self.request;
             rec.requests += 1;
             self.next = self.next.saturating_add(self.interval);
@@ -112,19 +116,17 @@ impl Agent for Client {
         rec.bytes_sent += write_owed(s, &mut self.unsent);
         let mut read = read_all(s);
         rec.bytes_received += read;
-        while read > 0 {
-            let Some(&issued) = self.outstanding.front() else {
-                break;
-            };
+        while read > 0 && self.answered < self.issued {
             let take = read.min(self.response - self.got);
             self.got += take;
             read -= take;
             if self.got == self.response {
-                self.outstanding.pop_front();
+                let issued = self
+                    .first
+                    .saturating_add(self.answered.saturating_mul(self.interval));
+                self.answered += 1;
                 self.got = 0;
-                rec.responses += 1;
-                rec.completed.push((issued, now));
-                rec.completion.record(now - issued);
+                rec.completed(issued, now);
             }
         }
         (self.next < self.stop).then_some(self.next)

@@ -11,7 +11,9 @@ use crate::lab::model::AppKind;
 use crate::link::DirStats;
 use serde::Serialize;
 
+mod exchanges;
 mod probes;
+pub use exchanges::ExchangeRecord;
 pub use probes::{PhaseProbes, ProbeRecord};
 
 /// Width of a goodput window.
@@ -82,24 +84,6 @@ pub struct BulkRecord {
     pub phase_starts: Vec<Time>,
     /// Bytes read in each phase (one more entry than `phase_starts`).
     pub phase_bytes: Vec<u64>,
-}
-
-/// TCP requests and their responses over one connection.
-#[derive(Debug, Clone, Default)]
-pub struct ExchangeRecord {
-    /// The request interval.
-    pub interval: Time,
-    /// Requests issued and answered.
-    pub requests: u64,
-    pub responses: u64,
-    /// Bytes written and read by the client.
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
-    /// Issue to the last byte of the response.
-    pub completion: Latencies,
-    pub established_at: Option<Time>,
-    /// Each request's (scheduled issue time, completion time), in completion order.
-    pub completed: Vec<(Time, Time)>,
 }
 
 /// The shortest silence between reads of a bulk TCP receiver that is kept as a stall.
@@ -252,15 +236,6 @@ impl BulkRecord {
             limit_bps,
             limited: steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
         })
-    }
-}
-
-impl ExchangeRecord {
-    pub fn new(interval: Time) -> Self {
-        ExchangeRecord {
-            interval,
-            ..ExchangeRecord::default()
-        }
     }
 }
 

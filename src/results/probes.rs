@@ -207,6 +207,12 @@ impl ProbeRecord {
         self.gap_start = self.sent;
     }
 
+    /// How many records the app holds now: its unanswered probes and the gaps still waiting
+    /// on them. This, not the run's length, is what its memory grows with.
+    pub fn retained(&self) -> usize {
+        self.unanswered.len() + self.gaps.len()
+    }
+
     /// Whether probe `p`, unanswered, was sent within [`probe_timeout`] of the end of a run
     /// ending at `run_end`: in flight then, not lost.
     pub fn in_flight_at_end(&self, p: &Probe, run_end: Time) -> bool {
