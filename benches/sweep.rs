@@ -18,6 +18,7 @@ fn plan() -> Plan {
         axes: Vec::new(),
         shard: None,
         duration: Some(25_000_000_000),
+        budget: None,
     }
 }
 

@@ -27,11 +27,21 @@ pub struct Comparison {
 
 /// Runs the labs at `paths` in parallel and lines up their apps by name. The runs' results
 /// come back too, in the order of `paths`, for [`latency_svg`].
-pub fn run(paths: &[PathBuf]) -> Result<(Comparison, Vec<Results>), LabError> {
+/// A lab whose run would cost more than `budget` (when given) is refused before any runs.
+pub fn run(
+    paths: &[PathBuf],
+    budget: Option<&lab::budget::Budget>,
+) -> Result<(Comparison, Vec<Results>), LabError> {
     let labs = paths
         .iter()
-        .map(|p| lab::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| {
+            let l = lab::load(p)?;
+            if let Some(b) = budget {
+                lab::budget::admit(&l, p, b)?;
+            }
+            Ok(l)
+        })
+        .collect::<Result<Vec<_>, LabError>>()?;
     let results: Vec<Results> = labs.par_iter().map(crate::sim::run).collect();
     let summaries: Vec<Summary> = results.iter().map(|r| r.summary(None)).collect();
     Ok((compare(paths, &summaries), results))

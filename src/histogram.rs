@@ -60,6 +60,11 @@ impl Latencies {
         self.max = self.max.max(other.max);
     }
 
+    /// Bytes the buckets take on the heap.
+    pub fn heap_bytes(&self) -> u64 {
+        self.hist.distinct_values() as u64 * std::mem::size_of::<u64>() as u64
+    }
+
     pub fn len(&self) -> u64 {
         self.hist.len()
     }

@@ -5,6 +5,7 @@
 //! combination missed an expectation; 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
+use hybridlab::lab::budget::Budget;
 use hybridlab::lab::overrides::Override;
 use hybridlab::lab::{self, LabError};
 use hybridlab::results::Timing;
@@ -51,6 +52,10 @@ enum Command {
         /// Change the lab file's data before validation, e.g. --set links.wan.delay=20ms.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<Override>,
+        /// What a run may cost before it is refused: memory=SIZE, events=N (repeatable).
+        /// Default: half of this machine's memory and 2.5e10 events (about an hour).
+        #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
+        budget: Vec<String>,
     },
     /// Run a lab over seeds and parameter values, every combination, in parallel.
     ///
@@ -76,6 +81,10 @@ enum Command {
         /// Draw each app's latency CDF, one curve per lab, as SVG.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// What a run may cost before it is refused: memory=SIZE, events=N (repeatable).
+        /// Default: half of this machine's memory and 2.5e10 events (about an hour).
+        #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
+        budget: Vec<String>,
     },
 }
 
@@ -104,6 +113,9 @@ struct SweepArgs {
     /// Run only the first part of each run, e.g. 25s (as for a single run).
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// What one run may cost before the sweep is refused: memory=SIZE, events=N.
+    #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
+    budget: Vec<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -136,10 +148,14 @@ struct RunArgs {
     /// Override the lab's seed: the same as --set seed=N.
     #[arg(long)]
     seed: Option<u64>,
-    /// Run only the first part of the lab, e.g. 30s: apps stop and later faults never happen
-    /// (--set duration=... changes the lab itself, and its checks apply).
+    /// Run for this long, e.g. 30s: shorter than the lab's duration, apps stop and later
+    /// faults never happen; longer, apps without a stop run to the new end.
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// What the run may cost before it is refused: memory=SIZE, events=N (repeatable).
+    /// Default: half of this machine's memory and 2.5e10 events (about an hour).
+    #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
+    budget: Vec<String>,
     /// Write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -165,12 +181,15 @@ fn main() -> ExitCode {
             Some(path) => run(path, &args),
             None => Err("no lab file given: emulate run LAB.ron".to_string()),
         },
-        Some(Command::Check { labs, sets }) => check(&labs, &sets),
+        Some(Command::Check { labs, sets, budget }) => check(&labs, &sets, &budget),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Merge(args)) => merge(&args),
-        Some(Command::Compare { labs, json, svg }) => {
-            compare(&labs, json.as_deref(), svg.as_deref())
-        }
+        Some(Command::Compare {
+            labs,
+            json,
+            svg,
+            budget,
+        }) => compare(&labs, json.as_deref(), svg.as_deref(), &budget),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -281,16 +300,31 @@ fn writable_all(paths: &[Option<&Path>]) -> Result<(), String> {
     paths.iter().flatten().try_for_each(|p| writable(p))
 }
 
+/// The machine's default budget with the `--budget` settings applied.
+fn budget(settings: &[String]) -> Result<Budget, String> {
+    let mut b = Budget::for_this_machine();
+    for s in settings {
+        b.set(s)?;
+    }
+    Ok(b)
+}
+
 fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
     lab::load_with(path, sets).map_err(|e: LabError| e.to_string())
 }
 
 /// Validates every file (reporting each that fails), then says whether all were valid.
-fn check(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
+fn check(paths: &[PathBuf], sets: &[Override], settings: &[String]) -> Result<bool, String> {
+    let budget = budget(settings)?;
     let mut failed = Vec::new();
     for path in paths {
-        match load(path, sets) {
-            Ok(lab) => {
+        let admitted = load(path, sets).and_then(|lab| {
+            let e =
+                hybridlab::lab::budget::admit(&lab, path, &budget).map_err(|e| e.to_string())?;
+            Ok((lab, e))
+        });
+        match admitted {
+            Ok((lab, estimate)) => {
                 for w in &lab.warnings {
                     out(&format!("warning: {w}\n"))?;
                 }
@@ -303,6 +337,11 @@ fn check(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
                     lab.apps.len(),
                     lab.faults.len(),
                     lab.expectations.len()
+                ))?;
+                out(&format!(
+                    "  estimated cost: about {} of memory and {:.1e} events\n",
+                    hybridlab::units::format_bytes(estimate.memory()),
+                    estimate.events()
                 ))?;
             }
             Err(e) => {
@@ -326,6 +365,7 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         return Err("--duration must be above zero".to_string());
     }
     let lab = lab::load_for(path, &sets, args.duration.map(|d| d.0)).map_err(|e| e.to_string())?;
+    hybridlab::lab::budget::admit(&lab, path, &budget(&args.budget)?).map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &lab.warnings {
             err(&format!("warning: {w}\n"))?;
@@ -337,12 +377,20 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     let progress = Progress::new(lab.duration, args.quiet);
     // Run in slices of 1% of virtual time so the progress bar can follow.
     let slice = (lab.duration / 100).max(1);
-    while sim.now() < lab.duration {
-        sim.run_until(sim.now() + slice);
+    while sim.now() < lab.duration && sim.stalled().is_none() {
+        sim.run_until(sim.now().saturating_add(slice));
         progress.update(&started, sim.now());
     }
     progress.finish();
     let events = sim.events();
+    if let Some(at) = sim.stalled() {
+        return Err(format!(
+            "{}: virtual time stopped advancing at {}: more than {} events at that instant; a path with neither delay nor rate lets TCP send without limit at one instant: give its links a delay or a rate",
+            path.display(),
+            hybridlab::units::format_nanos(at),
+            hybridlab::sim::MAX_EVENTS_PER_INSTANT
+        ));
+    }
     let results = sim.finish();
     let wall = started.elapsed().as_secs_f64();
     let timing = Timing {
@@ -376,9 +424,15 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     Ok(held)
 }
 
-fn compare(labs: &[PathBuf], json: Option<&Path>, svg: Option<&Path>) -> Result<bool, String> {
+fn compare(
+    labs: &[PathBuf],
+    json: Option<&Path>,
+    svg: Option<&Path>,
+    settings: &[String],
+) -> Result<bool, String> {
     writable_all(&[json, svg])?;
-    let (c, results) = hybridlab::compare::run(labs).map_err(|e| e.to_string())?;
+    let budget = budget(settings)?;
+    let (c, results) = hybridlab::compare::run(labs, Some(&budget)).map_err(|e| e.to_string())?;
     if let Some(json) = json {
         let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
@@ -405,6 +459,7 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
             Some(d) if d.0 == 0 => return Err("--duration must be above zero".to_string()),
             d => d.map(|d| d.0),
         },
+        budget: Some(budget(&args.budget)?),
     };
     writable_all(&[args.json.as_deref(), args.csv.as_deref()])?;
     let combos = plan.combinations()?.len();

@@ -58,6 +58,13 @@ pub fn render(s: &Summary) -> String {
         s.seed,
         format_nanos((s.duration_us * 1e3) as u64)
     );
+    if let Some(at) = s.stalled_at_us {
+        let _ = writeln!(
+            out,
+            "STOPPED at {}: virtual time stopped advancing (a path with neither delay nor rate); nothing after it was measured",
+            format_nanos((at * 1e3).round() as u64)
+        );
+    }
     if !s.apps.is_empty() {
         let _ = writeln!(out, "\napps");
     }

@@ -56,7 +56,18 @@ pub struct Sim {
     free: Vec<Vec<u8>>,
     /// Where UDP probes are received: (host, port, app, true for the peer's end).
     probe_ports: Vec<(usize, u16, usize, bool)>,
+    /// The instant of the last event, the events run at it, and the instant the run stopped
+    /// at because virtual time no longer advanced ([`MAX_EVENTS_PER_INSTANT`]).
+    instant: Time,
+    at_instant: u64,
+    stalled: Option<Time>,
 }
+
+/// More events than this at one instant means virtual time has stopped advancing: a path with
+/// neither delay nor rate lets TCP exchange data without limit at one instant. The run stops
+/// there, and says so, instead of never ending. A legitimate burst (a full queue released at
+/// once) is thousands of events.
+pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 impl Sim {
     pub fn new(lab: &Lab) -> Sim {
@@ -156,6 +167,9 @@ impl Sim {
             .flatten()
             .collect();
         Sim {
+            instant: 0,
+            at_instant: 0,
+            stalled: None,
             probe_ports,
             lab,
             sched,
@@ -177,7 +191,19 @@ impl Sim {
     /// Runs every event due up to `until` (capped at the lab's duration).
     pub fn run_until(&mut self, until: Time) {
         let until = until.min(self.lab.duration);
+        if self.stalled.is_some() {
+            return;
+        }
         while let Some((now, event)) = self.sched.pop_until(until) {
+            if now == self.instant {
+                self.at_instant += 1;
+                if self.at_instant > MAX_EVENTS_PER_INSTANT {
+                    self.stalled = Some(now);
+                    return;
+                }
+            } else {
+                (self.instant, self.at_instant) = (now, 0);
+            }
             match event {
                 Event::Deliver {
                     link,
@@ -210,6 +236,11 @@ impl Sim {
             }
         }
         self.sched.advance_to(until);
+    }
+
+    /// The instant the run stopped at because virtual time stopped advancing, if it did.
+    pub fn stalled(&self) -> Option<Time> {
+        self.stalled
     }
 
     /// Keeps every probe's record from now on, for tests and per-probe exports.
@@ -259,6 +290,7 @@ impl Sim {
                     stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
                 })
                 .collect(),
+            stalled_at: self.stalled,
             // Faults that happened: a run cut short (`--duration`) never reached the others.
             faults: lab
                 .faults

@@ -90,6 +90,8 @@ pub struct Plan {
     pub shard: Option<(usize, usize)>,
     /// Run only the first part of each run (as `--duration` does for one run), in ns.
     pub duration: Option<crate::engine::Time>,
+    /// Refuse, before anything runs, a combination whose single run would cost more.
+    pub budget: Option<crate::lab::budget::Budget>,
 }
 
 /// `K/N`, 1 <= K <= N.
@@ -188,7 +190,13 @@ pub fn run(
     }
     let labs = combos
         .iter()
-        .map(|sets| lab::load_for(path, sets, plan.duration))
+        .map(|sets| {
+            let lab = lab::load_for(path, sets, plan.duration)?;
+            if let Some(budget) = &plan.budget {
+                lab::budget::admit(&lab, path, budget)?;
+            }
+            Ok(lab)
+        })
         .collect::<Result<Vec<_>, LabError>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
         .flat_map(|c| seeds.iter().map(move |&s| (c, s)))
@@ -328,6 +336,7 @@ mod tests {
             axes: vec![],
             shard,
             duration: None,
+            budget: None,
         };
         assert_eq!(plan(Some((1, 3))).seeds_here(), [1, 4, 7]);
         assert_eq!(plan(Some((3, 3))).seeds_here(), [3, 6]);
@@ -345,6 +354,7 @@ mod tests {
             axes: vec!["a.x=1,2".parse().unwrap(), "b.y=3,4".parse().unwrap()],
             shard: None,
             duration: None,
+            budget: None,
         };
         let combos: Vec<String> = plan
             .combinations()

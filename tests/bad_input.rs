@@ -613,3 +613,56 @@ fn names_are_printable_and_nothing_reaches_the_terminal_raw() {
     // Escaped where it is echoed.
     assert!(text.contains(r"node 'r\u{1b}[2J1'"), "{text}");
 }
+
+const ZERO_TIME: &str = r#"(
+    name: "zero", duration: "1s",
+    nodes: [Host(name: "a"), Host(name: "b")],
+    links: [(name: "wire", a: (node: "a", ip: "10.0.0.1/24"), b: (node: "b", ip: "10.0.0.2/24"))],
+    apps: [(name: "bulk", from: "a", to: "b", traffic: TcpBulk())],
+)"#;
+
+#[test]
+fn a_run_that_would_never_end_is_refused_before_it_starts() {
+    // TCP over a link with neither delay nor rate moves data without limit at time 0: the
+    // estimate says so, and names the app and what to change.
+    let (code, text) = emulate(&["check"], Some(ZERO_TIME));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("app 'bulk'"), "{text}");
+    assert!(text.contains("events without limit"), "{text}");
+    assert!(
+        text.contains("give a link of the path a delay or a rate"),
+        "{text}"
+    );
+    let (code, text) = emulate(&[], Some(ZERO_TIME));
+    assert_eq!(code, 2, "{text}");
+    // Past the estimate (a library user running it anyway), the engine stops the run where
+    // virtual time stopped and says so.
+    let lab = hybridlab::lab::load_str(ZERO_TIME, std::path::Path::new("zero.ron")).unwrap();
+    let mut sim = hybridlab::sim::Sim::new(&lab);
+    sim.run_until(lab.duration);
+    assert_eq!(sim.stalled(), Some(0));
+    let s = sim.finish().summary(None);
+    assert_eq!(s.stalled_at_us, Some(0.0));
+    assert!(hybridlab::report::render(&s).contains("STOPPED at 0ns"));
+}
+
+#[test]
+fn a_run_over_its_budget_is_refused_with_what_costs_most() {
+    let (code, text) = emulate(&["--budget", "memory=1MiB"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("lab 'good' is refused"), "{text}");
+    assert!(text.contains("over the budget of 1MiB"), "{text}");
+    assert!(text.contains("app 'p': "), "{text}");
+    assert!(text.contains("--budget memory=SIZE"), "{text}");
+    let (code, text) = emulate(&["--budget", "events=100"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("over the budget of 1.00e2"), "{text}");
+    // check reports the estimate, and a budget that fits runs.
+    let (code, text) = emulate(&["check"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("estimated cost: about"), "{text}");
+    let (code, text) = emulate(&["--quiet", "--budget", "memory=1GiB"], Some(GOOD));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = emulate(&["--budget", "disk=1GiB"], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+}

@@ -27,7 +27,7 @@ const PING: &str = r#"(name: "ping", from: "a", to: "b", traffic: Ping(interval:
 fn compare_lines_up_apps_by_name_and_shows_the_change() {
     let near = lab_file("near", "5ms", PROBE);
     let far = lab_file("far", "20ms", &format!("{PROBE}, {PING}"));
-    let (c, results) = hybridlab::compare::run(&[near.clone(), far.clone()]).unwrap();
+    let (c, results) = hybridlab::compare::run(&[near.clone(), far.clone()], None).unwrap();
     std::fs::remove_file(&near).ok();
     std::fs::remove_file(&far).ok();
     assert_eq!(c.labs[0].0, "two-hosts-near");

@@ -94,6 +94,7 @@ fn each_combination_is_its_seeds_merged() {
             .unwrap()],
         shard: None,
         duration: None,
+        budget: None,
     };
     let combos = sweep::run(&lab, &plan, 2, &|_| {}).unwrap();
     assert_eq!(combos.len(), 2);
@@ -266,6 +267,7 @@ fn a_sweep_cut_short_runs_only_the_first_part_of_each_run() {
         axes: Vec::new(),
         shard: None,
         duration: Some(1_200_000_000),
+        budget: None,
     };
     let combos = sweep::run(&lab, &plan, 1, &|_| {}).unwrap();
     std::fs::remove_file(&lab).ok();

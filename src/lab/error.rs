@@ -34,6 +34,13 @@ pub enum LabError {
     /// A `--set` that names nothing in the file, or whose value does not parse there.
     #[error("{path}: {message}")]
     Override { path: PathBuf, message: String },
+    /// A valid lab whose run would cost more than the budget allows.
+    #[error("{}: lab '{name}' is refused: {message}", .path.display())]
+    OverBudget {
+        path: PathBuf,
+        name: String,
+        message: String,
+    },
     #[error("{}", invalid_message(.path, .problems))]
     Invalid {
         path: PathBuf,

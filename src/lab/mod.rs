@@ -1,6 +1,7 @@
 //! Lab files: the RON format ([`spec`]), its validation ([`validate`]) into the model the engine
 //! runs ([`model`]), and the errors a user sees ([`error`]).
 
+pub mod budget;
 mod circuit;
 pub mod error;
 pub mod limits;

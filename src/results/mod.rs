@@ -340,6 +340,9 @@ pub struct Results {
     pub faults: Vec<(Time, String)>,
     /// TTL-expired drops by router and incoming link, in router then interface order.
     pub ttl_expiries: Vec<TtlExpiry>,
+    /// The instant the run stopped at because virtual time stopped advancing, if it did
+    /// ([`crate::sim::MAX_EVENTS_PER_INSTANT`]): nothing after it was measured.
+    pub stalled_at: Option<Time>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -527,6 +530,10 @@ pub struct Summary {
     pub control: Vec<ControlSummary>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub route_changes: Vec<RouteChangeSummary>,
+    /// When the run stopped because virtual time stopped advancing (see
+    /// [`Results::stalled_at`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stalled_at_us: Option<f64>,
     /// Forwarding loops the run observed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<crate::findings::ForwardingLoop>,
@@ -678,6 +685,7 @@ impl Results {
                     next_hops: c.next_hops.clone(),
                 })
                 .collect(),
+            stalled_at_us: self.stalled_at.map(us),
             loops: crate::findings::forwarding_loops(self),
             timing,
         }
