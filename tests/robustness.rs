@@ -41,7 +41,7 @@ fn mutated_labs_never_panic() {
     let (mut loaded, mut rejected, mut ran) = (0, 0, 0);
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        for _ in 0..150 {
+        for _ in 0..if long_run() { 1500 } else { 150 } {
             let broken = mutate(&text, &mut rng);
             let result =
                 std::panic::catch_unwind(|| hybridlab::lab::load_str(&broken, Path::new("m.ron")));
@@ -75,4 +75,198 @@ fn mutated_labs_never_panic() {
         loaded > 0 && rejected > 0,
         "loaded {loaded}, rejected {rejected}"
     );
+}
+
+/// A number in a lab file: where it is, and whether it is a quoted value with a unit (and
+/// which base unit), a bare integer or a bare decimal.
+#[derive(Debug, Clone, Copy)]
+enum Number {
+    /// `"12ms"`: the span of the digits, and the smallest unit of its kind.
+    WithUnit(usize, usize, &'static str),
+    Integer(usize, usize),
+    Decimal(usize, usize),
+}
+
+/// Every number of `text` outside comments and addresses.
+fn numbers(text: &str) -> Vec<Number> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                let end = i + 1 + text[i + 1..].find('"').unwrap_or(0);
+                let s = &text[i + 1..end];
+                let digits = s
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(s.len());
+                let unit = &s[digits..];
+                let base = match unit {
+                    "ns" | "us" | "ms" | "s" | "min" | "h" => Some("ns"),
+                    u if u.to_ascii_lowercase().ends_with("bps") => Some("bps"),
+                    "B" | "KB" | "kB" | "MB" | "GB" | "KiB" | "MiB" | "GiB" => Some("B"),
+                    _ => None,
+                };
+                if let Some(base) =
+                    base.filter(|_| digits > 0 && s[..digits].matches('.').count() <= 1)
+                {
+                    out.push(Number::WithUnit(i + 1, i + 1 + digits, base));
+                }
+                i = end + 1;
+            }
+            c if c.is_ascii_digit() && i > 0 && matches!(b[i - 1], b' ' | b'(' | b'[') => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                    i += 1;
+                }
+                if text[start..i].contains('.') {
+                    out.push(Number::Decimal(start, i));
+                } else {
+                    out.push(Number::Integer(start, i));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The lab `text` with number `n` replaced by each extreme value of its kind.
+fn extremes(text: &str, n: Number) -> Vec<String> {
+    let replace =
+        |from: usize, to: usize, with: &str| format!("{}{with}{}", &text[..from], &text[to..]);
+    match n {
+        Number::WithUnit(from, to, base) => {
+            let unit_end = from + text[from..].find('"').unwrap();
+            let mut v: Vec<String> = [
+                "0",
+                "1",
+                "18446744073709551615",
+                "18446744073709551616",
+                "99999999999999999999999999999999999999",
+                "NaN",
+                "inf",
+                "-1",
+                "1e400",
+                "0.0000000001",
+            ]
+            .iter()
+            .map(|x| replace(from, to, x))
+            .collect();
+            for x in ["1", "18446744073709551615", "18446744073709551616"] {
+                v.push(replace(from, unit_end, &format!("{x}{base}")));
+            }
+            v
+        }
+        Number::Integer(from, to) => [
+            "0",
+            "1",
+            "255",
+            "65535",
+            "65536",
+            "4294967296",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-1",
+        ]
+        .iter()
+        .map(|x| replace(from, to, x))
+        .collect(),
+        Number::Decimal(from, to) => ["NaN", "inf", "-inf", "-0.5", "0.0", "1.0", "2.0", "1e308"]
+            .iter()
+            .map(|x| replace(from, to, x))
+            .collect(),
+    }
+}
+
+/// How long one accepted mutant may take before it counts as a hang.
+const WALL_BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `HYBRIDLAB_MUTANTS=long`: the longer run README describes (every mutant for its whole
+/// duration, and ten times the random mutations).
+fn long_run() -> bool {
+    std::env::var("HYBRIDLAB_MUTANTS").is_ok_and(|v| v == "long")
+}
+
+/// Runs `lab` in a thread with a wall-time bound, for its first 2 s of virtual time (all of it
+/// in the long run): `Err` on a panic, a stall or a hang.
+fn run_bounded(mut lab: hybridlab::lab::model::Lab) -> Result<(), String> {
+    if !long_run() {
+        lab.cut_short(lab.duration.min(2_000_000_000));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| {
+            let results = hybridlab::sim::run(&lab);
+            let summary = results.summary(None);
+            let _ = hybridlab::report::render(&summary);
+            let _ = serde_json::to_string(&summary);
+            results.stalled_at
+        });
+        let _ = tx.send(outcome);
+    });
+    match rx.recv_timeout(WALL_BOUND) {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(at))) => Err(format!("virtual time stopped advancing at {at} ns")),
+        Ok(Err(_)) => Err("running panicked".into()),
+        Err(_) => Err(format!("running took more than {WALL_BOUND:?}: a hang")),
+    }
+}
+
+/// Every number of every shipped lab, and of a lab that sets every numeric field, set to each
+/// extreme of its kind: each mutant is refused with a message or runs, within a wall-time
+/// bound, without a panic, a stall or a hang. Overflow checks are on in the test profile, so
+/// wrapping arithmetic panics here.
+#[test]
+fn extreme_numbers_in_every_field_are_refused_or_run() {
+    let budget = hybridlab::lab::budget::Budget::for_this_machine();
+    // The shipped labs, and one that sets every numeric field of the format.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["topologies", "tests/labs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (mut refused, mut accepted, mut ran, mut fields) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for n in numbers(&text) {
+            fields += 1;
+            for mutant in extremes(&text, n) {
+                let loaded = std::panic::catch_unwind(|| {
+                    let lab = hybridlab::lab::load_str(&mutant, Path::new("m.ron"))?;
+                    hybridlab::lab::budget::admit(&lab, Path::new("m.ron"), &budget)?;
+                    Ok::<_, hybridlab::lab::LabError>(lab)
+                });
+                let Ok(loaded) = loaded else {
+                    failures.push(format!("{}: loading panicked on {n:?}", file.display()));
+                    continue;
+                };
+                match loaded {
+                    Err(e) => {
+                        refused += 1;
+                        let message = e.to_string();
+                        assert!(!message.is_empty() && !message.contains("panicked"));
+                    }
+                    Ok(lab) => {
+                        accepted += 1;
+                        ran += 1;
+                        if let Err(e) = run_bounded(lab) {
+                            failures.push(format!("{}: {e} on {n:?}", file.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{fields} numbers: {refused} mutants refused, {accepted} accepted, {ran} run");
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(fields > 100 && refused > 0 && accepted > 0 && ran > 0);
 }
