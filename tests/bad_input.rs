@@ -372,6 +372,18 @@ const BROKEN: &[(&str, &str, &str, &[&str])] = &[
         r#"Router(name: "r1", programming_delay: "18446744073709551615ns")"#,
         &["router 'r1'", "programming_delay", "is outside 0ns..=600s"],
     ),
+    (
+        "a router that clamps SYNs to a 1-byte MSS",
+        r#"Router(name: "r1")"#,
+        r#"Router(name: "r1", mss_clamp: 1)"#,
+        &["router 'r1'", "mss_clamp 1 is outside 88..=65495 (bytes"],
+    ),
+    (
+        "jitter whose shape is not a number",
+        r#"delay: "1ms", rate: "100Mbps""#,
+        r#"delay: "1ms", rate: "100Mbps", jitter: (amount: "1ms", shape: NaN)"#,
+        &["link 'l1'", "jitter shape NaN is not a number"],
+    ),
 ];
 
 #[test]

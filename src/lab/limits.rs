@@ -229,6 +229,24 @@ pub const CONNECT_RETRY: Limit = Limit {
     why: "RFC 4271 suggests 120 s; below 100 ms a router would retry in a busy loop",
 };
 
+/// A gateway's packets per second.
+pub const PPS: Limit = Limit {
+    what: "pps",
+    quantity: Quantity::Count,
+    min: 1,
+    max: 1_000_000_000,
+    why: "the largest gateways forward a few million packets per second",
+};
+
+/// The MSS a router or tunnel clamps TCP SYNs to.
+pub const MSS_CLAMP: Limit = Limit {
+    what: "mss_clamp",
+    quantity: Quantity::Count,
+    min: 88,
+    max: 65_495,
+    why: "bytes: Linux's smallest MSS is 88; 65,495 fills the largest IPv4 packet",
+};
+
 /// The goodput an expectation asks for.
 pub const EXPECTED_RATE: Limit = Limit {
     what: "goodput",

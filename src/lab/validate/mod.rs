@@ -166,7 +166,9 @@ impl Checker {
         }
         if let Some(j) = &spec.jitter {
             self.probability(item, "jitter correlation", j.correlation);
-            if j.distribution == JitterDistribution::Pareto && j.shape <= 1.0 {
+            if !j.shape.is_finite() {
+                self.fail(item, format!("jitter shape {} is not a number", j.shape));
+            } else if j.distribution == JitterDistribution::Pareto && j.shape <= 1.0 {
                 self.fail(
                     item,
                     format!(

@@ -66,6 +66,12 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
                     if let Some(d) = programming_delay {
                         c.within(&item, &limits::PROGRAMMING_DELAY, d.0);
                     }
+                    if let Some(p) = pps.filter(|&p| p > 0) {
+                        c.within(&item, &limits::PPS, p);
+                    }
+                    if let Some(m) = mss_clamp {
+                        c.within(&item, &limits::MSS_CLAMP, u64::from(*m));
+                    }
                     NodeKind::Router(Router {
                         capacity,
                         programming_delay: programming_delay.map_or(0, |d| d.0),

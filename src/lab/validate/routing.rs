@@ -53,8 +53,8 @@ pub(super) fn tunnels(
             c.fail(&item, format!("both ends are node '{}'", t.a.node));
             ok = false;
         }
-        if t.mss_clamp.is_some_and(|m| m < 88) {
-            c.fail(&item, "mss_clamp below 88 bytes leaves no room for data");
+        if let Some(m) = t.mss_clamp {
+            c.within(&item, &limits::MSS_CLAMP, u64::from(m));
         }
         if !ok {
             continue;
