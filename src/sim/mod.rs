@@ -6,15 +6,15 @@
 //! that no longer matches the host's pending deadline is stale and skipped.
 
 use crate::app;
-use crate::control::plane::ControlPlane;
+
+mod build;
+mod collect;
 use crate::engine::{Scheduler, Time};
-use crate::host::{Host, HostConfig};
-use crate::lab::model::{FaultKind, Iface, Lab, NodeKind, Traffic};
+use crate::host::Host;
+use crate::lab::model::{FaultKind, Iface, Lab};
 use crate::link::{Direction, Fate};
-use crate::results::{AppRecord, LinkRecord, Results, TtlExpiry, TunnelRecord, TunnelStats};
-use crate::rng::component_rng;
+use crate::results::{AppRecord, Results};
 use crate::router::{Action, Router};
-use rand::RngCore;
 
 enum Event {
     /// A packet reaches the far end of direction `dir` of `link`.
@@ -70,116 +70,6 @@ pub struct Sim {
 pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 impl Sim {
-    pub fn new(lab: &Lab) -> Sim {
-        let lab = lab.clone();
-        let links: Vec<[Direction; 2]> = lab
-            .links
-            .iter()
-            .map(|l| {
-                let dir = |d: usize| {
-                    let stream =
-                        format!("link/{}/{}", l.name, if d == 0 { "a->b" } else { "b->a" });
-                    Direction::new(l.dirs[d].clone(), lab.seed, &stream)
-                };
-                [dir(0), dir(1)]
-            })
-            .collect();
-        let mut nodes: Vec<NodeState> = lab
-            .nodes
-            .iter()
-            .map(|n| match &n.kind {
-                NodeKind::Host(h) => {
-                    let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
-                    let mtu = n
-                        .ifaces
-                        .first()
-                        .map_or(1500, |f| lab.links[f.link].dirs[f.side].mtu as usize);
-                    NodeState::Host(Box::new(Host::new(HostConfig {
-                        name: &n.name,
-                        addresses: &addresses,
-                        gateway: h.gateway,
-                        routes: &h.routes,
-                        mtu,
-                        tcp: h.tcp,
-                        random_seed: component_rng(lab.seed, &format!("host/{}", n.name))
-                            .next_u64(),
-                    })))
-                }
-                NodeKind::Router(r) => {
-                    let mut router = Router::new(&n.name, &n.ifaces, r, &lab.tunnels);
-                    if let Some(bgp) = &r.bgp {
-                        let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
-                        let seed =
-                            component_rng(lab.seed, &format!("router/{}", n.name)).next_u64();
-                        router.control = Some(Box::new(ControlPlane::new(
-                            &n.name,
-                            bgp.asn,
-                            &addresses,
-                            bgp.originate.clone(),
-                            bgp.sessions.clone(),
-                            seed,
-                        )));
-                    }
-                    NodeState::Router(Box::new(router))
-                }
-            })
-            .collect();
-        let mut records = Vec::with_capacity(lab.apps.len());
-        let mut fault_instants: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
-        fault_instants.sort_unstable();
-        fault_instants.dedup();
-        let mut stream_ports = app::StreamPorts::default();
-        for (i, a) in lab.apps.iter().enumerate() {
-            let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
-            let record = app::record(a, from, to, &fault_instants);
-            records.push(record);
-            let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
-            let (left, right) = nodes.split_at_mut(hi);
-            if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
-                let (from, to) = if a.from < a.to { (x, y) } else { (y, x) };
-                app::install(i, a, from, to, &mut stream_ports);
-            }
-        }
-        let mut sched = Scheduler::new();
-        for (i, n) in nodes.iter_mut().enumerate() {
-            let pending = match n {
-                NodeState::Host(h) => &mut h.pending_wake,
-                NodeState::Router(r) if r.needs_polls() => &mut r.pending_wake,
-                NodeState::Router(_) => continue,
-            };
-            *pending = Some(0);
-            sched.schedule(0, Event::Wake { node: i as u32 });
-        }
-        for (i, f) in lab.faults.iter().enumerate() {
-            sched.schedule(f.at, Event::Fault { index: i as u32 });
-        }
-        let probe_ports = lab
-            .apps
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| match a.traffic {
-                Traffic::UdpProbe { port, .. } => Some([
-                    (a.to, port, i, true),
-                    (a.from, app::client_port(i), i, false),
-                ]),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        Sim {
-            instant: 0,
-            at_instant: 0,
-            stalled: None,
-            probe_ports,
-            lab,
-            sched,
-            links,
-            nodes,
-            records,
-            free: Vec::new(),
-        }
-    }
-
     pub fn now(&self) -> Time {
         self.sched.now()
     }
@@ -256,115 +146,6 @@ impl Sim {
     pub fn run(mut self) -> Results {
         self.run_until(self.lab.duration);
         self.finish()
-    }
-
-    /// What was measured up to now.
-    pub fn finish(self) -> Results {
-        let lab = self.lab;
-        Results {
-            lab: lab.name.clone(),
-            seed: lab.seed,
-            duration: lab.duration,
-            events: self.sched.processed(),
-            apps: self.records,
-            links: lab
-                .links
-                .iter()
-                .zip(&self.links)
-                .map(|(l, d)| LinkRecord {
-                    name: l.name.clone(),
-                    ends: [
-                        lab.nodes[l.ends[0].0].name.clone(),
-                        lab.nodes[l.ends[1].0].name.clone(),
-                    ],
-                    dirs: [d[0].stats.clone(), d[1].stats.clone()],
-                })
-                .collect(),
-            tunnels: lab
-                .tunnels
-                .iter()
-                .enumerate()
-                .map(|(i, t)| TunnelRecord {
-                    name: t.name.clone(),
-                    ends: t.ends.map(|(n, _)| lab.nodes[n].name.clone()),
-                    stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
-                })
-                .collect(),
-            stalled_at: self.stalled,
-            // Faults that happened: a run cut short (`--duration`) never reached the others.
-            faults: lab
-                .faults
-                .iter()
-                .filter(|f| f.at <= lab.duration)
-                .map(|f| (f.at, f.label.clone()))
-                .collect(),
-            control: {
-                let mut log: Vec<_> = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| match n {
-                        NodeState::Router(r) => Some(
-                            r.control
-                                .as_ref()
-                                .map(|c| c.log.clone())
-                                .unwrap_or_default()
-                                .into_iter()
-                                .chain(r.log.iter().cloned()),
-                        ),
-                        NodeState::Host(_) => None,
-                    })
-                    .flatten()
-                    .collect();
-                log.sort_by_key(|e| e.time);
-                log
-            },
-            route_changes: {
-                let mut log: Vec<_> = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| match n {
-                        NodeState::Router(r) => Some(r.route_log.clone()),
-                        NodeState::Host(_) => None,
-                    })
-                    .flatten()
-                    .collect();
-                log.sort_by_key(|e| e.time);
-                log
-            },
-            ttl_expiries: self
-                .nodes
-                .iter()
-                .filter_map(|n| match n {
-                    NodeState::Router(r) => Some(r),
-                    NodeState::Host(_) => None,
-                })
-                .flat_map(|r| {
-                    r.ifaces
-                        .iter()
-                        .zip(&r.ttl_expired)
-                        .filter(|(_, e)| e.count > 0)
-                        .map(|(f, e)| {
-                            let link = &lab.links[f.link];
-                            TtlExpiry {
-                                router: r.stats.name.clone(),
-                                link: link.name.clone(),
-                                from: lab.nodes[link.ends[1 - f.side].0].name.clone(),
-                                count: e.count,
-                                first: e.first,
-                                last: e.last,
-                            }
-                        })
-                })
-                .collect(),
-            routers: self
-                .nodes
-                .into_iter()
-                .filter_map(|n| match n {
-                    NodeState::Router(r) => Some(r.stats),
-                    NodeState::Host(_) => None,
-                })
-                .collect(),
-        }
     }
 
     /// Offers `packet` to direction `dir` of `link`.
@@ -604,20 +385,6 @@ impl Sim {
                 }
             }
         }
-    }
-}
-
-/// The counters of end `side` of tunnel `index`.
-fn tunnel_end(lab: &Lab, nodes: &[NodeState], index: usize, side: usize) -> TunnelStats {
-    let node = lab.tunnels[index].ends[side].0;
-    match (&lab.nodes[node].kind, &nodes[node]) {
-        (NodeKind::Router(model), NodeState::Router(r)) => model
-            .tunnels
-            .iter()
-            .position(|&e| e == (index, side))
-            .map(|k| r.tunnels[k].stats.clone())
-            .unwrap_or_default(),
-        _ => TunnelStats::default(),
     }
 }
 

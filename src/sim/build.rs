@@ -1,0 +1,126 @@
+//! Building a run from the validated model: links with their random streams, hosts with their
+//! stacks, routers with their control planes, each app's record and agents, and the first
+//! events.
+
+use super::{Event, NodeState, Sim};
+use crate::app;
+use crate::control::plane::ControlPlane;
+use crate::engine::{Scheduler, Time};
+use crate::host::{Host, HostConfig};
+use crate::lab::model::{Lab, NodeKind, Traffic};
+use crate::link::Direction;
+use crate::rng::component_rng;
+use crate::router::Router;
+use rand::RngCore;
+
+impl Sim {
+    pub fn new(lab: &Lab) -> Sim {
+        let lab = lab.clone();
+        let links: Vec<[Direction; 2]> = lab
+            .links
+            .iter()
+            .map(|l| {
+                let dir = |d: usize| {
+                    let stream =
+                        format!("link/{}/{}", l.name, if d == 0 { "a->b" } else { "b->a" });
+                    Direction::new(l.dirs[d].clone(), lab.seed, &stream)
+                };
+                [dir(0), dir(1)]
+            })
+            .collect();
+        let mut nodes: Vec<NodeState> = lab
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Host(h) => {
+                    let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
+                    let mtu = n
+                        .ifaces
+                        .first()
+                        .map_or(1500, |f| lab.links[f.link].dirs[f.side].mtu as usize);
+                    NodeState::Host(Box::new(Host::new(HostConfig {
+                        name: &n.name,
+                        addresses: &addresses,
+                        gateway: h.gateway,
+                        routes: &h.routes,
+                        mtu,
+                        tcp: h.tcp,
+                        random_seed: component_rng(lab.seed, &format!("host/{}", n.name))
+                            .next_u64(),
+                    })))
+                }
+                NodeKind::Router(r) => {
+                    let mut router = Router::new(&n.name, &n.ifaces, r, &lab.tunnels);
+                    if let Some(bgp) = &r.bgp {
+                        let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
+                        let seed =
+                            component_rng(lab.seed, &format!("router/{}", n.name)).next_u64();
+                        router.control = Some(Box::new(ControlPlane::new(
+                            &n.name,
+                            bgp.asn,
+                            &addresses,
+                            bgp.originate.clone(),
+                            bgp.sessions.clone(),
+                            seed,
+                        )));
+                    }
+                    NodeState::Router(Box::new(router))
+                }
+            })
+            .collect();
+        let mut records = Vec::with_capacity(lab.apps.len());
+        let mut fault_instants: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
+        fault_instants.sort_unstable();
+        fault_instants.dedup();
+        let mut stream_ports = app::StreamPorts::default();
+        for (i, a) in lab.apps.iter().enumerate() {
+            let (from, to) = (&lab.nodes[a.from].name, &lab.nodes[a.to].name);
+            let record = app::record(a, from, to, &fault_instants);
+            records.push(record);
+            let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
+            let (left, right) = nodes.split_at_mut(hi);
+            if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
+                let (from, to) = if a.from < a.to { (x, y) } else { (y, x) };
+                app::install(i, a, from, to, &mut stream_ports);
+            }
+        }
+        let mut sched = Scheduler::new();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            let pending = match n {
+                NodeState::Host(h) => &mut h.pending_wake,
+                NodeState::Router(r) if r.needs_polls() => &mut r.pending_wake,
+                NodeState::Router(_) => continue,
+            };
+            *pending = Some(0);
+            sched.schedule(0, Event::Wake { node: i as u32 });
+        }
+        for (i, f) in lab.faults.iter().enumerate() {
+            sched.schedule(f.at, Event::Fault { index: i as u32 });
+        }
+        let probe_ports = lab
+            .apps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match a.traffic {
+                Traffic::UdpProbe { port, .. } => Some([
+                    (a.to, port, i, true),
+                    (a.from, app::client_port(i), i, false),
+                ]),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        Sim {
+            instant: 0,
+            at_instant: 0,
+            stalled: None,
+            probe_ports,
+            lab,
+            sched,
+            links,
+            nodes,
+            records,
+            free: Vec::new(),
+        }
+    }
+}
