@@ -232,6 +232,49 @@ impl Router {
         Action::Drop
     }
 
+    /// The router's egress for a packet of `len` bytes it sends out of interface `out` at
+    /// `now` after [`Action::Forward`]: the outgoing link's `mtu` (ESP is never fragmented, and
+    /// neither is anything else here), then the gateway's limits in series — the tunnel's own
+    /// (wrapping or unwrapping), then the aggregate of the egress direction. Returns when the
+    /// packet leaves, or `None` when it is dropped (and counted). `own` packets (the router's
+    /// control plane and DPD) are not counted as forwarded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn egress(
+        &mut self,
+        now: Time,
+        out: usize,
+        tunnel: Option<usize>,
+        unwrapped: Option<usize>,
+        len: usize,
+        mtu: u32,
+        own: bool,
+    ) -> Option<Time> {
+        if len > mtu as usize {
+            self.stats.drops.mtu += 1;
+            if let Some(t) = tunnel {
+                self.tunnels[t].stats.too_big += 1;
+            }
+            return None;
+        }
+        let per_tunnel = match (tunnel, unwrapped) {
+            (Some(k), _) => self.tunnels[k].limiters.get_mut(0),
+            (None, Some(k)) => self.tunnels[k].limiters.get_mut(1),
+            (None, None) => None,
+        };
+        let departs = per_tunnel
+            .map_or(Some(now), |l| l.admit(now, len))
+            .and_then(|t| match self.limiters.get_mut(out) {
+                Some(l) if l.applies(tunnel.is_some() || unwrapped.is_some()) => l.admit(t, len),
+                _ => Some(t),
+            });
+        match departs {
+            None => self.stats.drops.capacity += 1,
+            Some(_) if !own => self.stats.forwarded += 1,
+            Some(_) => {}
+        }
+        departs
+    }
+
     /// Decides the fate of `packet`, which arrived on interface `in_iface`, rewriting it in place
     /// (TTL, checksum, ESP wrapping or unwrapping). `up(iface)` tells whether an interface's
     /// outgoing link is up.

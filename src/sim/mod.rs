@@ -182,10 +182,9 @@ impl Sim {
         }
     }
 
-    /// Carries out a router's decision about a packet: to its own stack, onto a link (after
-    /// the MTU check and the gateway's capacity limit), or into the free list. `own` marks the
-    /// router's own packets, which are not counted as forwarded; `path` is where the packet has
-    /// been so far.
+    /// Carries out a router's decision about a packet: to its own stack, through the router's
+    /// egress ([`Router::egress`]) onto a link, or into the free list. `own` marks the router's
+    /// own packets; `path` is where the packet has been so far.
     fn emit(&mut self, node: usize, action: Action, packet: Vec<u8>, own: bool, path: u64) {
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
@@ -209,50 +208,20 @@ impl Sim {
             } => (iface, tunnel, unwrapped),
         };
         let f = r.ifaces[out];
-        if packet.len() > self.links[f.link][f.side].params.mtu as usize {
-            r.stats.drops.mtu += 1;
-            if let Some(t) = tunnel {
-                r.tunnels[t].stats.too_big += 1;
-            }
-            self.free.push(packet);
-            return;
-        }
-        // Through the gateway's limits in series: the tunnel's own (wrapping or unwrapping),
-        // then the aggregate of the egress direction.
         let now = self.sched.now();
-        let len = packet.len();
-        let per_tunnel = match (tunnel, unwrapped) {
-            (Some(k), _) => r.tunnels[k].limiters.get_mut(0),
-            (None, Some(k)) => r.tunnels[k].limiters.get_mut(1),
-            (None, None) => None,
-        };
-        let departs = per_tunnel
-            .map_or(Some(now), |l| l.admit(now, len))
-            .and_then(|t| match r.limiters.get_mut(out) {
-                Some(l) if l.applies(tunnel.is_some() || unwrapped.is_some()) => l.admit(t, len),
-                _ => Some(t),
-            });
-        match departs {
-            None => {
-                r.stats.drops.capacity += 1;
-                self.free.push(packet);
+        let mtu = self.links[f.link][f.side].params.mtu;
+        match r.egress(now, out, tunnel, unwrapped, packet.len(), mtu, own) {
+            None => self.free.push(packet),
+            Some(t) if t > now => {
+                let event = Event::Transmit {
+                    link: f.link as u32,
+                    dir: f.side as u8,
+                    path,
+                    packet,
+                };
+                self.sched.schedule(t, event);
             }
-            Some(t) => {
-                if !own {
-                    r.stats.forwarded += 1;
-                }
-                if t > now {
-                    let event = Event::Transmit {
-                        link: f.link as u32,
-                        dir: f.side as u8,
-                        path,
-                        packet,
-                    };
-                    self.sched.schedule(t, event);
-                } else {
-                    self.send(f.link, f.side, path, packet);
-                }
-            }
+            Some(_) => self.send(f.link, f.side, path, packet),
         }
     }
 
