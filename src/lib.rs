@@ -18,6 +18,7 @@ pub mod histogram;
 pub mod host;
 pub mod lab;
 pub mod link;
+pub mod observe;
 pub mod plot;
 pub mod report;
 pub mod results;

@@ -7,8 +7,9 @@ use crate::app;
 use crate::control::plane::ControlPlane;
 use crate::engine::{Scheduler, Time};
 use crate::host::{Host, HostConfig};
-use crate::lab::model::{Lab, NodeKind, Traffic};
+use crate::lab::model::{Lab, NodeKind};
 use crate::link::Direction;
+use crate::observe::ProbePaths;
 use crate::rng::component_rng;
 use crate::router::Router;
 use rand::RngCore;
@@ -97,24 +98,13 @@ impl Sim {
         for (i, f) in lab.faults.iter().enumerate() {
             sched.schedule(f.at, Event::Fault { index: i as u32 });
         }
-        let probe_ports = lab
-            .apps
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| match a.traffic {
-                Traffic::UdpProbe { port, .. } => Some([
-                    (a.to, port, i, true),
-                    (a.from, app::client_port(i), i, false),
-                ]),
-                _ => None,
-            })
-            .flatten()
-            .collect();
         Sim {
             instant: 0,
             at_instant: 0,
             stalled: None,
-            probe_ports,
+            probe_paths: ProbePaths::new(&lab),
+            exports: Vec::new(),
+            seen_logs: vec![(0, 0, 0); lab.nodes.len()],
             lab,
             sched,
             links,

@@ -5,14 +5,13 @@
 //! most one live wake-up in the queue: it is re-armed only for an earlier deadline, and an event
 //! that no longer matches the host's pending deadline is stale and skipped.
 
-use crate::app;
-
 mod build;
 mod collect;
 use crate::engine::{Scheduler, Time};
 use crate::host::Host;
 use crate::lab::model::{FaultKind, Iface, Lab};
-use crate::link::{Direction, Fate};
+use crate::link::{Direction, Fate, LinkDrop};
+use crate::observe::{Observer, On, ProbePaths};
 use crate::results::{AppRecord, Results};
 use crate::router::{Action, Router};
 
@@ -54,8 +53,12 @@ pub struct Sim {
     records: Vec<AppRecord>,
     /// Spare packet buffers, reused so the steady state allocates nothing per packet.
     free: Vec<Vec<u8>>,
-    /// Where UDP probes are received: (host, port, app, true for the peer's end).
-    probe_ports: Vec<(usize, u16, usize, bool)>,
+    /// Tags UDP probes with the paths they took, for the apps' records.
+    probe_paths: ProbePaths,
+    /// Exports watching the run ([`Sim::observe`]), and per node how much of its control and
+    /// route logs they have seen.
+    exports: Vec<Box<dyn Observer>>,
+    seen_logs: Vec<(usize, usize, usize)>,
     /// The instant of the last event, the events run at it, and the instant the run stopped
     /// at because virtual time no longer advanced ([`MAX_EVENTS_PER_INSTANT`]).
     instant: Time,
@@ -128,6 +131,20 @@ impl Sim {
         self.sched.advance_to(until);
     }
 
+    /// Attaches an export: from now on it sees every packet sent, dropped and delivered on
+    /// every link direction and every control-plane event and route change. It never changes
+    /// what the run computes.
+    pub fn observe(&mut self, export: Box<dyn Observer>) {
+        self.exports.push(export);
+    }
+
+    /// Tells every export the run ended, for it to write out what it buffers; the first
+    /// export's error, if any.
+    pub fn finish_exports(&mut self) -> std::io::Result<()> {
+        let now = self.sched.now();
+        self.exports.iter_mut().try_for_each(|o| o.finish(now))
+    }
+
     /// The instant the run stopped at because virtual time stopped advancing, if it did.
     pub fn stalled(&self) -> Option<Time> {
         self.stalled
@@ -154,19 +171,33 @@ impl Sim {
             &mut self.sched,
             &mut self.links,
             &mut self.free,
+            &mut self.exports,
             (link, dir, path),
             packet,
         );
     }
 
     fn deliver(&mut self, link: usize, dir: usize, epoch: u32, path: u64, mut packet: Vec<u8>) {
+        let now = self.sched.now();
+        let on = On { link, dir, path };
         if !self.links[link][dir].arrive(epoch, packet.len()) {
+            for o in &mut self.exports {
+                o.dropped(now, on, &packet, LinkDrop::Down);
+            }
             self.free.push(packet);
             return;
         }
+        for o in &mut self.exports {
+            o.delivered(now, on, &packet);
+        }
         let (node, iface) = self.lab.links[link].ends[1 - dir];
         if matches!(self.nodes[node], NodeState::Host(_)) {
-            self.note_probe_path(node, &packet, path);
+            self.probe_paths.delivered(now, on, &packet);
+            for t in self.probe_paths.drain() {
+                if let Some(p) = self.records[t.app].probes_mut() {
+                    p.tag_path(t.seq, t.sent, t.outbound, t.path);
+                }
+            }
         }
         match &mut self.nodes[node] {
             NodeState::Host(h) => {
@@ -248,36 +279,26 @@ impl Sim {
         };
         // Give the (now empty) buffer back, keeping its capacity.
         r.outbox = packets;
+        if !self.exports.is_empty() {
+            let seen = &mut self.seen_logs[node];
+            let control = r.control.as_ref().map_or(&[][..], |c| &c.log[..]);
+            for e in control[seen.0..].iter().chain(&r.log[seen.1..]) {
+                for o in &mut self.exports {
+                    o.control(e);
+                }
+            }
+            for c in &r.route_log[seen.2..] {
+                for o in &mut self.exports {
+                    o.route_change(c);
+                }
+            }
+            *seen = (control.len(), r.log.len(), r.route_log.len());
+        }
         if let Some(w) = wake {
             if r.pending_wake.is_none_or(|p| w < p) {
                 r.pending_wake = Some(w);
                 self.sched.schedule(w, Event::Wake { node: node as u32 });
             }
-        }
-    }
-
-    /// Notes the path of a UDP probe (or its echo) reaching host `node`.
-    fn note_probe_path(&mut self, node: usize, packet: &[u8], path: u64) {
-        if self.probe_ports.is_empty() || packet.len() < 28 || packet[9] != 17 {
-            return;
-        }
-        let ihl = usize::from(packet[0] & 0x0f) * 4;
-        let Some(udp) = packet.get(ihl..) else { return };
-        let Some(dst_port) = udp.get(2..4).map(|p| u16::from_be_bytes([p[0], p[1]])) else {
-            return;
-        };
-        let Some(&(_, _, app, outbound)) = self
-            .probe_ports
-            .iter()
-            .find(|p| p.0 == node && p.1 == dst_port)
-        else {
-            return;
-        };
-        let Some((seq, sent)) = udp.get(8..).and_then(app::read_stamp) else {
-            return;
-        };
-        if let Some(p) = self.records[app].probes_mut() {
-            p.tag_path(seq, sent, outbound, path);
         }
     }
 
@@ -301,6 +322,7 @@ impl Sim {
                 &mut self.sched,
                 &mut self.links,
                 &mut self.free,
+                &mut self.exports,
                 (f.link, f.side, 0),
                 packet,
             );
@@ -364,16 +386,22 @@ fn extend_path(path: u64, link: usize, dir: usize) -> u64 {
 }
 
 /// Offers a packet to a link direction (`to`: link, direction, path so far) and schedules its
-/// arrival, or recycles it if dropped.
+/// arrival, or recycles it if dropped; the exports see both.
 fn send(
     sched: &mut Scheduler<Event>,
     links: &mut [[Direction; 2]],
     free: &mut Vec<Vec<u8>>,
+    exports: &mut [Box<dyn Observer>],
     to: (usize, usize, u64),
     packet: Vec<u8>,
 ) {
     let (link, dir, path) = to;
-    match links[link][dir].send(sched.now(), packet.len()) {
+    let now = sched.now();
+    let on = On { link, dir, path };
+    for o in exports.iter_mut() {
+        o.sent(now, on, &packet);
+    }
+    match links[link][dir].send(now, packet.len()) {
         Fate::Arrives { at, epoch } => sched.schedule(
             at,
             Event::Deliver {
@@ -384,7 +412,12 @@ fn send(
                 packet,
             },
         ),
-        Fate::Dropped(_) => free.push(packet),
+        Fate::Dropped(cause) => {
+            for o in exports.iter_mut() {
+                o.dropped(now, on, &packet, cause);
+            }
+            free.push(packet)
+        }
     }
 }
 

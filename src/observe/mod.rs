@@ -1,0 +1,48 @@
+//! Observers: what watches a run without changing it.
+//!
+//! An observer sees every packet offered to a link direction, every packet the link drops
+//! (with the cause) and every packet it delivers, every control-plane event and every route
+//! change, in virtual-time order. It gets the packet's bytes read-only and nothing of the
+//! run's state, so what a run computes is the same with any observers attached (a test holds
+//! the JSON of every shipped lab byte-identical with every export on).
+//!
+//! Probe-path tagging is the observer the run itself uses ([`ProbePaths`]: its tags are the
+//! one thing it hands back); exports (captures, time series) are the others, attached with
+//! [`crate::sim::Sim::observe`]. A run without exports makes no dynamic call per packet.
+
+mod probe_paths;
+pub use probe_paths::{ProbePaths, Tag};
+
+use crate::control::plane::ControlEvent;
+use crate::engine::Time;
+use crate::link::LinkDrop;
+use crate::results::RouteChange;
+
+/// Where a packet is: direction `dir` of `link` (direction 0 carries packets from the link's
+/// end a to its end b), having crossed the links `path` identifies (equal for packets that
+/// crossed the same links in the same order; 0 before the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct On {
+    pub link: usize,
+    pub dir: usize,
+    pub path: u64,
+}
+
+pub trait Observer: Send {
+    /// `packet` was offered to `on` at `at` (before queueing, loss and delay).
+    fn sent(&mut self, _at: Time, _on: On, _packet: &[u8]) {}
+    /// The link dropped `packet` at `at`: its queue was full, it was lost, it exceeded the MTU,
+    /// or the link was (or went) down.
+    fn dropped(&mut self, _at: Time, _on: On, _packet: &[u8], _cause: LinkDrop) {}
+    /// `packet` reached the far end of `on` at `at`.
+    fn delivered(&mut self, _at: Time, _on: On, _packet: &[u8]) {}
+    /// A router's control plane acted (BFD, BGP, DPD).
+    fn control(&mut self, _event: &ControlEvent) {}
+    /// A router's forwarding table changed.
+    fn route_change(&mut self, _change: &RouteChange) {}
+    /// The run ended at `at`: write out what is buffered. An error here is the export's
+    /// (a full disk), reported by the caller.
+    fn finish(&mut self, _at: Time) -> std::io::Result<()> {
+        Ok(())
+    }
+}
