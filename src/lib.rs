@@ -12,6 +12,7 @@ pub mod control;
 pub mod device;
 pub mod engine;
 pub mod expect;
+pub mod export;
 pub mod findings;
 pub mod gateway;
 pub mod histogram;

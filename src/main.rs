@@ -156,6 +156,18 @@ struct RunArgs {
     /// Default: half of this machine's memory and 2.5e10 events (about an hour).
     #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
     budget: Vec<String>,
+    /// Write a Wireshark capture of every link (both directions) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pcap: Option<PathBuf>,
+    /// Capture only these links (with --pcap).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pcap_links: Vec<String>,
+    /// Bytes kept of each captured packet, its 16-byte link header included (with --pcap).
+    #[arg(long, default_value_t = 65535, value_parser = clap::value_parser!(u32).range(36..=262144))]
+    snaplen: u32,
+    /// The most the captures may hold in all; past it they stop and say when (with --pcap).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    pcap_max: hybridlab::units::Bytes,
     /// Write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -372,8 +384,23 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         }
     }
     writable_all(&[args.json.as_deref(), args.junit.as_deref()])?;
-    let started = Instant::now();
     let mut sim = Sim::new(&lab);
+    if let Some(dir) = &args.pcap {
+        use hybridlab::export::pcap::{PcapExport, PcapOptions};
+        PcapExport::check_links(&lab, &args.pcap_links)?;
+        let options = PcapOptions {
+            dir: dir.clone(),
+            links: args.pcap_links.clone(),
+            snaplen: args.snaplen,
+            max_bytes: args.pcap_max.0,
+        };
+        let export = PcapExport::create(&lab, &options)
+            .map_err(|e| format!("{}: cannot write the captures: {e}", dir.display()))?;
+        sim.observe(Box::new(export));
+    } else if !args.pcap_links.is_empty() {
+        return Err("--pcap-links needs --pcap DIR".to_string());
+    }
+    let started = Instant::now();
     let progress = Progress::new(lab.duration, args.quiet);
     // Run in slices of 1% of virtual time so the progress bar can follow.
     let slice = (lab.duration / 100).max(1);
@@ -383,6 +410,9 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     }
     progress.finish();
     let events = sim.events();
+    let exported = sim
+        .finish_exports()
+        .map_err(|e| format!("writing the exports failed: {e}"))?;
     if let Some(at) = sim.stalled() {
         return Err(format!(
             "{}: virtual time stopped advancing at {}: more than {} events at that instant; a path with neither delay nor rate lets TCP send without limit at one instant: give its links a delay or a rate",
@@ -417,6 +447,9 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     }
     if !args.quiet {
         out(&hybridlab::report::render(&results.summary(Some(timing))))?;
+        for line in &exported {
+            out(&format!("{line}\n"))?;
+        }
         out(&hybridlab::expect::render(&outcomes))?;
     } else if !held {
         err(&hybridlab::expect::render(&outcomes))?;

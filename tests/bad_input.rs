@@ -678,3 +678,39 @@ fn a_run_over_its_budget_is_refused_with_what_costs_most() {
     let (code, text) = emulate(&["--budget", "disk=1GiB"], Some(GOOD));
     assert_eq!(code, 2, "{text}");
 }
+
+#[test]
+fn capture_flags_are_checked_before_the_run() {
+    let dir = std::env::temp_dir().join(format!("hybridlab-pcap-cli-{}", std::process::id()));
+    // An unknown link gets a suggestion; --pcap-links needs --pcap.
+    let (code, text) = emulate(
+        &["--pcap", dir.to_str().unwrap(), "--pcap-links", "l1,l3"],
+        Some(GOOD),
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("the lab has no link 'l3' (did you mean 'l1'?)"),
+        "{text}"
+    );
+    let (code, _) = emulate(&["--pcap-links", "l1"], Some(GOOD));
+    assert_eq!(code, 2);
+    // A folder under a file cannot be made.
+    let file = dir.with_extension("file");
+    std::fs::write(&file, "").unwrap();
+    let (code, text) = emulate(&["--pcap", file.join("caps").to_str().unwrap()], Some(GOOD));
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("cannot write the captures"), "{text}");
+    // The chosen links, and a line saying what was written.
+    let (code, text) = emulate(
+        &["--pcap", dir.to_str().unwrap(), "--pcap-links", "l2"],
+        Some(GOOD),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("pcap: ") && text.contains(" in 1 file, "),
+        "{text}"
+    );
+    assert!(dir.join("l2.pcap").exists() && !dir.join("l1.pcap").exists());
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_file(&file).ok();
+}

@@ -8,10 +8,6 @@ use hybridlab::timeline::FaultTimeline;
 
 const S: f64 = 1e6; // microseconds per second
 
-fn topology(file: &str) -> String {
-    std::fs::read_to_string(format!("{}/topologies/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
 fn timelines(r: &Results) -> Vec<FaultTimeline> {
     r.summary(None).failover
 }

@@ -10,6 +10,7 @@ pub mod overrides;
 mod reach;
 pub mod spec;
 mod suggest;
+pub use suggest::suggest;
 pub mod validate;
 
 pub use error::{LabError, Problem};

@@ -45,4 +45,8 @@ pub trait Observer: Send {
     fn finish(&mut self, _at: Time) -> std::io::Result<()> {
         Ok(())
     }
+    /// One line for the user on what the export wrote, once finished.
+    fn outcome(&self) -> Option<String> {
+        None
+    }
 }

@@ -138,11 +138,12 @@ impl Sim {
         self.exports.push(export);
     }
 
-    /// Tells every export the run ended, for it to write out what it buffers; the first
-    /// export's error, if any.
-    pub fn finish_exports(&mut self) -> std::io::Result<()> {
+    /// Tells every export the run ended, for it to write out what it buffers: what each
+    /// wrote, or the first export's error.
+    pub fn finish_exports(&mut self) -> std::io::Result<Vec<String>> {
         let now = self.sched.now();
-        self.exports.iter_mut().try_for_each(|o| o.finish(now))
+        self.exports.iter_mut().try_for_each(|o| o.finish(now))?;
+        Ok(self.exports.iter().filter_map(|o| o.outcome()).collect())
     }
 
     /// The instant the run stopped at because virtual time stopped advancing, if it did.
@@ -424,6 +425,21 @@ fn send(
 /// Validates nothing: runs an already validated lab to the end.
 pub fn run(lab: &Lab) -> Results {
     Sim::new(lab).run()
+}
+
+/// [`run`] with `exports` watching: the results, and what each export wrote (or the first
+/// export's error).
+pub fn run_with_exports(
+    lab: &Lab,
+    exports: Vec<Box<dyn Observer>>,
+) -> std::io::Result<(Results, Vec<String>)> {
+    let mut sim = Sim::new(lab);
+    for e in exports {
+        sim.observe(e);
+    }
+    sim.run_until(lab.duration);
+    let written = sim.finish_exports()?;
+    Ok((sim.finish(), written))
 }
 
 /// [`run`], keeping every probe's record as well ([`crate::results::ProbeRecord::log`]):

@@ -10,6 +10,11 @@ pub fn lab(text: &str) -> Lab {
     lab::load_str(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The text of a shipped lab in topologies/.
+pub fn topology(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/topologies/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 /// Runs the lab, keeping every probe's record for the tests that look at single probes.
 pub fn run(text: &str) -> Results {
     hybridlab::sim::run_with_probe_logs(&lab(text))

@@ -1,0 +1,197 @@
+//! Exports: captures and series that watch a run without changing it.
+
+mod common;
+use common::*;
+use hybridlab::export::pcap::{PcapExport, PcapOptions};
+use hybridlab::observe::Observer;
+use pcap_file::pcap::PcapReader;
+use std::path::{Path, PathBuf};
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hybridlab-export-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn pcap(lab: &hybridlab::lab::model::Lab, dir: &Path, snaplen: u32, max: u64) -> Box<dyn Observer> {
+    let options = PcapOptions {
+        dir: dir.to_path_buf(),
+        links: Vec::new(),
+        snaplen,
+        max_bytes: max,
+    };
+    Box::new(PcapExport::create(lab, &options).unwrap())
+}
+
+/// (packets sent a->b, packets sent b->a, timestamps in order) of a capture.
+fn read_capture(path: &Path) -> (u64, u64, bool) {
+    let mut reader = PcapReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let header = reader.header();
+    assert_eq!(header.datalink, pcap_file::DataLink::LINUX_SLL);
+    assert_eq!(header.ts_resolution, pcap_file::TsResolution::NanoSecond);
+    let (mut ab, mut ba, mut last, mut ordered) = (0, 0, 0u64, true);
+    // Raw records: pcap-file 2.0 refuses a packet longer than the snap length as a whole,
+    // which libpcap and Wireshark read (that is what the snap length is for).
+    while let Some(p) = reader.next_raw_packet() {
+        let p = p.unwrap();
+        assert!(p.incl_len <= header.snaplen && p.incl_len <= p.orig_len);
+        match u16::from_be_bytes([p.data[0], p.data[1]]) {
+            4 => ab += 1,
+            0 => ba += 1,
+            other => panic!("packet type {other}"),
+        }
+        // The IPv4 packet follows the 16-byte cooked header.
+        assert_eq!(p.data[16] >> 4, 4, "IPv4");
+        let at = u64::from(p.ts_sec) * 1_000_000_000 + u64::from(p.ts_frac);
+        ordered &= at >= last;
+        last = at;
+    }
+    (ab, ba, ordered)
+}
+
+#[test]
+fn every_link_capture_holds_what_the_link_delivered_in_both_directions() {
+    let mut lab = lab(&topology("er-vpn-failover.ron"));
+    lab.cut_short(25_000_000_000);
+    let dir = temp_dir("counts");
+    // Headers only, and room for all of them.
+    let export = pcap(&lab, &dir, 128, 4 << 30);
+    let (r, written) = hybridlab::sim::run_with_exports(&lab, vec![export]).unwrap();
+    assert!(written[0].starts_with("pcap: "), "{written:?}");
+    for l in &r.links {
+        let path = hybridlab::export::pcap::capture_path(&dir, &l.name);
+        let (ab, ba, ordered) = read_capture(&path);
+        assert_eq!(ab, l.dirs[0].delivered_packets, "{} a->b", l.name);
+        assert_eq!(ba, l.dirs[1].delivered_packets, "{} b->a", l.name);
+        assert!(ordered, "{}: timestamps in order", l.name);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_capture_stops_at_its_share_of_the_limit_and_says_when() {
+    let lab = lab(&topology("point-to-point.ron"));
+    let dir = temp_dir("limit");
+    let (_, written) =
+        hybridlab::sim::run_with_exports(&lab, vec![pcap(&lab, &dir, 65535, 1 << 20)]).unwrap();
+    assert!(
+        written[0].contains("stopped when a file held its share"),
+        "{written:?}"
+    );
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let len = f.unwrap().metadata().unwrap().len();
+        assert!(len <= 1 << 20, "{len}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn exports_never_change_what_a_run_computes() {
+    // Every shipped lab (its first 25 s), with and without every export on: the same JSON.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let mut lab = hybridlab::lab::load(&file).unwrap();
+        lab.cut_short(lab.duration.min(25_000_000_000));
+        let json =
+            |r: &hybridlab::results::Results| serde_json::to_string(&r.summary(None)).unwrap();
+        let plain = json(&hybridlab::sim::run(&lab));
+        let dir = temp_dir("same");
+        let (observed, _) =
+            hybridlab::sim::run_with_exports(&lab, vec![pcap(&lab, &dir, 65535, 64 << 20)])
+                .unwrap();
+        assert_eq!(plain, json(&observed), "{}", file.display());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// How many packets of the capture at `path` match the display filter, by tshark.
+fn tshark_count(path: &Path, filter: &str) -> usize {
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args(["-Y", filter])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// Wireshark reads what we write: the failover lab's BGP UPDATEs and BFD packets, ESP and
+/// probes, and a small VPN's IKE liveness checks and NAT-T ESP, with no malformed packet. Runs
+/// where tshark is installed (`.ci/run` installs it).
+#[test]
+fn tshark_decodes_every_kind_of_packet_we_send() {
+    if std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("tshark is not installed: skipped");
+        return;
+    }
+    let mut failover = lab(&topology("er-vpn-failover.ron"));
+    failover.cut_short(25_000_000_000);
+    // IKE over UDP 500 while the tunnel is idle (DPD every second), then ESP in UDP 4500.
+    let vpn = lab(r#"(
+        name: "natt", duration: "6s",
+        nodes: [Host(name: "h1", gateway: "10.1.0.1"), Router(name: "dev"), Router(name: "gw"),
+                Host(name: "vm", gateway: "10.20.0.1")],
+        links: [
+            (name: "lan", a: (node: "h1", ip: "10.1.0.10/24"), b: (node: "dev", ip: "10.1.0.1/24")),
+            (name: "wan", a: (node: "dev", ip: "203.0.113.1/30"), b: (node: "gw", ip: "203.0.113.2/30"), delay: "5ms"),
+            (name: "vnet", a: (node: "gw", ip: "10.20.0.1/24"), b: (node: "vm", ip: "10.20.0.10/24")),
+        ],
+        tunnels: [(name: "t", a: (node: "dev", ip: "203.0.113.1"), b: (node: "gw", ip: "203.0.113.2"),
+                   nat_t: true, dpd: (interval: "1s", timeout: "10s"))],
+        routes: [(node: "dev", prefix: "10.20.0.0/16", via: "t"), (node: "gw", prefix: "10.1.0.0/16", via: "t")],
+        apps: [(name: "ping", from: "h1", to: "vm", start: "3s", traffic: Ping(interval: "100ms")),
+               (name: "web", from: "h1", to: "vm", start: "3s",
+                traffic: TcpRequestResponse(request: "500B", response: "20KiB", interval: "200ms"))],
+    )"#);
+    let mut checks: Vec<(PathBuf, &str, bool)> = Vec::new();
+    let dir = temp_dir("tshark");
+    for (name, lab) in [("failover", &failover), ("natt", &vpn)] {
+        let d = dir.join(name);
+        // 8 MiB a file: the sessions come up in the first milliseconds.
+        hybridlab::sim::run_with_exports(lab, vec![pcap(lab, &d, 65535, 80 << 20)]).unwrap();
+        for l in &lab.links {
+            checks.push((
+                hybridlab::export::pcap::capture_path(&d, &l.name),
+                "_ws.malformed || _ws.expert.severity >= error",
+                false,
+            ));
+        }
+    }
+    let at = |lab: &str, link: &str| hybridlab::export::pcap::capture_path(&dir.join(lab), link);
+    for (path, filter) in [
+        (
+            at("failover", "er-primary"),
+            "bgp.type == 2 && bgp.nlri_prefix",
+        ),
+        (at("failover", "er-primary"), "bgp.type == 1"),
+        (at("failover", "er-primary"), "bgp.type == 4"),
+        (at("failover", "er-primary"), "bfd.sta == 3"),
+        (at("failover", "isp-onprem"), "esp.spi"),
+        (at("failover", "lan"), "udp && !esp"),
+        (at("failover", "lan"), "tcp.analysis.bytes_in_flight"),
+        (at("natt", "wan"), "isakmp.exchangetype == 37"),
+        (at("natt", "wan"), "udp.port == 4500 && esp"),
+        (at("natt", "lan"), "icmp.type == 8"),
+    ] {
+        checks.push((path, filter, true));
+    }
+    for (path, filter, wanted) in checks {
+        let n = tshark_count(&path, filter);
+        assert_eq!(n > 0, wanted, "{}: {filter}: {n} packets", path.display());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
