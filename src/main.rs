@@ -156,6 +156,12 @@ struct RunArgs {
     /// Default: half of this machine's memory and 2.5e10 events (about an hour).
     #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
     budget: Vec<String>,
+    /// Write time series (links, probes, goodput, events) as CSV into this folder.
+    #[arg(long, value_name = "DIR")]
+    csv: Option<PathBuf>,
+    /// The series' interval, a multiple of 100ms (with --csv).
+    #[arg(long, value_parser = parse_duration, default_value = "100ms")]
+    interval: Duration,
     /// Write a Wireshark capture of every link (both directions) into this folder.
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
@@ -400,6 +406,13 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     } else if !args.pcap_links.is_empty() {
         return Err("--pcap-links needs --pcap DIR".to_string());
     }
+    if let Some(dir) = &args.csv {
+        use hybridlab::export::series::{check_interval, SeriesExport};
+        check_interval(args.interval.0)?;
+        let export = SeriesExport::create(&lab, dir, args.interval.0)
+            .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
+        sim.observe(Box::new(export));
+    }
     let started = Instant::now();
     let progress = Progress::new(lab.duration, args.quiet);
     // Run in slices of 1% of virtual time so the progress bar can follow.
@@ -422,6 +435,10 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         ));
     }
     let results = sim.finish();
+    if let Some(dir) = &args.csv {
+        hybridlab::export::series::write_goodput(dir, args.interval.0, &results)
+            .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
+    }
     let wall = started.elapsed().as_secs_f64();
     let timing = Timing {
         wall_seconds: wall,

@@ -694,6 +694,12 @@ fn capture_flags_are_checked_before_the_run() {
     );
     let (code, _) = emulate(&["--pcap-links", "l1"], Some(GOOD));
     assert_eq!(code, 2);
+    let (code, text) = emulate(
+        &["--csv", dir.to_str().unwrap(), "--interval", "150ms"],
+        Some(GOOD),
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("multiples of 100ms"), "{text}");
     // A folder under a file cannot be made.
     let file = dir.with_extension("file");
     std::fs::write(&file, "").unwrap();

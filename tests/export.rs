@@ -87,7 +87,8 @@ fn a_capture_stops_at_its_share_of_the_limit_and_says_when() {
 
 #[test]
 fn exports_never_change_what_a_run_computes() {
-    // Every shipped lab (its first 25 s), with and without every export on: the same JSON.
+    // Every shipped lab (its first 25 s), with and without every export on (captures and
+    // series): the same JSON.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
     let mut files: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
@@ -193,5 +194,91 @@ fn tshark_decodes_every_kind_of_packet_we_send() {
         let n = tshark_count(&path, filter);
         assert_eq!(n > 0, wanted, "{}: {filter}: {n} packets", path.display());
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The rows of a CSV file as fields, without its header.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn the_series_add_up_to_the_runs_counters() {
+    let mut lab = lab(&topology("er-vpn-failover.ron"));
+    lab.cut_short(25_050_000_000);
+    let dir = temp_dir("series");
+    let series = hybridlab::export::series::SeriesExport::create(&lab, &dir, 200_000_000).unwrap();
+    let (r, written) = hybridlab::sim::run_with_exports(&lab, vec![Box::new(series)]).unwrap();
+    hybridlab::export::series::write_goodput(&dir, 200_000_000, &r).unwrap();
+    // 25.05 s in 200 ms intervals: 126 rows per link direction, the last one partial.
+    assert!(written[0].contains("126 intervals of 200ms"), "{written:?}");
+    let links = csv_rows(&dir.join("links.csv"));
+    assert_eq!(links.len(), 126 * 2 * r.links.len());
+    let n = |row: &Vec<String>, k: usize| row[k].parse::<u64>().unwrap();
+    for l in &r.links {
+        for (d, name) in ["a->b", "b->a"].iter().enumerate() {
+            let rows: Vec<_> = links
+                .iter()
+                .filter(|row| row[1] == l.name && row[2] == *name)
+                .collect();
+            let sum = |k: usize| rows.iter().map(|row| n(row, k)).sum::<u64>();
+            let st = &l.dirs[d];
+            assert_eq!(sum(3), st.offered_packets, "{} {name}", l.name);
+            assert_eq!(sum(4), st.delivered_packets, "{} {name}", l.name);
+            assert_eq!(sum(5), st.delivered_bytes, "{} {name}", l.name);
+            let drops = [st.drops.queue, st.drops.loss, st.drops.mtu, st.drops.down];
+            for (k, want) in drops.iter().enumerate() {
+                assert_eq!(sum(6 + k), *want, "{} {name} drop {k}", l.name);
+            }
+            let peak = rows.iter().map(|row| n(row, 10)).max().unwrap_or(0);
+            assert!(
+                peak <= u64::from(st.peak_queue_packets),
+                "{} {name}",
+                l.name
+            );
+        }
+    }
+    // Probe answers, with the app's exact minimum round trip.
+    let probe = r.apps.iter().find(|a| a.name == "probe").unwrap();
+    let rows: Vec<_> = csv_rows(&dir.join("probes.csv"))
+        .into_iter()
+        .filter(|row| row[1] == "probe")
+        .collect();
+    let answers: u64 = rows.iter().map(|row| n(row, 2)).sum();
+    assert_eq!(answers, probe.probes().unwrap().returned);
+    let min = rows
+        .iter()
+        .filter_map(|row| row[3].parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(min, probe.probes().unwrap().rtt.min().unwrap() as f64 / 1e3);
+    // The failover shows as intervals with no answer after the fault at 20 s.
+    assert!(rows
+        .iter()
+        .any(|row| row[0].starts_with("20.") && row[2] == "0"));
+    // Every fault, control event and route change, in time order.
+    let events = csv_rows(&dir.join("events.csv"));
+    let count = |kind: &str| events.iter().filter(|e| e[1] == kind).count();
+    assert_eq!(count("control"), r.control.len());
+    assert_eq!(count("route"), r.route_changes.len());
+    assert_eq!(count("fault"), r.faults.len());
+    let times: Vec<f64> = events.iter().map(|e| e[0].parse().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    // Goodput per interval adds up to what the receiver read.
+    let bulk = r.apps.iter().find(|a| a.name == "bulk").unwrap();
+    let goodput: Vec<_> = csv_rows(&dir.join("goodput.csv"))
+        .into_iter()
+        .filter(|row| row[1] == "bulk")
+        .collect();
+    let bytes: u64 = goodput.iter().map(|row| n(row, 2)).sum();
+    assert_eq!(bytes, bulk.bulk().unwrap().bytes_received);
+    // A full interval's rate is its bytes over 200 ms.
+    let row = &goodput[10];
+    let bps: f64 = row[3].parse().unwrap();
+    assert!((bps - n(row, 2) as f64 * 8.0 / 0.2).abs() <= 0.5, "{row:?}");
     std::fs::remove_dir_all(&dir).ok();
 }

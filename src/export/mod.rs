@@ -2,3 +2,4 @@
 //! ([`crate::observe`]) that never changes what the run computes.
 
 pub mod pcap;
+pub mod series;

@@ -227,6 +227,11 @@ impl Direction {
 
     /// Accounts for a packet reaching the far end. Returns false (and counts the drop) when the
     /// link went down while the packet was queued or in flight.
+    /// Packets and bytes waiting in the transmit queue at `now`.
+    pub fn queue_depth(&mut self, now: Time) -> (u32, u64) {
+        self.queue.depth(now)
+    }
+
     pub fn arrive(&mut self, epoch: u32, bytes: usize) -> bool {
         if epoch != self.epoch || !self.up {
             self.count_drop(LinkDrop::Down);

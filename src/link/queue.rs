@@ -77,6 +77,12 @@ impl Queue {
         }
     }
 
+    /// Packets and bytes waiting for the serializer at `now` (not the one in service).
+    pub fn depth(&mut self, now: Time) -> (u32, u64) {
+        self.retire(now);
+        self.waiting(now)
+    }
+
     /// Admits a packet of `bytes` that takes `tx_time` to serialize, returning the time its last
     /// bit leaves, or `None` when the queue is full (drop-tail).
     pub fn admit(&mut self, now: Time, bytes: u32, tx_time: Time) -> Option<Time> {

@@ -29,8 +29,9 @@ pub struct On {
 }
 
 pub trait Observer: Send {
-    /// `packet` was offered to `on` at `at` (before queueing, loss and delay).
-    fn sent(&mut self, _at: Time, _on: On, _packet: &[u8]) {}
+    /// `packet` was offered to `on` at `at`; `queued` is what then waits in the link's
+    /// transmit queue, in packets and bytes (the packet among them if it had to wait).
+    fn sent(&mut self, _at: Time, _on: On, _packet: &[u8], _queued: (u32, u64)) {}
     /// The link dropped `packet` at `at`: its queue was full, it was lost, it exceeded the MTU,
     /// or the link was (or went) down.
     fn dropped(&mut self, _at: Time, _on: On, _packet: &[u8], _cause: LinkDrop) {}
@@ -40,6 +41,8 @@ pub trait Observer: Send {
     fn control(&mut self, _event: &ControlEvent) {}
     /// A router's forwarding table changed.
     fn route_change(&mut self, _change: &RouteChange) {}
+    /// A fault of the lab happened (`label` as the report names it).
+    fn fault(&mut self, _at: Time, _label: &str) {}
     /// The run ended at `at`: write out what is buffered. An error here is the export's
     /// (a full disk), reported by the caller.
     fn finish(&mut self, _at: Time) -> std::io::Result<()> {

@@ -338,6 +338,9 @@ impl Sim {
 
     fn fault(&mut self, index: usize) {
         let now = self.sched.now();
+        for o in &mut self.exports {
+            o.fault(now, &self.lab.faults[index].label);
+        }
         match &self.lab.faults[index].action {
             FaultKind::LinkState { link, up } => {
                 for d in &mut self.links[*link] {
@@ -399,10 +402,14 @@ fn send(
     let (link, dir, path) = to;
     let now = sched.now();
     let on = On { link, dir, path };
-    for o in exports.iter_mut() {
-        o.sent(now, on, &packet);
+    let fate = links[link][dir].send(now, packet.len());
+    if !exports.is_empty() {
+        let queued = links[link][dir].queue_depth(now);
+        for o in exports.iter_mut() {
+            o.sent(now, on, &packet, queued);
+        }
     }
-    match links[link][dir].send(now, packet.len()) {
+    match fate {
         Fate::Arrives { at, epoch } => sched.schedule(
             at,
             Event::Deliver {
