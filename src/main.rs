@@ -162,6 +162,10 @@ struct RunArgs {
     /// The series' interval, a multiple of 100ms (with --csv).
     #[arg(long, value_parser = parse_duration, default_value = "100ms")]
     interval: Duration,
+    /// Draw the run's plots as SVG into this folder: latency CDFs by phase, goodput with the
+    /// failover marked, queues, and each fault's timeline.
+    #[arg(long, value_name = "DIR")]
+    svg: Option<PathBuf>,
     /// Write a Wireshark capture of every link (both directions) into this folder.
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
@@ -313,6 +317,14 @@ fn writable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes folder `dir` if missing and refuses it, before anything runs, if files cannot be
+/// written in it.
+fn writable_dir(dir: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    writable(&dir.join(".hybridlab-write-test"))
+}
+
 /// Checks every output path given.
 fn writable_all(paths: &[Option<&Path>]) -> Result<(), String> {
     paths.iter().flatten().try_for_each(|p| writable(p))
@@ -406,6 +418,16 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     } else if !args.pcap_links.is_empty() {
         return Err("--pcap-links needs --pcap DIR".to_string());
     }
+    let queues = match &args.svg {
+        Some(dir) => {
+            writable_dir(dir)?;
+            let samples = hybridlab::export::plots::QueueSamples::new(&lab);
+            let (observer, handle) = hybridlab::observe::Shared::attach(samples);
+            sim.observe(observer);
+            Some(handle)
+        }
+        None => None,
+    };
     if let Some(dir) = &args.csv {
         use hybridlab::export::series::{check_interval, SeriesExport};
         check_interval(args.interval.0)?;
@@ -438,6 +460,14 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     if let Some(dir) = &args.csv {
         hybridlab::export::series::write_goodput(dir, args.interval.0, &results)
             .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
+    }
+    let mut exported = exported;
+    if let (Some(dir), Some(queues)) = (&args.svg, &queues) {
+        let queues = queues
+            .lock()
+            .map_err(|_| "the queue samples were lost".to_string())?;
+        let files = hybridlab::export::plots::write_svgs(dir, &lab, &results, &queues)?;
+        exported.push(format!("svg: {} plots in {}", files.len(), dir.display()));
     }
     let wall = started.elapsed().as_secs_f64();
     let timing = Timing {

@@ -205,6 +205,191 @@ fn format_ms(v: f64) -> String {
     }
 }
 
+/// One line of a time chart: its legend label and its points (seconds, value).
+pub struct Line {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A labelled instant on a time chart (seconds): a fault, a detection, a route change. An
+/// empty label draws the line alone.
+pub struct Marker {
+    pub at: f64,
+    pub label: String,
+}
+
+/// The most marker labels a time chart writes.
+pub const MAX_LABELS: usize = 12;
+
+/// The colour of markers, apart from the lines'.
+const MARKER: RGBColor = RGBColor(0x55, 0x55, 0x55);
+
+/// Lines over time, with vertical markers whose labels (up to [`MAX_LABELS`]) stack above the
+/// plot so they do not overlap: a goodput or queue chart.
+pub fn time_chart(
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    markers: &[Marker],
+    end: f64,
+) -> Result<String, PlotError> {
+    let labelled: Vec<&Marker> = markers
+        .iter()
+        .filter(|m| !m.label.is_empty())
+        .take(MAX_LABELS)
+        .collect();
+    let mut svg = String::new();
+    {
+        let label_rows = labelled.len() as u32;
+        let height = PANEL_HEIGHT + 70 + LEGEND_LINE * label_rows;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(failed)?;
+        let top = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .fold(0.0, f64::max);
+        let top = if top > 0.0 { top * 1.1 } else { 1.0 };
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_top(12 + LEGEND_LINE * label_rows)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..end.max(1e-9), 0.0..top)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc(y_label)
+            .draw()
+            .map_err(failed)?;
+        let style = ShapeStyle::from(MARKER).stroke_width(1);
+        for m in markers {
+            chart
+                .draw_series(LineSeries::new([(m.at, 0.0), (m.at, top)], style))
+                .map_err(failed)?;
+        }
+        // Each label above the plot on a row of its own, starting at its line's position.
+        let (_, plot_top) = chart.backend_coord(&(0.0, top));
+        let origin = root.get_base_pixel();
+        for (i, m) in labelled.iter().enumerate() {
+            let (x, _) = chart.backend_coord(&(m.at, top));
+            let (x, plot_top) = (x - origin.0, plot_top - origin.1);
+            {
+                let y = plot_top - 6 - LEGEND_LINE as i32 * (label_rows as i32 - i as i32);
+                root.draw(&Text::new(
+                    format!("{:.3} s  {}", m.at, m.label),
+                    (x + 3, y),
+                    ("sans-serif", 13).into_font().color(&MARKER),
+                ))
+                .map_err(failed)?;
+                root.draw(&PathElement::new(vec![(x, y), (x, y + 12)], style))
+                    .map_err(failed)?;
+            }
+        }
+        for (i, l) in lines.iter().enumerate() {
+            let style = ShapeStyle::from(colour(i)).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(l.points.iter().copied(), style))
+                .map_err(failed)?
+                .label(&l.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
+        if !lines.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .draw()
+                .map_err(failed)?;
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// One row of a failover timeline: an app's outage as a bar (from, to), and labelled points
+/// (seconds after the fault).
+pub struct TimelineRow {
+    pub label: String,
+    pub bar: Option<(f64, f64)>,
+    pub points: Vec<(f64, String)>,
+}
+
+/// A failover as a chart: time after the fault across, one row per step or app down, each
+/// outage a bar from the last delivery before to the first after, each step a labelled mark.
+pub fn timeline_chart(title: &str, rows: &[TimelineRow]) -> Result<String, PlotError> {
+    let end = rows
+        .iter()
+        .flat_map(|r| {
+            r.bar
+                .map(|b| b.1)
+                .into_iter()
+                .chain(r.points.iter().map(|p| p.0))
+        })
+        .fold(0.0, f64::max)
+        .max(0.001)
+        * 1.15;
+    let mut svg = String::new();
+    {
+        let height = 120 + 36 * rows.len().max(1) as u32;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let n = rows.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..end, 0.0..n)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("time after the fault (s)")
+            .draw()
+            .map_err(failed)?;
+        for (k, r) in rows.iter().enumerate() {
+            let y = n - k as f64 - 0.5;
+            // The row's name left of the axis.
+            let (x0, y0) = chart.backend_coord(&(0.0, y));
+            root.draw(&Text::new(
+                r.label.clone(),
+                (x0 - 8, y0),
+                ("sans-serif", 14)
+                    .into_font()
+                    .into_text_style(&root)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(failed)?;
+            if let Some((a, b)) = r.bar {
+                chart
+                    .draw_series([Rectangle::new(
+                        [(a, y - 0.3), (b, y + 0.3)],
+                        colour(2).mix(0.6).filled(),
+                    )])
+                    .map_err(failed)?;
+            }
+            for (at, text) in &r.points {
+                chart
+                    .draw_series([Circle::new((*at, y), 5, colour(0).filled())])
+                    .map_err(failed)?;
+                chart
+                    .draw_series([Text::new(
+                        text.clone(),
+                        (*at, y + 0.32),
+                        ("sans-serif", 12).into_font(),
+                    )])
+                    .map_err(failed)?;
+            }
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -282,3 +282,54 @@ fn the_series_add_up_to_the_runs_counters() {
     assert!((bps - n(row, 2) as f64 * 8.0 / 0.2).abs() <= 0.5, "{row:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_plots_show_each_phase_the_failover_and_the_queues() {
+    let lab = lab(&topology("er-vpn-failover.ron"));
+    let dir = temp_dir("svg");
+    let (observer, queues) =
+        hybridlab::observe::Shared::attach(hybridlab::export::plots::QueueSamples::new(&lab));
+    let (r, _) = hybridlab::sim::run_with_exports(&lab, vec![observer]).unwrap();
+    let files =
+        hybridlab::export::plots::write_svgs(&dir, &lab, &r, &queues.lock().unwrap()).unwrap();
+    let text = |name: &str| {
+        let path = dir.join(name);
+        assert!(files.contains(&path), "{name}: {files:?}");
+        let svg = std::fs::read_to_string(path).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        svg
+    };
+    // A CDF curve per phase.
+    let latency = text("latency-probe.svg");
+    for phase in ["start", "after circuit er down", "after circuit er up"] {
+        assert!(latency.contains(phase), "{phase}");
+    }
+    // The failover marked on the goodput: fault, detection, route changes, restoration.
+    let goodput = text("goodput-bulk.svg");
+    for label in [
+        "20.000 s  fault: circuit er down",
+        "detected by BFD at edge",
+        "5 route changes",
+        "bulk restored",
+    ] {
+        assert!(goodput.contains(label), "{label}");
+    }
+    // Each fault's timeline names its steps and every app's outage.
+    let timeline = text("timeline-1.svg");
+    for label in [
+        "detection",
+        "route changes",
+        "probe",
+        "bulk",
+        "web",
+        "new path",
+        "restored (2.630 s)",
+    ] {
+        assert!(timeline.contains(label), "{label}");
+    }
+    // A queue chart for a link whose queue held packets (the internet, in the VPN period),
+    // none for one whose never did.
+    text("queue-isp-onprem.svg");
+    assert!(!dir.join("queue-vpngw-vnet.svg").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

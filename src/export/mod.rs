@@ -2,4 +2,5 @@
 //! ([`crate::observe`]) that never changes what the run computes.
 
 pub mod pcap;
+pub mod plots;
 pub mod series;

@@ -53,3 +53,50 @@ pub trait Observer: Send {
         None
     }
 }
+
+/// An observer the caller keeps a handle on, to read what it gathered after the run.
+pub struct Shared<T>(pub std::sync::Arc<std::sync::Mutex<T>>);
+
+impl<T: Observer> Shared<T> {
+    /// The observer to attach, and the handle to keep.
+    pub fn attach(observer: T) -> (Box<dyn Observer>, std::sync::Arc<std::sync::Mutex<T>>)
+    where
+        T: 'static,
+    {
+        let handle = std::sync::Arc::new(std::sync::Mutex::new(observer));
+        (Box::new(Shared(handle.clone())), handle)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // A poisoned lock means an observer panicked; the run is already unwinding.
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl<T: Observer> Observer for Shared<T> {
+    fn sent(&mut self, at: Time, on: On, packet: &[u8], queued: (u32, u64)) {
+        self.with(|o| o.sent(at, on, packet, queued));
+    }
+    fn dropped(&mut self, at: Time, on: On, packet: &[u8], cause: LinkDrop) {
+        self.with(|o| o.dropped(at, on, packet, cause));
+    }
+    fn delivered(&mut self, at: Time, on: On, packet: &[u8]) {
+        self.with(|o| o.delivered(at, on, packet));
+    }
+    fn control(&mut self, event: &ControlEvent) {
+        self.with(|o| o.control(event));
+    }
+    fn route_change(&mut self, change: &RouteChange) {
+        self.with(|o| o.route_change(change));
+    }
+    fn fault(&mut self, at: Time, label: &str) {
+        self.with(|o| o.fault(at, label));
+    }
+    fn finish(&mut self, at: Time) -> std::io::Result<()> {
+        self.with(|o| o.finish(at))
+    }
+    fn outcome(&self) -> Option<String> {
+        self.with(|o| o.outcome())
+    }
+}
