@@ -260,6 +260,27 @@ fn the_series_add_up_to_the_runs_counters() {
     assert!(rows
         .iter()
         .any(|row| row[0].starts_with("20.") && row[2] == "0"));
+    // The HdrHistogram interval log holds the same answers, and the largest round trip
+    // (interval maxima are bucket tops, within 0.1% above the exact value).
+    let log = std::fs::read(dir.join("probe.hlog")).unwrap();
+    let mut decoder = hdrhistogram::serialization::Deserializer::new();
+    let (mut counted, mut top) = (0u64, 0f64);
+    for entry in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log) {
+        if let hdrhistogram::serialization::interval_log::LogEntry::Interval(h) = entry.unwrap() {
+            top = top.max(h.max());
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .unwrap();
+            let hist: hdrhistogram::Histogram<u64> = decoder
+                .deserialize(&mut std::io::Cursor::new(bytes))
+                .unwrap();
+            counted += hist.len();
+        }
+    }
+    assert_eq!(counted, probe.probes().unwrap().returned);
+    let max = probe.probes().unwrap().rtt.max().unwrap() as f64;
+    assert!(top >= max && top <= max * 1.001, "{top} vs {max}");
     // Every fault, control event and route change, in time order.
     let events = csv_rows(&dir.join("events.csv"));
     let count = |kind: &str| events.iter().filter(|e| e[1] == kind).count();

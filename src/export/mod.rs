@@ -4,3 +4,17 @@
 pub mod pcap;
 pub mod plots;
 pub mod series;
+
+/// A file name for a lab item (a link, an app): ASCII letters, digits, `-` and `_` stay, every
+/// other character becomes `_`, so no name can reach outside the export's folder.
+pub(crate) fn file_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

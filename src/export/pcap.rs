@@ -85,21 +85,6 @@ pub struct CaptureSummary {
     pub cut_at: Option<Time>,
 }
 
-/// A file name for link `name`: characters a file system might read otherwise become `_`.
-fn file_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_string()
-}
-
 impl PcapExport {
     /// Creates one file per captured link of `lab` in `options.dir`. Names in
     /// `options.links` must be the lab's links (checked by [`PcapExport::check_links`]).
@@ -125,9 +110,13 @@ impl PcapExport {
                 captures.push(None);
                 continue;
             }
-            let mut path = options.dir.join(format!("{}.pcap", file_name(&l.name)));
+            let mut path = options
+                .dir
+                .join(format!("{}.pcap", super::file_part(&l.name)));
             if files.contains(&path) {
-                path = options.dir.join(format!("{}-{i}.pcap", file_name(&l.name)));
+                path = options
+                    .dir
+                    .join(format!("{}-{i}.pcap", super::file_part(&l.name)));
             }
             let file = BufWriter::new(File::create(&path)?);
             let writer = PcapWriter::with_header(file, header).map_err(std::io::Error::other)?;
@@ -282,5 +271,5 @@ impl Drop for PcapExport {
 /// The path of `link`'s capture in `dir`, as [`PcapExport::create`] names it (without a
 /// collision).
 pub fn capture_path(dir: &Path, link: &str) -> PathBuf {
-    dir.join(format!("{}.pcap", file_name(link)))
+    dir.join(format!("{}.pcap", super::file_part(link)))
 }

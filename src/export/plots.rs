@@ -67,19 +67,6 @@ impl Observer for QueueSamples {
     }
 }
 
-/// A file name for an item: characters a file system might read otherwise become `_`.
-fn file_part(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Draws every chart of a run into `dir` (made if missing); the files written.
 pub fn write_svgs(
     dir: &Path,
@@ -132,7 +119,7 @@ pub fn write_svgs(
                 curves,
             }])
             .map_err(plot)?;
-            write(format!("latency-{}.svg", file_part(&a.name)), svg)?;
+            write(format!("latency-{}.svg", super::file_part(&a.name)), svg)?;
         }
         if let Some(b) = a.bulk() {
             let start = a.start as f64 / 1e9;
@@ -198,7 +185,7 @@ pub fn write_svgs(
                 end,
             )
             .map_err(plot)?;
-            write(format!("goodput-{}.svg", file_part(&a.name)), svg)?;
+            write(format!("goodput-{}.svg", super::file_part(&a.name)), svg)?;
         }
     }
     let step = (SAMPLE * queues.span) as f64 / 1e9;
@@ -226,7 +213,7 @@ pub fn write_svgs(
             end,
         )
         .map_err(plot)?;
-        write(format!("queue-{}.svg", file_part(&l.name)), svg)?;
+        write(format!("queue-{}.svg", super::file_part(&l.name)), svg)?;
     }
     for (k, t) in summary.failover.iter().enumerate() {
         let after = |us: f64| (us - t.at_us) / 1e6;

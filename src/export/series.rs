@@ -10,7 +10,11 @@
 //!   and as bits per second over the interval (the last one over the part the run reached);
 //!   from the app's record after the run, so the interval is a multiple of 100 ms;
 //! - `events.csv`: the faults, every control-plane event and every route change, in time
-//!   order.
+//!   order;
+//! - `APP.hlog`: each probe and ping app's round trips per interval as an HdrHistogram
+//!   interval log (V2 compressed histograms of nanoseconds, interval maxima in nanoseconds),
+//!   the format HdrHistogram's own tools (HistogramLogProcessor, the plotter) read; intervals
+//!   without an answer have no line.
 //!
 //! Times are seconds from the start of the run, to the nanosecond.
 
@@ -21,6 +25,9 @@ use crate::lab::model::{Lab, NodeKind, Traffic};
 use crate::link::LinkDrop;
 use crate::observe::{Observer, On};
 use crate::results::{Results, RouteChange, GOODPUT_WINDOW};
+use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::Histogram;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, UdpPacket};
 use std::fs::File;
@@ -70,6 +77,10 @@ pub struct SeriesExport {
     links_csv: BufWriter<File>,
     probes_csv: BufWriter<File>,
     events_csv: BufWriter<File>,
+    /// Per probe app: this interval's round trips, and its interval log.
+    interval_hists: Vec<Histogram<u64>>,
+    hlogs: Vec<BufWriter<File>>,
+    serializer: V2DeflateSerializer,
     error: Option<std::io::Error>,
 }
 
@@ -109,7 +120,33 @@ impl SeriesExport {
             }
             probe_names.push(a.name.clone());
         }
+        let mut hlogs = Vec::new();
+        for name in &probe_names {
+            let mut w = BufWriter::new(File::create(
+                dir.join(format!("{}.hlog", super::file_part(name))),
+            )?);
+            writeln!(
+                w,
+                "#[Round trips of app '{name}' per {} interval, in nanoseconds]",
+                crate::units::format_nanos(interval)
+            )?;
+            writeln!(
+                w,
+                "#[StartTime: 0.000 (seconds since epoch): the start of the run]"
+            )?;
+            writeln!(w, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"")?;
+            hlogs.push(w);
+        }
+        let interval_hists = probe_names
+            .iter()
+            .map(|_| {
+                Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+            })
+            .collect();
         Ok(SeriesExport {
+            interval_hists,
+            hlogs,
+            serializer: V2DeflateSerializer::new(),
             interval,
             current: 0,
             link_names: lab.links.iter().map(|l| l.name.clone()).collect(),
@@ -161,6 +198,19 @@ impl SeriesExport {
                 )?;
                 *r = DirRow::default();
             }
+        }
+        let start = std::time::Duration::from_nanos(self.current * self.interval);
+        let length = std::time::Duration::from_nanos(self.interval);
+        for (h, log) in self.interval_hists.iter_mut().zip(&mut self.hlogs) {
+            if h.is_empty() {
+                continue;
+            }
+            let mut writer =
+                IntervalLogWriterBuilder::new().begin_log_with(log, &mut self.serializer)?;
+            writer
+                .write_histogram(h, start, length, None)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            h.reset();
         }
         for (name, r) in self.probe_names.iter().zip(&mut self.probe_rows) {
             if r.answers == 0 {
@@ -259,6 +309,7 @@ impl Observer for SeriesExport {
             p.max = p.max.max(rtt);
             p.sum += u128::from(rtt);
             p.answers += 1;
+            let _ = self.interval_hists[k].record(rtt.clamp(1, 3_600_000_000_000));
         }
     }
 
@@ -297,12 +348,15 @@ impl Observer for SeriesExport {
         }
         self.links_csv.flush()?;
         self.probes_csv.flush()?;
+        for log in &mut self.hlogs {
+            log.flush()?;
+        }
         self.events_csv.flush()
     }
 
     fn outcome(&self) -> Option<String> {
         Some(format!(
-            "csv: {} intervals of {} in links.csv, probes.csv and events.csv",
+            "csv: {} intervals of {} in links.csv, probes.csv, events.csv and an HdrHistogram log per probe app",
             self.current,
             crate::units::format_nanos(self.interval)
         ))
