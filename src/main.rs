@@ -67,6 +67,21 @@ enum Command {
         after_help = "Example: emulate merge part1.json part2.json part3.json --csv sweep.csv"
     )]
     Merge(MergeArgs),
+    /// Draw a lab's topology: on premises left, the internet and provider edge in the middle,
+    /// the cloud right.
+    #[command(
+        after_help = "Example: emulate draw topologies/er-vpn-failover.ron --svg topology.svg"
+    )]
+    Draw {
+        /// The lab file (RON).
+        lab: PathBuf,
+        /// Where to write the drawing.
+        #[arg(long, value_name = "FILE", required = true)]
+        svg: PathBuf,
+        /// Change the lab file's data before drawing, as for a run.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<Override>,
+    },
     /// Run two or more labs in parallel and put their apps' figures side by side.
     #[command(
         after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json --svg cmp.svg"
@@ -204,6 +219,7 @@ fn main() -> ExitCode {
             None => Err("no lab file given: emulate run LAB.ron".to_string()),
         },
         Some(Command::Check { labs, sets, budget }) => check(&labs, &sets, &budget),
+        Some(Command::Draw { lab, svg, sets }) => draw(&lab, &svg, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Compare {
@@ -502,6 +518,14 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         err(&hybridlab::expect::render(&outcomes))?;
     }
     Ok(held)
+}
+
+fn draw(path: &Path, svg: &Path, sets: &[Override]) -> Result<bool, String> {
+    let lab = load(path, sets)?;
+    writable(svg)?;
+    let text = hybridlab::export::draw::topology_svg(&lab).map_err(|e| e.to_string())?;
+    std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
+    Ok(true)
 }
 
 fn compare(

@@ -58,6 +58,12 @@ fn failed<E: std::fmt::Display>(e: E) -> PlotError {
     PlotError(e.to_string())
 }
 
+impl PlotError {
+    pub fn new<E: std::fmt::Display>(e: E) -> PlotError {
+        failed(e)
+    }
+}
+
 /// Latency CDFs, one panel per entry of `panels` stacked top to bottom: latency in milliseconds
 /// on a logarithmic axis, the fraction of values at or below it on the other, one colour per
 /// series. One legend above the panels names each series once, so it never hides a curve.

@@ -354,3 +354,45 @@ fn the_plots_show_each_phase_the_failover_and_the_queues() {
     assert!(!dir.join("queue-vpngw-vnet.svg").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_drawing_puts_on_premises_left_the_provider_edge_in_the_middle_and_the_cloud_right() {
+    let lab = lab(&topology("er-vpn-failover.ron"));
+    let places = hybridlab::export::draw::layout(&lab);
+    let column = |name: &str| {
+        let i = lab.nodes.iter().position(|n| n.name == name).unwrap();
+        places[i].0
+    };
+    let order = [
+        "onprem-host",
+        "edge",
+        "internet",
+        "vpngw",
+        "vnet",
+        "azure-vm",
+    ];
+    for w in order.windows(2) {
+        assert!(column(w[0]) < column(w[1]), "{} before {}", w[0], w[1]);
+    }
+    assert_eq!(
+        column("er-msee1"),
+        column("internet"),
+        "the provider edge in the middle"
+    );
+    assert_eq!(
+        column("ergw"),
+        column("vpngw"),
+        "both gateways on the cloud side"
+    );
+    // No two nodes share a place, and the drawing names every node, link and tunnel.
+    let mut seen = places.clone();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), places.len());
+    let svg = hybridlab::export::draw::topology_svg(&lab).unwrap();
+    for n in &lab.nodes {
+        assert!(svg.contains(&n.name), "{}", n.name);
+    }
+    assert!(svg.contains("isp-onprem: 12ms, 500.00 Mbps"));
+    assert!(svg.contains("tunnel s2s"));
+}

@@ -1,6 +1,7 @@
 //! Exports: what a run writes beside its report, each an observer of the run
 //! ([`crate::observe`]) that never changes what the run computes.
 
+pub mod draw;
 pub mod pcap;
 pub mod plots;
 pub mod series;

@@ -10,6 +10,7 @@ pub mod overrides;
 mod reach;
 pub mod spec;
 mod suggest;
+pub use circuit::{GATEWAY_ASN, MSEE_ASN};
 pub use suggest::suggest;
 pub mod validate;
 
