@@ -181,6 +181,10 @@ struct RunArgs {
     /// failover marked, queues, and each fault's timeline.
     #[arg(long, value_name = "DIR")]
     svg: Option<PathBuf>,
+    /// Write a one-page, self-contained HTML report: teaching notes, topology, failover,
+    /// plots and tables.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write a Wireshark capture of every link (both directions) into this folder.
     #[arg(long, value_name = "DIR")]
     pcap: Option<PathBuf>,
@@ -417,7 +421,11 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
             err(&format!("warning: {w}\n"))?;
         }
     }
-    writable_all(&[args.json.as_deref(), args.junit.as_deref()])?;
+    writable_all(&[
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        args.html.as_deref(),
+    ])?;
     let mut sim = Sim::new(&lab);
     if let Some(dir) = &args.pcap {
         use hybridlab::export::pcap::{PcapExport, PcapOptions};
@@ -434,15 +442,17 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     } else if !args.pcap_links.is_empty() {
         return Err("--pcap-links needs --pcap DIR".to_string());
     }
-    let queues = match &args.svg {
-        Some(dir) => {
-            writable_dir(dir)?;
+    let queues = match (&args.svg, &args.html) {
+        (None, None) => None,
+        (svg, _) => {
+            if let Some(dir) = svg {
+                writable_dir(dir)?;
+            }
             let samples = hybridlab::export::plots::QueueSamples::new(&lab);
             let (observer, handle) = hybridlab::observe::Shared::attach(samples);
             sim.observe(observer);
             Some(handle)
         }
-        None => None,
     };
     if let Some(dir) = &args.csv {
         use hybridlab::export::series::{check_interval, SeriesExport};
@@ -491,6 +501,17 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         sim_per_wall: lab.duration as f64 / 1e9 / wall.max(1e-9),
         events_per_second: events as f64 / wall.max(1e-9),
     };
+    if let (Some(file), Some(queues)) = (&args.html, &queues) {
+        let queues = queues
+            .lock()
+            .map_err(|_| "the queue samples were lost".to_string())?;
+        let lab_text = std::fs::read_to_string(path).unwrap_or_default();
+        let page =
+            hybridlab::export::html::report(&lab, &lab_text, &results, &queues, Some(timing))
+                .map_err(|e| e.to_string())?;
+        std::fs::write(file, page).map_err(|e| format!("{}: cannot write: {e}", file.display()))?;
+        exported.push(format!("html: {}", file.display()));
+    }
     let outcomes = hybridlab::expect::check(&lab, &results.summary(None));
     let held = outcomes.iter().all(|o| o.passed);
     if let Some(json) = &args.json {

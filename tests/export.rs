@@ -396,3 +396,65 @@ fn the_drawing_puts_on_premises_left_the_provider_edge_in_the_middle_and_the_clo
     assert!(svg.contains("isp-onprem: 12ms, 500.00 Mbps"));
     assert!(svg.contains("tunnel s2s"));
 }
+
+#[test]
+fn the_html_report_is_one_self_contained_page_with_everything() {
+    let text = topology("er-vpn-failover.ron");
+    let lab = lab(&text);
+    let (observer, queues) =
+        hybridlab::observe::Shared::attach(hybridlab::export::plots::QueueSamples::new(&lab));
+    let (r, _) = hybridlab::sim::run_with_exports(&lab, vec![observer]).unwrap();
+    let page =
+        hybridlab::export::html::report(&lab, &text, &r, &queues.lock().unwrap(), None).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    // Nothing to fetch and nothing to run: the only URLs are SVG's namespace.
+    for bad in ["<script", "<img", "<link", "src=", "href=", "@import"] {
+        assert!(!page.contains(bad), "{bad}");
+    }
+    let urls = page.matches("http").count();
+    assert_eq!(urls, page.matches("http://www.w3.org/2000/svg").count());
+    // The lab's name and notes, the topology, both failovers' timelines and every plot.
+    assert!(page.contains("<h1>er-vpn-failover</h1>"));
+    assert!(
+        page.contains("ExpressRoute as the primary path"),
+        "teaching notes"
+    );
+    assert_eq!(
+        page.matches("<svg").count(),
+        1 + 11,
+        "topology and 11 charts"
+    );
+    for text in [
+        "detected by BFD at edge",
+        "circuit er down at 20.000 s",
+        "<th>goodput (Mbps)</th>",
+        "isp-onprem",
+        "expectations",
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+    // Where a browser is installed, it renders the page with its content.
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok()
+        });
+    if let Some(browser) = browser {
+        let file = temp_dir("html").with_extension("html");
+        std::fs::write(&file, &page).unwrap();
+        let out = std::process::Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(format!("file://{}", file.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("er-vpn-failover") && dom.matches("<svg").count() >= 12,
+            "{dom:.200}"
+        );
+        std::fs::remove_file(&file).ok();
+    }
+}

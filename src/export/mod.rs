@@ -2,6 +2,7 @@
 //! ([`crate::observe`]) that never changes what the run computes.
 
 pub mod draw;
+pub mod html;
 pub mod pcap;
 pub mod plots;
 pub mod series;

@@ -75,14 +75,26 @@ pub fn write_svgs(
     queues: &QueueSamples,
 ) -> Result<Vec<PathBuf>, String> {
     let fail = |e: std::io::Error| format!("{}: cannot write the plots: {e}", dir.display());
-    let plot = |e: PlotError| e.to_string();
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let summary = r.summary(None);
     let mut written = Vec::new();
-    let mut write = |name: String, svg: String| -> Result<(), String> {
+    for (name, svg) in charts(lab, r, queues).map_err(|e| e.to_string())? {
         let path = dir.join(name);
         std::fs::write(&path, svg).map_err(fail)?;
         written.push(path);
+    }
+    Ok(written)
+}
+
+/// Every chart of a run, as (file name, SVG), in the order of the module's list.
+pub fn charts(
+    lab: &Lab,
+    r: &Results,
+    queues: &QueueSamples,
+) -> Result<Vec<(String, String)>, PlotError> {
+    let summary = r.summary(None);
+    let mut written = Vec::new();
+    let mut write = |name: String, svg: String| -> Result<(), PlotError> {
+        written.push((name, svg));
         Ok(())
     };
     let end = r.duration as f64 / 1e9;
@@ -117,8 +129,7 @@ pub fn write_svgs(
             let svg = crate::plot::latency_cdfs(&[CdfPanel {
                 title: format!("{}: {what} by phase", a.name),
                 curves,
-            }])
-            .map_err(plot)?;
+            }])?;
             write(format!("latency-{}.svg", super::file_part(&a.name)), svg)?;
         }
         if let Some(b) = a.bulk() {
@@ -183,8 +194,7 @@ pub fn write_svgs(
                 }],
                 &markers,
                 end,
-            )
-            .map_err(plot)?;
+            )?;
             write(format!("goodput-{}.svg", super::file_part(&a.name)), svg)?;
         }
     }
@@ -211,8 +221,7 @@ pub fn write_svgs(
             &lines,
             &[],
             end,
-        )
-        .map_err(plot)?;
+        )?;
         write(format!("queue-{}.svg", super::file_part(&l.name)), svg)?;
     }
     for (k, t) in summary.failover.iter().enumerate() {
@@ -262,8 +271,7 @@ pub fn write_svgs(
             });
         }
         let svg =
-            crate::plot::timeline_chart(&format!("{} at {:.3} s", t.fault, t.at_us / 1e6), &rows)
-                .map_err(plot)?;
+            crate::plot::timeline_chart(&format!("{} at {:.3} s", t.fault, t.at_us / 1e6), &rows)?;
         write(format!("timeline-{}.svg", k + 1), svg)?;
     }
     Ok(written)

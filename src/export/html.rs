@@ -1,0 +1,234 @@
+//! A one-page lab report: one self-contained HTML file (inline SVG and CSS, no scripts, nothing
+//! fetched) holding the lab's name and teaching notes, the topology, the failover timelines,
+//! the plots and the report's tables — what a teacher projects and an engineer attaches to a
+//! design review.
+
+use crate::results::Summary;
+use std::fmt::Write;
+
+/// What the page shows.
+pub struct Page<'a> {
+    /// The run's summary (tables).
+    pub summary: &'a Summary,
+    /// The lab file's leading comment: its teaching notes.
+    pub notes: &'a str,
+    /// The topology drawing.
+    pub topology: &'a str,
+    /// The charts, as (file name, SVG): timelines, goodput, latency, queues.
+    pub charts: &'a [(String, String)],
+    /// The text report, as printed.
+    pub report: &'a str,
+    /// The lab's expectations and how the run met them, as printed.
+    pub expectations: &'a str,
+}
+
+/// The page of a finished run of `lab` (whose file reads `lab_text`): its summary with
+/// `timing`, charts from `queues`, the topology and the text report.
+pub fn report(
+    lab: &crate::lab::model::Lab,
+    lab_text: &str,
+    results: &crate::results::Results,
+    queues: &super::plots::QueueSamples,
+    timing: Option<crate::results::Timing>,
+) -> Result<String, crate::plot::PlotError> {
+    let charts = super::plots::charts(lab, results, queues)?;
+    let summary = results.summary(timing);
+    Ok(page(&Page {
+        summary: &summary,
+        notes: &teaching_notes(lab_text),
+        topology: &super::draw::topology_svg(lab)?,
+        charts: &charts,
+        report: &crate::report::render(&summary),
+        expectations: &crate::expect::render(&crate::expect::check(lab, &summary)),
+    }))
+}
+
+/// The lab file's leading `//` comment lines, without the slashes.
+pub fn teaching_notes(lab_text: &str) -> String {
+    lab_text
+        .lines()
+        .map(str::trim_start)
+        .take_while(|l| l.starts_with("//") || l.is_empty())
+        .map(|l| {
+            l.trim_start_matches('/')
+                .strip_prefix(' ')
+                .unwrap_or(l.trim_start_matches('/'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// Text made safe inside HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1500px;color:#222}\
+h1{font-size:1.8em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;\
+text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}\
+pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em}\
+.notes{white-space:pre-wrap;background:#f4f8fc;padding:1em;border-left:4px solid #4e79a7}\
+figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+/// Milliseconds from microseconds, as the report writes them.
+fn ms(us: f64) -> String {
+    format!("{:.3}", us / 1e3)
+}
+
+/// The page.
+pub fn page(p: &Page) -> String {
+    let s = p.summary;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{name}: hybridlab report</title><style>{STYLE}</style></head><body>\n\
+         <h1>{name}</h1>\n<p>seed {seed}, {duration:.3} s of virtual time, {events} events</p>\n",
+        name = escape(&s.lab),
+        seed = s.seed,
+        duration = s.duration_us / 1e6,
+        events = s.events
+    );
+    if !p.notes.is_empty() {
+        let _ = write!(
+            h,
+            "<h2>Teaching notes</h2>\n<div class=\"notes\">{}</div>\n",
+            escape(p.notes)
+        );
+    }
+    let _ = write!(h, "<h2>Topology</h2>\n<figure>{}</figure>\n", p.topology);
+    if !p.expectations.is_empty() {
+        let _ = write!(
+            h,
+            "<h2>Expectations</h2>\n<pre>{}</pre>\n",
+            escape(p.expectations)
+        );
+    }
+    // Apps.
+    let _ = write!(
+        h,
+        "<h2>Apps</h2>\n<table><tr><th>app</th><th>kind</th><th>from → to</th><th>sent</th>\
+         <th>received</th><th>lost</th><th>p50 (ms)</th><th>p99 (ms)</th><th>max (ms)</th>\
+         <th>goodput (Mbps)</th></tr>\n"
+    );
+    for a in &s.apps {
+        let latency = a.rtt.as_ref().or(a.completion.as_ref());
+        let cell =
+            |f: fn(&crate::results::Latency) -> f64| latency.map_or(String::new(), |l| ms(f(l)));
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{} {}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&a.name),
+            a.kind,
+            escape(&a.from),
+            escape(&a.to),
+            a.sent,
+            a.unit,
+            a.received,
+            a.lost,
+            cell(|l| l.p50_us),
+            cell(|l| l.p99_us),
+            cell(|l| l.max_us),
+            a.goodput_bps
+                .map_or(String::new(), |g| format!("{:.2}", g / 1e6))
+        );
+    }
+    h.push_str("</table>\n");
+    // Failover.
+    if !s.failover.is_empty() {
+        h.push_str("<h2>Failover</h2>\n");
+        for (k, t) in s.failover.iter().enumerate() {
+            let _ = write!(
+                h,
+                "<h3>{} at {:.3} s</h3>\n<table><tr><th>step</th><th>at (s)</th><th>after the fault (ms)</th></tr>\n",
+                escape(&t.fault),
+                t.at_us / 1e6
+            );
+            if let Some(d) = &t.detection {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>detected by {} at {} (peer {})</td><td>{:.6}</td><td>{}</td></tr>",
+                    d.by,
+                    escape(&d.router),
+                    d.peer,
+                    d.at_us / 1e6,
+                    ms(d.after_us)
+                );
+            }
+            for m in &t.route_changes {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{} moves {}</td><td>{:.6}</td><td>{}</td></tr>",
+                    escape(&m.router),
+                    escape(&m.prefix),
+                    m.at_us / 1e6,
+                    ms(m.after_us)
+                );
+            }
+            h.push_str("</table>\n<table><tr><th>app</th><th>outage (ms)</th><th>lost</th><th>new path after (ms)</th></tr>\n");
+            for o in &t.outages {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&o.app),
+                    ms(o.outage_us),
+                    o.lost,
+                    o.new_path_us.map_or(String::new(), |p| ms(p - t.at_us))
+                );
+            }
+            h.push_str("</table>\n");
+            if let Some((_, svg)) = p
+                .charts
+                .iter()
+                .find(|(name, _)| *name == format!("timeline-{}.svg", k + 1))
+            {
+                let _ = writeln!(h, "<figure>{svg}</figure>");
+            }
+        }
+    }
+    // Plots.
+    h.push_str("<h2>Plots</h2>\n");
+    for prefix in ["goodput-", "latency-", "queue-"] {
+        for (_, svg) in p.charts.iter().filter(|(name, _)| name.starts_with(prefix)) {
+            let _ = writeln!(h, "<figure>{svg}</figure>");
+        }
+    }
+    // Links.
+    h.push_str(
+        "<h2>Links</h2>\n<table><tr><th>link</th><th>direction</th><th>offered</th>\
+         <th>delivered</th><th>drops: queue</th><th>loss</th><th>mtu</th><th>down</th>\
+         <th>peak queue</th></tr>\n",
+    );
+    for l in &s.links {
+        let d = &l.stats;
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&l.link),
+            escape(&l.from),
+            escape(&l.to),
+            d.offered_packets,
+            d.delivered_packets,
+            d.drops.queue,
+            d.drops.loss,
+            d.drops.mtu,
+            d.drops.down,
+            d.peak_queue_packets
+        );
+    }
+    h.push_str("</table>\n");
+    let _ = write!(
+        h,
+        "<h2>The report</h2>\n<pre>{}</pre>\n</body></html>\n",
+        escape(p.report)
+    );
+    h
+}
