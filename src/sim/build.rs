@@ -85,7 +85,8 @@ impl Sim {
                 app::install(i, a, from, to, &mut stream_ports);
             }
         }
-        let mut sched = Scheduler::new();
+        // Lanes: arrivals on each link direction, then a gateway's departures onto each.
+        let mut sched = Scheduler::with_lanes(4 * lab.links.len());
         for (i, n) in nodes.iter_mut().enumerate() {
             let pending = match n {
                 NodeState::Host(h) => &mut h.pending_wake,

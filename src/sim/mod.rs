@@ -251,7 +251,9 @@ impl Sim {
                     path,
                     packet,
                 };
-                self.sched.schedule(t, event);
+                // A gateway's departures onto one link direction are a lane too.
+                let lane = 2 * self.lab.links.len() + 2 * f.link + f.side;
+                self.sched.schedule_in_lane(lane, t, event);
             }
             Some(_) => self.send(f.link, f.side, path, packet),
         }
@@ -410,7 +412,10 @@ fn send(
         }
     }
     match fate {
-        Fate::Arrives { at, epoch } => sched.schedule(
+        // Each link direction's arrivals are a lane: in order unless jitter or a shorter
+        // delay reorders them (the scheduler handles both).
+        Fate::Arrives { at, epoch } => sched.schedule_in_lane(
+            2 * link + dir,
             at,
             Event::Deliver {
                 link: link as u32,
