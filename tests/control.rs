@@ -141,6 +141,14 @@ fn a_bgp_reset_fault_tears_down_and_reestablishes() {
         .filter(|e| e.what == What::BgpEstablished && e.time > 3 * S)
         .count();
     assert_eq!(est, 2, "{:?}", r.control);
+    // The reset router told its peer why: a NOTIFICATION (Cease, code 6) before the close.
+    assert!(
+        r.control.iter().any(|e| e.router == "r2"
+            && e.what == What::BgpDown(DownReason::Notification(6))
+            && (3 * S..3 * S + 20 * MS).contains(&e.time)),
+        "{:?}",
+        r.control
+    );
 }
 
 fn problems(text: &str) -> String {

@@ -158,9 +158,18 @@ fn tshark_decodes_every_kind_of_packet_we_send() {
                (name: "web", from: "h1", to: "vm", start: "3s",
                 traffic: TcpRequestResponse(request: "500B", response: "20KiB", interval: "200ms"))],
     )"#);
+    // A BGP session reset: NOTIFICATION (Cease), then the session comes back.
+    let reset = lab(r#"(
+        name: "reset", duration: "8s",
+        nodes: [Router(name: "r1", bgp: (asn: 65001, originate: ["10.1.0.0/24"])),
+                Router(name: "r2", bgp: (asn: 65002, originate: ["10.2.0.0/24"]))],
+        links: [(name: "wan", a: (node: "r1", ip: "192.168.0.1/30"), b: (node: "r2", ip: "192.168.0.2/30"), delay: "5ms")],
+        bgp_sessions: [(a: (node: "r1", ip: "192.168.0.1"), b: (node: "r2", ip: "192.168.0.2"))],
+        faults: [(at: "2s", action: BgpReset(router: "r1", peer: "192.168.0.2"))],
+    )"#);
     let mut checks: Vec<(PathBuf, &str, bool)> = Vec::new();
     let dir = temp_dir("tshark");
-    for (name, lab) in [("failover", &failover), ("natt", &vpn)] {
+    for (name, lab) in [("failover", &failover), ("natt", &vpn), ("reset", &reset)] {
         let d = dir.join(name);
         // 8 MiB a file: the sessions come up in the first milliseconds.
         hybridlab::sim::run_with_exports(lab, vec![pcap(lab, &d, 65535, 80 << 20)]).unwrap();
@@ -180,6 +189,14 @@ fn tshark_decodes_every_kind_of_packet_we_send() {
         ),
         (at("failover", "er-primary"), "bgp.type == 1"),
         (at("failover", "er-primary"), "bgp.type == 4"),
+        (
+            at("failover", "er-primary"),
+            "bgp.update.path_attribute.as_path_segment",
+        ),
+        (
+            at("reset", "wan"),
+            "bgp.type == 3 && bgp.notify.major_error == 6",
+        ),
         (at("failover", "er-primary"), "bfd.sta == 3"),
         (at("failover", "isp-onprem"), "esp.spi"),
         (at("failover", "lan"), "udp && !esp"),

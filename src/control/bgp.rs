@@ -143,7 +143,10 @@ impl Session {
         }
     }
 
-    /// Takes the session down: the connection is aborted and everything learned is forgotten.
+    /// Takes the session down and forgets everything learned. After a hold-timer expiry, a
+    /// reset or BFD's verdict the router tells its peer why (RFC 4271 6.5, 6.7: a NOTIFICATION,
+    /// then the connection closes, so the NOTIFICATION goes out before the FIN); otherwise the
+    /// connection is aborted. A new attempt aborts whatever is left of it.
     pub fn down(
         &mut self,
         now: Time,
@@ -164,8 +167,10 @@ impl Session {
             let mut buf = Vec::new();
             Message::Notification { code, subcode: 0 }.encode(&mut buf);
             let _ = s.send_slice(&buf);
+            s.close();
+        } else {
+            s.abort();
         }
-        s.abort();
         self.phase = Phase::Idle;
         self.rx.clear();
         self.tx.clear();
@@ -235,10 +240,8 @@ impl Session {
         }
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         if self.phase >= Phase::OpenSent {
-            if !s.is_open() || s.state() == tcp::State::CloseWait {
-                events.push(self.down(now, DownReason::ConnectionClosed, sockets));
-                return events;
-            }
+            // What arrived before a close is read first: a NOTIFICATION comes just ahead of
+            // its FIN, and says why.
             while s.can_recv() {
                 let n = s.recv(|b| {
                     self.rx.extend_from_slice(b);
@@ -293,6 +296,11 @@ impl Session {
                     }
                     _ => {}
                 }
+            }
+            let s = sockets.get_mut::<tcp::Socket>(self.socket);
+            if !s.is_open() || s.state() == tcp::State::CloseWait {
+                events.push(self.down(now, DownReason::ConnectionClosed, sockets));
+                return events;
             }
             if now >= self.last_rx.saturating_add(self.hold) {
                 events.push(self.down(now, DownReason::HoldTimerExpired, sockets));
