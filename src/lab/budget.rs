@@ -27,7 +27,7 @@ const BASE_MEMORY: u64 = 16 << 20;
 
 /// The engine's speed on one core of the reference machine (README's performance table).
 const EVENTS_PER_SECOND: f64 = 7e6;
-/// The default events budget: about an hour of wall time at [`EVENTS_PER_SECOND`].
+/// The default events budget: about an hour of wall time at 7 million events per second.
 pub const DEFAULT_EVENTS: u64 = 25_000_000_000;
 
 /// What one item of the lab costs.

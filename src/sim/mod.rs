@@ -1,5 +1,6 @@
-//! A run of a lab: builds the nodes and links from the validated model, then moves packets
-//! between them on the engine's virtual clock.
+//! A run of a lab: built from the validated model (`build.rs`), it moves packets between nodes
+//! on the engine's virtual clock (here), and hands over what it measured (`collect.rs`).
+//! Routers decide and send ([`crate::router`]); exports watch ([`crate::observe`]).
 //!
 //! Events are packet arrivals at the end of a link, host wake-ups, and faults. A host keeps at
 //! most one live wake-up in the queue: it is re-armed only for an earlier deadline, and an event
