@@ -105,10 +105,21 @@ pub struct Route {
 
 /// A forwarding table with longest-prefix match. Entries are kept sorted longest prefix first
 /// (then by network), so the first match is the answer and the order never depends on insertion.
+/// A forwarding table: routes longest prefix first (then by address).
+///
+/// Lookups scan the routes while there are few; past [`INDEXED_FROM`] routes the table keeps
+/// an index, one exact-match map per prefix length present, rebuilt on every change, so a
+/// lookup costs one probe per length instead of one comparison per route (a hub with a
+/// thousand branch routes).
 #[derive(Debug, Clone, Default)]
 pub struct Fib {
     routes: Vec<Route>,
+    /// Per prefix length present, longest first: network address -> index in `routes`.
+    index: Vec<(u8, std::collections::HashMap<u32, usize>)>,
 }
+
+/// The number of routes from which a table keeps an index.
+pub const INDEXED_FROM: usize = 32;
 
 impl Fib {
     /// Adds a next hop for `prefix`; a second next hop for the same prefix makes it equal-cost.
@@ -130,12 +141,42 @@ impl Fib {
                 .cmp(&a.prefix.len)
                 .then(a.prefix.cmp(&b.prefix))
         });
+        self.reindex();
     }
 
     /// Removes every route for `prefix`.
     pub fn remove(&mut self, prefix: Prefix) {
         let prefix = prefix.network();
         self.routes.retain(|r| r.prefix != prefix);
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        if self.routes.len() < INDEXED_FROM {
+            return;
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if self
+                .index
+                .last()
+                .is_none_or(|(len, _)| *len != r.prefix.len)
+            {
+                self.index.push((r.prefix.len, Default::default()));
+            }
+            if let Some((_, map)) = self.index.last_mut() {
+                map.insert(u32::from(r.prefix.addr), i);
+            }
+        }
+    }
+
+    /// Every route whose prefix holds `dst`, longest first.
+    pub fn matches(&self, dst: Ipv4Addr) -> Matches<'_> {
+        Matches {
+            fib: self,
+            dst,
+            at: 0,
+        }
     }
 
     /// Whether there is an entry for exactly `prefix`.
@@ -146,11 +187,44 @@ impl Fib {
 
     /// The longest prefix containing `dst`.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<&Route> {
-        self.routes.iter().find(|r| r.prefix.contains(dst))
+        self.matches(dst).next()
     }
 
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+}
+
+/// The routes holding an address, longest prefix first ([`Fib::matches`]).
+pub struct Matches<'a> {
+    fib: &'a Fib,
+    dst: Ipv4Addr,
+    /// The next route to look at, or the next prefix length of the index.
+    at: usize,
+}
+
+impl<'a> Iterator for Matches<'a> {
+    type Item = &'a Route;
+
+    fn next(&mut self) -> Option<&'a Route> {
+        let fib = self.fib;
+        if fib.index.is_empty() {
+            while let Some(r) = fib.routes.get(self.at) {
+                self.at += 1;
+                if r.prefix.contains(self.dst) {
+                    return Some(r);
+                }
+            }
+            return None;
+        }
+        while let Some((len, map)) = fib.index.get(self.at) {
+            self.at += 1;
+            let network = Prefix::new(self.dst, *len).network();
+            if let Some(&i) = map.get(&u32::from(network.addr)) {
+                return Some(&fib.routes[i]);
+            }
+        }
+        None
     }
 }
 
@@ -160,6 +234,43 @@ mod tests {
 
     fn p(s: &str) -> Prefix {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_indexed_table_matches_what_a_scan_finds() {
+        // Past the threshold the table indexes its routes by length; the matches, and their
+        // order, are those of a scan.
+        let mut fib = Fib::default();
+        let hop = NextHop::iface(0, None);
+        for i in 0..200u32 {
+            fib.add(Prefix::new(Ipv4Addr::from(0x0a00_0000 + (i << 8)), 24), hop);
+        }
+        fib.add(p("10.0.0.0/8"), hop);
+        fib.add(p("0.0.0.0/0"), hop);
+        fib.add(p("10.0.5.128/25"), hop);
+        assert!(!fib.index.is_empty());
+        for dst in [
+            "10.0.5.200",
+            "10.0.5.1",
+            "10.0.250.1",
+            "11.1.1.1",
+            "10.0.199.9",
+        ] {
+            let dst: Ipv4Addr = dst.parse().unwrap();
+            let indexed: Vec<Prefix> = fib.matches(dst).map(|r| r.prefix).collect();
+            let scanned: Vec<Prefix> = fib
+                .routes()
+                .iter()
+                .filter(|r| r.prefix.contains(dst))
+                .map(|r| r.prefix)
+                .collect();
+            assert_eq!(indexed, scanned, "{dst}");
+        }
+        fib.remove(p("10.0.5.128/25"));
+        assert_eq!(
+            fib.lookup("10.0.5.200".parse().unwrap()).unwrap().prefix,
+            p("10.0.5.0/24")
+        );
     }
 
     #[test]
