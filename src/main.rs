@@ -471,7 +471,7 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     }
     progress.finish();
     let events = sim.events();
-    let exported = sim
+    let mut exported = sim
         .finish_exports()
         .map_err(|e| format!("writing the exports failed: {e}"))?;
     if let Some(at) = sim.stalled() {
@@ -487,7 +487,6 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         hybridlab::export::series::write_goodput(dir, args.interval.0, &results)
             .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
     }
-    let mut exported = exported;
     if let (Some(dir), Some(queues)) = (&args.svg, &queues) {
         let queues = queues
             .lock()

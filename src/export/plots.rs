@@ -93,10 +93,7 @@ pub fn charts(
 ) -> Result<Vec<(String, String)>, PlotError> {
     let summary = r.summary(None);
     let mut written = Vec::new();
-    let mut write = |name: String, svg: String| -> Result<(), PlotError> {
-        written.push((name, svg));
-        Ok(())
-    };
+    let mut write = |name: String, svg: String| written.push((name, svg));
     let end = r.duration as f64 / 1e9;
     // Phase names: the start, then each fault instant's faults.
     let phases: Vec<String> = std::iter::once("start".to_string())
@@ -130,7 +127,7 @@ pub fn charts(
                 title: format!("{}: {what} by phase", a.name),
                 curves,
             }])?;
-            write(format!("latency-{}.svg", super::file_part(&a.name)), svg)?;
+            write(format!("latency-{}.svg", super::file_part(&a.name)), svg);
         }
         if let Some(b) = a.bulk() {
             let start = a.start as f64 / 1e9;
@@ -195,7 +192,7 @@ pub fn charts(
                 &markers,
                 end,
             )?;
-            write(format!("goodput-{}.svg", super::file_part(&a.name)), svg)?;
+            write(format!("goodput-{}.svg", super::file_part(&a.name)), svg);
         }
     }
     let step = (SAMPLE * queues.span) as f64 / 1e9;
@@ -222,7 +219,7 @@ pub fn charts(
             &[],
             end,
         )?;
-        write(format!("queue-{}.svg", super::file_part(&l.name)), svg)?;
+        write(format!("queue-{}.svg", super::file_part(&l.name)), svg);
     }
     for (k, t) in summary.failover.iter().enumerate() {
         let after = |us: f64| (us - t.at_us) / 1e6;
@@ -272,7 +269,7 @@ pub fn charts(
         }
         let svg =
             crate::plot::timeline_chart(&format!("{} at {:.3} s", t.fault, t.at_us / 1e6), &rows)?;
-        write(format!("timeline-{}.svg", k + 1), svg)?;
+        write(format!("timeline-{}.svg", k + 1), svg);
     }
     Ok(written)
 }

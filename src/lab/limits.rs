@@ -247,15 +247,6 @@ pub const MSS_CLAMP: Limit = Limit {
     why: "bytes: Linux's smallest MSS is 88; 65,495 fills the largest IPv4 packet",
 };
 
-/// The goodput an expectation asks for.
-pub const EXPECTED_RATE: Limit = Limit {
-    what: "goodput",
-    quantity: Quantity::Rate,
-    min: 0,
-    max: 10_000_000_000_000,
-    why: "as a link's rate",
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -223,12 +223,13 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             }
             ms.clamp(*range.start(), *range.end())
         };
+        // The ranges of limits.rs, in the whole milliseconds smoltcp counts.
+        let ms_range = |l: &limits::Limit| l.min / 1_000_000..=l.max / 1_000_000;
         if let Some(d) = min_rto {
-            behaviour.min_rto_ms = whole_ms("min_rto", *d, 1..=60_000);
+            behaviour.min_rto_ms = whole_ms("min_rto", *d, ms_range(&limits::MIN_RTO));
         }
         if let Some(d) = ack_delay {
-            // RFC 1122 4.2.3.2: an ACK must not be delayed more than 500 ms.
-            let ms = whole_ms("ack_delay", *d, 0..=500);
+            let ms = whole_ms("ack_delay", *d, ms_range(&limits::ACK_DELAY));
             behaviour.ack_delay_ms = (ms > 0).then_some(ms);
         }
         if let Some(w) = initial_window {
