@@ -2,15 +2,15 @@
 //! runs ([`model`]), and the errors a user sees ([`error`]).
 
 pub mod budget;
-mod circuit;
 pub mod error;
+pub mod expand;
 pub mod limits;
 pub mod model;
 pub mod overrides;
 mod reach;
 pub mod spec;
 mod suggest;
-pub use circuit::{GATEWAY_ASN, MSEE_ASN};
+pub use expand::circuit::{GATEWAY_ASN, MSEE_ASN};
 pub use suggest::suggest;
 pub mod validate;
 
@@ -39,7 +39,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
         path: path.to_path_buf(),
         problems,
     };
-    let spec = circuit::expand(&spec).map_err(invalid)?;
+    let spec = expand::expand(&spec).map_err(invalid)?;
     validate::validate(&spec).map_err(invalid)
 }
 

@@ -190,6 +190,13 @@ impl NodeSpec {
             NodeSpec::Host { name, .. } | NodeSpec::Router { name, .. } => name,
         }
     }
+
+    /// The addresses the node lists beyond its links'.
+    pub fn addresses(&self) -> &[String] {
+        match self {
+            NodeSpec::Host { addresses, .. } | NodeSpec::Router { addresses, .. } => addresses,
+        }
+    }
 }
 
 /// One end of a link: the node and the interface address on the link's subnet.
@@ -347,7 +354,12 @@ pub struct CircuitSpec {
     /// The customer edge router (with `bgp`).
     pub ce: String,
     /// The ExpressRoute virtual network gateway (a router with an ER `sku` and `bgp` AS 65515).
-    pub gateway: String,
+    /// Leave it out when `connections` link the circuit to its gateways.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// Further gateways, from the lab's ExpressRoute connections; not written in lab files.
+    #[serde(skip)]
+    pub connections: Vec<String>,
     /// A bandwidth tier: 50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps (100 Gbps for ER Direct),
     /// each direction, on each link.
     pub bandwidth: Bitrate,

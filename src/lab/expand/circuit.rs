@@ -3,8 +3,9 @@
 //! tiers, a /30 per link (customer first host, MSEE second), MSEE AS 12076, gateway AS 65515,
 //! BFD on by default.
 
-use super::error::Problem;
-use super::spec::*;
+use super::{hosts_of_30, problem, Allocator};
+use crate::lab::error::Problem;
+use crate::lab::spec::*;
 use crate::route::Prefix;
 use std::net::Ipv4Addr;
 
@@ -13,13 +14,6 @@ pub const GATEWAY_ASN: u32 = 65515;
 const MBPS: u64 = 1_000_000;
 /// Circuit tiers, and ExpressRoute Direct's 100 Gbps port.
 const TIERS: [u64; 9] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000];
-
-fn problem(item: &str, reason: impl Into<String>) -> Problem {
-    Problem {
-        item: item.to_string(),
-        reason: reason.into(),
-    }
-}
 
 /// The two host addresses of a /30: (customer, MSEE).
 fn hosts(item: &str, what: &str, s: &str) -> Result<(Ipv4Addr, Ipv4Addr), Problem> {
@@ -37,11 +31,11 @@ fn hosts(item: &str, what: &str, s: &str) -> Result<(Ipv4Addr, Ipv4Addr), Proble
 }
 
 /// Returns `spec` with every circuit replaced by what it is made of.
-pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
+pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec.clone();
     let mut problems = Vec::new();
     out.circuits.clear();
-    for (k, c) in spec.circuits.iter().enumerate() {
+    for c in &spec.circuits {
         let item = format!("circuit '{}'", c.name);
         if !TIERS.iter().any(|t| t * MBPS == c.bandwidth.0) {
             problems.push(problem(&item, format!("bandwidth {} is not an ExpressRoute tier (50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps; 100 Gbps Direct)", crate::units::format_bitrate(c.bandwidth.0 as f64))));
@@ -62,31 +56,41 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
             if find(name).is_some() {
                 String::new()
             } else {
-                super::suggest::suggest(name, &routers(bgp_only))
+                crate::lab::suggest(name, &routers(bgp_only))
             }
         };
-        let gw_sku = match find(&c.gateway) {
-            Some(NodeSpec::Router { sku, bgp, .. }) => {
-                if bgp.as_ref().is_none_or(|b| b.asn != GATEWAY_ASN) {
+        // The gateways the circuit connects to: the one it names, then its connections'.
+        let gateways: Vec<&String> = c.gateway.iter().chain(&c.connections).collect();
+        if gateways.is_empty() {
+            problems.push(problem(
+                &item,
+                "no gateway: name one (`gateway`) or connect the circuit to an ExpressRoute gateway in `connections`",
+            ));
+        }
+        let mut gw_skus = Vec::new();
+        for gateway in &gateways {
+            match find(gateway) {
+                Some(NodeSpec::Router { sku, bgp, .. }) => {
+                    if bgp.as_ref().is_none_or(|b| b.asn != GATEWAY_ASN) {
+                        problems.push(problem(
+                            &item,
+                            format!("gateway '{gateway}' must run BGP with AS {GATEWAY_ASN}"),
+                        ));
+                    }
+                    gw_skus.push(*sku);
+                }
+                _ => {
                     problems.push(problem(
                         &item,
-                        format!("gateway '{}' must run BGP with AS {GATEWAY_ASN}", c.gateway),
+                        format!(
+                            "gateway '{gateway}' is not a router in the lab{}",
+                            hint(gateway, false)
+                        ),
                     ));
+                    gw_skus.push(None);
                 }
-                *sku
             }
-            _ => {
-                problems.push(problem(
-                    &item,
-                    format!(
-                        "gateway '{}' is not a router in the lab{}",
-                        c.gateway,
-                        hint(&c.gateway, false)
-                    ),
-                ));
-                None
-            }
-        };
+        }
         if !matches!(find(&c.ce), Some(NodeSpec::Router { bgp: Some(_), .. })) {
             problems.push(problem(
                 &item,
@@ -98,10 +102,12 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
             ));
         }
         if c.fast_path
-            && !matches!(
-                gw_sku,
-                Some(crate::gateway::Sku::UltraPerformance | crate::gateway::Sku::ErGw3Az)
-            )
+            && !gw_skus.iter().all(|sku| {
+                matches!(
+                    sku,
+                    Some(crate::gateway::Sku::UltraPerformance | crate::gateway::Sku::ErGw3Az)
+                )
+            })
         {
             problems.push(problem(
                 &item,
@@ -174,19 +180,6 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
                 (&msee, format!("{msee_ip}/30")),
                 c.delay,
             ));
-            // The MSEE–gateway link sits in link-local space, one /30 per MSEE per circuit.
-            let backbone = Ipv4Addr::new(169, 254, (k % 256) as u8, (i * 4) as u8);
-            let (m, g) = (u32::from(backbone) + 1, u32::from(backbone) + 2);
-            let (m, g) = (Ipv4Addr::from(m), Ipv4Addr::from(g));
-            let mut backbone_link = link(
-                format!("{msee}-gw"),
-                (&msee, format!("{m}/30")),
-                (&c.gateway, format!("{g}/30")),
-                c.backbone_delay,
-            );
-            // The backbone is not the circuit's bottleneck.
-            backbone_link.rate = None;
-            out.links.push(backbone_link);
             let end = |node: &str, ip: Ipv4Addr| BgpEndSpec {
                 node: node.to_string(),
                 ip: ip.to_string(),
@@ -205,11 +198,35 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
                 b: end(&msee, msee_ip),
                 bfd: bfd.clone(),
             });
-            out.bgp_sessions.push(BgpSessionSpec {
-                a: end(&msee, m),
-                b: end(&c.gateway, g),
-                bfd: None,
-            });
+            // Each MSEE–gateway link sits in link-local space (the allocator's), not the
+            // circuit's bottleneck: the backbone runs at the MSEE's line rate.
+            for gateway in &gateways {
+                let Some(net) = alloc.link_30() else {
+                    problems.push(problem(
+                        &item,
+                        "link-local space (169.254.0.0/16) is used up",
+                    ));
+                    break;
+                };
+                let (m, g) = hosts_of_30(net);
+                let name = match c.gateway.as_ref() {
+                    Some(first) if first == *gateway => format!("{msee}-gw"),
+                    _ => format!("{msee}-{gateway}"),
+                };
+                let mut backbone_link = link(
+                    name,
+                    (&msee, format!("{m}/30")),
+                    (gateway, format!("{g}/30")),
+                    c.backbone_delay,
+                );
+                backbone_link.rate = None;
+                out.links.push(backbone_link);
+                out.bgp_sessions.push(BgpSessionSpec {
+                    a: end(&msee, m),
+                    b: end(gateway, g),
+                    bfd: None,
+                });
+            }
         }
         if c.fast_path {
             // The data path bypasses the gateway: its capacity limit no longer applies.
@@ -222,7 +239,7 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
                     ..
                 } = n
                 {
-                    if *name == c.gateway {
+                    if gateways.contains(&&*name) {
                         (*sku, *throughput, *pps) = (None, None, None);
                     }
                 }
@@ -239,7 +256,7 @@ pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
                         &format!("fault at {}", f.at),
                         format!(
                             "unknown circuit '{name}'{}",
-                            super::suggest::suggest(
+                            crate::lab::suggest(
                                 name,
                                 &spec
                                     .circuits
