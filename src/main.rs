@@ -56,6 +56,10 @@ enum Command {
         /// Default: half of this machine's memory and 2.5e10 events (about an hour).
         #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
         budget: Vec<String>,
+        /// Print the low-level lab each file becomes: the routers, links, tunnels, routes and
+        /// BGP sessions its circuits, VNets, gateways, connections and peerings expand into.
+        #[arg(long)]
+        expanded: bool,
     },
     /// Run a lab over seeds and parameter values, every combination, in parallel.
     ///
@@ -222,7 +226,15 @@ fn main() -> ExitCode {
             Some(path) => run(path, &args),
             None => Err("no lab file given: emulate run LAB.ron".to_string()),
         },
-        Some(Command::Check { labs, sets, budget }) => check(&labs, &sets, &budget),
+        Some(Command::Check {
+            labs,
+            sets,
+            expanded: true,
+            ..
+        }) => print_expanded(&labs, &sets),
+        Some(Command::Check {
+            labs, sets, budget, ..
+        }) => check(&labs, &sets, &budget),
         Some(Command::Draw { lab, svg, sets }) => draw(&lab, &svg, &sets),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Merge(args)) => merge(&args),
@@ -361,6 +373,14 @@ fn budget(settings: &[String]) -> Result<Budget, String> {
 
 fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
     lab::load_with(path, sets).map_err(|e: LabError| e.to_string())
+}
+
+/// Prints the low-level lab of every file.
+fn print_expanded(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
+    for path in paths {
+        out(&lab::expanded(path, sets).map_err(|e| e.to_string())?)?;
+    }
+    Ok(true)
 }
 
 /// Validates every file (reporting each that fails), then says whether all were valid.

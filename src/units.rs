@@ -7,15 +7,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A span of virtual time in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 pub struct Duration(pub u64);
 
 /// A bit rate in bits per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bitrate(pub u64);
 
 /// A size in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bytes(pub u64);
 
 impl Duration {
@@ -277,6 +277,77 @@ macro_rules! unit_deserialize {
     };
 }
 
+/// `value` in the largest of `units` (name, base units; largest last) that holds it exactly, so
+/// that the text parses back to the same integer: "60s", "1500ms", "1300ns".
+fn exact(value: u64, units: &[(&str, u64)]) -> String {
+    let (name, scale) = units
+        .iter()
+        .rev()
+        .find(|(_, scale)| value % scale == 0 && value > 0)
+        .unwrap_or(&units[0]);
+    format!("{}{name}", value / scale)
+}
+
+impl Duration {
+    /// Exact text in the largest unit that divides it ("1500ms"), parsed back unchanged.
+    pub fn exact(self) -> String {
+        exact(
+            self.0,
+            &[
+                ("ns", 1),
+                ("us", 1_000),
+                ("ms", 1_000_000),
+                ("s", 1_000_000_000),
+            ],
+        )
+    }
+}
+
+impl Bitrate {
+    /// Exact text in the largest unit that divides it ("1Gbps", "1500kbps").
+    pub fn exact(self) -> String {
+        exact(
+            self.0,
+            &[
+                ("bps", 1),
+                ("kbps", 1_000),
+                ("Mbps", 1_000_000),
+                ("Gbps", 1_000_000_000),
+            ],
+        )
+    }
+}
+
+impl Bytes {
+    /// Exact text in the largest unit that divides it ("1500B", "64KiB").
+    pub fn exact(self) -> String {
+        exact(
+            self.0,
+            &[
+                ("B", 1),
+                ("KiB", 1 << 10),
+                ("MiB", 1 << 20),
+                ("GiB", 1 << 30),
+            ],
+        )
+    }
+}
+
+/// Lab files and expanded labs write units as text that parses back exactly.
+macro_rules! unit_serialize {
+    ($ty:ident) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.exact())
+            }
+        }
+    };
+}
+
+unit_serialize!(Duration);
+unit_serialize!(Bitrate);
+unit_serialize!(Bytes);
+
 unit_deserialize!(Duration, "a duration such as \"10ms\"", false);
 unit_deserialize!(Bitrate, "a bit rate such as \"100Mbps\"", false);
 unit_deserialize!(Bytes, "a size such as \"64KiB\" or 1500", true);
@@ -284,6 +355,23 @@ unit_deserialize!(Bytes, "a size such as \"64KiB\" or 1500", true);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_text_parses_back_to_the_same_value() {
+        for ns in [0, 1, 999, 1_300, 1_500_000_000, 60_000_000_000, u64::MAX] {
+            let d = Duration(ns);
+            assert_eq!(d.exact().parse::<Duration>(), Ok(d), "{}", d.exact());
+        }
+        assert_eq!(Duration(1_500_000_000).exact(), "1500ms");
+        for bps in [0, 64_000, 1_500_000, 1_000_000_000, u64::MAX] {
+            assert_eq!(Bitrate(bps).exact().parse::<Bitrate>(), Ok(Bitrate(bps)));
+        }
+        assert_eq!(Bitrate(1_000_000_000).exact(), "1Gbps");
+        for b in [0, 1500, 65536, 1 << 30, u64::MAX] {
+            assert_eq!(Bytes(b).exact().parse::<Bytes>(), Ok(Bytes(b)));
+        }
+        assert_eq!(Bytes(65536).exact(), "64KiB");
+    }
 
     #[test]
     fn durations_parse_exactly() {

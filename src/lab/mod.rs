@@ -43,6 +43,31 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
     validate::validate(&spec).map_err(invalid)
 }
 
+/// The low-level lab a file becomes once every high-level item is expanded (`emulate check
+/// --expanded`): RON that loads and runs as it is, to the same results. The lab must be valid.
+pub fn expanded(path: &Path, sets: &[overrides::Override]) -> Result<String, LabError> {
+    load_with(path, sets)?;
+    let text = apply_overrides(&read_text(path)?, sets, path)?;
+    let spec = expand::expand(&parse(&text, path)?).map_err(|problems| LabError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })?;
+    let config = ron::ser::PrettyConfig::new()
+        .extensions(ron::extensions::Extensions::IMPLICIT_SOME)
+        .depth_limit(2);
+    let body = ron::ser::to_string_pretty(&spec, config).map_err(|e| LabError::Invalid {
+        path: path.to_path_buf(),
+        problems: vec![Problem {
+            item: "expanded lab".to_string(),
+            reason: format!("cannot be written: {e}"),
+        }],
+    })?;
+    Ok(format!(
+        "// {}, expanded: the routers, links, tunnels, routes and BGP sessions its high-level\n// items become (emulate check --expanded). It loads and runs as it is.\n{body}\n",
+        path.display()
+    ))
+}
+
 /// Reads, parses and validates a lab file.
 pub fn load(path: &Path) -> Result<Lab, LabError> {
     load_with(path, &[])

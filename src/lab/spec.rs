@@ -8,9 +8,9 @@ use crate::gateway::Sku;
 use crate::link::{JitterSpec, LossSpec, QueueLimit};
 use crate::units::{Bitrate, Bytes, Duration};
 use crate::vpn::esp::CipherSuite;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabSpec {
     pub name: String,
@@ -21,30 +21,30 @@ pub struct LabSpec {
     pub duration: Duration,
     pub nodes: Vec<NodeSpec>,
     pub links: Vec<LinkSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tunnels: Vec<TunnelSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bgp_sessions: Vec<BgpSessionSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub circuits: Vec<CircuitSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
     /// What must hold of the results; a run that misses any exits 1.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<ExpectSpec>,
     /// In a sweep, the fraction of a combination's seeds whose runs must meet every
     /// expectation. Default 1.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_pass: Option<f64>,
 }
 
 /// One expectation. `fault` names a fault as the report does ("circuit er down", "link wan
 /// down"); `phase` is "start" or such a fault.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum ExpectSpec {
     /// The app's outage after the fault is at most `max`.
@@ -58,14 +58,14 @@ pub enum ExpectSpec {
     Detection {
         fault: String,
         within: Duration,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
     },
     /// The app's latency percentile (50, 90, 99, 99.9 or 100) is at most `max`: RTT for probes
     /// and pings, completion time for requests; over the run or in a phase.
     Latency {
         app: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<String>,
         percentile: f64,
         max: Duration,
@@ -73,7 +73,7 @@ pub enum ExpectSpec {
     /// Bulk TCP goodput is at least `min`, over the run or in a phase.
     Goodput {
         app: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<String>,
         min: Bitrate,
     },
@@ -105,47 +105,47 @@ pub enum TcpProfile {
     Rfc6298,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum NodeSpec {
     /// An end host: a smoltcp stack with one interface (its link's address) and apps.
     Host {
         name: String,
         /// Further addresses on the host's interface, with their prefix length.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         addresses: Vec<String>,
         /// Default gateway; must be on one of the host's subnets.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         gateway: Option<String>,
         #[serde(default)]
         congestion: Congestion,
         /// TCP receive buffer per socket (also sets the window scale). Default 1 MiB.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         tcp_rx_buffer: Option<Bytes>,
         /// TCP send buffer per socket. Default 1 MiB.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         tcp_tx_buffer: Option<Bytes>,
         /// Nagle's algorithm on TCP sockets. Default true.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         nagle: Option<bool>,
         /// TCP defaults: `Linux` (the default) or `Rfc6298` (stock smoltcp 0.14).
         #[serde(default)]
         tcp: TcpProfile,
         /// Overrides the profile's minimum retransmission timeout.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         min_rto: Option<Duration>,
         /// Overrides the profile's initial congestion window, in segments.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         initial_window: Option<u16>,
         /// Overrides whether SACK is used.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         sack: Option<bool>,
         /// Overrides whether the initial slow start runs HyStart++ (RFC 9406); the Linux
         /// profile runs it with Cubic, as Linux does.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         hystart: Option<bool>,
         /// Overrides the profile's delayed-ACK timeout; "0ms" acknowledges at once.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         ack_delay: Option<Duration>,
     },
     /// A router: forwards IPv4 between its interfaces (and IPsec tunnels) by longest-prefix
@@ -153,33 +153,34 @@ pub enum NodeSpec {
     Router {
         name: String,
         /// Gateway SKU: sets throughput, packet rate and what they apply to (see `gateway`).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         sku: Option<Sku>,
         /// Overrides the SKU's throughput.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         throughput: Option<Bitrate>,
         /// Overrides the SKU's packets per second.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pps: Option<u64>,
         /// The gateway's queue in front of its capacity limit. Default 1000 packets.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         gateway_queue: Option<QueueLimit>,
         /// Addresses beyond the interfaces' (loopbacks, BGP peering addresses), with length.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         addresses: Vec<String>,
         /// A BGP speaker on this router; its sessions are listed in `bgp_sessions`.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         bgp: Option<BgpSpec>,
         /// Delay between a control-plane decision and the forwarding change (the documented
         /// gateway–MSEE convergence, "up to a minute"). Default 0.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         programming_delay: Option<Duration>,
         /// Clamp the MSS of every TCP SYN the router forwards (like "adjust-mss" on all its
         /// interfaces). Default: no clamp.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         mss_clamp: Option<u16>,
-        /// Set for the MSEEs a circuit creates; not written in lab files.
-        #[serde(skip)]
+        /// A router of Microsoft's edge (an MSEE), as circuits create them: the customer ASN
+        /// rules apply to its peers. Default false.
+        #[serde(default, skip_serializing_if = "is_false")]
         microsoft: bool,
     },
 }
@@ -200,7 +201,7 @@ impl NodeSpec {
 }
 
 /// One end of a link: the node and the interface address on the link's subnet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndSpec {
     pub node: String,
@@ -209,22 +210,22 @@ pub struct EndSpec {
 
 /// Link parameters. On the link they apply to both directions; in `a_to_b` / `b_to_a` they
 /// override one direction.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirSpec {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Duration>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<JitterSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<LossSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Bitrate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueLimit>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
 }
 
@@ -243,29 +244,29 @@ impl DirSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     pub name: String,
     pub a: EndSpec,
     pub b: EndSpec,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Duration>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<JitterSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<LossSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Bitrate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueLimit>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a_to_b: Option<DirSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b_to_a: Option<DirSpec>,
 }
 
@@ -294,7 +295,7 @@ impl LinkSpec {
 }
 
 /// One end of a tunnel: a router and the (public) address of one of its interfaces.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TunnelEndSpec {
     pub node: String,
@@ -302,7 +303,7 @@ pub struct TunnelEndSpec {
 }
 
 /// A site-to-site IPsec tunnel (ESP, tunnel mode) between two routers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TunnelSpec {
     pub name: String,
@@ -312,7 +313,7 @@ pub struct TunnelSpec {
     #[serde(default)]
     pub cipher: CipherSuite,
     /// UDP 4500 encapsulation (NAT traversal). Default false.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub nat_t: bool,
     /// MSS the endpoints clamp TCP SYNs to; `None` turns clamping off. Default 1350, as the
     /// vendor requires.
@@ -328,14 +329,14 @@ fn default_mss_clamp() -> Option<u16> {
 }
 
 /// Dead-peer detection settings (domain.md: timeout default 45 s, range 9–3600 s).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DpdSpec {
     /// Default 10 s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
     /// Default 45 s; 9 s to 3600 s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
 }
 
@@ -347,7 +348,7 @@ fn default_dpd() -> Option<DpdSpec> {
 /// Microsoft edge routers (MSEE, AS 12076), each MSEE linked to the ExpressRoute gateway. The
 /// lab gets nodes `NAME-msee1`, `NAME-msee2`, links `NAME-primary`, `NAME-secondary`,
 /// `NAME-msee1-gw`, `NAME-msee2-gw`, and the four BGP sessions (CE–MSEE with BFD).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CircuitSpec {
     pub name: String,
@@ -355,7 +356,7 @@ pub struct CircuitSpec {
     pub ce: String,
     /// The ExpressRoute virtual network gateway (a router with an ER `sku` and `bgp` AS 65515).
     /// Leave it out when `connections` link the circuit to its gateways.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// Further gateways, from the lab's ExpressRoute connections; not written in lab files.
     #[serde(skip)]
@@ -368,29 +369,29 @@ pub struct CircuitSpec {
     /// The /30 of the secondary link.
     pub secondary: String,
     /// One-way delay of the provider links (CE to MSEE). Default 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Duration>,
     /// One-way delay from the MSEEs to the gateway. Default 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone_delay: Option<Duration>,
     /// BFD on the CE–MSEE sessions. Default on, 300 ms × 3.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdSpec>,
     /// Set false to turn BFD off.
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub bfd_enabled: bool,
     /// The CE's BGP timers on the circuit (default 60 s / 180 s; at least 3 s / 10 s).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive: Option<Duration>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Duration>,
     /// Local preference the CE gives routes learned over the circuit (150 keeps on-premises
     /// paths symmetric when a VPN backs the circuit up).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ce_local_pref: Option<u32>,
     /// FastPath: data traffic bypasses the gateway (UltraPerformance or ErGw3Az only), so its
     /// capacity limit does not apply.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub fast_path: bool,
 }
 
@@ -398,74 +399,82 @@ fn default_true() -> bool {
     true
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// A router's BGP speaker.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpSpec {
     pub asn: u32,
     /// Default: the router's first address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router_id: Option<String>,
     /// Prefixes this router announces to its peers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub originate: Vec<String>,
     /// Wait before a down session tries again. Default 5 s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_retry: Option<Duration>,
 }
 
 /// One end of a BGP session.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpEndSpec {
     pub node: String,
     /// The address this end speaks from (an interface or extra address of the node).
     pub ip: String,
     /// Default 60 s; at least 3 s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive: Option<Duration>,
     /// Default 180 s; at least 10 s. The lower of the two ends' hold times applies.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Duration>,
     /// Weight this end gives routes learned on the session (ER 32769 over VPN 32768 at the
     /// cloud gateway). Default 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<u32>,
     /// Local preference this end gives routes learned on the session (e.g. 150 for ER on
     /// premises). Default: 100 for eBGP, the received value for iBGP.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_pref: Option<u32>,
     /// Prefixes this end announces on this session only, besides its router's `originate`
     /// (e.g. a more specific prefix over the VPN alone).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub announce: Vec<String>,
 }
 
 /// BFD on a BGP session: detection after `interval` × `multiplier` of silence.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BfdSpec {
     /// Default 300 ms.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
     /// Default 3.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiplier: Option<u8>,
 }
 
 /// A BGP session; end `a` opens the TCP connection.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpSessionSpec {
     pub a: BgpEndSpec,
     pub b: BgpEndSpec,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfd: Option<BfdSpec>,
 }
 
 /// A static route on a node: packets to `prefix` go to the neighbour `via`, an address on a
 /// connected subnet, or into the tunnel named `via`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub node: String,
@@ -474,7 +483,7 @@ pub struct RouteSpec {
 }
 
 /// Traffic between two hosts.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     pub name: String,
@@ -483,48 +492,48 @@ pub struct AppSpec {
     /// The peer: a host name (its first address) or one of a host's addresses.
     pub to: String,
     /// Default 0.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<Duration>,
     /// Default: the end of the run.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Duration>,
     pub traffic: TrafficSpec,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum TrafficSpec {
     /// UDP datagrams at a fixed interval, echoed by the peer: one-way delay, RTT and loss of
     /// every probe. `size` is the UDP payload (at least 16 bytes); default 10 ms and 64 bytes.
     UdpProbe {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         interval: Option<Duration>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         size: Option<Bytes>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
     },
     /// ICMP echo requests; the peer's stack answers. `size` is the echo payload (at least 16
     /// bytes); default 1 s and 56 bytes.
     Ping {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         interval: Option<Duration>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         size: Option<Bytes>,
     },
     /// TCP connections sending from `from` to `to` as fast as TCP allows (or at `rate`), until
     /// `size` bytes in all (if given) or the stop time.
     TcpBulk {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         size: Option<Bytes>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
         /// Parallel connections, as `iperf3 -P`; `size` and `rate` are shared equally. Default 1.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         streams: Option<u16>,
         /// The application's sending rate over all streams (paced writes); default as fast as
         /// TCP allows.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         rate: Option<Bitrate>,
     },
     /// One TCP connection carrying a request of `request` bytes every `interval`, each answered
@@ -533,13 +542,13 @@ pub enum TrafficSpec {
         request: Bytes,
         response: Bytes,
         interval: Duration,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
     },
 }
 
 /// Which direction of a link a change applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 pub enum Side {
     #[default]
     Both,
@@ -547,13 +556,14 @@ pub enum Side {
     BtoA,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub at: Duration,
     pub action: FaultAction,
-    /// Set when a fault was expanded from another (a circuit's); not written in lab files.
-    #[serde(skip)]
+    /// The name reports and expectations use for the fault; expansion sets it when one fault
+    /// acts on several items (a circuit's on both its links). Default: from the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
@@ -573,7 +583,7 @@ impl FaultAction {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub enum FaultAction {
     /// Take a link down: both directions drop everything queued, in flight and offered.
@@ -595,13 +605,13 @@ pub enum FaultAction {
         link: String,
         #[serde(default)]
         direction: Side,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         delay: Option<Duration>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         jitter: Option<JitterSpec>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         loss: Option<LossSpec>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         rate: Option<Bitrate>,
     },
 }

@@ -1,0 +1,59 @@
+//! Expansion: high-level items (circuits, VNets, gateways, connections, peerings) become the
+//! low-level lab that `emulate check --expanded` prints, and that lab is the same lab.
+
+mod common;
+use hybridlab::lab;
+use std::path::{Path, PathBuf};
+
+fn shipped_labs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut labs: Vec<PathBuf> = std::fs::read_dir(root.join("topologies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    labs.sort();
+    labs.push(root.join("tests/labs/every-field.ron"));
+    labs
+}
+
+/// The summary JSON of the first `secs` seconds of a lab.
+fn summary(mut l: lab::Lab, secs: u64) -> String {
+    l.cut_short(secs * 1_000_000_000);
+    serde_json::to_string(&hybridlab::sim::run(&l).summary(None)).unwrap()
+}
+
+#[test]
+fn every_shipped_lab_expanded_loads_and_runs_to_the_same_results() {
+    for path in shipped_labs() {
+        let text = lab::expanded(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let low = lab::load_str(&text, Path::new("expanded.ron")).unwrap_or_else(|e| {
+            panic!(
+                "{}: the expanded lab does not load: {e}\n{text}",
+                path.display()
+            )
+        });
+        let original = lab::load(&path).unwrap();
+        assert_eq!(
+            summary(low, 12),
+            summary(original, 12),
+            "{}: the expanded lab runs differently",
+            path.display()
+        );
+        // Expanding the expanded lab changes nothing: it has no high-level items left.
+        let file = std::env::temp_dir().join(format!(
+            "hybridlab-expanded-{}-{}",
+            std::process::id(),
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&file, &text).unwrap();
+        let again = lab::expanded(&file, &[]).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(
+            again.lines().skip(2).collect::<Vec<_>>(),
+            text.lines().skip(2).collect::<Vec<_>>(),
+            "{}: expansion is not idempotent",
+            path.display()
+        );
+    }
+}
