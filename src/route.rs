@@ -30,6 +30,11 @@ impl Prefix {
         Prefix::new(Ipv4Addr::from(u32::from(self.addr) & self.mask()), self.len)
     }
 
+    /// Whether every address of `inner` is in this prefix.
+    pub fn covers(self, inner: Prefix) -> bool {
+        self.len <= inner.len && self.contains(inner.addr)
+    }
+
     pub fn contains(self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
     }
@@ -73,11 +78,12 @@ impl FromStr for Prefix {
 }
 
 /// Where a packet leaves a node: a link interface, or an IPsec tunnel (by the node's index of
-/// its tunnels).
+/// its tunnels); or nowhere, for a route that drops what it matches (next hop type None).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Port {
     Iface(usize),
     Tunnel(usize),
+    Discard,
 }
 
 /// Where a route sends a packet: out of a port, towards an optional next-hop address.

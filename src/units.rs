@@ -283,7 +283,7 @@ fn exact(value: u64, units: &[(&str, u64)]) -> String {
     let (name, scale) = units
         .iter()
         .rev()
-        .find(|(_, scale)| value % scale == 0 && value > 0)
+        .find(|(_, scale)| value.is_multiple_of(*scale) && value > 0)
         .unwrap_or(&units[0]);
     format!("{}{name}", value / scale)
 }

@@ -64,6 +64,24 @@ pub struct Iface {
     /// `side` (a→b is direction 0) and receives on `1 - side`.
     pub side: usize,
     pub addr: Prefix,
+    /// The route the node has for the link: the subnet of `addr`, or the far end's /32 when
+    /// the end is `shared` (a VNet subnet's gateway, one link per VM).
+    pub connected: Prefix,
+    /// The link is a VNet peering (see `LinkSpec::peering`).
+    pub peering: bool,
+}
+
+impl Iface {
+    /// An interface on a subnet of its own (not shared, not a peering).
+    pub fn new(link: usize, side: usize, addr: Prefix) -> Iface {
+        Iface {
+            link,
+            side,
+            addr,
+            connected: addr.network(),
+            peering: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +113,12 @@ pub struct TcpConfig {
 pub struct Router {
     /// Static routes.
     pub routes: Vec<(Prefix, NextHop)>,
+    /// Routes for packets that arrive over one interface only: (interface, prefix, next hop).
+    pub ingress_routes: Vec<(usize, Prefix, NextHop)>,
+    /// VNet system routes: BGP routes inside them are not installed.
+    pub system_routes: Vec<Prefix>,
+    /// Address spaces beyond a peering's reach: a miss there is "not transitive".
+    pub beyond_peerings: Vec<Prefix>,
     /// The tunnels this router terminates: (tunnel index in the lab, side 0 = a / 1 = b).
     /// `Port::Tunnel(k)` refers to entry k.
     pub tunnels: Vec<(usize, usize)>,

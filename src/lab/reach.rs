@@ -8,12 +8,17 @@ use super::validate::host_addresses;
 use crate::route::Port;
 use std::net::Ipv4Addr;
 
+/// An item and what is wrong with it.
+pub type Finding = (String, String);
+
 /// Longer paths than this are taken to be routing loops.
 const MAX_HOPS: usize = 64;
 
-/// Problems as (item, reason).
-pub fn check(lab: &Lab) -> Vec<(String, String)> {
+/// Problems as (item, reason), then warnings: an app whose path VNet peering's
+/// non-transitivity blocks is a design a lab may show on purpose, and the run counts its drops.
+pub fn check(lab: &Lab) -> (Vec<Finding>, Vec<Finding>) {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     // With BGP, app paths are what the routers learn at run time: only the static parts (tunnel
     // underlays, BGP peers) can be checked before the run.
     let dynamic = lab
@@ -28,7 +33,12 @@ pub fn check(lab: &Lab) -> Vec<(String, String)> {
         ];
         for (start, dst, what) in legs {
             if let Err(e) = trace(lab, start, dst, true) {
-                problems.push((
+                let list = if e.not_transitive {
+                    &mut warnings
+                } else {
+                    &mut problems
+                };
+                list.push((
                     item.clone(),
                     format!("{what} from '{}' to {dst}: {e}", lab.nodes[start].name),
                 ));
@@ -68,7 +78,7 @@ pub fn check(lab: &Lab) -> Vec<(String, String)> {
             }
         }
     }
-    problems
+    (problems, warnings)
 }
 
 /// The node at the far end of `port` of `node`: the link's other end, or the tunnel's.
@@ -78,6 +88,7 @@ fn peer(lab: &Lab, node: usize, port: Port) -> usize {
             let (t, side) = r.tunnels[k];
             lab.tunnels[t].ends[1 - side].0
         }
+        (Port::Discard, _) => node,
         (Port::Iface(i), _) | (Port::Tunnel(i), _) => {
             let f = lab.nodes[node].ifaces[i];
             lab.links[f.link].ends[1 - f.side].0
@@ -85,8 +96,15 @@ fn peer(lab: &Lab, node: usize, port: Port) -> usize {
     }
 }
 
-/// Egress ports `node` would use towards `dst` (several when equal-cost).
-fn egress(lab: &Lab, node: usize, dst: Ipv4Addr, tunnels: bool) -> Vec<Port> {
+/// Egress ports `node` would use towards `dst` (several when equal-cost) for a packet that came
+/// in over interface `ingress`.
+fn egress(
+    lab: &Lab,
+    node: usize,
+    dst: Ipv4Addr,
+    tunnels: bool,
+    ingress: Option<usize>,
+) -> Vec<Port> {
     let n = &lab.nodes[node];
     match &n.kind {
         NodeKind::Host(h) => {
@@ -103,20 +121,28 @@ fn egress(lab: &Lab, node: usize, dst: Ipv4Addr, tunnels: bool) -> Vec<Port> {
                 .ifaces
                 .iter()
                 .enumerate()
-                .map(|(i, f)| (f.addr, Port::Iface(i)));
-            let statics = r.routes.iter().map(|&(p, hop)| (p, hop.port));
-            let usable = |port: &Port| tunnels || matches!(port, Port::Iface(_));
+                .map(|(i, f)| (f.connected, Port::Iface(i), false));
+            let statics = r.routes.iter().map(|&(p, hop)| (p, hop.port, false));
+            let own = r
+                .ingress_routes
+                .iter()
+                .filter(|(i, _, _)| Some(*i) == ingress)
+                .map(|&(_, p, hop)| (p, hop.port, true));
+            let usable = |port: &Port| tunnels || !matches!(port, Port::Tunnel(_));
             let matches: Vec<_> = connected
                 .chain(statics)
-                .filter(|(p, port)| p.contains(dst) && usable(port))
+                .chain(own)
+                .filter(|(p, port, _)| p.contains(dst) && usable(port))
                 .collect();
-            let Some(best) = matches.iter().map(|(p, _)| p.len).max() else {
+            let Some(best) = matches.iter().map(|(p, _, _)| p.len).max() else {
                 return vec![];
             };
+            // The ingress interface's routes win a tie (a subnet's user-defined routes).
+            let own_best = matches.iter().any(|(p, _, o)| *o && p.len == best);
             let mut out: Vec<Port> = matches
                 .iter()
-                .filter(|(p, _)| p.len == best)
-                .map(|&(_, port)| port)
+                .filter(|(p, _, o)| p.len == best && (*o || !own_best))
+                .map(|&(_, port, _)| port)
                 .collect();
             out.sort_unstable();
             out.dedup();
@@ -125,31 +151,85 @@ fn egress(lab: &Lab, node: usize, dst: Ipv4Addr, tunnels: bool) -> Vec<Port> {
     }
 }
 
-fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), String> {
-    let mut stack = vec![(start, 0usize)];
-    while let Some((node, hops)) = stack.pop() {
+/// Why a path could not be traced: the reason, and whether it is VNet peering's
+/// non-transitivity (a design a lab may show on purpose).
+pub struct NoPath {
+    pub reason: String,
+    pub not_transitive: bool,
+}
+
+impl std::fmt::Display for NoPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), NoPath> {
+    let fail = |reason: String| NoPath {
+        reason,
+        not_transitive: false,
+    };
+    let not_transitive = |reason: String| {
+        NoPath {
+        reason: format!("{reason}: VNet peering is not transitive (route it through a router in the hub, with user-defined routes in the spokes)"),
+        not_transitive: true,
+    }
+    };
+    let mut stack = vec![(start, 0usize, None)];
+    while let Some((node, hops, ingress)) = stack.pop() {
         let n = &lab.nodes[node];
         if host_addresses(n).any(|p| p.addr == dst) {
             continue;
         }
         if matches!(n.kind, NodeKind::Host(_)) && node != start {
-            return Err(format!(
+            return Err(fail(format!(
                 "packets reach host '{}', which does not forward",
                 n.name
-            ));
+            )));
         }
         if hops >= MAX_HOPS {
-            return Err(format!(
+            return Err(fail(format!(
                 "routing loop (still at '{}' after {MAX_HOPS} hops)",
                 n.name
-            ));
+            )));
         }
-        let out = egress(lab, node, dst, tunnels);
+        let out = egress(lab, node, dst, tunnels, ingress);
+        let beyond = match &n.kind {
+            NodeKind::Router(r) => r.beyond_peerings.iter().any(|p| p.contains(dst)),
+            NodeKind::Host(_) => false,
+        };
+        if out.is_empty() && beyond {
+            return Err(not_transitive(format!(
+                "'{}' has no route to {dst}",
+                n.name
+            )));
+        }
         if out.is_empty() {
-            return Err(format!("'{}' has no route to {dst}", n.name));
+            return Err(fail(format!("'{}' has no route to {dst}", n.name)));
+        }
+        if out.contains(&Port::Discard) {
+            return Err(fail(format!(
+                "'{}' drops packets to {dst} (a route to None)",
+                n.name
+            )));
+        }
+        let peering = |port: &Port| matches!(port, Port::Iface(i) if n.ifaces[*i].peering);
+        if ingress.is_some_and(|i: usize| n.ifaces[i].peering) && out.iter().all(peering) {
+            return Err(not_transitive(format!(
+                "'{}' would send packets to {dst} that came over a peering over another",
+                n.name
+            )));
         }
         for port in out {
-            stack.push((peer(lab, node, port), hops + 1));
+            let next = peer(lab, node, port);
+            let arrives = match port {
+                Port::Iface(i) => {
+                    let f = n.ifaces[i];
+                    Some(lab.links[f.link].ends[1 - f.side].1)
+                }
+                _ => None,
+            };
+            stack.push((next, hops + 1, arrives));
         }
     }
     Ok(())

@@ -259,6 +259,14 @@ pub struct RouterDrops {
     pub malformed: u64,
     /// The gateway's queue in front of its SKU capacity was full.
     pub capacity: u64,
+    /// VNet peering is not transitive: in over one peering and out over another, or to a VNet
+    /// only a second peering reaches.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_transitive: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A change of a router's forwarding table made by its control plane.

@@ -79,6 +79,13 @@ pub struct Router {
     /// router without a SKU.
     pub limiters: Vec<Limiter>,
     fib: Fib,
+    /// Routes for packets that came in over one interface (a subnet's route table), by
+    /// interface; empty when the router has none. They join the lookup, winning ties.
+    ingress: Vec<Fib>,
+    /// VNet system routes: BGP routes inside them are not installed.
+    system_routes: Vec<Prefix>,
+    /// Address spaces only a second peering reaches: a miss there is "not transitive".
+    beyond_peerings: Vec<Prefix>,
     /// Connected and static routes: what BGP next hops resolve through.
     static_fib: Fib,
     /// Routes BGP chose, by prefix.
@@ -118,16 +125,25 @@ pub struct Expired {
 enum Miss {
     NoRoute,
     LinkDown,
+    /// In over one VNet peering, out over another; or to a VNet only a second peering reaches.
+    NotTransitive,
 }
 
 impl Router {
     pub fn new(name: &str, ifaces: &[Iface], model: &RouterModel, tunnels: &[Tunnel]) -> Self {
         let mut fib = Fib::default();
         for (i, f) in ifaces.iter().enumerate() {
-            fib.add(f.addr.network(), NextHop::iface(i, None));
+            fib.add(f.connected, NextHop::iface(i, None));
         }
         for &(prefix, hop) in &model.routes {
             fib.add(prefix, hop);
+        }
+        let mut ingress = Vec::new();
+        if !model.ingress_routes.is_empty() {
+            ingress = vec![Fib::default(); ifaces.len()];
+            for &(i, prefix, hop) in &model.ingress_routes {
+                ingress[i].add(prefix, hop);
+            }
         }
         let tunnels = model
             .tunnels
@@ -168,6 +184,9 @@ impl Router {
                 .unwrap_or_default(),
             static_fib: fib.clone(),
             fib,
+            ingress,
+            system_routes: model.system_routes.clone(),
+            beyond_peerings: model.beyond_peerings.clone(),
             bgp_routes: BTreeMap::new(),
             extra_addresses: model.extra_addresses.clone(),
             control: None,
@@ -192,21 +211,39 @@ impl Router {
     }
 
     /// Picks the egress port for `dst`: the longest prefix with a live next hop, then one of its
-    /// equal-cost next hops by flow hash. Tunnels are skipped when `tunnels` is false (the
-    /// outer packet of a tunnel must leave on a link).
+    /// equal-cost next hops by flow hash. Routes of the interface the packet came in on
+    /// (`ingress`) join the lookup and win a tie of prefix length. Tunnels are skipped when
+    /// `tunnels` is false (the outer packet of a tunnel must leave on a link).
     fn select(
         &self,
         packet: &[u8],
         dst: Ipv4Addr,
+        ingress: Option<usize>,
         tunnels: bool,
         up: &impl Fn(Iface) -> bool,
     ) -> Result<Port, Miss> {
         let live = |h: &&NextHop| match h.port {
             Port::Iface(i) => up(self.ifaces[i]),
             Port::Tunnel(t) => tunnels && self.tunnels[t].up,
+            Port::Discard => true,
         };
         let mut miss = Miss::NoRoute;
-        for route in self.fib.routes().iter().filter(|r| r.prefix.contains(dst)) {
+        let mut main = self.fib.matches(dst).peekable();
+        let mut own = ingress
+            .and_then(|i| self.ingress.get(i))
+            .map(|f| f.matches(dst).peekable());
+        loop {
+            let take_own = match (own.as_mut().and_then(|o| o.peek()), main.peek()) {
+                (Some(o), Some(m)) => o.prefix.len >= m.prefix.len,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let next = if take_own {
+                own.as_mut().and_then(|o| o.next())
+            } else {
+                main.next()
+            };
+            let Some(route) = next else { break };
             let count = route.next_hops.iter().filter(live).count();
             if count == 0 {
                 miss = Miss::LinkDown;
@@ -217,9 +254,25 @@ impl Router {
             } else {
                 (flow_hash(packet, self.salt) % count as u64) as usize
             };
-            if let Some(h) = route.next_hops.iter().filter(live).nth(pick) {
-                return Ok(h.port);
-            }
+            return match route
+                .next_hops
+                .iter()
+                .filter(live)
+                .nth(pick)
+                .map(|h| h.port)
+            {
+                Some(Port::Iface(out))
+                    if ingress.is_some_and(|i| self.ifaces[i].peering)
+                        && self.ifaces[out].peering =>
+                {
+                    Err(Miss::NotTransitive)
+                }
+                Some(Port::Discard) | None => Err(Miss::NoRoute),
+                Some(port) => Ok(port),
+            };
+        }
+        if matches!(miss, Miss::NoRoute) && self.beyond_peerings.iter().any(|p| p.contains(dst)) {
+            miss = Miss::NotTransitive;
         }
         Err(miss)
     }
@@ -228,6 +281,7 @@ impl Router {
         match miss {
             Miss::NoRoute => self.stats.drops.no_route += 1,
             Miss::LinkDown => self.stats.drops.link_down += 1,
+            Miss::NotTransitive => self.stats.drops.not_transitive += 1,
         }
         Action::Drop
     }
@@ -351,7 +405,7 @@ impl Router {
                 e.last = now;
                 return Action::Drop;
             }
-            return self.route_out(packet, dst, Some(ttl), unwrapped, &up);
+            return self.route_out(packet, dst, Some((ttl, in_iface)), unwrapped, &up);
         }
     }
 
@@ -369,21 +423,22 @@ impl Router {
         }
     }
 
-    /// Looks `dst` up and sends the packet on its way: decrements the TTL when forwarding
-    /// (`ttl` is the current one), and wraps it in ESP when the route is a tunnel.
+    /// Looks `dst` up and sends the packet on its way: when forwarding (`forwarding` holds the
+    /// current TTL and the interface the packet came in on), decrements the TTL, and wraps it in
+    /// ESP when the route is a tunnel.
     fn route_out(
         &mut self,
         packet: &mut Vec<u8>,
         dst: Ipv4Addr,
-        ttl: Option<u8>,
+        forwarding: Option<(u8, usize)>,
         unwrapped: Option<usize>,
         up: &impl Fn(Iface) -> bool,
     ) -> Action {
-        let port = match self.select(packet, dst, true, up) {
+        let port = match self.select(packet, dst, forwarding.map(|f| f.1), true, up) {
             Ok(p) => p,
             Err(miss) => return self.count_miss(miss),
         };
-        if let Some(ttl) = ttl {
+        if let Some((ttl, _)) = forwarding {
             let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
             ip.set_hop_limit(ttl - 1);
             ip.fill_checksum();
@@ -404,6 +459,7 @@ impl Router {
                 }
             }
             Port::Tunnel(k) => k,
+            Port::Discard => return self.count_miss(Miss::NoRoute),
         };
         let t = &mut self.tunnels[k];
         if let Some(m) = t.mss_clamp {
@@ -415,14 +471,14 @@ impl Router {
         t.sa.encapsulate(packet, t.seq);
         t.stats.encapsulated += 1;
         let remote = t.sa.remote;
-        match self.select(packet, remote, false, up) {
+        match self.select(packet, remote, None, false, up) {
             Ok(Port::Iface(iface)) => Action::Forward {
                 iface,
                 tunnel: Some(k),
                 unwrapped,
             },
-            // The outer lookup excludes tunnels, so this arm is only a formality.
-            Ok(Port::Tunnel(_)) => self.count_miss(Miss::NoRoute),
+            // The outer lookup excludes tunnels and never returns a discard.
+            Ok(Port::Tunnel(_) | Port::Discard) => self.count_miss(Miss::NoRoute),
             Err(miss) => self.count_miss(miss),
         }
     }
@@ -483,7 +539,8 @@ impl Router {
     }
 
     /// Puts a BGP decision into the forwarding table: each next-hop address is resolved through
-    /// connected and static routes; a static or connected route for the same prefix wins.
+    /// connected and static routes; a static or connected route for the same prefix wins, and a
+    /// VNet system route wins over every BGP route inside it.
     fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) {
         let hops: Vec<NextHop> = peers
             .iter()
@@ -502,7 +559,7 @@ impl Router {
         }
         self.fib = self.static_fib.clone();
         for (p, hops) in &self.bgp_routes {
-            if !self.static_fib.has(*p) {
+            if !self.static_fib.has(*p) && !self.system_routes.iter().any(|s| s.covers(*p)) {
                 for &h in hops {
                     self.fib.add(*p, h);
                 }
@@ -572,16 +629,8 @@ mod tests {
 
     fn router() -> Router {
         let ifaces = [
-            Iface {
-                link: 0,
-                side: 1,
-                addr: "10.1.0.1/24".parse().unwrap(),
-            },
-            Iface {
-                link: 1,
-                side: 0,
-                addr: "10.2.0.1/24".parse().unwrap(),
-            },
+            Iface::new(0, 1, "10.1.0.1/24".parse().unwrap()),
+            Iface::new(1, 0, "10.2.0.1/24".parse().unwrap()),
         ];
         Router::new("r", &ifaces, &RouterModel::default(), &[])
     }

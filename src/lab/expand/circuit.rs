@@ -133,45 +133,22 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
         });
         for (i, (ce_ip, msee_ip)) in [primary, secondary].into_iter().enumerate() {
             let msee = format!("{}-msee{}", c.name, i + 1);
-            out.nodes.push(NodeSpec::Router {
-                name: msee.clone(),
-                sku: None,
-                throughput: None,
-                pps: None,
-                gateway_queue: None,
-                addresses: vec![],
-                bgp: Some(BgpSpec {
+            let mut router = NodeSpec::router(&msee);
+            if let NodeSpec::Router { bgp, microsoft, .. } = &mut router {
+                *bgp = Some(BgpSpec {
                     asn: MSEE_ASN,
-                    router_id: None,
-                    originate: vec![],
-                    connect_retry: None,
-                }),
-                programming_delay: None,
-                mss_clamp: None,
-                microsoft: true,
-            });
+                    ..BgpSpec::default()
+                });
+                *microsoft = true;
+            }
+            out.nodes.push(router);
             let link = |name: String,
                         a: (&str, String),
                         b: (&str, String),
                         delay: Option<crate::units::Duration>| LinkSpec {
-                name,
-                a: EndSpec {
-                    node: a.0.to_string(),
-                    ip: a.1,
-                },
-                b: EndSpec {
-                    node: b.0.to_string(),
-                    ip: b.1,
-                },
                 delay,
-                jitter: None,
-                loss: None,
                 rate: Some(c.bandwidth),
-                overhead: None,
-                queue: None,
-                mtu: None,
-                a_to_b: None,
-                b_to_a: None,
+                ..LinkSpec::new(name, EndSpec::new(a.0, a.1), EndSpec::new(b.0, b.1))
             };
             let side = if i == 0 { "primary" } else { "secondary" };
             out.links.push(link(

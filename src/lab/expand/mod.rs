@@ -8,6 +8,7 @@
 //! each other or with an address the file names.
 
 pub mod circuit;
+pub mod vnet;
 
 use super::error::Problem;
 use super::spec::LabSpec;
@@ -17,7 +18,8 @@ use std::net::Ipv4Addr;
 /// Runs every pass in order: cloud resources first (they may connect circuits), circuits last.
 pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
     let mut alloc = Allocator::new(spec);
-    circuit::expand(spec, &mut alloc)
+    let spec = vnet::expand(spec, &mut alloc)?;
+    circuit::expand(&spec, &mut alloc)
 }
 
 /// The item and the reason, as every pass reports them.

@@ -147,7 +147,9 @@ pub(super) fn bgp(
             NodeSpec::Router { sku: Some(sku), .. } if sku.is_vpn() => Some(*sku),
             _ => None,
         };
-        for end in [a, b] {
+        // The platform's own sessions (a VNet with its gateways, all AS 65515) are iBGP; the
+        // rules are about the customer's side.
+        for end in [a, b].into_iter().filter(|_| a.2 != b.2) {
             let Some(sku) = vpn_sku(end.0) else { continue };
             if sku == crate::gateway::Sku::Basic {
                 c.fail(

@@ -276,7 +276,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     nodes::hosts(spec, &mut nodes, c);
     nodes::addresses(&nodes, &links, c);
     let tunnels = routing::tunnels(spec, &index, &mut nodes, c);
-    routing::routes(spec, &index, &mut nodes, &tunnels, c);
+    routing::routes(spec, &index, &mut nodes, &tunnels, &links, c);
     bgp::bgp(spec, &index, &mut nodes, c);
     let apps = apps::apps(spec, &index, &nodes, &links, c);
     let faults = faults::faults(spec, &index, &nodes, &links, c);
@@ -285,7 +285,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     if !(0.0..=1.0).contains(&expect_pass) {
         c.fail("lab", format!("expect_pass {expect_pass} is outside 0..1"));
     }
-    let lab = Lab {
+    let mut lab = Lab {
         name: spec.name.clone(),
         seed: spec.seed,
         duration: spec.duration.0,
@@ -299,9 +299,15 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         expect_pass,
     };
     if c.problems.is_empty() {
-        for (item, reason) in super::reach::check(&lab) {
+        let (problems, warnings) = super::reach::check(&lab);
+        for (item, reason) in problems {
             c.fail(item, reason);
         }
+        lab.warnings.extend(
+            warnings
+                .into_iter()
+                .map(|(item, reason)| Problem { item, reason }),
+        );
     }
     if c.problems.is_empty() {
         Ok(lab)
@@ -310,11 +316,17 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     }
 }
 
-/// A node's addresses: its interfaces' first, then its extra addresses.
+/// A node's addresses: its interfaces' first (a shared subnet gateway once), then its extra
+/// addresses.
 pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {
     let extra = match &n.kind {
         NodeKind::Host(h) => h.extra_addresses.as_slice(),
         NodeKind::Router(r) => r.extra_addresses.as_slice(),
     };
-    n.ifaces.iter().map(|f| f.addr).chain(extra.iter().copied())
+    n.ifaces
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| !n.ifaces[..*i].iter().any(|g| g.addr == f.addr))
+        .map(|(_, f)| f.addr)
+        .chain(extra.iter().copied())
 }

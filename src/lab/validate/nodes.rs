@@ -111,6 +111,23 @@ pub(super) fn links(
             c.fail(&item, format!("both ends are node '{}'", l.a.node));
             ok = false;
         }
+        for (end, peer) in [(&l.a, &l.b), (&l.b, &l.a)] {
+            if end.shared && peer.shared {
+                c.fail(&item, "only one end may be `shared` (the subnet's gateway)");
+            } else if end.shared
+                && index
+                    .get(end.node.as_str())
+                    .is_some_and(|&n| !matches!(spec.nodes[n], NodeSpec::Router { .. }))
+            {
+                c.fail(
+                    &item,
+                    format!(
+                        "'{}' is a host: only a router's end may be `shared`",
+                        end.node
+                    ),
+                );
+            }
+        }
         if let [Some(a), Some(b)] = addrs {
             if a.network() != b.network() {
                 c.fail(&item, format!("the ends {a} and {b} are not on one subnet"));
@@ -130,7 +147,18 @@ pub(super) fn links(
             for (side, addr) in [a, b].into_iter().enumerate() {
                 let node = &mut nodes[ends[side].0];
                 ends[side].1 = node.ifaces.len();
-                node.ifaces.push(Iface { link, side, addr });
+                let (end, far) = if side == 0 { (&l.a, b) } else { (&l.b, a) };
+                node.ifaces.push(Iface {
+                    link,
+                    side,
+                    addr,
+                    connected: if end.shared {
+                        Prefix::new(far.addr, 32)
+                    } else {
+                        addr.network()
+                    },
+                    peering: l.peering,
+                });
             }
             links.push(Link {
                 name: l.name.clone(),
@@ -274,15 +302,23 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
     }
     for (i, n) in spec.nodes.iter().enumerate() {
         if let NodeSpec::Router {
-            name, addresses, ..
+            name,
+            addresses,
+            beyond_peerings,
+            ..
         } = n
         {
             let extra: Vec<Prefix> = addresses
                 .iter()
                 .filter_map(|a| c.prefix(&format!("router '{name}'"), a))
                 .collect();
+            let beyond: Vec<Prefix> = beyond_peerings
+                .iter()
+                .filter_map(|a| c.prefix(&format!("router '{name}'"), a))
+                .collect();
             if let NodeKind::Router(r) = &mut nodes[i].kind {
                 r.extra_addresses = extra;
+                r.beyond_peerings = beyond;
             }
         }
     }
@@ -308,15 +344,12 @@ pub(super) fn addresses(nodes: &[Node], links: &[Link], c: &mut Checker) {
     {
         for (i, a) in n.ifaces.iter().enumerate() {
             for b in &n.ifaces[i + 1..] {
-                if a.addr.overlaps(b.addr) {
+                if a.connected.overlaps(b.connected) {
                     c.fail(
                         format!("router '{}'", n.name),
                         format!(
                             "interfaces on links '{}' and '{}' have overlapping subnets {} and {}",
-                            links[a.link].name,
-                            links[b.link].name,
-                            a.addr.network(),
-                            b.addr.network()
+                            links[a.link].name, links[b.link].name, a.connected, b.connected
                         ),
                     );
                 }

@@ -109,6 +109,7 @@ pub(super) fn routes(
     index: &BTreeMap<&str, usize>,
     nodes: &mut [Node],
     tunnels: &[Tunnel],
+    links: &[Link],
     c: &mut Checker,
 ) {
     for (k, r) in spec.routes.iter().enumerate() {
@@ -121,6 +122,66 @@ pub(super) fn routes(
             continue;
         };
         let node = &mut nodes[n];
+        let is_router = matches!(node.kind, NodeKind::Router(_));
+        if !is_router && (r.ingress.is_some() || r.system || r.via == VIA_NONE) {
+            c.fail(
+                &item,
+                format!(
+                    "'{}' is a host: `ingress`, `system` and via \"{VIA_NONE}\" are for routers",
+                    r.node
+                ),
+            );
+            continue;
+        }
+        // The interface a route for one ingress applies to.
+        let ingress = match &r.ingress {
+            None => None,
+            Some(link) => match node.ifaces.iter().position(|f| links[f.link].name == *link) {
+                Some(i) => Some(i),
+                None => {
+                    let own: Vec<&str> = node
+                        .ifaces
+                        .iter()
+                        .map(|f| links[f.link].name.as_str())
+                        .collect();
+                    c.fail(
+                        &item,
+                        format!(
+                            "ingress '{link}' is not a link of '{}'{}",
+                            r.node,
+                            super::super::suggest::suggest(link, &own)
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        let NodeKind::Router(_) = node.kind else {
+            // Hosts: handled below with addresses only.
+            route_host(&item, r, prefix, node, c);
+            continue;
+        };
+        let add = |node: &mut Node, hop: NextHop| {
+            if let NodeKind::Router(rt) = &mut node.kind {
+                match ingress {
+                    Some(i) => rt.ingress_routes.push((i, prefix, hop)),
+                    None => rt.routes.push((prefix, hop)),
+                }
+                if r.system {
+                    rt.system_routes.push(prefix);
+                }
+            }
+        };
+        if r.via == VIA_NONE {
+            add(
+                node,
+                NextHop {
+                    port: Port::Discard,
+                    via: None,
+                },
+            );
+            continue;
+        }
         let Ok(via) = r.via.parse::<Ipv4Addr>() else {
             // Not an address: the name of one of the node's tunnels.
             let found = match &node.kind {
@@ -131,13 +192,13 @@ pub(super) fn routes(
                 NodeKind::Host(_) => None,
             };
             match (found, &mut node.kind) {
-                (Some(k), NodeKind::Router(rt)) => rt.routes.push((
-                    prefix,
+                (Some(k), NodeKind::Router(_)) => add(
+                    node,
                     NextHop {
                         port: Port::Tunnel(k),
                         via: None,
                     },
-                )),
+                ),
                 (_, kind) => {
                     let own: Vec<&str> = match kind {
                         NodeKind::Router(rt) => rt
@@ -159,7 +220,7 @@ pub(super) fn routes(
             }
             continue;
         };
-        let Some(iface) = node.ifaces.iter().position(|f| f.addr.contains(via)) else {
+        let Some(iface) = node.ifaces.iter().position(|f| f.connected.contains(via)) else {
             c.fail(
                 &item,
                 format!(
@@ -173,17 +234,43 @@ pub(super) fn routes(
             c.fail(&item, format!("next hop {via} is the node's own address"));
             continue;
         }
-        match &mut node.kind {
-            NodeKind::Router(rt) => rt.routes.push((prefix, NextHop::iface(iface, Some(via)))),
-            NodeKind::Host(h) => {
-                if h.routes.len() == MAX_HOST_ROUTES {
-                    c.fail(
-                        &item,
-                        format!("a host holds at most {MAX_HOST_ROUTES} static routes"),
-                    );
-                }
-                h.routes.push((prefix, via));
-            }
+        add(node, NextHop::iface(iface, Some(via)));
+    }
+}
+
+/// A host's static route: via an address on its subnet.
+fn route_host(item: &str, r: &RouteSpec, prefix: Prefix, node: &mut Node, c: &mut Checker) {
+    let Ok(via) = r.via.parse::<Ipv4Addr>() else {
+        c.fail(
+            item,
+            format!(
+                "next hop '{}' is not an IPv4 address (hosts have no tunnels)",
+                r.via
+            ),
+        );
+        return;
+    };
+    if !node.ifaces.iter().any(|f| f.addr.contains(via)) {
+        c.fail(
+            item,
+            format!(
+                "next hop {via} is not on a directly connected subnet of '{}'",
+                r.node
+            ),
+        );
+        return;
+    }
+    if node.ifaces.iter().any(|f| f.addr.addr == via) {
+        c.fail(item, format!("next hop {via} is the node's own address"));
+        return;
+    }
+    if let NodeKind::Host(h) = &mut node.kind {
+        if h.routes.len() == MAX_HOST_ROUTES {
+            c.fail(
+                item,
+                format!("a host holds at most {MAX_HOST_ROUTES} static routes"),
+            );
         }
+        h.routes.push((prefix, via));
     }
 }

@@ -4,6 +4,9 @@
 //!
 //! Nothing here is checked beyond its syntax: [`super::validate`] turns a spec into a model.
 
+mod cloud;
+pub use cloud::*;
+
 use crate::gateway::Sku;
 use crate::link::{JitterSpec, LossSpec, QueueLimit};
 use crate::units::{Bitrate, Bytes, Duration};
@@ -29,6 +32,21 @@ pub struct LabSpec {
     pub bgp_sessions: Vec<BgpSessionSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub circuits: Vec<CircuitSpec>,
+    /// Virtual networks (the cloud vocabulary, expanded into routers and links).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vnets: Vec<VnetSpec>,
+    /// Virtual network gateways.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<GatewaySpec>,
+    /// Local network gateways (on-premises VPN devices).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_gateways: Vec<LocalGatewaySpec>,
+    /// Gateway connections: site-to-site VPN, ExpressRoute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionSpec>,
+    /// VNet peerings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peerings: Vec<PeeringSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -182,6 +200,10 @@ pub enum NodeSpec {
         /// rules apply to its peers. Default false.
         #[serde(default, skip_serializing_if = "is_false")]
         microsoft: bool,
+        /// Address spaces of VNets peered with this VNet's peers but not with it: a packet to
+        /// them that finds no route is counted as dropped because peering is not transitive.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        beyond_peerings: Vec<String>,
     },
 }
 
@@ -189,6 +211,23 @@ impl NodeSpec {
     pub fn name(&self) -> &str {
         match self {
             NodeSpec::Host { name, .. } | NodeSpec::Router { name, .. } => name,
+        }
+    }
+
+    /// A router with every optional field left out.
+    pub fn router(name: &str) -> NodeSpec {
+        NodeSpec::Router {
+            name: name.to_string(),
+            sku: None,
+            throughput: None,
+            pps: None,
+            gateway_queue: None,
+            addresses: vec![],
+            bgp: None,
+            programming_delay: None,
+            mss_clamp: None,
+            microsoft: false,
+            beyond_peerings: vec![],
         }
     }
 
@@ -201,11 +240,16 @@ impl NodeSpec {
 }
 
 /// One end of a link: the node and the interface address on the link's subnet.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndSpec {
     pub node: String,
     pub ip: String,
+    /// The address is a subnet's gateway that several links of this router share (a VNet's
+    /// `.1`, one link per VM): the router reaches the far end by a host route instead of the
+    /// whole subnet, and the address may repeat on its links. Routers only. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shared: bool,
 }
 
 /// Link parameters. On the link they apply to both directions; in `a_to_b` / `b_to_a` they
@@ -244,7 +288,7 @@ impl DirSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
     pub name: String,
@@ -268,9 +312,33 @@ pub struct LinkSpec {
     pub a_to_b: Option<DirSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b_to_a: Option<DirSpec>,
+    /// A VNet peering: a packet that arrives over one peering never leaves over another
+    /// (peering is not transitive) and is counted as such. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub peering: bool,
+}
+
+impl EndSpec {
+    pub fn new(node: &str, ip: impl Into<String>) -> EndSpec {
+        EndSpec {
+            node: node.to_string(),
+            ip: ip.into(),
+            shared: false,
+        }
+    }
 }
 
 impl LinkSpec {
+    /// A link with every optional field left out.
+    pub fn new(name: impl Into<String>, a: EndSpec, b: EndSpec) -> LinkSpec {
+        LinkSpec {
+            name: name.into(),
+            a,
+            b,
+            ..LinkSpec::default()
+        }
+    }
+
     /// The parameters of direction a→b (`side` 0) or b→a (`side` 1), overrides applied.
     pub fn direction(&self, side: usize) -> DirSpec {
         let both = DirSpec {
@@ -324,7 +392,7 @@ pub struct TunnelSpec {
     pub dpd: Option<DpdSpec>,
 }
 
-fn default_mss_clamp() -> Option<u16> {
+pub(crate) fn default_mss_clamp() -> Option<u16> {
     Some(1350)
 }
 
@@ -340,7 +408,7 @@ pub struct DpdSpec {
     pub timeout: Option<Duration>,
 }
 
-fn default_dpd() -> Option<DpdSpec> {
+pub(crate) fn default_dpd() -> Option<DpdSpec> {
     Some(DpdSpec::default())
 }
 
@@ -403,12 +471,12 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
-fn is_false(b: &bool) -> bool {
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
 /// A router's BGP speaker.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpSpec {
     pub asn: u32,
@@ -424,7 +492,7 @@ pub struct BgpSpec {
 }
 
 /// One end of a BGP session.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpEndSpec {
     pub node: String,
@@ -472,15 +540,28 @@ pub struct BgpSessionSpec {
     pub bfd: Option<BfdSpec>,
 }
 
-/// A static route on a node: packets to `prefix` go to the neighbour `via`, an address on a
-/// connected subnet, or into the tunnel named `via`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// A static route on a router: packets to `prefix` go to the neighbour `via` (an address on a
+/// connected subnet, or reached through one), into the tunnel named `via`, or nowhere when
+/// `via` is "None" (dropped as having no route, Azure's next hop type None).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub node: String,
     pub prefix: String,
     pub via: String,
+    /// Applies only to packets that arrive over this link (a route table associated with one
+    /// subnet); on a prefix length tie it wins over the router's other routes. Default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<String>,
+    /// A VNet system route (its address space, a peer's): routes BGP learns inside it are
+    /// not installed, as Azure's system routes win over BGP even when BGP is more specific.
+    /// Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub system: bool,
 }
+
+/// `via` of a route that drops what it matches.
+pub const VIA_NONE: &str = "None";
 
 /// Traffic between two hosts.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,0 +1,928 @@
+//! Virtual networks, their gateways, local network gateways, connections and peerings, expanded
+//! into routers, links, tunnels, routes and BGP sessions, with the platform's behaviour built in
+//! (domain.md, "Virtual networks, peering and hub-spoke", "Route selection", "More on
+//! gateways"):
+//!
+//! - A VNet becomes a router named after it, standing for its fabric. Each VM's NIC is a link
+//!   `VM-nic` from the subnet's gateway address (`.1`, shared by the subnet's links) to the VM.
+//!   Its system routes are static routes marked `system`: its own address space to None (an
+//!   address no VM holds is dropped, not sent on by a wider route) and each peer's address space
+//!   over the peering; BGP routes inside them are never installed ("system routes win over BGP
+//!   even if BGP routes are more specific").
+//! - A subnet's user-defined routes are routes for packets that arrive over its VMs' NICs
+//!   (`ingress`): on a tie of prefix length they win over BGP and system routes; the longest
+//!   prefix still comes first. A next hop in a peered VNet is reached over the peering, and the
+//!   peer forwards what arrives over that peering to the appliance.
+//! - A peering is a link `peering-A-B` marked `peering`, with no delay and no rate: traffic across
+//!   it has the latency of traffic inside one VNet and passes no gateway. What arrives over one
+//!   peering never leaves over another, and a VNet counts packets to its peers' peers as "not
+//!   transitive".
+//! - A gateway is a router with the SKU's capacity, AS 65515, on a link `GW-vnet` from the
+//!   GatewaySubnet. The VNet router (and every spoke that uses it through gateway transit) peers
+//!   with it over iBGP, giving routes from ExpressRoute gateways weight 32769 and from VPN
+//!   gateways 32768: for the same prefix the VNet prefers ExpressRoute with no lab edit.
+//!   VNets announce their address spaces, so on-premises learns them, spokes' included.
+//! - A site-to-site connection is an IPsec tunnel named after it between the local network
+//!   gateway's device and the VPN gateway's public address; with BGP, a session over the tunnel
+//!   between the device's BGP address and the gateway's (the GatewaySubnet's last address);
+//!   without, static routes both ways and the gateway announcing the local prefixes.
+//! - An ExpressRoute connection links the gateway to a circuit; the circuit pass builds it.
+
+use super::{hosts_of_30, problem, Allocator};
+use crate::lab::error::Problem;
+use crate::lab::spec::*;
+use crate::route::Prefix;
+use crate::units::{Bitrate, Duration};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// One-way delay between a VM and its VNet's fabric: not published; 50 µs each way puts
+/// VM-to-VM round trips in one region at 200 µs. Peerings add nothing (domain.md: "the latency
+/// of traffic inside one VNet").
+pub const VNET_DELAY: Duration = Duration(50_000);
+/// Between a gateway learning a route and the VNet's VMs using it. The documented bound is "up
+/// to a minute" after detection; the vendor's measured ER-to-VPN failover is "a few seconds
+/// (less than 10)", which 2 s after a 0.9 s BFD detection reproduces.
+pub const VNET_PROGRAMMING_DELAY: Duration = Duration(2_000_000_000);
+/// A VM NIC's bandwidth when the lab gives none (VM sizes range from 1 to 100+ Gbps).
+pub const VM_RATE: Bitrate = Bitrate(10_000_000_000);
+/// Weights the VNet gives routes from its gateways: ExpressRoute over site-to-site VPN for the
+/// same prefix (domain.md, "Route selection").
+pub const ER_WEIGHT: u32 = 32769;
+pub const VPN_WEIGHT: u32 = 32768;
+/// Azure keeps a subnet's first four addresses (network, gateway, two for DNS) and its last.
+const RESERVED_LOW: u32 = 4;
+
+/// A VNet as parsed here.
+struct Vnet<'a> {
+    spec: &'a VnetSpec,
+    space: Vec<Prefix>,
+    gateway_subnet: Option<Prefix>,
+    /// (gateway index in the lab, its address on the VNet link, the VNet router's).
+    gateways: Vec<(usize, Ipv4Addr, Ipv4Addr)>,
+}
+
+/// A peering as built: the link and each side's address on it.
+struct Peering {
+    a: usize,
+    b: usize,
+    link: String,
+    addr: [Ipv4Addr; 2],
+    transit: bool,
+}
+
+impl Peering {
+    /// `v`'s side (0 for a, 1 for b) and the other VNet, if `v` is in the peering.
+    fn side_of(&self, v: usize) -> Option<(usize, usize)> {
+        if self.a == v {
+            Some((0, self.b))
+        } else if self.b == v {
+            Some((1, self.a))
+        } else {
+            None
+        }
+    }
+}
+
+pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Problem>> {
+    let mut out = spec.clone();
+    out.vnets.clear();
+    out.gateways.clear();
+    out.local_gateways.clear();
+    out.connections.clear();
+    out.peerings.clear();
+    let mut problems = Vec::new();
+    let vnets = parse_vnets(spec, &mut problems);
+    let index: BTreeMap<&str, usize> = vnets
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.spec.name.as_str(), i))
+        .collect();
+    let peerings = peerings(spec, &vnets, &index, alloc, &mut problems);
+    let mut vnets = vnets;
+    gateways(spec, &mut vnets, &index, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    vnet_routers(spec, &vnets, &peerings, &mut out);
+    let vm_addrs = vms(spec, &vnets, &mut out, &mut problems);
+    user_routes(&vnets, &peerings, &vm_addrs, &mut out, &mut problems);
+    gateway_nodes(spec, &vnets, &peerings, &mut out, &mut problems);
+    connections(spec, &vnets, &index, &mut out, &mut problems);
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn prefix(item: &str, what: &str, s: &str, problems: &mut Vec<Problem>) -> Option<Prefix> {
+    match s.parse::<Prefix>() {
+        Ok(p) if p.network() == p => Some(p),
+        Ok(p) => {
+            problems.push(problem(
+                item,
+                format!("{what} {p} has host bits set: write {}", p.network()),
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(problem(item, format!("{what}: {e}")));
+            None
+        }
+    }
+}
+
+fn parse_vnets<'a>(spec: &'a LabSpec, problems: &mut Vec<Problem>) -> Vec<Vnet<'a>> {
+    let mut out = Vec::new();
+    for v in &spec.vnets {
+        let item = format!("vnet '{}'", v.name);
+        if out.iter().any(|o: &Vnet| o.spec.name == v.name) {
+            problems.push(problem(&item, "the name is used twice"));
+            continue;
+        }
+        if v.address_space.is_empty() {
+            problems.push(problem(&item, "address_space is empty: give it a prefix"));
+        }
+        let space: Vec<Prefix> = v
+            .address_space
+            .iter()
+            .filter_map(|s| prefix(&item, "address space", s, problems))
+            .collect();
+        let inside = |p: Prefix| space.iter().any(|s| s.covers(p));
+        let gateway_subnet = v
+            .gateway_subnet
+            .as_ref()
+            .and_then(|s| prefix(&item, "gateway_subnet", s, problems));
+        let mut taken: Vec<(String, Prefix)> = Vec::new();
+        if let Some(g) = gateway_subnet {
+            taken.push(("GatewaySubnet".to_string(), g));
+        }
+        for s in &v.subnets {
+            let Some(p) = prefix(&item, &format!("subnet '{}'", s.name), &s.prefix, problems)
+            else {
+                continue;
+            };
+            if p.len > 29 {
+                problems.push(problem(
+                    &item,
+                    format!("subnet '{}' ({p}) is smaller than a /29, the smallest Azure allows", s.name),
+                ));
+            }
+            taken.push((s.name.clone(), p));
+        }
+        for (i, (name, p)) in taken.iter().enumerate() {
+            if !inside(*p) {
+                problems.push(problem(
+                    &item,
+                    format!("subnet '{name}' ({p}) is outside the address space"),
+                ));
+            }
+            for (other, q) in &taken[..i] {
+                if p.overlaps(*q) {
+                    problems.push(problem(
+                        &item,
+                        format!("subnets '{other}' ({q}) and '{name}' ({p}) overlap"),
+                    ));
+                }
+            }
+        }
+        out.push(Vnet {
+            spec: v,
+            space,
+            gateway_subnet,
+            gateways: Vec::new(),
+        });
+    }
+    // Address spaces of different VNets may not overlap when they are peered; they must not
+    // overlap at all here, since the lab routes between them.
+    for (i, v) in out.iter().enumerate() {
+        for w in &out[..i] {
+            for p in &v.space {
+                if let Some(q) = w.space.iter().find(|q| q.overlaps(*p)) {
+                    problems.push(problem(
+                        &format!("vnet '{}'", v.spec.name),
+                        format!("address space {p} overlaps vnet '{}' ({q})", w.spec.name),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn unknown_vnet(name: &str, index: &BTreeMap<&str, usize>) -> String {
+    let names: Vec<&str> = index.keys().copied().collect();
+    format!("unknown vnet '{name}'{}", crate::lab::suggest(name, &names))
+}
+
+fn peerings(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    index: &BTreeMap<&str, usize>,
+    alloc: &mut Allocator,
+    problems: &mut Vec<Problem>,
+) -> Vec<Peering> {
+    let mut out: Vec<Peering> = Vec::new();
+    for p in &spec.peerings {
+        let item = format!("peering '{}'–'{}'", p.a, p.b);
+        let (Some(&a), Some(&b)) = (index.get(p.a.as_str()), index.get(p.b.as_str())) else {
+            for name in [&p.a, &p.b] {
+                if !index.contains_key(name.as_str()) {
+                    problems.push(problem(&item, unknown_vnet(name, index)));
+                }
+            }
+            continue;
+        };
+        if a == b {
+            problems.push(problem(&item, "a VNet cannot peer with itself"));
+            continue;
+        }
+        if out.iter().any(|q| q.side_of(a).is_some_and(|(_, o)| o == b)) {
+            problems.push(problem(&item, "the two VNets are already peered"));
+            continue;
+        }
+        if p.use_remote_gateways && !p.allow_gateway_transit {
+            problems.push(problem(
+                &item,
+                format!("'{}' uses remote gateways, but '{}' does not allow gateway transit", p.b, p.a),
+            ));
+        }
+        let gateways_of = |v: usize| spec.gateways.iter().filter(|g| g.vnet == vnets[v].spec.name).count();
+        if p.use_remote_gateways && gateways_of(a) == 0 {
+            problems.push(problem(
+                &item,
+                format!("'{}' uses remote gateways, but '{}' has no gateway", p.b, p.a),
+            ));
+        }
+        if p.use_remote_gateways && gateways_of(b) > 0 {
+            problems.push(problem(
+                &item,
+                format!("'{}' has a gateway of its own: a VNet uses either its own gateway or a remote one, not both", p.b),
+            ));
+        }
+        let Some(net) = alloc.link_30() else {
+            problems.push(problem(&item, "link-local space (169.254.0.0/16) is used up"));
+            continue;
+        };
+        let (x, y) = hosts_of_30(net);
+        out.push(Peering {
+            a,
+            b,
+            link: format!("peering-{}-{}", p.a, p.b),
+            addr: [x, y],
+            transit: p.use_remote_gateways && p.allow_gateway_transit,
+        });
+    }
+    // A VNet uses at most one hub's gateways.
+    for (v, vnet) in vnets.iter().enumerate() {
+        if out.iter().filter(|q| q.transit && q.b == v).count() > 1 {
+            problems.push(problem(
+                &format!("vnet '{}'", vnet.spec.name),
+                "uses remote gateways over more than one peering; a VNet uses one hub's gateways",
+            ));
+        }
+    }
+    out
+}
+
+/// Checks every gateway and gives it its link addresses from the GatewaySubnet: /30s from its
+/// start, in file order (gateway first host, VNet second).
+fn gateways(
+    spec: &LabSpec,
+    vnets: &mut [Vnet],
+    index: &BTreeMap<&str, usize>,
+    problems: &mut Vec<Problem>,
+) {
+    for (g, gw) in spec.gateways.iter().enumerate() {
+        let item = format!("gateway '{}'", gw.name);
+        let Some(&v) = index.get(gw.vnet.as_str()) else {
+            problems.push(problem(&item, unknown_vnet(&gw.vnet, index)));
+            continue;
+        };
+        match (gw.kind, gw.sku.is_vpn()) {
+            (GatewayKind::Vpn, false) => problems.push(problem(
+                &item,
+                format!("{:?} is an ExpressRoute SKU; a Vpn gateway takes Basic or VpnGw1 to VpnGw5(AZ)", gw.sku),
+            )),
+            (GatewayKind::ExpressRoute, true) => problems.push(problem(
+                &item,
+                format!("{:?} is a VPN SKU; an ExpressRoute gateway takes Standard, HighPerformance, UltraPerformance, ErGw1Az to ErGw3Az or ErGwScale", gw.sku),
+            )),
+            _ => {}
+        }
+        if spec
+            .gateways
+            .iter()
+            .take(g)
+            .any(|o| o.vnet == gw.vnet && o.kind == gw.kind)
+        {
+            problems.push(problem(
+                &item,
+                format!("vnet '{}' already has a {:?} gateway: a VNet has at most one of each type", gw.vnet, gw.kind),
+            ));
+        }
+        match (gw.kind, &gw.public_ip, &gw.internet) {
+            (GatewayKind::Vpn, Some(_), Some(_)) | (GatewayKind::ExpressRoute, None, None) => {}
+            (GatewayKind::Vpn, _, _) => problems.push(problem(
+                &item,
+                "a VPN gateway needs `public_ip` and `internet` (the link its tunnels cross)",
+            )),
+            (GatewayKind::ExpressRoute, _, _) => problems.push(problem(
+                &item,
+                "an ExpressRoute gateway has no public side: leave out `public_ip` and `internet`",
+            )),
+        }
+        let vnet = &mut vnets[v];
+        let Some(subnet) = vnet.gateway_subnet else {
+            problems.push(problem(
+                &item,
+                format!("vnet '{}' has no gateway_subnet (e.g. a /27 in its address space)", gw.vnet),
+            ));
+            continue;
+        };
+        let k = vnet.gateways.len() as u32;
+        // Two /30s at most fit below the last address the VPN gateway takes for BGP in a /29.
+        let base = u32::from(subnet.addr) + 4 * k;
+        if subnet.len > 29 || base + 3 >= u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 2 {
+            problems.push(problem(
+                &item,
+                format!("gateway_subnet {subnet} of vnet '{}' is too small for its gateways (a /27 is what Azure asks)", gw.vnet),
+            ));
+            continue;
+        }
+        vnet.gateways
+            .push((g, Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2)));
+    }
+}
+
+/// The VPN gateway's BGP address: the GatewaySubnet's last usable address.
+fn bgp_address(subnet: Prefix) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 2)
+}
+
+fn route(node: &str, prefix: impl ToString, via: impl ToString) -> RouteSpec {
+    RouteSpec {
+        node: node.to_string(),
+        prefix: prefix.to_string(),
+        via: via.to_string(),
+        ..RouteSpec::default()
+    }
+}
+
+/// The VNets a VNet's gateways serve: itself and the spokes that use them.
+fn served(v: usize, peerings: &[Peering]) -> Vec<usize> {
+    std::iter::once(v)
+        .chain(peerings.iter().filter(|p| p.transit && p.a == v).map(|p| p.b))
+        .collect()
+}
+
+/// The VNet whose gateways `v` uses: its own, or its hub's.
+fn gateway_home(v: usize, peerings: &[Peering]) -> usize {
+    peerings
+        .iter()
+        .find(|p| p.transit && p.b == v)
+        .map_or(v, |p| p.a)
+}
+
+fn vnet_routers(spec: &LabSpec, vnets: &[Vnet], peerings: &[Peering], out: &mut LabSpec) {
+    for (v, vnet) in vnets.iter().enumerate() {
+        let name = vnet.spec.name.as_str();
+        let mut router = NodeSpec::router(name);
+        let home = gateway_home(v, peerings);
+        let speaks_bgp = !vnets[home].gateways.is_empty();
+        if let NodeSpec::Router {
+            bgp,
+            programming_delay,
+            beyond_peerings,
+            ..
+        } = &mut router
+        {
+            if speaks_bgp {
+                *bgp = Some(BgpSpec {
+                    asn: crate::lab::GATEWAY_ASN,
+                    originate: vnet.spec.address_space.clone(),
+                    ..BgpSpec::default()
+                });
+                *programming_delay = Some(vnet.spec.programming_delay.unwrap_or(VNET_PROGRAMMING_DELAY));
+            }
+            // Peers of peers that are not peers: not transitive.
+            let peers: Vec<usize> = peerings.iter().filter_map(|p| p.side_of(v)).map(|s| s.1).collect();
+            let mut beyond: Vec<usize> = peerings
+                .iter()
+                .filter_map(|p| {
+                    peers.iter().find_map(|&q| p.side_of(q)).map(|(_, r)| r)
+                })
+                .filter(|r| *r != v && !peers.contains(r))
+                .collect();
+            beyond.sort_unstable();
+            beyond.dedup();
+            *beyond_peerings = beyond
+                .iter()
+                .flat_map(|&r| vnets[r].space.iter().map(|p| p.to_string()))
+                .collect();
+        }
+        out.nodes.push(router);
+        for p in &vnet.space {
+            out.routes.push(RouteSpec {
+                system: true,
+                ..route(name, p, VIA_NONE)
+            });
+        }
+        for peering in peerings {
+            let Some((side, other)) = peering.side_of(v) else {
+                continue;
+            };
+            if side == 0 {
+                out.links.push(LinkSpec {
+                    peering: true,
+                    ..LinkSpec::new(
+                        peering.link.clone(),
+                        EndSpec::new(name, format!("{}/30", peering.addr[0])),
+                        EndSpec::new(&vnets[other].spec.name, format!("{}/30", peering.addr[1])),
+                    )
+                });
+            }
+            for p in &vnets[other].space {
+                out.routes.push(RouteSpec {
+                    system: true,
+                    ..route(name, p, peering.addr[1 - side])
+                });
+            }
+        }
+    }
+    let _ = spec;
+}
+
+/// Attaches every VM: its NIC link, its address, its default gateway. Returns each VM address
+/// with its VNet.
+fn vms(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<Ipv4Addr, usize> {
+    let mut addrs = BTreeMap::new();
+    let mut attached: BTreeMap<&str, String> = BTreeMap::new();
+    for (v, vnet) in vnets.iter().enumerate() {
+        let delay = vnet.spec.delay.unwrap_or(VNET_DELAY);
+        for s in &vnet.spec.subnets {
+            let item = format!("vnet '{}' subnet '{}'", vnet.spec.name, s.name);
+            let Ok(p) = s.prefix.parse::<Prefix>() else { continue };
+            let first = u32::from(p.addr);
+            let size = 1u64 << (32 - p.len);
+            let gateway = Ipv4Addr::from(first + 1);
+            let usable = |ip: Ipv4Addr| {
+                let off = u64::from(u32::from(ip).wrapping_sub(first));
+                p.contains(ip) && off >= u64::from(RESERVED_LOW) && off < size - 1
+            };
+            let mut given: Vec<Ipv4Addr> = Vec::new();
+            for vm in &s.vms {
+                if let Some(ip) = &vm.ip {
+                    match ip.parse::<Ipv4Addr>() {
+                        Ok(a) if usable(a) => given.push(a),
+                        Ok(a) => problems.push(problem(&item, format!("VM '{}': {a} is not a usable address of {p} (Azure keeps the first four and the last)", vm.node))),
+                        Err(_) => problems.push(problem(&item, format!("VM '{}': '{ip}' is not an IPv4 address", vm.node))),
+                    }
+                }
+            }
+            let mut next = first + RESERVED_LOW;
+            for vm in &s.vms {
+                if let Some(before) = attached.insert(&vm.node, item.clone()) {
+                    problems.push(problem(&item, format!("VM '{}' is already on {before}", vm.node)));
+                    continue;
+                }
+                let ip = match &vm.ip {
+                    Some(ip) => match ip.parse::<Ipv4Addr>() {
+                        Ok(a) => a,
+                        Err(_) => continue,
+                    },
+                    None => {
+                        while given.contains(&Ipv4Addr::from(next)) {
+                            next += 1;
+                        }
+                        let a = Ipv4Addr::from(next);
+                        next += 1;
+                        if !usable(a) {
+                            problems.push(problem(&item, format!("no address left for VM '{}'", vm.node)));
+                            continue;
+                        }
+                        a
+                    }
+                };
+                if addrs.insert(ip, v).is_some() {
+                    problems.push(problem(&item, format!("VM '{}': {ip} is taken", vm.node)));
+                }
+                let Some(node) = out.nodes.iter_mut().find(|n| n.name() == vm.node) else {
+                    let names: Vec<&str> = spec.nodes.iter().map(|n| n.name()).collect();
+                    problems.push(problem(&item, format!("VM '{}' is not a node of the lab{}", vm.node, crate::lab::suggest(&vm.node, &names))));
+                    continue;
+                };
+                match node {
+                    NodeSpec::Host { gateway: g, .. } => match g {
+                        None => *g = Some(gateway.to_string()),
+                        Some(g) if *g == gateway.to_string() => {}
+                        Some(g) => problems.push(problem(&item, format!("VM '{}' has gateway {g}; on {p} it is {gateway}", vm.node))),
+                    },
+                    NodeSpec::Router { name, .. } => {
+                        // A network virtual appliance: its default route is the subnet's gateway
+                        // unless the lab routes it otherwise.
+                        let own_default = spec.routes.iter().any(|r| r.node == *name && r.prefix.starts_with("0.0.0.0/"));
+                        if !own_default {
+                            out.routes.push(route(name, "0.0.0.0/0", gateway));
+                        }
+                    }
+                }
+                out.links.push(LinkSpec {
+                    delay: Some(delay),
+                    rate: Some(vm.rate.unwrap_or(VM_RATE)),
+                    ..LinkSpec::new(
+                        format!("{}-nic", vm.node),
+                        EndSpec {
+                            shared: true,
+                            ..EndSpec::new(&vnet.spec.name, format!("{gateway}/{}", p.len))
+                        },
+                        EndSpec::new(&vm.node, format!("{ip}/{}", p.len)),
+                    )
+                });
+            }
+        }
+    }
+    addrs
+}
+
+/// Each subnet's user-defined routes, as routes for packets arriving over its VMs' NICs.
+fn user_routes(
+    vnets: &[Vnet],
+    peerings: &[Peering],
+    vm_addrs: &BTreeMap<Ipv4Addr, usize>,
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+) {
+    for (v, vnet) in vnets.iter().enumerate() {
+        let name = vnet.spec.name.as_str();
+        for s in &vnet.spec.subnets {
+            let item = format!("vnet '{name}' subnet '{}'", s.name);
+            for r in &s.routes {
+                let Some(p) = prefix(&item, "route", &r.prefix, problems) else {
+                    continue;
+                };
+                let via = if r.next_hop == VIA_NONE {
+                    VIA_NONE.to_string()
+                } else {
+                    let Ok(hop) = r.next_hop.parse::<Ipv4Addr>() else {
+                        problems.push(problem(&item, format!("route to {p}: next hop '{}' is neither an address nor \"None\"", r.next_hop)));
+                        continue;
+                    };
+                    match vm_addrs.get(&hop) {
+                        Some(&w) if w == v => hop.to_string(),
+                        Some(&w) => match peerings.iter().find_map(|q| q.side_of(v).filter(|s| s.1 == w).map(|s| (q, s.0))) {
+                            Some((q, side)) => {
+                                // The peer sends what arrives over this peering to the appliance.
+                                out.routes.push(RouteSpec {
+                                    ingress: Some(q.link.clone()),
+                                    ..route(&vnets[w].spec.name, p, hop)
+                                });
+                                q.addr[1 - side].to_string()
+                            }
+                            None => {
+                                problems.push(problem(&item, format!("route to {p}: next hop {hop} is in vnet '{}', which is not peered with '{name}'", vnets[w].spec.name)));
+                                continue;
+                            }
+                        },
+                        None => {
+                            problems.push(problem(&item, format!("route to {p}: next hop {hop} is not a VM of '{name}' or of a VNet peered with it")));
+                            continue;
+                        }
+                    }
+                };
+                for vm in &s.vms {
+                    out.routes.push(RouteSpec {
+                        ingress: Some(format!("{}-nic", vm.node)),
+                        ..route(name, p, &via)
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn gateway_nodes(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    peerings: &[Peering],
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+) {
+    for (v, vnet) in vnets.iter().enumerate() {
+        let delay = vnet.spec.delay.unwrap_or(VNET_DELAY);
+        let name = vnet.spec.name.as_str();
+        for &(g, gw_ip, vnet_ip) in &vnet.gateways {
+            let gw = &spec.gateways[g];
+            let item = format!("gateway '{}'", gw.name);
+            let asn = gw.asn.unwrap_or(crate::lab::GATEWAY_ASN);
+            let mut router = NodeSpec::router(&gw.name);
+            if let NodeSpec::Router {
+                sku,
+                throughput,
+                pps,
+                gateway_queue,
+                bgp,
+                addresses,
+                ..
+            } = &mut router
+            {
+                *sku = Some(gw.sku);
+                *throughput = gw.throughput;
+                *pps = gw.pps;
+                *gateway_queue = gw.queue;
+                *bgp = Some(BgpSpec {
+                    asn,
+                    ..BgpSpec::default()
+                });
+                if gw.kind == GatewayKind::Vpn {
+                    if let Some(subnet) = vnet.gateway_subnet {
+                        addresses.push(format!("{}/32", bgp_address(subnet)));
+                    }
+                }
+            }
+            out.nodes.push(router);
+            out.links.push(LinkSpec {
+                delay: Some(delay),
+                ..LinkSpec::new(
+                    format!("{}-vnet", gw.name),
+                    EndSpec::new(&gw.name, format!("{gw_ip}/30")),
+                    EndSpec::new(name, format!("{vnet_ip}/30")),
+                )
+            });
+            let weight = match gw.kind {
+                GatewayKind::ExpressRoute => ER_WEIGHT,
+                GatewayKind::Vpn => VPN_WEIGHT,
+            };
+            // The VNet, and every spoke using the gateway, learn routes from it.
+            for w in served(v, peerings) {
+                let local = if w == v {
+                    vnet_ip
+                } else {
+                    let Some((q, side)) = peerings.iter().find_map(|q| q.side_of(w).filter(|s| s.1 == v).map(|s| (q, s.0))) else {
+                        continue;
+                    };
+                    // The gateway reaches the spoke's peering address through the hub.
+                    out.routes.push(route(&gw.name, format!("{}/32", q.addr[side]), vnet_ip));
+                    q.addr[side]
+                };
+                out.bgp_sessions.push(BgpSessionSpec {
+                    a: BgpEndSpec {
+                        node: vnets[w].spec.name.clone(),
+                        ip: local.to_string(),
+                        weight: Some(weight),
+                        ..BgpEndSpec::default()
+                    },
+                    b: BgpEndSpec {
+                        node: gw.name.clone(),
+                        ip: gw_ip.to_string(),
+                        ..BgpEndSpec::default()
+                    },
+                    bfd: None,
+                });
+            }
+            if let (Some(public), Some(up)) = (&gw.public_ip, &gw.internet) {
+                let Ok(p) = public.parse::<Prefix>() else {
+                    problems.push(problem(&item, format!("public_ip '{public}' is not an address with its length, e.g. 198.51.100.1/30")));
+                    continue;
+                };
+                if p.len < 30 {
+                    problems.push(problem(&item, format!("public_ip {p}: give a /30 or /31, whose other address is the internet side")));
+                    continue;
+                }
+                let (x, y) = hosts_of_30(p);
+                let far = if p.len == 31 {
+                    Ipv4Addr::from(u32::from(p.network().addr) + u32::from(u32::from(p.addr) & 1 == 0))
+                } else if p.addr == x {
+                    y
+                } else if p.addr == y {
+                    x
+                } else {
+                    problems.push(problem(&item, format!("public_ip {p} is not a host address of its /30")));
+                    continue;
+                };
+                out.links.push(LinkSpec {
+                    delay: up.delay,
+                    jitter: up.jitter.clone(),
+                    loss: up.loss.clone(),
+                    rate: up.rate,
+                    ..LinkSpec::new(
+                        format!("{}-internet", gw.name),
+                        EndSpec::new(&up.node, format!("{far}/{}", p.len)),
+                        EndSpec::new(&gw.name, p.to_string()),
+                    )
+                });
+            }
+        }
+    }
+}
+
+fn connections(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    index: &BTreeMap<&str, usize>,
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+) {
+    let gateway = |name: &str| spec.gateways.iter().find(|g| g.name == name);
+    let gateway_names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
+    let mut names = Vec::new();
+    for c in &spec.connections {
+        let item = format!("connection '{}'", c.name());
+        if names.contains(&c.name()) {
+            problems.push(problem(&item, "the name is used twice"));
+            continue;
+        }
+        names.push(c.name());
+        match c {
+            ConnectionSpec::ExpressRoute {
+                gateway: g,
+                circuit,
+                ..
+            } => {
+                match gateway(g) {
+                    Some(gw) if gw.kind == GatewayKind::ExpressRoute => {}
+                    Some(_) => problems.push(problem(&item, format!("gateway '{g}' is a VPN gateway; ExpressRoute connects to an ExpressRoute gateway"))),
+                    None => problems.push(problem(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names)))),
+                }
+                match out.circuits.iter_mut().find(|k| k.name == *circuit) {
+                    Some(k) => k.connections.push(g.clone()),
+                    None => {
+                        let circuits: Vec<&str> = spec.circuits.iter().map(|k| k.name.as_str()).collect();
+                        problems.push(problem(&item, format!("unknown circuit '{circuit}'{}", crate::lab::suggest(circuit, &circuits))));
+                    }
+                }
+            }
+            ConnectionSpec::SiteToSite {
+                name,
+                gateway: g,
+                local,
+                cipher,
+                nat_t,
+                mss_clamp,
+                dpd,
+            } => {
+                let gw = match gateway(g) {
+                    Some(gw) if gw.kind == GatewayKind::Vpn => gw,
+                    Some(_) => {
+                        problems.push(problem(&item, format!("gateway '{g}' is an ExpressRoute gateway; a site-to-site connection needs a VPN gateway")));
+                        continue;
+                    }
+                    None => {
+                        problems.push(problem(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names))));
+                        continue;
+                    }
+                };
+                let Some(lgw) = spec.local_gateways.iter().find(|l| l.name == *local) else {
+                    let locals: Vec<&str> = spec.local_gateways.iter().map(|l| l.name.as_str()).collect();
+                    problems.push(problem(&item, format!("unknown local gateway '{local}'{}", crate::lab::suggest(local, &locals))));
+                    continue;
+                };
+                site_to_site(spec, vnets, index, gw, lgw, &item, out, problems, TunnelSpec {
+                    name: name.clone(),
+                    a: TunnelEndSpec { node: String::new(), ip: String::new() },
+                    b: TunnelEndSpec { node: String::new(), ip: String::new() },
+                    cipher: *cipher,
+                    nat_t: *nat_t,
+                    mss_clamp: *mss_clamp,
+                    dpd: dpd.clone(),
+                });
+            }
+        }
+    }
+    for l in &spec.local_gateways {
+        if !spec.connections.iter().any(|c| matches!(c, ConnectionSpec::SiteToSite { local, .. } if *local == l.name)) {
+            problems.push(problem(&format!("local gateway '{}'", l.name), "no connection uses it"));
+        }
+    }
+}
+
+/// A site-to-site connection: the tunnel, the underlay routes to each other's public address,
+/// and BGP over the tunnel or static routes both ways.
+#[allow(clippy::too_many_arguments)]
+fn site_to_site(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    index: &BTreeMap<&str, usize>,
+    gw: &GatewaySpec,
+    lgw: &LocalGatewaySpec,
+    item: &str,
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+    mut tunnel: TunnelSpec,
+) {
+    let Some(device) = spec.nodes.iter().find(|n| n.name() == lgw.device) else {
+        let names: Vec<&str> = spec.nodes.iter().map(|n| n.name()).collect();
+        problems.push(problem(item, format!("local gateway '{}': device '{}' is not a node of the lab{}", lgw.name, lgw.device, crate::lab::suggest(&lgw.device, &names))));
+        return;
+    };
+    let NodeSpec::Router { bgp: device_bgp, .. } = device else {
+        problems.push(problem(item, format!("local gateway '{}': '{}' is a host; the VPN device is a router", lgw.name, lgw.device)));
+        return;
+    };
+    // The device's public address is one of its interfaces: the far end is its next hop.
+    let Some(isp) = spec.links.iter().find_map(|l| {
+        let ends = [&l.a, &l.b];
+        (0..2).find_map(|s| {
+            let ip = ends[s].ip.split('/').next()?;
+            (ends[s].node == lgw.device && ip == lgw.ip)
+                .then(|| ends[1 - s].ip.split('/').next().map(str::to_string))
+                .flatten()
+        })
+    }) else {
+        problems.push(problem(item, format!("local gateway '{}': {} is not an interface address of '{}'", lgw.name, lgw.ip, lgw.device)));
+        return;
+    };
+    let (Some(public), Some(up)) = (gw.public_ip.as_ref(), gw.internet.as_ref()) else {
+        return;
+    };
+    let public = public.split('/').next().unwrap_or_default().to_string();
+    let far = out
+        .links
+        .iter()
+        .find(|l| l.name == format!("{}-internet", gw.name))
+        .map(|l| l.a.ip.split('/').next().unwrap_or_default().to_string());
+    let Some(far) = far else { return };
+    let _ = up;
+    tunnel.a = TunnelEndSpec {
+        node: lgw.device.clone(),
+        ip: lgw.ip.clone(),
+    };
+    tunnel.b = TunnelEndSpec {
+        node: gw.name.clone(),
+        ip: public.clone(),
+    };
+    out.routes.push(route(&lgw.device, format!("{public}/32"), &isp));
+    out.routes.push(route(&gw.name, format!("{}/32", lgw.ip), &far));
+    let v = index[gw.vnet.as_str()];
+    let gw_subnet = vnets[v].gateway_subnet;
+    match (&lgw.bgp, lgw.prefixes.is_empty()) {
+        (Some(b), true) => {
+            if device_bgp.as_ref().is_none_or(|d| d.asn != b.asn) {
+                problems.push(problem(item, format!("local gateway '{}': device '{}' must run BGP with AS {}", lgw.name, lgw.device, b.asn)));
+                return;
+            }
+            if gw.sku == crate::gateway::Sku::Basic {
+                problems.push(problem(item, format!("gateway '{}' is Basic, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
+                return;
+            }
+            let Some(gw_bgp) = gw_subnet.map(bgp_address) else { return };
+            // The device's BGP address: added when the device does not have it.
+            let has = device.addresses().iter().any(|a| a.split('/').next() == Some(b.ip.as_str()))
+                || spec.links.iter().any(|l| [&l.a, &l.b].iter().any(|e| e.node == lgw.device && e.ip.split('/').next() == Some(b.ip.as_str())));
+            if !has {
+                if let Some(NodeSpec::Router { addresses, .. }) = out.nodes.iter_mut().find(|n| n.name() == lgw.device) {
+                    if !addresses.iter().any(|a| a.split('/').next() == Some(b.ip.as_str())) {
+                        addresses.push(format!("{}/32", b.ip));
+                    }
+                }
+            }
+            out.routes.push(route(&lgw.device, format!("{gw_bgp}/32"), &tunnel.name));
+            out.routes.push(route(&gw.name, format!("{}/32", b.ip), &tunnel.name));
+            out.bgp_sessions.push(BgpSessionSpec {
+                a: BgpEndSpec {
+                    node: lgw.device.clone(),
+                    ip: b.ip.clone(),
+                    ..BgpEndSpec::default()
+                },
+                b: BgpEndSpec {
+                    node: gw.name.clone(),
+                    ip: gw_bgp.to_string(),
+                    ..BgpEndSpec::default()
+                },
+                bfd: None,
+            });
+        }
+        (None, false) => {
+            // Static: the gateway routes the local prefixes into the tunnel and announces them
+            // to the VNets it serves; the device routes their address spaces into the tunnel.
+            for p in &lgw.prefixes {
+                out.routes.push(route(&gw.name, p, &tunnel.name));
+                if let Some(NodeSpec::Router { bgp: Some(b), .. }) = out.nodes.iter_mut().find(|n| n.name() == gw.name) {
+                    b.originate.push(p.clone());
+                }
+            }
+            let hub = v;
+            let spaces: Vec<String> = vnets[hub]
+                .spec
+                .address_space
+                .iter()
+                .cloned()
+                .chain(spec.peerings.iter().filter(|p| p.a == gw.vnet && p.use_remote_gateways && p.allow_gateway_transit).flat_map(|p| {
+                    spec.vnets.iter().find(|w| w.name == p.b).map(|w| w.address_space.clone()).unwrap_or_default()
+                }))
+                .collect();
+            for s in spaces {
+                out.routes.push(route(&lgw.device, s, &tunnel.name));
+            }
+        }
+        (Some(_), false) => problems.push(problem(item, format!("local gateway '{}' has both `bgp` and `prefixes`: BGP learns the prefixes", lgw.name))),
+        (None, true) => problems.push(problem(item, format!("local gateway '{}' needs `bgp` or `prefixes`", lgw.name))),
+    }
+    out.tunnels.push(tunnel);
+}

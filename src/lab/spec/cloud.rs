@@ -1,0 +1,203 @@
+//! The cloud's own vocabulary, as a Bicep or Terraform author writes it: virtual networks with
+//! subnets and user-defined routes, virtual network gateways, local network gateways (the
+//! on-premises VPN device), connections and peerings. `super::super::expand` turns each into
+//! routers, links, tunnels, routes and BGP sessions with the platform's behaviour built in.
+//!
+//! Defaults and their sources (domain.md, "Virtual networks, peering and hub-spoke" and "More
+//! on gateways") are named constants in `expand::vnet`.
+
+use super::{is_false, DpdSpec};
+use crate::gateway::Sku;
+use crate::link::{JitterSpec, LossSpec, QueueLimit};
+use crate::units::{Bitrate, Duration};
+use crate::vpn::esp::CipherSuite;
+use serde::{Deserialize, Serialize};
+
+/// A virtual network: address space, subnets (where VMs attach), an optional GatewaySubnet.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VnetSpec {
+    pub name: String,
+    /// The VNet's prefixes; every subnet lies inside one.
+    pub address_space: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<SubnetSpec>,
+    /// The GatewaySubnet, where the VNet's gateways live (a /27 or larger when ExpressRoute
+    /// and VPN gateways coexist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_subnet: Option<String>,
+    /// One-way delay between a VM (or gateway) and the VNet's fabric. Default 50 µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    /// Delay between the VNet's gateways learning a route and its VMs using it. Default 2 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programming_delay: Option<Duration>,
+}
+
+/// A subnet: its prefix, the VMs on it, and its route table's user-defined routes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSpec {
+    pub name: String,
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmSpec>,
+    /// User-defined routes: they win over BGP and system routes for the same prefix; the
+    /// longest prefix still comes first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<UserRouteSpec>,
+}
+
+/// A node of the lab (a host, or a router acting as a network virtual appliance) with a NIC on
+/// the subnet.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSpec {
+    pub node: String,
+    /// Its address; default the next free one from the subnet's fifth (Azure keeps the first
+    /// four and the last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The NIC's bandwidth (a VM size's network limit). Default 10 Gbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Bitrate>,
+}
+
+/// A user-defined route: `next_hop` is a virtual appliance's address (a VM of this VNet or of
+/// a peered one) or "None" (drop).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRouteSpec {
+    pub prefix: String,
+    pub next_hop: String,
+}
+
+/// Gateway type: what the gateway connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum GatewayKind {
+    Vpn,
+    ExpressRoute,
+}
+
+/// A virtual network gateway in a VNet's GatewaySubnet.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySpec {
+    pub name: String,
+    pub vnet: String,
+    pub kind: GatewayKind,
+    pub sku: Sku,
+    /// Default 65515.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// VPN gateways: the public address and prefix length of its internet side (e.g.
+    /// "198.51.100.1/30"; the `internet` node takes the other host of a /30 or /31).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    /// VPN gateways: the link to the internet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internet: Option<UplinkSpec>,
+    /// Overrides the SKU's throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Bitrate>,
+    /// Overrides the SKU's packets per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pps: Option<u64>,
+    /// The queue in front of the capacity limit. Default 1000 packets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueLimit>,
+}
+
+/// A link from a gateway to a router of the lab (the internet).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UplinkSpec {
+    pub node: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<JitterSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Bitrate>,
+}
+
+/// A local network gateway: the on-premises VPN device as the cloud knows it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalGatewaySpec {
+    pub name: String,
+    /// The device: a router of the lab.
+    pub device: String,
+    /// Its public IPv4 address: one of the device's interface addresses.
+    pub ip: String,
+    /// The on-premises prefixes, for connections without BGP (static routes both ways).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<String>,
+    /// BGP over the tunnel: the device's AS (its `bgp` must have it) and peering address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<LocalBgpSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalBgpSpec {
+    pub asn: u32,
+    /// The device's BGP address; added to the device as a /32 when it does not have it.
+    pub ip: String,
+}
+
+/// A connection of a virtual network gateway.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub enum ConnectionSpec {
+    /// Site-to-site IPsec between a VPN gateway and a local network gateway.
+    SiteToSite {
+        name: String,
+        gateway: String,
+        local: String,
+        /// Default AesGcm.
+        #[serde(default)]
+        cipher: CipherSuite,
+        /// UDP 4500 encapsulation. Default false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        nat_t: bool,
+        /// TCP MSS clamp at both ends; `None` turns it off. Default 1350, as the vendor asks.
+        #[serde(default = "super::default_mss_clamp")]
+        mss_clamp: Option<u16>,
+        /// IKE dead-peer detection; `None` turns it off. Default 45 s timeout, 10 s probes.
+        #[serde(default = "super::default_dpd")]
+        dpd: Option<DpdSpec>,
+    },
+    /// An ExpressRoute gateway linked to a circuit.
+    ExpressRoute {
+        name: String,
+        gateway: String,
+        circuit: String,
+    },
+}
+
+impl ConnectionSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            ConnectionSpec::SiteToSite { name, .. } | ConnectionSpec::ExpressRoute { name, .. } => {
+                name
+            }
+        }
+    }
+}
+
+/// A VNet peering, both of its halves: `a` is the hub when gateway transit is used.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeeringSpec {
+    pub a: String,
+    pub b: String,
+    /// `a` lets `b` use its gateways. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_gateway_transit: bool,
+    /// `b` uses `a`'s gateways (`b` has none of its own; `a` allows transit). Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub use_remote_gateways: bool,
+}
