@@ -165,12 +165,24 @@ pub fn render(s: &Summary) -> String {
         let _ = writeln!(out, "\nrouters");
         for r in &s.routers {
             let d = &r.drops;
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  {:<16} forwarded {:>10}  local {:>6}  drops: no route {}, ttl {}, mtu {}, link down {}, malformed {}, capacity {}",
                 r.name, r.forwarded, r.local, d.no_route, d.ttl_expired, d.mtu, d.link_down, d.malformed, d.capacity
             );
+            // VNet peering is not transitive: only VNet labs meet it, so only they show it.
+            if d.not_transitive > 0 {
+                let _ = write!(out, ", not transitive {}", d.not_transitive);
+            }
+            let _ = writeln!(out);
         }
+    }
+    for r in s.routers.iter().filter(|r| r.drops.not_transitive > 0) {
+        let _ = writeln!(
+            out,
+            "  finding: {} dropped {} packets that only a second VNet peering would carry: peering is not transitive; route them through an appliance in the hub, with user-defined routes in the spokes",
+            r.name, r.drops.not_transitive
+        );
     }
     for l in &s.loops {
         let _ = writeln!(

@@ -542,6 +542,10 @@ impl Router {
     /// connected and static routes; a static or connected route for the same prefix wins, and a
     /// VNet system route wins over every BGP route inside it.
     fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) {
+        // Inside a VNet system route BGP changes nothing: neither forwarding nor the log.
+        if self.system_routes.iter().any(|s| s.covers(prefix)) {
+            return;
+        }
         let hops: Vec<NextHop> = peers
             .iter()
             .filter_map(|&peer| {
@@ -559,7 +563,7 @@ impl Router {
         }
         self.fib = self.static_fib.clone();
         for (p, hops) in &self.bgp_routes {
-            if !self.static_fib.has(*p) && !self.system_routes.iter().any(|s| s.covers(*p)) {
+            if !self.static_fib.has(*p) {
                 for &h in hops {
                     self.fib.add(*p, h);
                 }

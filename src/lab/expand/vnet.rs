@@ -166,7 +166,10 @@ fn parse_vnets<'a>(spec: &'a LabSpec, problems: &mut Vec<Problem>) -> Vec<Vnet<'
             if p.len > 29 {
                 problems.push(problem(
                     &item,
-                    format!("subnet '{}' ({p}) is smaller than a /29, the smallest Azure allows", s.name),
+                    format!(
+                        "subnet '{}' ({p}) is smaller than a /29, the smallest Azure allows",
+                        s.name
+                    ),
                 ));
             }
             taken.push((s.name.clone(), p));
@@ -238,21 +241,35 @@ fn peerings(
             problems.push(problem(&item, "a VNet cannot peer with itself"));
             continue;
         }
-        if out.iter().any(|q| q.side_of(a).is_some_and(|(_, o)| o == b)) {
+        if out
+            .iter()
+            .any(|q| q.side_of(a).is_some_and(|(_, o)| o == b))
+        {
             problems.push(problem(&item, "the two VNets are already peered"));
             continue;
         }
         if p.use_remote_gateways && !p.allow_gateway_transit {
             problems.push(problem(
                 &item,
-                format!("'{}' uses remote gateways, but '{}' does not allow gateway transit", p.b, p.a),
+                format!(
+                    "'{}' uses remote gateways, but '{}' does not allow gateway transit",
+                    p.b, p.a
+                ),
             ));
         }
-        let gateways_of = |v: usize| spec.gateways.iter().filter(|g| g.vnet == vnets[v].spec.name).count();
+        let gateways_of = |v: usize| {
+            spec.gateways
+                .iter()
+                .filter(|g| g.vnet == vnets[v].spec.name)
+                .count()
+        };
         if p.use_remote_gateways && gateways_of(a) == 0 {
             problems.push(problem(
                 &item,
-                format!("'{}' uses remote gateways, but '{}' has no gateway", p.b, p.a),
+                format!(
+                    "'{}' uses remote gateways, but '{}' has no gateway",
+                    p.b, p.a
+                ),
             ));
         }
         if p.use_remote_gateways && gateways_of(b) > 0 {
@@ -262,7 +279,10 @@ fn peerings(
             ));
         }
         let Some(net) = alloc.link_30() else {
-            problems.push(problem(&item, "link-local space (169.254.0.0/16) is used up"));
+            problems.push(problem(
+                &item,
+                "link-local space (169.254.0.0/16) is used up",
+            ));
             continue;
         };
         let (x, y) = hosts_of_30(net);
@@ -319,7 +339,10 @@ fn gateways(
         {
             problems.push(problem(
                 &item,
-                format!("vnet '{}' already has a {:?} gateway: a VNet has at most one of each type", gw.vnet, gw.kind),
+                format!(
+                    "vnet '{}' already has a {:?} gateway: a VNet has at most one of each type",
+                    gw.vnet, gw.kind
+                ),
             ));
         }
         match (gw.kind, &gw.public_ip, &gw.internet) {
@@ -337,7 +360,10 @@ fn gateways(
         let Some(subnet) = vnet.gateway_subnet else {
             problems.push(problem(
                 &item,
-                format!("vnet '{}' has no gateway_subnet (e.g. a /27 in its address space)", gw.vnet),
+                format!(
+                    "vnet '{}' has no gateway_subnet (e.g. a /27 in its address space)",
+                    gw.vnet
+                ),
             ));
             continue;
         };
@@ -373,7 +399,12 @@ fn route(node: &str, prefix: impl ToString, via: impl ToString) -> RouteSpec {
 /// The VNets a VNet's gateways serve: itself and the spokes that use them.
 fn served(v: usize, peerings: &[Peering]) -> Vec<usize> {
     std::iter::once(v)
-        .chain(peerings.iter().filter(|p| p.transit && p.a == v).map(|p| p.b))
+        .chain(
+            peerings
+                .iter()
+                .filter(|p| p.transit && p.a == v)
+                .map(|p| p.b),
+        )
         .collect()
 }
 
@@ -404,15 +435,21 @@ fn vnet_routers(spec: &LabSpec, vnets: &[Vnet], peerings: &[Peering], out: &mut 
                     originate: vnet.spec.address_space.clone(),
                     ..BgpSpec::default()
                 });
-                *programming_delay = Some(vnet.spec.programming_delay.unwrap_or(VNET_PROGRAMMING_DELAY));
+                *programming_delay = Some(
+                    vnet.spec
+                        .programming_delay
+                        .unwrap_or(VNET_PROGRAMMING_DELAY),
+                );
             }
             // Peers of peers that are not peers: not transitive.
-            let peers: Vec<usize> = peerings.iter().filter_map(|p| p.side_of(v)).map(|s| s.1).collect();
+            let peers: Vec<usize> = peerings
+                .iter()
+                .filter_map(|p| p.side_of(v))
+                .map(|s| s.1)
+                .collect();
             let mut beyond: Vec<usize> = peerings
                 .iter()
-                .filter_map(|p| {
-                    peers.iter().find_map(|&q| p.side_of(q)).map(|(_, r)| r)
-                })
+                .filter_map(|p| peers.iter().find_map(|&q| p.side_of(q)).map(|(_, r)| r))
                 .filter(|r| *r != v && !peers.contains(r))
                 .collect();
             beyond.sort_unstable();
@@ -468,7 +505,9 @@ fn vms(
         let delay = vnet.spec.delay.unwrap_or(VNET_DELAY);
         for s in &vnet.spec.subnets {
             let item = format!("vnet '{}' subnet '{}'", vnet.spec.name, s.name);
-            let Ok(p) = s.prefix.parse::<Prefix>() else { continue };
+            let Ok(p) = s.prefix.parse::<Prefix>() else {
+                continue;
+            };
             let first = u32::from(p.addr);
             let size = 1u64 << (32 - p.len);
             let gateway = Ipv4Addr::from(first + 1);
@@ -489,7 +528,10 @@ fn vms(
             let mut next = first + RESERVED_LOW;
             for vm in &s.vms {
                 if let Some(before) = attached.insert(&vm.node, item.clone()) {
-                    problems.push(problem(&item, format!("VM '{}' is already on {before}", vm.node)));
+                    problems.push(problem(
+                        &item,
+                        format!("VM '{}' is already on {before}", vm.node),
+                    ));
                     continue;
                 }
                 let ip = match &vm.ip {
@@ -504,7 +546,10 @@ fn vms(
                         let a = Ipv4Addr::from(next);
                         next += 1;
                         if !usable(a) {
-                            problems.push(problem(&item, format!("no address left for VM '{}'", vm.node)));
+                            problems.push(problem(
+                                &item,
+                                format!("no address left for VM '{}'", vm.node),
+                            ));
                             continue;
                         }
                         a
@@ -515,19 +560,32 @@ fn vms(
                 }
                 let Some(node) = out.nodes.iter_mut().find(|n| n.name() == vm.node) else {
                     let names: Vec<&str> = spec.nodes.iter().map(|n| n.name()).collect();
-                    problems.push(problem(&item, format!("VM '{}' is not a node of the lab{}", vm.node, crate::lab::suggest(&vm.node, &names))));
+                    problems.push(problem(
+                        &item,
+                        format!(
+                            "VM '{}' is not a node of the lab{}",
+                            vm.node,
+                            crate::lab::suggest(&vm.node, &names)
+                        ),
+                    ));
                     continue;
                 };
                 match node {
                     NodeSpec::Host { gateway: g, .. } => match g {
                         None => *g = Some(gateway.to_string()),
                         Some(g) if *g == gateway.to_string() => {}
-                        Some(g) => problems.push(problem(&item, format!("VM '{}' has gateway {g}; on {p} it is {gateway}", vm.node))),
+                        Some(g) => problems.push(problem(
+                            &item,
+                            format!("VM '{}' has gateway {g}; on {p} it is {gateway}", vm.node),
+                        )),
                     },
                     NodeSpec::Router { name, .. } => {
                         // A network virtual appliance: its default route is the subnet's gateway
                         // unless the lab routes it otherwise.
-                        let own_default = spec.routes.iter().any(|r| r.node == *name && r.prefix.starts_with("0.0.0.0/"));
+                        let own_default = spec
+                            .routes
+                            .iter()
+                            .any(|r| r.node == *name && r.prefix.starts_with("0.0.0.0/"));
                         if !own_default {
                             out.routes.push(route(name, "0.0.0.0/0", gateway));
                         }
@@ -571,12 +629,21 @@ fn user_routes(
                     VIA_NONE.to_string()
                 } else {
                     let Ok(hop) = r.next_hop.parse::<Ipv4Addr>() else {
-                        problems.push(problem(&item, format!("route to {p}: next hop '{}' is neither an address nor \"None\"", r.next_hop)));
+                        problems.push(problem(
+                            &item,
+                            format!(
+                                "route to {p}: next hop '{}' is neither an address nor \"None\"",
+                                r.next_hop
+                            ),
+                        ));
                         continue;
                     };
                     match vm_addrs.get(&hop) {
                         Some(&w) if w == v => hop.to_string(),
-                        Some(&w) => match peerings.iter().find_map(|q| q.side_of(v).filter(|s| s.1 == w).map(|s| (q, s.0))) {
+                        Some(&w) => match peerings
+                            .iter()
+                            .find_map(|q| q.side_of(v).filter(|s| s.1 == w).map(|s| (q, s.0)))
+                        {
                             Some((q, side)) => {
                                 // The peer sends what arrives over this peering to the appliance.
                                 out.routes.push(RouteSpec {
@@ -664,11 +731,15 @@ fn gateway_nodes(
                 let local = if w == v {
                     vnet_ip
                 } else {
-                    let Some((q, side)) = peerings.iter().find_map(|q| q.side_of(w).filter(|s| s.1 == v).map(|s| (q, s.0))) else {
+                    let Some((q, side)) = peerings
+                        .iter()
+                        .find_map(|q| q.side_of(w).filter(|s| s.1 == v).map(|s| (q, s.0)))
+                    else {
                         continue;
                     };
                     // The gateway reaches the spoke's peering address through the hub.
-                    out.routes.push(route(&gw.name, format!("{}/32", q.addr[side]), vnet_ip));
+                    out.routes
+                        .push(route(&gw.name, format!("{}/32", q.addr[side]), vnet_ip));
                     q.addr[side]
                 };
                 out.bgp_sessions.push(BgpSessionSpec {
@@ -697,13 +768,18 @@ fn gateway_nodes(
                 }
                 let (x, y) = hosts_of_30(p);
                 let far = if p.len == 31 {
-                    Ipv4Addr::from(u32::from(p.network().addr) + u32::from(u32::from(p.addr) & 1 == 0))
+                    Ipv4Addr::from(
+                        u32::from(p.network().addr) + u32::from(u32::from(p.addr) & 1 == 0),
+                    )
                 } else if p.addr == x {
                     y
                 } else if p.addr == y {
                     x
                 } else {
-                    problems.push(problem(&item, format!("public_ip {p} is not a host address of its /30")));
+                    problems.push(problem(
+                        &item,
+                        format!("public_ip {p} is not a host address of its /30"),
+                    ));
                     continue;
                 };
                 out.links.push(LinkSpec {
@@ -753,8 +829,15 @@ fn connections(
                 match out.circuits.iter_mut().find(|k| k.name == *circuit) {
                     Some(k) => k.connections.push(g.clone()),
                     None => {
-                        let circuits: Vec<&str> = spec.circuits.iter().map(|k| k.name.as_str()).collect();
-                        problems.push(problem(&item, format!("unknown circuit '{circuit}'{}", crate::lab::suggest(circuit, &circuits))));
+                        let circuits: Vec<&str> =
+                            spec.circuits.iter().map(|k| k.name.as_str()).collect();
+                        problems.push(problem(
+                            &item,
+                            format!(
+                                "unknown circuit '{circuit}'{}",
+                                crate::lab::suggest(circuit, &circuits)
+                            ),
+                        ));
                     }
                 }
             }
@@ -774,30 +857,69 @@ fn connections(
                         continue;
                     }
                     None => {
-                        problems.push(problem(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names))));
+                        problems.push(problem(
+                            &item,
+                            format!(
+                                "unknown gateway '{g}'{}",
+                                crate::lab::suggest(g, &gateway_names)
+                            ),
+                        ));
                         continue;
                     }
                 };
                 let Some(lgw) = spec.local_gateways.iter().find(|l| l.name == *local) else {
-                    let locals: Vec<&str> = spec.local_gateways.iter().map(|l| l.name.as_str()).collect();
-                    problems.push(problem(&item, format!("unknown local gateway '{local}'{}", crate::lab::suggest(local, &locals))));
+                    let locals: Vec<&str> = spec
+                        .local_gateways
+                        .iter()
+                        .map(|l| l.name.as_str())
+                        .collect();
+                    problems.push(problem(
+                        &item,
+                        format!(
+                            "unknown local gateway '{local}'{}",
+                            crate::lab::suggest(local, &locals)
+                        ),
+                    ));
                     continue;
                 };
-                site_to_site(spec, vnets, index, gw, lgw, &item, out, problems, TunnelSpec {
-                    name: name.clone(),
-                    a: TunnelEndSpec { node: String::new(), ip: String::new() },
-                    b: TunnelEndSpec { node: String::new(), ip: String::new() },
-                    cipher: *cipher,
-                    nat_t: *nat_t,
-                    mss_clamp: *mss_clamp,
-                    dpd: dpd.clone(),
-                });
+                site_to_site(
+                    spec,
+                    vnets,
+                    index,
+                    gw,
+                    lgw,
+                    &item,
+                    out,
+                    problems,
+                    TunnelSpec {
+                        name: name.clone(),
+                        a: TunnelEndSpec {
+                            node: String::new(),
+                            ip: String::new(),
+                        },
+                        b: TunnelEndSpec {
+                            node: String::new(),
+                            ip: String::new(),
+                        },
+                        cipher: *cipher,
+                        nat_t: *nat_t,
+                        mss_clamp: *mss_clamp,
+                        dpd: dpd.clone(),
+                    },
+                );
             }
         }
     }
     for l in &spec.local_gateways {
-        if !spec.connections.iter().any(|c| matches!(c, ConnectionSpec::SiteToSite { local, .. } if *local == l.name)) {
-            problems.push(problem(&format!("local gateway '{}'", l.name), "no connection uses it"));
+        if !spec
+            .connections
+            .iter()
+            .any(|c| matches!(c, ConnectionSpec::SiteToSite { local, .. } if *local == l.name))
+        {
+            problems.push(problem(
+                &format!("local gateway '{}'", l.name),
+                "no connection uses it",
+            ));
         }
     }
 }
@@ -818,11 +940,28 @@ fn site_to_site(
 ) {
     let Some(device) = spec.nodes.iter().find(|n| n.name() == lgw.device) else {
         let names: Vec<&str> = spec.nodes.iter().map(|n| n.name()).collect();
-        problems.push(problem(item, format!("local gateway '{}': device '{}' is not a node of the lab{}", lgw.name, lgw.device, crate::lab::suggest(&lgw.device, &names))));
+        problems.push(problem(
+            item,
+            format!(
+                "local gateway '{}': device '{}' is not a node of the lab{}",
+                lgw.name,
+                lgw.device,
+                crate::lab::suggest(&lgw.device, &names)
+            ),
+        ));
         return;
     };
-    let NodeSpec::Router { bgp: device_bgp, .. } = device else {
-        problems.push(problem(item, format!("local gateway '{}': '{}' is a host; the VPN device is a router", lgw.name, lgw.device)));
+    let NodeSpec::Router {
+        bgp: device_bgp, ..
+    } = device
+    else {
+        problems.push(problem(
+            item,
+            format!(
+                "local gateway '{}': '{}' is a host; the VPN device is a router",
+                lgw.name, lgw.device
+            ),
+        ));
         return;
     };
     // The device's public address is one of its interfaces: the far end is its next hop.
@@ -835,7 +974,13 @@ fn site_to_site(
                 .flatten()
         })
     }) else {
-        problems.push(problem(item, format!("local gateway '{}': {} is not an interface address of '{}'", lgw.name, lgw.ip, lgw.device)));
+        problems.push(problem(
+            item,
+            format!(
+                "local gateway '{}': {} is not an interface address of '{}'",
+                lgw.name, lgw.ip, lgw.device
+            ),
+        ));
         return;
     };
     let (Some(public), Some(up)) = (gw.public_ip.as_ref(), gw.internet.as_ref()) else {
@@ -857,37 +1002,62 @@ fn site_to_site(
         node: gw.name.clone(),
         ip: public.clone(),
     };
-    out.routes.push(route(&lgw.device, format!("{public}/32"), &isp));
-    out.routes.push(route(&gw.name, format!("{}/32", lgw.ip), &far));
+    out.routes
+        .push(route(&lgw.device, format!("{public}/32"), &isp));
+    out.routes
+        .push(route(&gw.name, format!("{}/32", lgw.ip), &far));
     let v = index[gw.vnet.as_str()];
     let gw_subnet = vnets[v].gateway_subnet;
     match (&lgw.bgp, lgw.prefixes.is_empty()) {
         (Some(b), true) => {
             if device_bgp.as_ref().is_none_or(|d| d.asn != b.asn) {
-                problems.push(problem(item, format!("local gateway '{}': device '{}' must run BGP with AS {}", lgw.name, lgw.device, b.asn)));
+                problems.push(problem(
+                    item,
+                    format!(
+                        "local gateway '{}': device '{}' must run BGP with AS {}",
+                        lgw.name, lgw.device, b.asn
+                    ),
+                ));
                 return;
             }
             if gw.sku == crate::gateway::Sku::Basic {
                 problems.push(problem(item, format!("gateway '{}' is Basic, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
                 return;
             }
-            let Some(gw_bgp) = gw_subnet.map(bgp_address) else { return };
+            let Some(gw_bgp) = gw_subnet.map(bgp_address) else {
+                return;
+            };
             // The device's BGP address: added when the device does not have it.
-            let has = device.addresses().iter().any(|a| a.split('/').next() == Some(b.ip.as_str()))
-                || spec.links.iter().any(|l| [&l.a, &l.b].iter().any(|e| e.node == lgw.device && e.ip.split('/').next() == Some(b.ip.as_str())));
+            let has = device
+                .addresses()
+                .iter()
+                .any(|a| a.split('/').next() == Some(b.ip.as_str()))
+                || spec.links.iter().any(|l| {
+                    [&l.a, &l.b].iter().any(|e| {
+                        e.node == lgw.device && e.ip.split('/').next() == Some(b.ip.as_str())
+                    })
+                });
             if !has {
-                if let Some(NodeSpec::Router { addresses, .. }) = out.nodes.iter_mut().find(|n| n.name() == lgw.device) {
-                    if !addresses.iter().any(|a| a.split('/').next() == Some(b.ip.as_str())) {
+                if let Some(NodeSpec::Router { addresses, .. }) =
+                    out.nodes.iter_mut().find(|n| n.name() == lgw.device)
+                {
+                    if !addresses
+                        .iter()
+                        .any(|a| a.split('/').next() == Some(b.ip.as_str()))
+                    {
                         addresses.push(format!("{}/32", b.ip));
                     }
                 }
             }
-            out.routes.push(route(&lgw.device, format!("{gw_bgp}/32"), &tunnel.name));
-            out.routes.push(route(&gw.name, format!("{}/32", b.ip), &tunnel.name));
+            out.routes
+                .push(route(&lgw.device, format!("{gw_bgp}/32"), &tunnel.name));
+            out.routes
+                .push(route(&gw.name, format!("{}/32", b.ip), &tunnel.name));
             out.bgp_sessions.push(BgpSessionSpec {
                 a: BgpEndSpec {
                     node: lgw.device.clone(),
                     ip: b.ip.clone(),
+                    announce: b.announce.clone(),
                     ..BgpEndSpec::default()
                 },
                 b: BgpEndSpec {
@@ -903,7 +1073,9 @@ fn site_to_site(
             // to the VNets it serves; the device routes their address spaces into the tunnel.
             for p in &lgw.prefixes {
                 out.routes.push(route(&gw.name, p, &tunnel.name));
-                if let Some(NodeSpec::Router { bgp: Some(b), .. }) = out.nodes.iter_mut().find(|n| n.name() == gw.name) {
+                if let Some(NodeSpec::Router { bgp: Some(b), .. }) =
+                    out.nodes.iter_mut().find(|n| n.name() == gw.name)
+                {
                     b.originate.push(p.clone());
                 }
             }
@@ -913,16 +1085,36 @@ fn site_to_site(
                 .address_space
                 .iter()
                 .cloned()
-                .chain(spec.peerings.iter().filter(|p| p.a == gw.vnet && p.use_remote_gateways && p.allow_gateway_transit).flat_map(|p| {
-                    spec.vnets.iter().find(|w| w.name == p.b).map(|w| w.address_space.clone()).unwrap_or_default()
-                }))
+                .chain(
+                    spec.peerings
+                        .iter()
+                        .filter(|p| {
+                            p.a == gw.vnet && p.use_remote_gateways && p.allow_gateway_transit
+                        })
+                        .flat_map(|p| {
+                            spec.vnets
+                                .iter()
+                                .find(|w| w.name == p.b)
+                                .map(|w| w.address_space.clone())
+                                .unwrap_or_default()
+                        }),
+                )
                 .collect();
             for s in spaces {
                 out.routes.push(route(&lgw.device, s, &tunnel.name));
             }
         }
-        (Some(_), false) => problems.push(problem(item, format!("local gateway '{}' has both `bgp` and `prefixes`: BGP learns the prefixes", lgw.name))),
-        (None, true) => problems.push(problem(item, format!("local gateway '{}' needs `bgp` or `prefixes`", lgw.name))),
+        (Some(_), false) => problems.push(problem(
+            item,
+            format!(
+                "local gateway '{}' has both `bgp` and `prefixes`: BGP learns the prefixes",
+                lgw.name
+            ),
+        )),
+        (None, true) => problems.push(problem(
+            item,
+            format!("local gateway '{}' needs `bgp` or `prefixes`", lgw.name),
+        )),
     }
     out.tunnels.push(tunnel);
 }

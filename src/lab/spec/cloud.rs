@@ -146,6 +146,10 @@ pub struct LocalBgpSpec {
     pub asn: u32,
     /// The device's BGP address; added to the device as a /32 when it does not have it.
     pub ip: String,
+    /// Prefixes the device announces on this connection only, besides its `originate` (a more
+    /// specific prefix over the VPN pulls traffic off ExpressRoute: longest prefix first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announce: Vec<String>,
 }
 
 /// A connection of a virtual network gateway.

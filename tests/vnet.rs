@@ -1,0 +1,398 @@
+//! The cloud vocabulary (VNets, gateways, connections, peerings) and the platform behaviour it
+//! builds in (domain.md, "Virtual networks, peering and hub-spoke" and "Route selection").
+
+mod common;
+use common::{app, lab, run};
+use hybridlab::results::Results;
+
+/// On premises: a host behind an edge router that is both the ExpressRoute CE and the VPN
+/// device. In the cloud: `vnets`, with an ExpressRoute and a VPN gateway in `hub`. `extra` is
+/// spliced in after the connections (more fields), `lgw_bgp` extends the local gateway's BGP.
+fn hybrid(vnets: &str, peerings: &str, lgw_bgp: &str, edge_originate: &str, apps: &str) -> String {
+    let spoke_vm = if vnets.contains("spoke-vm") {
+        r#", Host(name: "spoke-vm")"#
+    } else {
+        ""
+    };
+    format!(
+        r#"(
+    name: "hybrid", seed: 1, duration: "8s",
+    nodes: [
+        Host(name: "onprem-host", gateway: "10.1.0.1"),
+        Router(name: "edge", mss_clamp: 1350, bgp: (asn: 65001, originate: [{edge_originate}])),
+        Router(name: "internet"),
+        Host(name: "hub-vm"), Host(name: "hub-vm2"), Router(name: "nva") {spoke_vm}
+    ],
+    links: [
+        (name: "lan", a: (node: "onprem-host", ip: "10.1.0.10/24"), b: (node: "edge", ip: "10.1.0.1/24"), delay: "100us", rate: "10Gbps"),
+        (name: "isp", a: (node: "edge", ip: "203.0.113.1/30"), b: (node: "internet", ip: "203.0.113.2/30"), delay: "12ms", rate: "500Mbps"),
+    ],
+    vnets: [{vnets}],
+    peerings: [{peerings}],
+    gateways: [
+        (name: "vpngw", vnet: "hub", kind: Vpn, sku: VpnGw2, public_ip: "198.51.100.1/30", internet: (node: "internet", delay: "8ms")),
+        (name: "ergw", vnet: "hub", kind: ExpressRoute, sku: ErGw1Az),
+    ],
+    local_gateways: [(name: "onprem", device: "edge", ip: "203.0.113.1", bgp: (asn: 65001, ip: "172.16.255.1" {lgw_bgp}))],
+    circuits: [(name: "er", ce: "edge", bandwidth: "1Gbps", primary: "192.168.100.0/30", secondary: "192.168.100.4/30", delay: "2ms", backbone_delay: "1ms", ce_local_pref: 150)],
+    connections: [
+        SiteToSite(name: "s2s", gateway: "vpngw", local: "onprem"),
+        ExpressRoute(name: "er-conn", gateway: "ergw", circuit: "er"),
+    ],
+    apps: [{apps}],
+)"#
+    )
+}
+
+const HUB: &str = r#"(name: "hub", address_space: ["10.20.0.0/16"], gateway_subnet: "10.20.254.0/27",
+    subnets: [(name: "workload", prefix: "10.20.0.0/24", vms: [(node: "hub-vm"), (node: "hub-vm2")]),
+              (name: "appliances", prefix: "10.20.1.0/24", vms: [(node: "nva")])])"#;
+const SPOKE: &str = r#"(name: "spoke", address_space: ["10.30.0.0/16"],
+    subnets: [(name: "workload", prefix: "10.30.1.0/24", vms: [(node: "spoke-vm")])])"#;
+const TRANSIT: &str =
+    r#"(a: "hub", b: "spoke", allow_gateway_transit: true, use_remote_gateways: true)"#;
+const EDGE: &str = r#""10.1.0.0/16""#;
+
+fn probe(name: &str, from: &str, to: &str) -> String {
+    probe_at(name, from, to, "4s")
+}
+
+fn probe_at(name: &str, from: &str, to: &str, start: &str) -> String {
+    format!(
+        r#"(name: "{name}", from: "{from}", to: "{to}", start: "{start}", traffic: UdpProbe(interval: "10ms")),"#
+    )
+}
+
+fn rtt_p50_ms(r: &Results, name: &str) -> f64 {
+    let p = app(r, name).probes().unwrap();
+    assert!(p.returned > 0, "{name}: no probe came back");
+    p.rtt.quantile(0.5).unwrap() as f64 / 1e6
+}
+
+fn forwarded(r: &Results, router: &str) -> u64 {
+    r.routers
+        .iter()
+        .find(|x| x.name == router)
+        .unwrap()
+        .forwarded
+}
+
+fn hub_only(apps: &str) -> String {
+    hybrid(HUB, "", "", EDGE, apps)
+}
+
+#[test]
+fn for_the_same_prefix_the_vnet_prefers_expressroute_with_no_weight_written() {
+    let r = run(&hub_only(&probe("p", "hub-vm", "onprem-host")));
+    // ExpressRoute: 2 x (2 ms + 1 ms) plus the VNet; the VPN would be 2 x 20 ms.
+    let rtt = rtt_p50_ms(&r, "p");
+    assert!(
+        (6.0..8.0).contains(&rtt),
+        "RTT {rtt} ms is not ExpressRoute's"
+    );
+    let p = app(&r, "p").probes().unwrap();
+    assert_eq!(p.returned, p.sent, "every probe comes back");
+}
+
+#[test]
+fn a_more_specific_prefix_over_the_vpn_still_wins() {
+    let text = hybrid(
+        HUB,
+        "",
+        r#", announce: ["10.1.0.0/24"]"#,
+        EDGE,
+        &probe("p", "hub-vm", "onprem-host"),
+    );
+    let rtt = rtt_p50_ms(&run(&text), "p");
+    // Out over the VPN (20 ms), back over ExpressRoute (3 ms), which on premises prefers.
+    assert!(
+        (23.0..26.0).contains(&rtt),
+        "RTT {rtt} ms: the /24 over the VPN should win one way"
+    );
+}
+
+#[test]
+fn a_user_defined_route_wins_over_bgp_for_the_same_prefix_but_not_over_a_longer_one() {
+    let udr = |prefix: &str| {
+        HUB.replace(
+            r#"vms: [(node: "hub-vm"), (node: "hub-vm2")])"#,
+            &format!(r#"vms: [(node: "hub-vm"), (node: "hub-vm2")], routes: [(prefix: "{prefix}", next_hop: "10.20.1.4")])"#),
+        )
+    };
+    let same = run(&hybrid(
+        &udr("10.1.0.0/16"),
+        "",
+        "",
+        EDGE,
+        &probe("p", "hub-vm", "onprem-host"),
+    ));
+    assert!(
+        forwarded(&same, "nva") > 0,
+        "the appliance carries the VM's traffic"
+    );
+    assert!(rtt_p50_ms(&same, "p") < 8.0);
+    let shorter = run(&hybrid(
+        &udr("10.0.0.0/8"),
+        "",
+        "",
+        EDGE,
+        &probe("p", "hub-vm", "onprem-host"),
+    ));
+    assert_eq!(
+        forwarded(&shorter, "nva"),
+        0,
+        "BGP's /16 is longer than the UDR's /8"
+    );
+}
+
+#[test]
+fn vnet_and_peering_system_routes_win_over_more_specific_bgp() {
+    // On premises announces a /24 inside the spoke's address space.
+    let text = hybrid(
+        &format!("{HUB}, {SPOKE}"),
+        TRANSIT,
+        "",
+        r#""10.1.0.0/16", "10.30.1.0/24""#,
+        &probe("p", "hub-vm", "spoke-vm"),
+    );
+    let r = run(&text);
+    let rtt = rtt_p50_ms(&r, "p");
+    assert!(
+        rtt < 1.0,
+        "RTT {rtt} ms: the peering, not on premises, must carry it"
+    );
+    // The hub's gateways did learn the /24; the VNet neither installed nor logged it.
+    assert!(r
+        .route_changes
+        .iter()
+        .any(|c| c.router == "ergw" && c.prefix.to_string() == "10.30.1.0/24"));
+    assert!(!r.route_changes.iter().any(|c| c.router == "hub"
+        && c.prefix.to_string() == "10.30.1.0/24"
+        && !c.next_hops.is_empty()));
+}
+
+#[test]
+fn spokes_use_the_hubs_gateway_and_on_premises_learns_their_address_spaces() {
+    let text = hybrid(
+        &format!("{HUB}, {SPOKE}"),
+        TRANSIT,
+        "",
+        EDGE,
+        &probe("p", "onprem-host", "spoke-vm"),
+    );
+    let r = run(&text);
+    let rtt = rtt_p50_ms(&r, "p");
+    assert!(
+        (6.0..8.0).contains(&rtt),
+        "RTT {rtt} ms is not ExpressRoute's"
+    );
+    let learned = |prefix: &str| {
+        r.route_changes
+            .iter()
+            .any(|c| c.router == "edge" && c.prefix.to_string() == prefix)
+    };
+    assert!(
+        learned("10.30.0.0/16"),
+        "on premises learns the spoke's address space"
+    );
+    assert!(!learned("10.30.1.0/24"), "address spaces, not subnets");
+    // Without gateway transit the spoke has no way to on premises.
+    let text = hybrid(
+        &format!("{HUB}, {SPOKE}"),
+        r#"(a: "hub", b: "spoke")"#,
+        "",
+        EDGE,
+        &probe("p", "onprem-host", "spoke-vm"),
+    );
+    let r = run(&text);
+    assert_eq!(app(&r, "p").probes().unwrap().returned, 0);
+}
+
+#[test]
+fn a_peering_has_the_latency_of_traffic_inside_one_vnet() {
+    let text = hybrid(
+        &format!("{HUB}, {SPOKE}"),
+        TRANSIT,
+        "",
+        EDGE,
+        &format!(
+            "{}{}",
+            probe("across", "hub-vm", "spoke-vm"),
+            // Offset, so neither queues behind the other on the VM's NIC.
+            probe_at("inside", "hub-vm", "hub-vm2", "4.005s")
+        ),
+    );
+    let r = run(&text);
+    let min = |name: &str| app(&r, name).probes().unwrap().rtt.min().unwrap();
+    assert_eq!(min("across"), min("inside"));
+}
+
+/// Three VNets with no gateway: a hub with an appliance and two spokes peered with it.
+fn hub_and_spokes(spoke_routes: bool) -> String {
+    let routes = |other: &str| {
+        if spoke_routes {
+            format!(r#", routes: [(prefix: "{other}", next_hop: "10.0.1.4")]"#)
+        } else {
+            String::new()
+        }
+    };
+    format!(
+        r#"(
+    name: "spokes", seed: 1, duration: "2s",
+    nodes: [Host(name: "a-vm"), Host(name: "b-vm"), Router(name: "nva")],
+    links: [],
+    vnets: [
+        (name: "hub", address_space: ["10.0.0.0/16"], subnets: [(name: "nva", prefix: "10.0.1.0/24", vms: [(node: "nva")])]),
+        (name: "spoke-a", address_space: ["10.1.0.0/16"], subnets: [(name: "w", prefix: "10.1.0.0/24", vms: [(node: "a-vm")]{})]),
+        (name: "spoke-b", address_space: ["10.2.0.0/16"], subnets: [(name: "w", prefix: "10.2.0.0/24", vms: [(node: "b-vm")]{})]),
+    ],
+    peerings: [(a: "hub", b: "spoke-a"), (a: "hub", b: "spoke-b")],
+    apps: [(name: "p", from: "a-vm", to: "b-vm", start: "0s", traffic: UdpProbe(interval: "10ms"))],
+)"#,
+        routes("10.2.0.0/16"),
+        routes("10.1.0.0/16")
+    )
+}
+
+#[test]
+fn peering_is_not_transitive_unless_the_hub_routes_it() {
+    let text = hub_and_spokes(false);
+    let l = lab(&text);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.reason.contains("not transitive")),
+        "check warns: {:?}",
+        l.warnings
+    );
+    let r = run(&text);
+    let p = app(&r, "p").probes().unwrap();
+    assert!(p.sent > 100);
+    assert_eq!(p.returned, 0);
+    let a = r.routers.iter().find(|x| x.name == "spoke-a").unwrap();
+    assert_eq!(
+        a.drops.not_transitive, p.sent,
+        "every probe dropped as not transitive"
+    );
+
+    // A low-level route that sends spoke A's traffic to the hub itself: the hub does not pass
+    // it from one peering to another. (The two vocabularies mix; the first peering takes
+    // 169.254.0.0/30, the hub's end first.)
+    let text = hub_and_spokes(false).replace(
+        "    apps: [",
+        r#"    routes: [(node: "spoke-a", prefix: "10.2.0.0/16", via: "169.254.0.1")],
+    apps: ["#,
+    );
+    let r = run(&text);
+    let p = app(&r, "p").probes().unwrap();
+    assert_eq!(p.returned, 0);
+    let hub = r.routers.iter().find(|x| x.name == "hub").unwrap();
+    assert_eq!(hub.drops.not_transitive, p.sent, "the hub drops them all");
+
+    // User-defined routes in both spokes through the hub's appliance.
+    let r = run(&hub_and_spokes(true));
+    let p = app(&r, "p").probes().unwrap();
+    assert_eq!(p.returned, p.sent);
+    assert_eq!(
+        forwarded(&r, "nva"),
+        2 * p.sent,
+        "both directions pass the appliance"
+    );
+    let hub = r.routers.iter().find(|x| x.name == "hub").unwrap();
+    assert_eq!(hub.drops.not_transitive, 0);
+}
+
+#[test]
+fn the_vocabulary_refuses_what_the_platform_refuses() {
+    let refused = |text: String, words: &[&str]| {
+        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"))
+            .to_string();
+        for w in words {
+            assert!(e.contains(w), "'{w}' missing from: {e}");
+        }
+    };
+    let spokes = format!("{HUB}, {SPOKE}");
+    refused(
+        hybrid(
+            &spokes,
+            r#"(a: "hub", b: "spoke", use_remote_gateways: true)"#,
+            "",
+            EDGE,
+            "",
+        ),
+        &["peering 'hub'–'spoke'", "does not allow gateway transit"],
+    );
+    refused(
+        hybrid(
+            &spokes,
+            r#"(a: "spoke", b: "hub", allow_gateway_transit: true, use_remote_gateways: true)"#,
+            "",
+            EDGE,
+            "",
+        ),
+        &["'spoke' has no gateway", "'hub' has a gateway of its own"],
+    );
+    refused(
+        hybrid(HUB, "", "", EDGE, "").replace(
+            "kind: ExpressRoute, sku: ErGw1Az",
+            "kind: ExpressRoute, sku: VpnGw1",
+        ),
+        &["gateway 'ergw'", "VpnGw1 is a VPN SKU"],
+    );
+    refused(
+        hybrid(HUB, "", "", EDGE, "").replace(r#"public_ip: "198.51.100.1/30", "#, ""),
+        &["gateway 'vpngw'", "needs `public_ip` and `internet`"],
+    );
+    refused(
+        hybrid(
+            &HUB.replace(r#"prefix: "10.20.1.0/24""#, r#"prefix: "10.21.1.0/24""#),
+            "",
+            "",
+            EDGE,
+            "",
+        ),
+        &[
+            "vnet 'hub'",
+            "subnet 'appliances' (10.21.1.0/24) is outside the address space",
+        ],
+    );
+    refused(
+        hybrid(&spokes, r#"(a: "hub", b: "spokee")"#, "", EDGE, ""),
+        &["unknown vnet 'spokee'", "did you mean 'spoke'"],
+    );
+    refused(
+        hybrid(
+            &HUB.replace(
+                r#"(node: "hub-vm2")])"#,
+                r#"(node: "hub-vm2")], routes: [(prefix: "10.1.0.0/16", next_hop: "10.20.9.9")])"#,
+            ),
+            "",
+            "",
+            EDGE,
+            "",
+        ),
+        &["subnet 'workload'", "next hop 10.20.9.9 is not a VM"],
+    );
+    refused(
+        hybrid(
+            &HUB.replace(r#"(node: "nva")"#, r#"(node: "hub-vm")"#),
+            "",
+            "",
+            EDGE,
+            "",
+        ),
+        &["VM 'hub-vm' is already on vnet 'hub' subnet 'workload'"],
+    );
+    refused(
+        hybrid(
+            &HUB.replace(r#"gateway_subnet: "10.20.254.0/27","#, ""),
+            "",
+            "",
+            EDGE,
+            "",
+        ),
+        &["vnet 'hub' has no gateway_subnet"],
+    );
+}
