@@ -150,6 +150,17 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                 None => (text, "no such app in the run".to_string(), false),
             }
         }
+        Expectation::Unreachable { app: name } => {
+            let text = format!("{name} is unreachable");
+            match app(name) {
+                Some(a) => (
+                    text,
+                    format!("{} of {} came back", a.received, a.sent),
+                    a.sent > 0 && a.received == 0,
+                ),
+                None => (text, "no such app in the run".to_string(), false),
+            }
+        }
     };
     Outcome {
         expectation,

@@ -437,89 +437,127 @@ fn a_missing_file_and_bad_usage_exit_2() {
     assert_eq!(code, 2, "{text}");
 }
 
-#[test]
-fn misspelt_tunnels_gateways_and_peers_get_suggestions() {
-    let lab = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/topologies/er-vpn-failover.ron"
-    ))
-    .unwrap();
-    let cases: &[(&str, &str, &str)] = &[
-        (
-            r#"prefix: "10.20.255.30/32", via: "s2s""#,
-            r#"prefix: "10.20.255.30/32", via: "s2z""#,
-            "next hop 's2z' is neither an IPv4 address nor a tunnel of 'edge' (did you mean 's2s'?)",
-        ),
-        (
-            r#"gateway: "ergw", bandwidth"#,
-            r#"gateway: "ergv", bandwidth"#,
-            "gateway 'ergv' is not a router in the lab (did you mean 'ergw'?)",
-        ),
-        (
-            r#"ce: "edge", gateway"#,
-            r#"ce: "edgy", gateway"#,
-            "ce 'edgy' is not a router with `bgp` in the lab (did you mean 'edge'?)",
-        ),
-        (
-            r#"ce: "edge", gateway"#,
-            r#"ce: "router", gateway"#,
-            "ce 'router' is not a router with `bgp` in the lab (there are: edge, vpngw, ergw, vnet)",
-        ),
-        (
-            r#"(node: "vnet", ip: "10.20.254.6", weight"#,
-            r#"(node: "vnet", ip: "10.20.254.66", weight"#,
-            "10.20.254.66 is not an address of 'vnet' (did you mean '10.20.254.6'?)",
-        ),
-        (
-            r#"(at: "40s", action: CircuitUp("er")),"#,
-            r#"(at: "40s", action: CircuitUp("er")), (at: "50s", action: BgpReset(router: "vnet", peer: "10.20.254.55")),"#,
-            "'vnet' has no BGP session with 10.20.254.55 (did you mean '10.20.254.5'?)",
-        ),
-    ];
-    for (from, to, words) in cases {
-        assert!(lab.contains(from), "{from}");
-        let (code, text) = emulate(&["check"], Some(&lab.replacen(from, to, 1)));
-        assert_eq!(code, 2, "{to}: {text}");
-        assert!(text.contains(words), "expected {words:?} in: {text}");
-    }
+/// A lab file's text: the headline lab in the cloud vocabulary, or the low-level lab that sets
+/// every field.
+fn lab_text(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-#[test]
-fn extreme_control_plane_timers_are_refused_with_their_range() {
-    let lab = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/topologies/er-vpn-failover.ron"
-    ))
-    .unwrap();
-    let cases: &[(&str, &str, &str)] = &[
-        (
-            "bgp: (asn: 65001, originate",
-            r#"bgp: (asn: 65001, connect_retry: "0ns", originate"#,
-            "router 'edge': connect_retry 0ns is outside 100ms..=65535s",
-        ),
-        (
-            r#"(a: (node: "edge", ip: "172.16.255.1")"#,
-            r#"(a: (node: "edge", ip: "172.16.255.1", hold: "18446744073709551615ns")"#,
-            "hold 18446744073709551615ns is outside 0ns..=65535s",
-        ),
-        (
-            r#"delay: "2ms", backbone_delay"#,
-            r#"delay: "2ms", bfd: (interval: "1ns"), backbone_delay"#,
-            "bfd interval 1ns is outside 1ms..=60s",
-        ),
-        (
-            "cipher: AesGcm,",
-            r#"cipher: AesGcm, dpd: (interval: "1ns", timeout: "45s"),"#,
-            "tunnel 's2s': DPD interval 1ns is outside 100ms..=3600s",
-        ),
-    ];
-    for (from, to, words) in cases {
-        assert!(lab.contains(from), "{from}");
+const HEADLINE: &str = "topologies/er-vpn-failover.ron";
+const LOW_LEVEL: &str = "tests/labs/every-field.ron";
+
+/// Each case: the file, a piece of its text, what replaces it, and words the error must hold.
+fn refused_with(cases: &[(&str, &str, &str, &str)]) {
+    for (file, from, to, words) in cases {
+        let lab = lab_text(file);
+        assert!(lab.contains(from), "{file}: {from}");
         let (code, text) = emulate(&["check"], Some(&lab.replacen(from, to, 1)));
         assert_eq!(code, 2, "{to}: {text}");
         assert!(!text.contains("panicked"), "{text}");
         assert!(text.contains(words), "expected {words:?} in: {text}");
     }
+}
+
+#[test]
+fn misspelt_tunnels_gateways_and_peers_get_suggestions() {
+    refused_with(&[
+        (
+            LOW_LEVEL,
+            r#"prefix: "10.20.255.30/32", via: "s2s""#,
+            r#"prefix: "10.20.255.30/32", via: "s2z""#,
+            "next hop 's2z' is neither an IPv4 address nor a tunnel of 'edge' (did you mean 's2s'?)",
+        ),
+        (
+            LOW_LEVEL,
+            r#"gateway: "ergw", bandwidth"#,
+            r#"gateway: "ergv", bandwidth"#,
+            "gateway 'ergv' is not a router in the lab (did you mean 'ergw'?)",
+        ),
+        (
+            LOW_LEVEL,
+            r#"ce: "edge", gateway"#,
+            r#"ce: "edgy", gateway"#,
+            "ce 'edgy' is not a router with `bgp` in the lab (did you mean 'edge'?)",
+        ),
+        (
+            LOW_LEVEL,
+            r#"ce: "edge", gateway"#,
+            r#"ce: "router", gateway"#,
+            "ce 'router' is not a router with `bgp` in the lab (there are: edge, vpngw, ergw, vnet)",
+        ),
+        (
+            LOW_LEVEL,
+            r#"(node: "vnet", ip: "10.20.254.6", weight"#,
+            r#"(node: "vnet", ip: "10.20.254.66", weight"#,
+            "10.20.254.66 is not an address of 'vnet' (did you mean '10.20.254.6'?)",
+        ),
+        (
+            LOW_LEVEL,
+            r#"(at: "8s", action: CircuitUp("er")),"#,
+            r#"(at: "8s", action: CircuitUp("er")), (at: "9s", action: BgpReset(router: "vnet", peer: "10.20.254.55")),"#,
+            "'vnet' has no BGP session with 10.20.254.55 (did you mean '10.20.254.5'?)",
+        ),
+        (
+            HEADLINE,
+            r#"gateway: "ergw", circuit: "er")"#,
+            r#"gateway: "ergw", circuit: "ee")"#,
+            "connection 'er-conn': unknown circuit 'ee' (did you mean 'er'?)",
+        ),
+        (
+            HEADLINE,
+            r#"SiteToSite(name: "s2s", gateway: "vpngw""#,
+            r#"SiteToSite(name: "s2s", gateway: "vpngv""#,
+            "connection 's2s': unknown gateway 'vpngv' (did you mean 'vpngw'?)",
+        ),
+        (
+            HEADLINE,
+            r#"local: "onprem""#,
+            r#"local: "onprm""#,
+            "connection 's2s': unknown local gateway 'onprm' (did you mean 'onprem'?)",
+        ),
+        (
+            HEADLINE,
+            r#"(name: "ergw", vnet: "vnet""#,
+            r#"(name: "ergw", vnet: "vnets""#,
+            "gateway 'ergw': unknown vnet 'vnets' (did you mean 'vnet'?)",
+        ),
+        (
+            HEADLINE,
+            r#"vms: [(node: "azure-vm""#,
+            r#"vms: [(node: "azure-wm""#,
+            "VM 'azure-wm' is not a node of the lab (did you mean 'azure-vm'?)",
+        ),
+    ]);
+}
+
+#[test]
+fn extreme_control_plane_timers_are_refused_with_their_range() {
+    refused_with(&[
+        (
+            HEADLINE,
+            "bgp: (asn: 65001, originate",
+            r#"bgp: (asn: 65001, connect_retry: "0ns", originate"#,
+            "router 'edge': connect_retry 0ns is outside 100ms..=65535s",
+        ),
+        (
+            LOW_LEVEL,
+            r#"(a: (node: "edge", ip: "172.16.255.1", local_pref: 100)"#,
+            r#"(a: (node: "edge", ip: "172.16.255.1", local_pref: 100, hold: "18446744073709551615ns")"#,
+            "hold 18446744073709551615ns is outside 0ns..=65535s",
+        ),
+        (
+            HEADLINE,
+            r#"delay: "2ms", backbone_delay"#,
+            r#"delay: "2ms", bfd: (interval: "1ns"), backbone_delay"#,
+            "bfd interval 1ns is outside 1ms..=60s",
+        ),
+        (
+            HEADLINE,
+            "cipher: AesGcm)",
+            r#"cipher: AesGcm, dpd: (interval: "1ns", timeout: "45s"))"#,
+            "tunnel 's2s': DPD interval 1ns is outside 100ms..=3600s",
+        ),
+    ]);
 }
 
 #[test]

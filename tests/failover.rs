@@ -42,7 +42,7 @@ fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_de
     let edge = route_move(t, "edge");
     assert_eq!(
         edge.next_hops,
-        vec!["10.20.255.30".parse::<std::net::Ipv4Addr>().unwrap()]
+        vec!["10.20.254.30".parse::<std::net::Ipv4Addr>().unwrap()]
     );
     assert!((edge.after_us - d.after_us).abs() < 0.01 * S);
     let vnet = route_move(t, "vnet");

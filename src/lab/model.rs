@@ -235,6 +235,9 @@ pub enum Expectation {
     NoLossOutsideFailover {
         app: String,
     },
+    Unreachable {
+        app: String,
+    },
 }
 
 /// What kind of traffic an app is, as results and reports name it.

@@ -97,6 +97,9 @@ pub enum ExpectSpec {
     },
     /// Probes and pings lose nothing except within the outages that follow faults.
     NoLossOutsideFailover { app: String },
+    /// Not one probe or ping comes back: a design that must block the traffic (spoke to
+    /// spoke with no router in the hub, a segmented network).
+    Unreachable { app: String },
 }
 
 fn default_seed() -> u64 {

@@ -117,6 +117,14 @@ pub(super) fn expectations(
                     "loss is counted for probes and pings",
                 ),
             },
+            ExpectSpec::Unreachable { app } => Expectation::Unreachable {
+                app: app_of(
+                    c,
+                    app,
+                    &[AppKind::UdpProbe, AppKind::Ping],
+                    "reachability is measured by probes and pings",
+                ),
+            },
         };
         out.push(expectation);
     }
