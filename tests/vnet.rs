@@ -396,3 +396,184 @@ fn the_vocabulary_refuses_what_the_platform_refuses() {
         &["vnet 'hub' has no gateway_subnet"],
     );
 }
+
+#[test]
+fn past_its_prefix_limit_a_peering_drops_the_session_and_premium_raises_the_limit() {
+    // 4,001 /24s from on premises: one past the private peering's and the VPN gateway's 4,000.
+    let many: Vec<String> = (0..4001)
+        .map(|i| format!("\"11.{}.{}.0/24\"", i / 256, i % 256))
+        .collect();
+    let text = hybrid(HUB, "", "", &format!("{EDGE}, {}", many.join(", ")), "");
+    let r = run(&text);
+    let down = |r: &Results, router: &str, what: &str| {
+        r.control
+            .iter()
+            .filter(|e| e.router.starts_with(router) && e.what.to_string() == what)
+            .count()
+    };
+    assert!(
+        down(&r, "er-msee", "BGP down (prefix limit exceeded)") >= 2,
+        "both MSEEs drop it"
+    );
+    assert!(down(&r, "vpngw", "BGP down (prefix limit exceeded)") >= 1);
+    // The edge hears why: NOTIFICATION, cease.
+    assert!(down(&r, "edge", "BGP down (notification, code 6)") >= 3);
+
+    let premium = run(&text.replace("ce_local_pref: 150", "ce_local_pref: 150, premium: true"));
+    assert_eq!(
+        down(&premium, "er-msee", "BGP down (prefix limit exceeded)"),
+        0
+    );
+    let learned = premium
+        .route_changes
+        .iter()
+        .filter(|c| c.router == "ergw" && !c.next_hops.is_empty())
+        .map(|c| c.prefix)
+        .collect::<std::collections::BTreeSet<_>>();
+    // The 4,001, the /16 beside them, and the VNet's own address space.
+    assert_eq!(learned.len(), 4003, "every prefix reached the gateway");
+}
+
+#[test]
+fn as_path_prepending_makes_a_circuit_the_less_preferred() {
+    let lab = |prepend: &str| {
+        format!(
+            r#"(
+    name: "two-circuits", seed: 1, duration: "4s",
+    nodes: [Router(name: "edge", bgp: (asn: 65001, originate: ["10.1.0.0/16"])), Host(name: "vm")],
+    links: [],
+    vnets: [(name: "vnet", address_space: ["10.20.0.0/16"], gateway_subnet: "10.20.254.0/27",
+             subnets: [(name: "w", prefix: "10.20.0.0/24", vms: [(node: "vm")])])],
+    gateways: [(name: "ergw", vnet: "vnet", kind: ExpressRoute, sku: ErGw1Az)],
+    circuits: [
+        (name: "er1", ce: "edge", bandwidth: "1Gbps", primary: "192.168.1.0/30", secondary: "192.168.1.4/30"),
+        (name: "er2", ce: "edge", bandwidth: "1Gbps", primary: "192.168.2.0/30", secondary: "192.168.2.4/30" {prepend}),
+    ],
+    connections: [ExpressRoute(name: "c1", gateway: "ergw", circuit: "er1"), ExpressRoute(name: "c2", gateway: "ergw", circuit: "er2")],
+)"#
+        )
+    };
+    // What the gateway settles on for on premises: its MSEE next hops.
+    let settled = |text: String| {
+        let r = run(&text);
+        r.route_changes
+            .iter()
+            .rfind(|c| c.router == "ergw" && c.prefix.to_string() == "10.1.0.0/16")
+            .map(|c| c.next_hops.len())
+            .unwrap()
+    };
+    assert_eq!(
+        settled(lab("")),
+        4,
+        "equal paths: all four MSEEs share the flows"
+    );
+    assert_eq!(settled(lab(", ce_prepend: 3")), 2, "only er1's MSEEs");
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    lab(text).warnings.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn check_warns_when_the_two_directions_would_take_different_paths_and_the_run_agrees() {
+    let symmetric = hub_only(&probe("p", "onprem-host", "hub-vm"));
+    assert!(
+        !warnings(&symmetric)
+            .iter()
+            .any(|w| w.contains("different paths")),
+        "local preference 150 on the circuit keeps both directions on it"
+    );
+    // Without it, on premises prefers the VPN's shorter AS path.
+    let text = symmetric.replace(", ce_local_pref: 150", "");
+    let w = warnings(&text);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("'edge' sends to 10.20.0.0/16 over the VPN")
+                && w.contains("different paths")
+                && w.contains("ce_local_pref: 150")),
+        "{w:?}"
+    );
+    let rtt = rtt_p50_ms(&run(&text), "p");
+    assert!(
+        (23.0..26.0).contains(&rtt),
+        "RTT {rtt} ms: in over the VPN, back over the circuit"
+    );
+    // A more specific prefix over the VPN: the VNet sends it there, on premises does not.
+    let text = hybrid(HUB, "", r#", announce: ["10.1.0.0/24"]"#, EDGE, "");
+    assert!(
+        warnings(&text)
+            .iter()
+            .any(|w| w.contains("the VNet sends to 10.1.0.0/24 over the VPN")
+                && w.contains("different paths")),
+        "{:?}",
+        warnings(&text)
+    );
+}
+
+#[test]
+fn coexisting_gateways_follow_the_coexistence_rules() {
+    let refused = |text: String, words: &str| {
+        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains(words), "{e}");
+        assert!(e.contains("coexistence guide"), "the rule's source: {e}");
+    };
+    let text = hub_only("");
+    refused(
+        text.replace("sku: VpnGw2", "sku: Basic"),
+        "'vpngw' is Basic: coexistence needs VpnGw1 or above",
+    );
+    refused(
+        text.replace("sku: VpnGw2", "sku: Basic, vpn_type: PolicyBased"),
+        "'vpngw' is policy-based: coexistence needs a route-based VPN gateway",
+    );
+    refused(
+        text.replace(
+            r#"gateway_subnet: "10.20.254.0/27""#,
+            r#"gateway_subnet: "10.20.254.0/28""#,
+        ),
+        "gateway_subnet 10.20.254.0/28 is smaller than the /27",
+    );
+}
+
+#[test]
+fn there_is_no_transit_between_a_vpn_site_and_an_expressroute_site() {
+    // A branch with its own VPN device joins; the edge keeps only the circuit.
+    let text = hub_only(&probe("p", "branch-host", "onprem-host"))
+        .replace(
+            r#"Router(name: "internet"),"#,
+            r#"Router(name: "internet"), Host(name: "branch-host", gateway: "10.2.0.1"),
+        Router(name: "branch", bgp: (asn: 65002, originate: ["10.2.0.0/16"])),"#,
+        )
+        .replace(
+            r#"(name: "isp", a:"#,
+            r#"(name: "branch-lan", a: (node: "branch-host", ip: "10.2.0.10/24"), b: (node: "branch", ip: "10.2.0.1/24")),
+        (name: "branch-isp", a: (node: "branch", ip: "203.0.113.5/30"), b: (node: "internet", ip: "203.0.113.6/30"), delay: "10ms"),
+        (name: "isp", a:"#,
+        )
+        .replace(
+            r#"(name: "onprem", device: "edge", ip: "203.0.113.1", bgp: (asn: 65001, ip: "172.16.255.1" )"#,
+            r#"(name: "onprem", device: "branch", ip: "203.0.113.5", bgp: (asn: 65002, ip: "172.16.255.2" )"#,
+        );
+    let w = warnings(&text);
+    assert!(
+        w.iter().any(|w| w.contains(
+            "site 'branch' (VPN) and site 'edge' (circuit 'er') do not reach each other"
+        ) && w
+            .contains("no transit routing between VPN sites and ExpressRoute sites")),
+        "{w:?}"
+    );
+    let r = run(&text);
+    assert_eq!(
+        app(&r, "p").probes().unwrap().returned,
+        0,
+        "the VNet does not pass one site's routes to the other"
+    );
+    // Both sites still reach the VNet.
+    let text = text.replace(
+        r#"apps: [(name: "p", from: "branch-host", to: "onprem-host""#,
+        r#"apps: [(name: "p", from: "branch-host", to: "hub-vm""#,
+    );
+    assert!(rtt_p50_ms(&run(&text), "p") > 30.0);
+}

@@ -7,7 +7,7 @@
 //! time the session sends NOTIFICATION (hold timer expired) and goes down; its routes are
 //! withdrawn. A down session retries after `connect_retry`.
 
-use super::bgp_wire::{Attributes, Message, CEASE, HOLD_TIMER_EXPIRED};
+use super::bgp_wire::{Attributes, Message, CEASE, HOLD_TIMER_EXPIRED, MAX_PREFIXES_REACHED};
 use crate::engine::Time;
 use crate::route::Prefix;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
@@ -21,6 +21,13 @@ pub const PORT: u16 = 179;
 /// connection at the peer never collides with a new attempt.
 const EPHEMERAL_BASE: u16 = 40000;
 const BUFFER: usize = 64 * 1024;
+/// How often a passive end checks whether its NOTIFICATION has been taken, and for how long at
+/// most: a round trip of any lab path, and well inside the active end's connect retry (half of
+/// it at most), so the passive end listens before the next attempt arrives.
+const DRAIN_POLL: Time = 10_000_000;
+const DRAIN_MAX: Time = 1_000_000_000;
+/// Withdrawn routes per UPDATE: at most 5 bytes each, so 800 fit in the 4,096-byte limit.
+const WITHDRAWN_PER_UPDATE: usize = 800;
 
 /// One end's settings of a session.
 #[derive(Debug, Clone)]
@@ -41,6 +48,12 @@ pub struct Config {
     pub local_pref: Option<u32>,
     /// Prefixes this end announces on this session only, besides the router's own.
     pub announce: Vec<Prefix>,
+    /// Times this end prepends its own AS to the paths it announces (eBGP): the on-premises way
+    /// to make a path less preferred. 0 for none.
+    pub prepend: u8,
+    /// The most prefixes this end accepts from the peer; one more and it sends NOTIFICATION
+    /// (cease, "maximum number of prefixes reached", RFC 4486) and drops the session.
+    pub max_prefixes: Option<usize>,
 }
 
 impl Config {
@@ -68,6 +81,8 @@ pub enum DownReason {
     ConnectionClosed,
     /// A fault reset it.
     Reset,
+    /// The peer sent more prefixes than this end accepts.
+    PrefixLimit,
 }
 
 /// What a poll observed.
@@ -92,6 +107,9 @@ pub struct Session {
     last_rx: Time,
     next_keepalive: Time,
     retry_at: Time,
+    /// After a NOTIFICATION and close, a passive end waits until then at most for its peer to
+    /// take the NOTIFICATION before listening again (listening aborts the old connection).
+    drain_until: Time,
     /// Routes the peer advertised (Adj-RIB-In), and what we advertised to it (Adj-RIB-Out).
     pub adj_in: BTreeMap<Prefix, Attributes>,
     pub adj_out: BTreeMap<Prefix, Attributes>,
@@ -116,6 +134,7 @@ impl Session {
             last_rx: 0,
             next_keepalive: 0,
             retry_at: 0,
+            drain_until: 0,
             adj_in: BTreeMap::new(),
             adj_out: BTreeMap::new(),
         }
@@ -127,9 +146,10 @@ impl Session {
 
     /// Queues an UPDATE. Empty changes send nothing.
     pub fn advertise(&mut self, withdrawn: Vec<Prefix>, announced: Vec<(Prefix, Attributes)>) {
-        if !withdrawn.is_empty() {
+        // An UPDATE holds at most 4,096 bytes (RFC 4271 4.1): withdrawals go in chunks.
+        for chunk in withdrawn.chunks(WITHDRAWN_PER_UPDATE) {
             self.send(&Message::Update {
-                withdrawn,
+                withdrawn: chunk.to_vec(),
                 attributes: Attributes::default(),
                 nlri: vec![],
             });
@@ -156,16 +176,20 @@ impl Session {
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         if matches!(
             reason,
-            DownReason::HoldTimerExpired | DownReason::Reset | DownReason::Bfd
+            DownReason::HoldTimerExpired
+                | DownReason::Reset
+                | DownReason::Bfd
+                | DownReason::PrefixLimit
         ) && s.may_send()
         {
-            let code = if reason == DownReason::HoldTimerExpired {
-                HOLD_TIMER_EXPIRED
-            } else {
-                CEASE
+            let (code, subcode) = match reason {
+                DownReason::HoldTimerExpired => (HOLD_TIMER_EXPIRED, 0),
+                DownReason::PrefixLimit => (CEASE, MAX_PREFIXES_REACHED),
+                _ => (CEASE, 0),
             };
             let mut buf = Vec::new();
-            Message::Notification { code, subcode: 0 }.encode(&mut buf);
+            Message::Notification { code, subcode }.encode(&mut buf);
+            self.drain_until = now.saturating_add(DRAIN_MAX.min(self.cfg.connect_retry / 2));
             let _ = s.send_slice(&buf);
             s.close();
         } else {
@@ -195,6 +219,17 @@ impl Session {
         let mut events = Vec::new();
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         match self.phase {
+            // A passive end lets its NOTIFICATION and FIN reach the peer before it listens
+            // again, checking every DRAIN_POLL.
+            Phase::Idle
+                if now >= self.retry_at
+                    && !self.cfg.active
+                    && now < self.drain_until
+                    && s.is_open()
+                    && s.send_queue() > 0 =>
+            {
+                self.retry_at = now.saturating_add(DRAIN_POLL);
+            }
             Phase::Idle if now >= self.retry_at => {
                 s.abort();
                 let ok = if self.cfg.active {
@@ -287,6 +322,10 @@ impl Session {
                             for p in nlri {
                                 self.adj_in.insert(p.network(), attributes.clone());
                             }
+                        }
+                        if self.cfg.max_prefixes.is_some_and(|m| self.adj_in.len() > m) {
+                            events.push(self.down(now, DownReason::PrefixLimit, sockets));
+                            return events;
                         }
                         events.push(Event::Updated);
                     }

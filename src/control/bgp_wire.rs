@@ -25,6 +25,8 @@ const AS_SEQUENCE: u8 = 2;
 pub const HOLD_TIMER_EXPIRED: u8 = 4;
 /// NOTIFICATION error code: cease (administrative reset).
 pub const CEASE: u8 = 6;
+/// Cease subcode: maximum number of prefixes reached (RFC 4486).
+pub const MAX_PREFIXES_REACHED: u8 = 1;
 
 /// The path attributes a route carries.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

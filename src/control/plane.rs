@@ -71,6 +71,9 @@ impl std::fmt::Display for What {
                 write!(f, "BGP down (connection closed)")
             }
             What::BgpDown(DownReason::Reset) => write!(f, "BGP down (reset)"),
+            What::BgpDown(DownReason::PrefixLimit) => {
+                write!(f, "BGP down (prefix limit exceeded)")
+            }
             What::DpdDead => write!(f, "tunnel dead (DPD)"),
             What::DpdAlive => write!(f, "tunnel alive (DPD)"),
         }
@@ -373,7 +376,11 @@ impl ControlPlane {
             }
             let mut desired = BTreeMap::new();
             for p in &s.cfg.announce {
-                let as_path = if s.cfg.ibgp() { vec![] } else { vec![self.asn] };
+                let as_path = if s.cfg.ibgp() {
+                    vec![]
+                } else {
+                    vec![self.asn; 1 + usize::from(s.cfg.prepend)]
+                };
                 desired.insert(
                     p.network(),
                     Attributes {
@@ -399,7 +406,7 @@ impl ControlPlane {
                     if c.as_path.contains(&s.cfg.peer_asn) {
                         continue;
                     }
-                    attrs.as_path = std::iter::once(self.asn)
+                    attrs.as_path = std::iter::repeat_n(self.asn, 1 + usize::from(s.cfg.prepend))
                         .chain(a.as_path.iter().copied())
                         .collect();
                 }

@@ -247,6 +247,24 @@ pub const MSS_CLAMP: Limit = Limit {
     why: "bytes: Linux's smallest MSS is 88; 65,495 fills the largest IPv4 packet",
 };
 
+/// Times a BGP speaker prepends its own AS on a session.
+pub const PREPEND: Limit = Limit {
+    what: "prepend",
+    quantity: Quantity::Count,
+    min: 0,
+    max: 10,
+    why: "operators prepend a few times; ten outweighs any real path",
+};
+
+/// The most prefixes a BGP end accepts from its peer.
+pub const MAX_PREFIXES: Limit = Limit {
+    what: "max_prefixes",
+    quantity: Quantity::Count,
+    min: 1,
+    max: 1_000_000,
+    why: "a full Internet table is about a million IPv4 prefixes",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,8 +39,10 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
         path: path.to_path_buf(),
         problems,
     };
-    let spec = expand::expand(&spec).map_err(invalid)?;
-    validate::validate(&spec).map_err(invalid)
+    let expanded = expand::expand(&spec).map_err(invalid)?;
+    let mut lab = validate::validate(&expanded.spec).map_err(invalid)?;
+    lab.warnings.splice(0..0, expanded.warnings);
+    Ok(lab)
 }
 
 /// The low-level lab a file becomes once every high-level item is expanded (`emulate check
@@ -48,10 +50,12 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
 pub fn expanded(path: &Path, sets: &[overrides::Override]) -> Result<String, LabError> {
     load_with(path, sets)?;
     let text = apply_overrides(&read_text(path)?, sets, path)?;
-    let spec = expand::expand(&parse(&text, path)?).map_err(|problems| LabError::Invalid {
-        path: path.to_path_buf(),
-        problems,
-    })?;
+    let spec = expand::expand(&parse(&text, path)?)
+        .map_err(|problems| LabError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })?
+        .spec;
     let config = ron::ser::PrettyConfig::new()
         .extensions(ron::extensions::Extensions::IMPLICIT_SOME)
         .depth_limit(2);

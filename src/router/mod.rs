@@ -522,10 +522,14 @@ impl Router {
                 ));
             }
         }
+        let mut changed = false;
         while self.programs.front().is_some_and(|p| p.0 <= now) {
             if let Some((_, prefix, peers)) = self.programs.pop_front() {
-                self.install(now, prefix, &peers);
+                changed |= self.install(now, prefix, &peers);
             }
+        }
+        if changed {
+            self.rebuild_fib();
         }
         match (wake, self.programs.front()) {
             (Some(w), Some(p)) => Some(w.min(p.0)),
@@ -541,10 +545,11 @@ impl Router {
     /// Puts a BGP decision into the forwarding table: each next-hop address is resolved through
     /// connected and static routes; a static or connected route for the same prefix wins, and a
     /// VNet system route wins over every BGP route inside it.
-    fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) {
+    /// Returns whether the forwarding table needs a rebuild ([`Router::rebuild_fib`]).
+    fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) -> bool {
         // Inside a VNet system route BGP changes nothing: neither forwarding nor the log.
         if self.system_routes.iter().any(|s| s.covers(prefix)) {
-            return;
+            return false;
         }
         let hops: Vec<NextHop> = peers
             .iter()
@@ -561,20 +566,20 @@ impl Router {
         } else {
             self.bgp_routes.insert(prefix, hops);
         }
-        self.fib = self.static_fib.clone();
-        for (p, hops) in &self.bgp_routes {
-            if !self.static_fib.has(*p) {
-                for &h in hops {
-                    self.fib.add(*p, h);
-                }
-            }
-        }
         self.route_log.push(RouteChange {
             time: now,
             router: self.stats.name.clone(),
             prefix,
             next_hops: peers.to_vec(),
         });
+        true
+    }
+
+    /// The forwarding table: connected and static routes, then BGP's for other prefixes.
+    fn rebuild_fib(&mut self) {
+        self.fib = self.static_fib.clone();
+        self.fib
+            .extend_new(self.bgp_routes.iter().map(|(p, hops)| (*p, hops.clone())));
     }
 }
 

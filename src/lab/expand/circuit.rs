@@ -11,6 +11,10 @@ use std::net::Ipv4Addr;
 
 pub const MSEE_ASN: u32 = 12076;
 pub const GATEWAY_ASN: u32 = 65515;
+/// Prefixes the private peering accepts from on premises, and with the Premium add-on
+/// (domain.md, "Route selection": "past the limit the BGP session drops").
+pub const PREFIX_LIMIT: u32 = 4_000;
+pub const PREMIUM_PREFIX_LIMIT: u32 = 10_000;
 const MBPS: u64 = 1_000_000;
 /// Circuit tiers, and ExpressRoute Direct's 100 Gbps port.
 const TIERS: [u64; 9] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000];
@@ -160,19 +164,23 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             let end = |node: &str, ip: Ipv4Addr| BgpEndSpec {
                 node: node.to_string(),
                 ip: ip.to_string(),
-                keepalive: None,
-                hold: None,
-                weight: None,
-                local_pref: None,
-                announce: vec![],
+                ..BgpEndSpec::default()
             };
             let mut ce_end = end(&c.ce, ce_ip);
             ce_end.keepalive = c.keepalive;
             ce_end.hold = c.hold;
             ce_end.local_pref = c.ce_local_pref;
+            ce_end.prepend = c.ce_prepend;
+            // The private peering's prefix limit: past it the session drops.
+            let mut msee_end = end(&msee, msee_ip);
+            msee_end.max_prefixes = Some(if c.premium {
+                PREMIUM_PREFIX_LIMIT
+            } else {
+                PREFIX_LIMIT
+            });
             out.bgp_sessions.push(BgpSessionSpec {
                 a: ce_end,
-                b: end(&msee, msee_ip),
+                b: msee_end,
                 bfd: bfd.clone(),
             });
             // Each MSEE–gateway link sits in link-local space (the allocator's), not the

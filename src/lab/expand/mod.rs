@@ -15,11 +15,20 @@ use super::spec::LabSpec;
 use crate::route::Prefix;
 use std::net::Ipv4Addr;
 
+/// A lab with its high-level items expanded, and what the passes found valid but likely not
+/// what was meant (asymmetric paths, coexistence rules), each naming the rule and its source.
+pub struct Expanded {
+    pub spec: LabSpec,
+    pub warnings: Vec<Problem>,
+}
+
 /// Runs every pass in order: cloud resources first (they may connect circuits), circuits last.
-pub fn expand(spec: &LabSpec) -> Result<LabSpec, Vec<Problem>> {
+pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let mut alloc = Allocator::new(spec);
-    let spec = vnet::expand(spec, &mut alloc)?;
-    circuit::expand(&spec, &mut alloc)
+    let mut warnings = Vec::new();
+    let spec = vnet::expand(spec, &mut alloc, &mut warnings)?;
+    let spec = circuit::expand(&spec, &mut alloc)?;
+    Ok(Expanded { spec, warnings })
 }
 
 /// The item and the reason, as every pass reports them.

@@ -50,6 +50,8 @@ pub const VM_RATE: Bitrate = Bitrate(10_000_000_000);
 /// same prefix (domain.md, "Route selection").
 pub const ER_WEIGHT: u32 = 32769;
 pub const VPN_WEIGHT: u32 = 32768;
+/// Prefixes a VPN gateway accepts from a site over BGP (domain.md, "More on gateways").
+pub const VPN_PREFIX_LIMIT: u32 = 4_000;
 /// Azure keeps a subnet's first four addresses (network, gateway, two for DNS) and its last.
 const RESERVED_LOW: u32 = 4;
 
@@ -84,7 +86,11 @@ impl Peering {
     }
 }
 
-pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Problem>> {
+pub fn expand(
+    spec: &LabSpec,
+    alloc: &mut Allocator,
+    warnings: &mut Vec<Problem>,
+) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec.clone();
     out.vnets.clear();
     out.gateways.clear();
@@ -109,6 +115,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
     user_routes(&vnets, &peerings, &vm_addrs, &mut out, &mut problems);
     gateway_nodes(spec, &vnets, &peerings, &mut out, &mut problems);
     connections(spec, &vnets, &index, &mut out, &mut problems);
+    coexistence(spec, &vnets, &peerings, &mut problems, warnings);
     if problems.is_empty() {
         Ok(out)
     } else {
@@ -344,6 +351,20 @@ fn gateways(
                     gw.vnet, gw.kind
                 ),
             ));
+        }
+        match (gw.kind, gw.vpn_type, gw.sku) {
+            (GatewayKind::ExpressRoute, Some(_), _) => {
+                problems.push(problem(&item, "`vpn_type` is for VPN gateways"))
+            }
+            (GatewayKind::Vpn, Some(VpnType::PolicyBased), sku)
+                if sku != crate::gateway::Sku::Basic =>
+            {
+                problems.push(problem(
+                    &item,
+                    format!("a policy-based VPN gateway is Basic only, not {sku:?}"),
+                ))
+            }
+            _ => {}
         }
         match (gw.kind, &gw.public_ip, &gw.internet) {
             (GatewayKind::Vpn, Some(_), Some(_)) | (GatewayKind::ExpressRoute, None, None) => {}
@@ -1020,8 +1041,8 @@ fn site_to_site(
                 ));
                 return;
             }
-            if gw.sku == crate::gateway::Sku::Basic {
-                problems.push(problem(item, format!("gateway '{}' is Basic, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
+            if gw.sku == crate::gateway::Sku::Basic || gw.vpn_type == Some(VpnType::PolicyBased) {
+                problems.push(problem(item, format!("gateway '{}' is Basic or policy-based, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
                 return;
             }
             let Some(gw_bgp) = gw_subnet.map(bgp_address) else {
@@ -1058,11 +1079,13 @@ fn site_to_site(
                     node: lgw.device.clone(),
                     ip: b.ip.clone(),
                     announce: b.announce.clone(),
+                    prepend: b.prepend,
                     ..BgpEndSpec::default()
                 },
                 b: BgpEndSpec {
                     node: gw.name.clone(),
                     ip: gw_bgp.to_string(),
+                    max_prefixes: Some(VPN_PREFIX_LIMIT),
                     ..BgpEndSpec::default()
                 },
                 bfd: None,
@@ -1117,4 +1140,103 @@ fn site_to_site(
         )),
     }
     out.tunnels.push(tunnel);
+}
+
+/// Local preference a route carries when no policy sets one (RFC 4271's customary default).
+const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// The rules of ExpressRoute and VPN gateways in one VNet (the coexistence guide; domain.md,
+/// "Rules that make a lab wrong" and "More on gateways"), and whether the two directions of a
+/// flow between a site and the VNet take the same path.
+fn coexistence(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    peerings: &[Peering],
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) {
+    for (v, vnet) in vnets.iter().enumerate() {
+        let of_kind = |kind| {
+            vnet.gateways
+                .iter()
+                .map(|&(g, ..)| &spec.gateways[g])
+                .find(|g| g.kind == kind)
+        };
+        let (Some(vpn), Some(er)) = (
+            of_kind(GatewayKind::Vpn),
+            of_kind(GatewayKind::ExpressRoute),
+        ) else {
+            continue;
+        };
+        let item = format!("vnet '{}'", vnet.spec.name);
+        const GUIDE: &str = "the ExpressRoute and site-to-site coexistence guide";
+        if vpn.sku == crate::gateway::Sku::Basic {
+            problems.push(problem(&item, format!("its ExpressRoute and VPN gateways coexist, and '{}' is Basic: coexistence needs VpnGw1 or above ({GUIDE})", vpn.name)));
+        }
+        if vpn.vpn_type == Some(VpnType::PolicyBased) {
+            problems.push(problem(&item, format!("its ExpressRoute and VPN gateways coexist, and '{}' is policy-based: coexistence needs a route-based VPN gateway ({GUIDE})", vpn.name)));
+        }
+        if let Some(g) = vnet.gateway_subnet.filter(|g| g.len > 27) {
+            problems.push(problem(&item, format!("gateway_subnet {g} is smaller than the /27 that coexisting ExpressRoute and VPN gateways need ({GUIDE})")));
+        }
+        // The sites: VPN devices of the VPN gateway, customer edges of the ER gateway's circuits.
+        let vpn_sites: Vec<&LocalGatewaySpec> = spec
+            .connections
+            .iter()
+            .filter_map(|c| match c {
+                ConnectionSpec::SiteToSite { gateway, local, .. } if *gateway == vpn.name => {
+                    spec.local_gateways.iter().find(|l| l.name == *local)
+                }
+                _ => None,
+            })
+            .collect();
+        let er_sites: Vec<&CircuitSpec> = spec
+            .circuits
+            .iter()
+            .filter(|c| {
+                c.gateway.as_deref() == Some(&er.name)
+                    || spec.connections.iter().any(|k| matches!(k, ConnectionSpec::ExpressRoute { gateway, circuit, .. } if *gateway == er.name && *circuit == c.name))
+            })
+            .collect();
+        for l in &vpn_sites {
+            for c in er_sites.iter().filter(|c| c.ce != l.device) {
+                warnings.push(problem(&item, format!("site '{}' (VPN) and site '{}' (circuit '{}') do not reach each other through it: there is no transit routing between VPN sites and ExpressRoute sites ({GUIDE}; Azure Route Server adds it)", l.device, c.ce, c.name)));
+            }
+        }
+        let spaces: Vec<String> = served(v, peerings)
+            .iter()
+            .flat_map(|&w| vnets[w].spec.address_space.clone())
+            .collect();
+        for l in &vpn_sites {
+            for c in er_sites.iter().filter(|c| c.ce == l.device) {
+                asymmetry(&item, l, c, &spaces, warnings);
+            }
+        }
+    }
+}
+
+/// One site reaching the VNet both ways: the VNet prefers ExpressRoute (weight 32769 over
+/// 32768) except for prefixes only the VPN announces (longest prefix first); the site prefers
+/// what its own policy says. A warning when the two differ.
+fn asymmetry(
+    item: &str,
+    l: &LocalGatewaySpec,
+    c: &CircuitSpec,
+    spaces: &[String],
+    warnings: &mut Vec<Problem>,
+) {
+    let lp = c.ce_local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+    let site_uses_vpn = match &l.bgp {
+        None => Some(format!("its static routes into the tunnel win over what BGP learns over circuit '{}'", c.name)),
+        Some(_) if lp <= DEFAULT_LOCAL_PREF => Some(format!(
+            "with equal local preference ({lp}) the VPN's AS path (65515) is shorter than the circuit's (12076 65515)"
+        )),
+        Some(_) => None,
+    };
+    let spaces = spaces.join(", ");
+    match (site_uses_vpn, &l.bgp) {
+        (Some(why), _) => warnings.push(problem(item, format!("'{}' sends to {spaces} over the VPN ({why}), while the VNet sends to it over circuit '{}' (ExpressRoute's weight 32769 beats the VPN's 32768): the two directions take different paths; give the circuit `ce_local_pref: 150` (domain.md, \"Route selection\")", l.device, c.name))),
+        (None, Some(b)) if !b.announce.is_empty() => warnings.push(problem(item, format!("the VNet sends to {} over the VPN (a longer prefix wins over what circuit '{}' carries), while '{}' sends to {spaces} over the circuit (local preference {lp}): the two directions take different paths", b.announce.join(", "), c.name, l.device))),
+        _ => {}
+    }
 }

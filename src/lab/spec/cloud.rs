@@ -79,6 +79,15 @@ pub enum GatewayKind {
     ExpressRoute,
 }
 
+/// How a VPN gateway picks what enters a tunnel: by route (any SKU, BGP, several tunnels) or by
+/// policy (traffic selectors: Basic only, static routing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum VpnType {
+    #[default]
+    RouteBased,
+    PolicyBased,
+}
+
 /// A virtual network gateway in a VNet's GatewaySubnet.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +99,9 @@ pub struct GatewaySpec {
     /// Default 65515.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
+    /// VPN gateways: `RouteBased` (the default) or `PolicyBased` (Basic SKU only, no BGP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpn_type: Option<VpnType>,
     /// VPN gateways: the public address and prefix length of its internet side (e.g.
     /// "198.51.100.1/30"; the `internet` node takes the other host of a /30 or /31).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +162,10 @@ pub struct LocalBgpSpec {
     /// specific prefix over the VPN pulls traffic off ExpressRoute: longest prefix first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub announce: Vec<String>,
+    /// Times the device prepends its AS on this connection (a less preferred path; the VPN
+    /// gateway honours it). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepend: Option<u8>,
 }
 
 /// A connection of a virtual network gateway.

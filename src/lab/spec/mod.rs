@@ -460,6 +460,13 @@ pub struct CircuitSpec {
     /// paths symmetric when a VPN backs the circuit up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ce_local_pref: Option<u32>,
+    /// Times the CE prepends its AS to what it announces over the circuit (to make the circuit
+    /// the less preferred of two). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ce_prepend: Option<u8>,
+    /// The Premium add-on: the private peering accepts 10,000 prefixes instead of 4,000.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub premium: bool,
     /// FastPath: data traffic bypasses the gateway (UltraPerformance or ErGw3Az only), so its
     /// capacity limit does not apply.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -519,6 +526,15 @@ pub struct BgpEndSpec {
     /// (e.g. a more specific prefix over the VPN alone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub announce: Vec<String>,
+    /// Times this end prepends its own AS to what it announces on the session (eBGP), to make
+    /// the path less preferred. Default 0; at most 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepend: Option<u8>,
+    /// The most prefixes this end accepts on the session: one more and it drops the session
+    /// with a NOTIFICATION (RFC 4486). Default: no limit (circuits and VPN gateways set the
+    /// platform's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_prefixes: Option<u32>,
 }
 
 /// BFD on a BGP session: detection after `interval` × `multiplier` of silence.

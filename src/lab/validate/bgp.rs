@@ -91,6 +91,12 @@ pub(super) fn bgp(
                 );
                 continue;
             }
+            if let Some(p) = end.prepend {
+                c.within(&item, &limits::PREPEND, u64::from(p));
+            }
+            if let Some(m) = end.max_prefixes {
+                c.within(&item, &limits::MAX_PREFIXES, u64::from(m));
+            }
             let keepalive = end.keepalive.map_or(KEEPALIVE, |d| d.0);
             let hold = end.hold.map_or(HOLD, |d| d.0);
             let fits = c.within(&item, &limits::BGP_TIMER.named("keepalive"), keepalive)
@@ -225,6 +231,8 @@ pub(super) fn bgp(
                     .iter()
                     .filter_map(|p| c.prefix(&item, p))
                     .collect(),
+                prepend: me.5.prepend.unwrap_or(0),
+                max_prefixes: me.5.max_prefixes.map(|m| m as usize),
             };
             speaker.sessions.push(SessionSpec { bgp: cfg, bfd });
         }
