@@ -40,6 +40,13 @@ pub enum Sku {
     VpnGw3Gen2,
     VpnGw4Gen2,
     VpnGw5Gen2,
+    /// Zone-redundant VPN SKUs: the same figures as VpnGw1–VpnGw5 (domain.md, "More on
+    /// gateways"); the non-AZ SKUs are being migrated to them.
+    VpnGw1Az,
+    VpnGw2Az,
+    VpnGw3Az,
+    VpnGw4Az,
+    VpnGw5Az,
     Standard,
     HighPerformance,
     UltraPerformance,
@@ -80,13 +87,13 @@ impl Sku {
         // (aggregate throughput, aggregate pps, per-tunnel throughput and pps)
         let (throughput, pps, tunnel) = match self {
             Basic => (100 * M, None, None),
-            VpnGw1 | VpnGw1Gen2 => (650 * M, None, Some((650 * M, Some(62_000)))),
-            VpnGw2 => (G, None, None),
+            VpnGw1 | VpnGw1Gen2 | VpnGw1Az => (650 * M, None, Some((650 * M, Some(62_000)))),
+            VpnGw2 | VpnGw2Az => (G, None, None),
             VpnGw2Gen2 => (1_250 * M, None, Some((1_250 * M, Some(120_000)))),
-            VpnGw3 => (1_250 * M, None, None),
+            VpnGw3 | VpnGw3Az => (1_250 * M, None, None),
             VpnGw3Gen2 => (2_500 * M, None, None),
-            VpnGw4 => (5 * G, None, None),
-            VpnGw5 => (10 * G, None, None),
+            VpnGw4 | VpnGw4Az => (5 * G, None, None),
+            VpnGw5 | VpnGw5Az => (10 * G, None, None),
             VpnGw4Gen2 => (5 * G, None, Some((2_300 * M, Some(220_000)))),
             VpnGw5Gen2 => (10 * G, None, Some((2_300 * M, Some(220_000)))),
             Standard | ErGw1Az => (G, Some(100_000), None),
@@ -124,6 +131,11 @@ impl Sku {
                 | VpnGw3Gen2
                 | VpnGw4Gen2
                 | VpnGw5Gen2
+                | VpnGw1Az
+                | VpnGw2Az
+                | VpnGw3Az
+                | VpnGw4Az
+                | VpnGw5Az
         )
     }
 }

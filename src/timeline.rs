@@ -8,7 +8,7 @@ use crate::control::plane::What;
 use crate::engine::Time;
 use crate::histogram::Latencies;
 
-use crate::results::{us, AppRecord, Latency, Measured, Results};
+use crate::results::{us, AppRecord, Latency, Measured, Results, STALL_MIN};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
@@ -127,27 +127,36 @@ fn how(what: &What) -> Option<&'static str> {
     }
 }
 
-/// The fault instant (index into `faults`, sorted) a gap from `a` to `b` belongs to: the first
-/// fault inside the gap, which began it, or else the last one before it, whose phase holds it.
-/// `None` for a gap before any fault.
-fn owner(faults: &[Time], a: Time, b: Time) -> Option<usize> {
-    let after = faults.partition_point(|&f| f <= a);
-    if faults.get(after).is_some_and(|&f| f < b) {
-        Some(after)
-    } else {
-        after.checked_sub(1)
-    }
+/// The fault instant (index into `faults`, sorted) a gap belongs to: the last fault at or before
+/// `due`, when the first delivery the gap misses was due. That fault began the gap (or its phase
+/// holds it); a later fault inside the gap (a restoration) did not, and an outage is never
+/// listed under a fault it did not follow. `None` for a gap that began before any fault.
+fn owner(faults: &[Time], due: Time) -> Option<usize> {
+    faults.partition_point(|&f| f <= due).checked_sub(1)
 }
 
-/// The gaps an app saw, as (last delivery before, first after, probes lost within): between
-/// answers with a lost probe sent in between (probes, pings), between completions two normal
-/// intervals or more apart (requests), or the receiver's stalls (bulk TCP).
-fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64)> {
+/// The gaps an app saw, as (last delivery before, first after, probes lost within, when the
+/// first missing delivery was due): between answers with a lost probe in between (probes,
+/// pings: due one interval after the last answer), between completions two normal intervals or
+/// more apart (requests: one interval), or the receiver's stalls (bulk TCP: within the first
+/// [`STALL_MIN`] of silence).
+fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64, Time)> {
+    let due = |a: Time, b: Time, after: Time| a.saturating_add(after).min(b);
     match &app.measured {
         // What the sending application sees: answers coming back.
-        Measured::UdpProbe(p) | Measured::Ping(p) => p.gaps().collect(),
-        Measured::TcpRequestResponse(e) => e.gaps().collect(),
-        Measured::TcpBulk(b) => b.read_gaps.iter().map(|&(a, b)| (a, b, 0)).collect(),
+        Measured::UdpProbe(p) | Measured::Ping(p) => p
+            .gaps()
+            .map(|(a, b, l)| (a, b, l, due(a, b, p.interval)))
+            .collect(),
+        Measured::TcpRequestResponse(e) => e
+            .gaps()
+            .map(|(a, b, l)| (a, b, l, due(a, b, e.interval)))
+            .collect(),
+        Measured::TcpBulk(r) => r
+            .read_gaps
+            .iter()
+            .map(|&(a, b)| (a, b, 0, due(a, b, STALL_MIN)))
+            .collect(),
     }
 }
 
@@ -164,9 +173,9 @@ fn outage(app: &AppRecord, faults: &[Time], i: usize) -> Outage {
     };
     let largest = gaps(app)
         .into_iter()
-        .filter(|&(a, b, _)| owner(faults, a, b) == Some(i))
-        .max_by_key(|&(a, b, _)| (b - a, std::cmp::Reverse(a)));
-    if let Some((a, b, lost)) = largest {
+        .filter(|&(_, _, _, due)| owner(faults, due) == Some(i))
+        .max_by_key(|&(a, b, _, _)| (b - a, std::cmp::Reverse(a)));
+    if let Some((a, b, lost, _)) = largest {
         (o.outage_us, o.from_us, o.to_us, o.lost) = (us(b - a), us(a), us(b), lost);
     }
     o
@@ -296,25 +305,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_gap_belongs_to_the_first_fault_inside_it_or_else_to_the_phase_holding_it() {
+    fn a_gap_belongs_to_the_last_fault_before_its_first_missing_delivery() {
         let faults = [8, 20, 23];
+        // Gaps as (last delivery, first missing one due).
         assert_eq!(
-            owner(&faults, 19, 25),
+            owner(&faults, 20),
             Some(1),
             "began by the fault at 20, not 23"
         );
         assert_eq!(
-            owner(&faults, 10, 12),
+            owner(&faults, 11),
             Some(0),
             "inside the phase of the fault at 8"
         );
-        assert_eq!(owner(&faults, 24, 30), Some(2));
+        assert_eq!(owner(&faults, 25), Some(2));
         assert_eq!(
-            owner(&faults, 20, 21),
-            Some(1),
-            "a delivery at the fault's instant"
+            owner(&faults, 3),
+            None,
+            "before any fault, whatever it spans"
         );
-        assert_eq!(owner(&faults, 2, 5), None, "before any fault");
-        assert_eq!(owner(&faults, 2, 9), Some(0));
+        // A delivery just after a fault, then silence through a restoration at 50: the fault
+        // at 20 began it.
+        let faults = [20_000_000_000, 50_000_000_000];
+        assert_eq!(owner(&faults, 20_000_000_400 + 20_000_000), Some(0));
     }
 }

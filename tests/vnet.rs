@@ -577,3 +577,103 @@ fn there_is_no_transit_between_a_vpn_site_and_an_expressroute_site() {
     );
     assert!(rtt_p50_ms(&run(&text), "p") > 30.0);
 }
+
+/// The active-active lab, without its expectations, with its text changed by `edits` (from,
+/// to).
+fn active_active(edits: &[(&str, &str)]) -> Results {
+    let lab = common::topology("vpn-active-active.ron");
+    let mut text = format!(
+        "{}    expect: [],\n)\n",
+        lab.split("    expect: [").next().unwrap()
+    );
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    run(&text)
+}
+
+fn outage_s(r: &Results, app_name: &str, fault: &str) -> f64 {
+    let t = hybridlab::timeline::timelines(r);
+    let t = t
+        .iter()
+        .find(|t| t.fault == fault)
+        .unwrap_or_else(|| panic!("no fault '{fault}'"));
+    t.outages
+        .iter()
+        .find(|o| o.app == app_name)
+        .unwrap()
+        .outage_us
+        / 1e6
+}
+
+const UNPLANNED: &str = "gateway vpngw instance 0 unplanned failure";
+
+#[test]
+fn both_instances_of_an_active_active_gateway_carry_traffic() {
+    let r = active_active(&[]);
+    for t in ["s2s-in0", "s2s-in1"] {
+        let t = r.tunnels.iter().find(|x| x.name == t).unwrap();
+        assert!(t.stats.iter().all(|s| s.encapsulated > 1000), "{t:?}");
+    }
+}
+
+#[test]
+fn an_active_active_instance_failure_moves_flows_when_dead_peer_detection_notices() {
+    // Flows hashed onto instance 0 wait for DPD: 45 s by default, 9 s at its minimum.
+    let r = active_active(&[]);
+    let p4 = outage_s(&r, "p4", UNPLANNED);
+    assert!((45.0..45.2).contains(&p4), "{p4}");
+    let r = active_active(&[(
+        r#"local: "onprem")"#,
+        r#"local: "onprem", dpd: (interval: "3s", timeout: "9s"))"#,
+    )]);
+    let p4 = outage_s(&r, "p4", UNPLANNED);
+    assert!((9.0..9.2).contains(&p4), "{p4}");
+    // The others never notice: the VNet's side moved within its programming delay and their
+    // forward path was the other instance.
+    assert_eq!(outage_s(&r, "p1", UNPLANNED), 0.0);
+}
+
+#[test]
+fn an_active_standby_gateway_fails_over_in_its_documented_times() {
+    let standby = [
+        ("active_active: true,", ""),
+        (r#"second_public_ip: "198.51.100.5/30","#, ""),
+        (
+            r#"unplanned_failover: "60s""#,
+            r#"unplanned_failover: "30s""#,
+        ),
+    ];
+    let second = (
+        r#"GatewayFailure(gateway: "vpngw", instance: 1, planned: true)"#,
+        r#"GatewayFailure(gateway: "vpngw", instance: 0, planned: true)"#,
+    );
+    let r = active_active(&[standby[0], standby[1], standby[2], second]);
+    // Every flow waits for the standby (30 s here), then for the edge to find its BGP session
+    // gone (its next keepalive, at most 60 s), reconnect (5 s) and the VNet to program (2 s).
+    for app_name in ["p1", "p2", "p3", "p4"] {
+        let o = outage_s(&r, app_name, UNPLANNED);
+        assert!((30.0..98.0).contains(&o), "{app_name}: {o}");
+    }
+    // Planned: 15 s to the standby.
+    let planned = "gateway vpngw instance 0 planned failure";
+    let r = active_active(&[
+        standby[0],
+        standby[1],
+        (
+            r#"GatewayFailure(gateway: "vpngw", instance: 0)"#,
+            r#"GatewayFailure(gateway: "vpngw", instance: 0, planned: true)"#,
+        ),
+        (
+            r#"(at: "100s", action: GatewayFailure(gateway: "vpngw", instance: 1, planned: true)),"#,
+            "",
+        ),
+    ]);
+    // Planned: the standby in 15 s, then the edge's next connect retry (5 s) and the VNet's
+    // programming (2 s).
+    for app_name in ["p1", "p4"] {
+        let o = outage_s(&r, app_name, planned);
+        assert!((15.0..23.0).contains(&o), "{app_name}: {o}");
+    }
+}

@@ -294,6 +294,9 @@ pub struct Fault {
     pub action: FaultKind,
     /// What the lab file said, for the report ("circuit er down").
     pub label: String,
+    /// A later step of an earlier fault with the same label (a planned failure's stop): it
+    /// starts no phase and no timeline of its own.
+    pub continues: bool,
 }
 
 #[derive(Debug, Clone)]

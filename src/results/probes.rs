@@ -31,7 +31,9 @@ pub struct ProbeRecord {
     pub phases: Vec<PhaseProbes>,
     /// Probes not answered (yet), by sequence number.
     unanswered: BTreeMap<u64, Probe>,
-    /// The last answer, and the first probe sent after it.
+    /// The last answer, and the probe after the highest one answered so far: answers come back
+    /// in sequence, so the unanswered probes below a new answer are the ones missing between
+    /// it and the last (a round trip may span several intervals).
     last_answer: Option<Time>,
     gap_start: u64,
     /// Gaps between consecutive answers during which probes were sent that are not answered
@@ -188,23 +190,24 @@ impl ProbeRecord {
                 }
             }
         }
-        // The gap since the previous answer, if a probe sent in it is still unanswered.
-        if let Some(from) = self.last_answer {
-            let unanswered = self.unanswered.range(self.gap_start..).count() as u64;
+        // The gap since the previous answer, if a probe before this one and after the highest
+        // answered is still unanswered.
+        if let Some(from) = self.last_answer.filter(|_| seq >= self.gap_start) {
+            let unanswered = self.unanswered.range(self.gap_start..seq).count() as u64;
             if unanswered > 0 {
                 self.gaps.insert(
                     self.gap_start,
                     Gap {
                         from,
                         to: now,
-                        end_seq: self.sent,
+                        end_seq: seq,
                         unanswered,
                     },
                 );
             }
         }
         self.last_answer = Some(now);
-        self.gap_start = self.sent;
+        self.gap_start = self.gap_start.max(seq + 1);
     }
 
     /// How many records the app holds now: its unanswered probes and the gaps still waiting
@@ -264,22 +267,34 @@ mod tests {
     /// What the record computes as it goes, recomputed from every probe's record afterwards,
     /// the way it was before the record streamed: gaps between consecutive answers with a
     /// probe never answered sent strictly between them.
+    /// Gaps as the sender sees them: between consecutive answers (by time, then sequence),
+    /// the never-answered probes numbered after the highest answered so far and before the new
+    /// answer's.
     fn gaps_from_log(log: &[Probe]) -> Vec<(Time, Time, u64)> {
-        let mut answers: Vec<Time> = log.iter().filter_map(|p| p.returned).collect();
-        answers.sort_unstable();
-        let unanswered: Vec<Time> = log
+        let mut answers: Vec<(Time, u64)> = log
             .iter()
-            .filter(|p| p.returned.is_none())
-            .map(|p| p.sent)
+            .enumerate()
+            .filter_map(|(s, p)| p.returned.map(|t| (t, s as u64)))
             .collect();
-        answers
-            .windows(2)
-            .filter_map(|w| {
-                let lost = unanswered.partition_point(|&t| t < w[1])
-                    - unanswered.partition_point(|&t| t <= w[0]);
-                (lost > 0).then_some((w[0], w[1], lost as u64))
-            })
-            .collect()
+        answers.sort_unstable();
+        let lost = |from: u64, to: u64| {
+            (from..to)
+                .filter(|&s| log[s as usize].returned.is_none())
+                .count() as u64
+        };
+        let mut gaps = Vec::new();
+        let (mut last, mut next) = (None, 0);
+        for (t, s) in answers {
+            if let Some(from) = last.filter(|_| s >= next) {
+                let n = lost(next, s);
+                if n > 0 {
+                    gaps.push((from, t, n));
+                }
+            }
+            last = Some(t);
+            next = next.max(s + 1);
+        }
+        gaps
     }
 
     fn new_path_from_log(log: &[Probe], from: Time, to: Time) -> Option<Time> {
@@ -300,6 +315,24 @@ mod tests {
             })
             .flatten()
             .min()
+    }
+
+    #[test]
+    fn a_loss_lies_between_the_answers_around_it_when_a_round_trip_spans_intervals() {
+        // Every 20 ns, answered 40 ns later, but for probe 5: the sender sees answers at 120
+        // (probe 4) and 160 (probe 6) with nothing between.
+        let mut r = ProbeRecord::new(20, &[]);
+        for t in (0..=200).step_by(20) {
+            if t <= 180 {
+                r.sent(t);
+            }
+            if let Some(seq) = t.checked_sub(40).map(|s| s / 20) {
+                if seq != 5 && seq < 10 {
+                    r.returned(seq, seq * 20, t);
+                }
+            }
+        }
+        assert_eq!(r.gaps().collect::<Vec<_>>(), vec![(120, 160, 1)]);
     }
 
     #[test]

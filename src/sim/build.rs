@@ -70,7 +70,12 @@ impl Sim {
             })
             .collect();
         let mut records = Vec::with_capacity(lab.apps.len());
-        let mut fault_instants: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
+        let mut fault_instants: Vec<Time> = lab
+            .faults
+            .iter()
+            .filter(|f| !f.continues)
+            .map(|f| f.at)
+            .collect();
         fault_instants.sort_unstable();
         fault_instants.dedup();
         let mut stream_ports = app::StreamPorts::default();

@@ -43,7 +43,7 @@ impl Sim {
             faults: lab
                 .faults
                 .iter()
-                .filter(|f| f.at <= lab.duration)
+                .filter(|f| f.at <= lab.duration && !f.continues)
                 .map(|f| (f.at, f.label.clone()))
                 .collect(),
             control: {

@@ -263,6 +263,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
                         at: f.at,
                         action,
                         label: Some(f.action.label()),
+                        continues: false,
                     });
                 }
             }

@@ -60,8 +60,26 @@ struct Vnet<'a> {
     spec: &'a VnetSpec,
     space: Vec<Prefix>,
     gateway_subnet: Option<Prefix>,
-    /// (gateway index in the lab, its address on the VNet link, the VNet router's).
-    gateways: Vec<(usize, Ipv4Addr, Ipv4Addr)>,
+    /// Its gateways' instances, in file order.
+    gateways: Vec<Instance>,
+}
+
+/// One instance of a gateway: a router of its own. A gateway has one (active-standby: the
+/// standby is not modelled as a node, only as the time it takes to take over) or two
+/// (active-active, `NAME-in0` and `NAME-in1`).
+struct Instance {
+    /// The gateway's index in the lab file.
+    gateway: usize,
+    index: u8,
+    router: String,
+    /// Its address on the link to the VNet, and the VNet router's.
+    gw_ip: Ipv4Addr,
+    vnet_ip: Ipv4Addr,
+    /// A VPN instance's BGP address: the GatewaySubnet's last usable address, the one before
+    /// for the second instance.
+    bgp: Option<Ipv4Addr>,
+    /// A VPN instance's public address with its length.
+    public: Option<String>,
 }
 
 /// A peering as built: the link and each side's address on it.
@@ -116,6 +134,7 @@ pub fn expand(
     gateway_nodes(spec, &vnets, &peerings, &mut out, &mut problems);
     connections(spec, &vnets, &index, &mut out, &mut problems);
     coexistence(spec, &vnets, &peerings, &mut problems, warnings);
+    gateway_faults(spec, &vnets, &peerings, &mut out, &mut problems);
     if problems.is_empty() {
         Ok(out)
     } else {
@@ -388,24 +407,45 @@ fn gateways(
             ));
             continue;
         };
-        let k = vnet.gateways.len() as u32;
-        // Two /30s at most fit below the last address the VPN gateway takes for BGP in a /29.
-        let base = u32::from(subnet.addr) + 4 * k;
-        if subnet.len > 29 || base + 3 >= u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 2 {
-            problems.push(problem(
-                &item,
-                format!("gateway_subnet {subnet} of vnet '{}' is too small for its gateways (a /27 is what Azure asks)", gw.vnet),
-            ));
-            continue;
+        if gw.active_active && gw.kind != GatewayKind::Vpn {
+            problems.push(problem(&item, "`active_active` is for VPN gateways (ExpressRoute gateways spread over their instances on their own)"));
         }
-        vnet.gateways
-            .push((g, Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2)));
+        if gw.active_active != gw.second_public_ip.is_some() {
+            problems.push(problem(&item, "an active-active VPN gateway has two public addresses: give `second_public_ip` with `active_active: true`, and only then"));
+        }
+        let instances: u8 = if gw.active_active { 2 } else { 1 };
+        for index in 0..instances {
+            let k = vnet.gateways.len() as u32;
+            // /30s from the GatewaySubnet's start, below the two BGP addresses at its end.
+            let base = u32::from(subnet.addr) + 4 * k;
+            let broadcast = u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 1;
+            if subnet.len > 29 || base + 3 >= broadcast - 2 {
+                problems.push(problem(
+                    &item,
+                    format!("gateway_subnet {subnet} of vnet '{}' is too small for its gateways (a /27 is what Azure asks)", gw.vnet),
+                ));
+                break;
+            }
+            let vpn = gw.kind == GatewayKind::Vpn;
+            vnet.gateways.push(Instance {
+                gateway: g,
+                index,
+                router: if instances == 1 {
+                    gw.name.clone()
+                } else {
+                    format!("{}-in{index}", gw.name)
+                },
+                gw_ip: Ipv4Addr::from(base + 1),
+                vnet_ip: Ipv4Addr::from(base + 2),
+                bgp: vpn.then(|| Ipv4Addr::from(broadcast - 1 - u32::from(index))),
+                public: if index == 0 {
+                    gw.public_ip.clone()
+                } else {
+                    gw.second_public_ip.clone()
+                },
+            });
+        }
     }
-}
-
-/// The VPN gateway's BGP address: the GatewaySubnet's last usable address.
-fn bgp_address(subnet: Prefix) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 2)
 }
 
 fn route(node: &str, prefix: impl ToString, via: impl ToString) -> RouteSpec {
@@ -705,11 +745,12 @@ fn gateway_nodes(
     for (v, vnet) in vnets.iter().enumerate() {
         let delay = vnet.spec.delay.unwrap_or(VNET_DELAY);
         let name = vnet.spec.name.as_str();
-        for &(g, gw_ip, vnet_ip) in &vnet.gateways {
-            let gw = &spec.gateways[g];
+        for inst in &vnet.gateways {
+            let gw = &spec.gateways[inst.gateway];
+            let (router_name, gw_ip, vnet_ip) = (inst.router.as_str(), inst.gw_ip, inst.vnet_ip);
             let item = format!("gateway '{}'", gw.name);
             let asn = gw.asn.unwrap_or(crate::lab::GATEWAY_ASN);
-            let mut router = NodeSpec::router(&gw.name);
+            let mut router = NodeSpec::router(router_name);
             if let NodeSpec::Router {
                 sku,
                 throughput,
@@ -728,18 +769,16 @@ fn gateway_nodes(
                     asn,
                     ..BgpSpec::default()
                 });
-                if gw.kind == GatewayKind::Vpn {
-                    if let Some(subnet) = vnet.gateway_subnet {
-                        addresses.push(format!("{}/32", bgp_address(subnet)));
-                    }
+                if let Some(b) = inst.bgp {
+                    addresses.push(format!("{b}/32"));
                 }
             }
             out.nodes.push(router);
             out.links.push(LinkSpec {
                 delay: Some(delay),
                 ..LinkSpec::new(
-                    format!("{}-vnet", gw.name),
-                    EndSpec::new(&gw.name, format!("{gw_ip}/30")),
+                    format!("{router_name}-vnet"),
+                    EndSpec::new(router_name, format!("{gw_ip}/30")),
                     EndSpec::new(name, format!("{vnet_ip}/30")),
                 )
             });
@@ -760,7 +799,7 @@ fn gateway_nodes(
                     };
                     // The gateway reaches the spoke's peering address through the hub.
                     out.routes
-                        .push(route(&gw.name, format!("{}/32", q.addr[side]), vnet_ip));
+                        .push(route(router_name, format!("{}/32", q.addr[side]), vnet_ip));
                     q.addr[side]
                 };
                 out.bgp_sessions.push(BgpSessionSpec {
@@ -771,20 +810,20 @@ fn gateway_nodes(
                         ..BgpEndSpec::default()
                     },
                     b: BgpEndSpec {
-                        node: gw.name.clone(),
+                        node: router_name.to_string(),
                         ip: gw_ip.to_string(),
                         ..BgpEndSpec::default()
                     },
                     bfd: None,
                 });
             }
-            if let (Some(public), Some(up)) = (&gw.public_ip, &gw.internet) {
+            if let (Some(public), Some(up)) = (&inst.public, &gw.internet) {
                 let Ok(p) = public.parse::<Prefix>() else {
-                    problems.push(problem(&item, format!("public_ip '{public}' is not an address with its length, e.g. 198.51.100.1/30")));
+                    problems.push(problem(&item, format!("public address '{public}' is not an address with its length, e.g. 198.51.100.1/30")));
                     continue;
                 };
                 if p.len < 30 {
-                    problems.push(problem(&item, format!("public_ip {p}: give a /30 or /31, whose other address is the internet side")));
+                    problems.push(problem(&item, format!("public address {p}: give a /30 or /31, whose other address is the internet side")));
                     continue;
                 }
                 let (x, y) = hosts_of_30(p);
@@ -799,7 +838,7 @@ fn gateway_nodes(
                 } else {
                     problems.push(problem(
                         &item,
-                        format!("public_ip {p} is not a host address of its /30"),
+                        format!("public address {p} is not a host address of its /30"),
                     ));
                     continue;
                 };
@@ -809,9 +848,9 @@ fn gateway_nodes(
                     loss: up.loss.clone(),
                     rate: up.rate,
                     ..LinkSpec::new(
-                        format!("{}-internet", gw.name),
+                        format!("{router_name}-internet"),
                         EndSpec::new(&up.node, format!("{far}/{}", p.len)),
-                        EndSpec::new(&gw.name, p.to_string()),
+                        EndSpec::new(router_name, p.to_string()),
                     )
                 });
             }
@@ -945,8 +984,9 @@ fn connections(
     }
 }
 
-/// A site-to-site connection: the tunnel, the underlay routes to each other's public address,
-/// and BGP over the tunnel or static routes both ways.
+/// A site-to-site connection: per gateway instance a tunnel (named after the connection, with
+/// `-inN` for an active-active gateway), the underlay routes to each other's public address,
+/// and a BGP session over the tunnel, or static routes both ways.
 #[allow(clippy::too_many_arguments)]
 fn site_to_site(
     spec: &LabSpec,
@@ -957,7 +997,7 @@ fn site_to_site(
     item: &str,
     out: &mut LabSpec,
     problems: &mut Vec<Problem>,
-    mut tunnel: TunnelSpec,
+    template: TunnelSpec,
 ) {
     let Some(device) = spec.nodes.iter().find(|n| n.name() == lgw.device) else {
         let names: Vec<&str> = spec.nodes.iter().map(|n| n.name()).collect();
@@ -1004,31 +1044,17 @@ fn site_to_site(
         ));
         return;
     };
-    let (Some(public), Some(up)) = (gw.public_ip.as_ref(), gw.internet.as_ref()) else {
-        return;
-    };
-    let public = public.split('/').next().unwrap_or_default().to_string();
-    let far = out
-        .links
-        .iter()
-        .find(|l| l.name == format!("{}-internet", gw.name))
-        .map(|l| l.a.ip.split('/').next().unwrap_or_default().to_string());
-    let Some(far) = far else { return };
-    let _ = up;
-    tunnel.a = TunnelEndSpec {
-        node: lgw.device.clone(),
-        ip: lgw.ip.clone(),
-    };
-    tunnel.b = TunnelEndSpec {
-        node: gw.name.clone(),
-        ip: public.clone(),
-    };
-    out.routes
-        .push(route(&lgw.device, format!("{public}/32"), &isp));
-    out.routes
-        .push(route(&gw.name, format!("{}/32", lgw.ip), &far));
     let v = index[gw.vnet.as_str()];
-    let gw_subnet = vnets[v].gateway_subnet;
+    let g = spec
+        .gateways
+        .iter()
+        .position(|x| x.name == gw.name)
+        .unwrap_or(usize::MAX);
+    let instances: Vec<&Instance> = vnets[v]
+        .gateways
+        .iter()
+        .filter(|i| i.gateway == g)
+        .collect();
     match (&lgw.bgp, lgw.prefixes.is_empty()) {
         (Some(b), true) => {
             if device_bgp.as_ref().is_none_or(|d| d.asn != b.asn) {
@@ -1045,9 +1071,6 @@ fn site_to_site(
                 problems.push(problem(item, format!("gateway '{}' is Basic or policy-based, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
                 return;
             }
-            let Some(gw_bgp) = gw_subnet.map(bgp_address) else {
-                return;
-            };
             // The device's BGP address: added when the device does not have it.
             let has = device
                 .addresses()
@@ -1070,10 +1093,61 @@ fn site_to_site(
                     }
                 }
             }
+        }
+        (Some(_), false) => {
+            problems.push(problem(
+                item,
+                format!(
+                    "local gateway '{}' has both `bgp` and `prefixes`: BGP learns the prefixes",
+                    lgw.name
+                ),
+            ));
+            return;
+        }
+        (None, true) => {
+            problems.push(problem(
+                item,
+                format!("local gateway '{}' needs `bgp` or `prefixes`", lgw.name),
+            ));
+            return;
+        }
+        (None, false) => {}
+    }
+    for inst in instances {
+        let Some(public) = inst.public.as_ref() else {
+            continue;
+        };
+        let public = public.split('/').next().unwrap_or_default().to_string();
+        let Some(far) = out
+            .links
+            .iter()
+            .find(|l| l.name == format!("{}-internet", inst.router))
+            .map(|l| l.a.ip.split('/').next().unwrap_or_default().to_string())
+        else {
+            continue;
+        };
+        let mut tunnel = template.clone();
+        if gw.active_active {
+            tunnel.name = format!("{}-in{}", template.name, inst.index);
+        }
+        tunnel.a = TunnelEndSpec {
+            node: lgw.device.clone(),
+            ip: lgw.ip.clone(),
+        };
+        tunnel.b = TunnelEndSpec {
+            node: inst.router.clone(),
+            ip: public.clone(),
+        };
+        out.routes
+            .push(route(&lgw.device, format!("{public}/32"), &isp));
+        out.routes
+            .push(route(&inst.router, format!("{}/32", lgw.ip), &far));
+        if let Some(b) = &lgw.bgp {
+            let Some(gw_bgp) = inst.bgp else { continue };
             out.routes
                 .push(route(&lgw.device, format!("{gw_bgp}/32"), &tunnel.name));
             out.routes
-                .push(route(&gw.name, format!("{}/32", b.ip), &tunnel.name));
+                .push(route(&inst.router, format!("{}/32", b.ip), &tunnel.name));
             out.bgp_sessions.push(BgpSessionSpec {
                 a: BgpEndSpec {
                     node: lgw.device.clone(),
@@ -1083,27 +1157,25 @@ fn site_to_site(
                     ..BgpEndSpec::default()
                 },
                 b: BgpEndSpec {
-                    node: gw.name.clone(),
+                    node: inst.router.clone(),
                     ip: gw_bgp.to_string(),
                     max_prefixes: Some(VPN_PREFIX_LIMIT),
                     ..BgpEndSpec::default()
                 },
                 bfd: None,
             });
-        }
-        (None, false) => {
-            // Static: the gateway routes the local prefixes into the tunnel and announces them
-            // to the VNets it serves; the device routes their address spaces into the tunnel.
+        } else {
+            // Static: the instance routes the local prefixes into its tunnel and announces
+            // them to the VNets it serves; the device routes their address spaces into it.
             for p in &lgw.prefixes {
-                out.routes.push(route(&gw.name, p, &tunnel.name));
+                out.routes.push(route(&inst.router, p, &tunnel.name));
                 if let Some(NodeSpec::Router { bgp: Some(b), .. }) =
-                    out.nodes.iter_mut().find(|n| n.name() == gw.name)
+                    out.nodes.iter_mut().find(|n| n.name() == inst.router)
                 {
                     b.originate.push(p.clone());
                 }
             }
-            let hub = v;
-            let spaces: Vec<String> = vnets[hub]
+            let spaces: Vec<String> = vnets[v]
                 .spec
                 .address_space
                 .iter()
@@ -1127,19 +1199,129 @@ fn site_to_site(
                 out.routes.push(route(&lgw.device, s, &tunnel.name));
             }
         }
-        (Some(_), false) => problems.push(problem(
-            item,
-            format!(
-                "local gateway '{}' has both `bgp` and `prefixes`: BGP learns the prefixes",
-                lgw.name
-            ),
-        )),
-        (None, true) => problems.push(problem(
-            item,
-            format!("local gateway '{}' needs `bgp` or `prefixes`", lgw.name),
-        )),
+        out.tunnels.push(tunnel);
     }
-    out.tunnels.push(tunnel);
+}
+
+/// How long a planned failure lets the instance's NOTIFICATIONs reach its sites before it stops:
+/// one way across any lab's internet path.
+const PLANNED_DRAIN: Duration = Duration(1_000_000_000);
+/// Active-standby takeover after planned maintenance: the top of the documented 10–15 s.
+pub const PLANNED_FAILOVER: Duration = Duration(15_000_000_000);
+/// After an unplanned failure: the middle of the documented 1–3 minutes.
+pub const UNPLANNED_FAILOVER: Duration = Duration(120_000_000_000);
+
+/// Gateway instance failures, as the faults they are made of. The platform stops using the
+/// instance at once (its VNets reset their sessions with it); a planned failure first closes
+/// the instance's sessions with its sites (a NOTIFICATION each), then stops it after
+/// `PLANNED_DRAIN`; an unplanned one stops it silently, so the sites notice by DPD or BGP. The
+/// instance (or the standby) carries traffic again after the gateway's failover time, a fault
+/// of its own ("... back") when the run lasts that long.
+fn gateway_faults(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    peerings: &[Peering],
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+) {
+    out.faults.clear();
+    let names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
+    for f in &spec.faults {
+        let FaultAction::GatewayFailure {
+            gateway,
+            instance,
+            planned,
+        } = &f.action
+        else {
+            out.faults.push(f.clone());
+            continue;
+        };
+        let item = format!("fault at {}", f.at);
+        let Some(g) = spec.gateways.iter().position(|x| x.name == *gateway) else {
+            problems.push(problem(
+                &item,
+                format!(
+                    "unknown gateway '{gateway}'{}",
+                    crate::lab::suggest(gateway, &names)
+                ),
+            ));
+            continue;
+        };
+        let gw = &spec.gateways[g];
+        if gw.kind != GatewayKind::Vpn {
+            problems.push(problem(&item, format!("'{gateway}' is an ExpressRoute gateway: fail its circuit or the circuit's links instead")));
+            continue;
+        }
+        let Some((v, inst)) = vnets.iter().enumerate().find_map(|(v, vn)| {
+            vn.gateways
+                .iter()
+                .find(|i| i.gateway == g && i.index == *instance)
+                .map(|i| (v, i))
+        }) else {
+            let count = if gw.active_active { 2 } else { 1 };
+            problems.push(problem(&item, format!("gateway '{gateway}' has {count} instance(s): instance {instance} does not exist (0{})", if count == 2 { " or 1" } else { "" })));
+            continue;
+        };
+        let label = Some(f.action.label());
+        let fault = |at: Duration, action: FaultAction, label: &Option<String>| FaultSpec {
+            at,
+            action,
+            label: label.clone(),
+            continues: false,
+        };
+        // The platform knows at once: every VNet using the instance drops it.
+        for w in served(v, peerings) {
+            out.faults.push(fault(
+                f.at,
+                FaultAction::BgpReset {
+                    router: vnets[w].spec.name.clone(),
+                    peer: inst.gw_ip.to_string(),
+                },
+                &label,
+            ));
+        }
+        let mut stop = f.at;
+        if *planned {
+            let sites = spec.connections.iter().filter_map(|c| match c {
+                ConnectionSpec::SiteToSite {
+                    gateway: x, local, ..
+                } if x == gateway => spec
+                    .local_gateways
+                    .iter()
+                    .find(|l| l.name == *local)
+                    .and_then(|l| l.bgp.as_ref()),
+                _ => None,
+            });
+            for b in sites {
+                out.faults.push(fault(
+                    f.at,
+                    FaultAction::BgpReset {
+                        router: inst.router.clone(),
+                        peer: b.ip.clone(),
+                    },
+                    &label,
+                ));
+            }
+            stop = Duration(f.at.0.saturating_add(PLANNED_DRAIN.0));
+        }
+        out.faults.push(FaultSpec {
+            continues: *planned,
+            ..fault(stop, FaultAction::NodeDown(inst.router.clone()), &label)
+        });
+        let takeover = if *planned {
+            gw.planned_failover.unwrap_or(PLANNED_FAILOVER)
+        } else {
+            gw.unplanned_failover.unwrap_or(UNPLANNED_FAILOVER)
+        };
+        let back = Duration(f.at.0.saturating_add(takeover.0));
+        if back < spec.duration {
+            out.faults.push(fault(
+                back,
+                FaultAction::NodeUp(inst.router.clone()),
+                &Some(format!("gateway {gateway} instance {instance} back")),
+            ));
+        }
+    }
 }
 
 /// Local preference a route carries when no policy sets one (RFC 4271's customary default).
@@ -1159,7 +1341,7 @@ fn coexistence(
         let of_kind = |kind| {
             vnet.gateways
                 .iter()
-                .map(|&(g, ..)| &spec.gateways[g])
+                .map(|i| &spec.gateways[i.gateway])
                 .find(|g| g.kind == kind)
         };
         let (Some(vpn), Some(er)) = (

@@ -106,9 +106,24 @@ pub struct GatewaySpec {
     /// "198.51.100.1/30"; the `internet` node takes the other host of a /30 or /31).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_ip: Option<String>,
-    /// VPN gateways: the link to the internet.
+    /// VPN gateways: the link to the internet (each instance has one like it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internet: Option<UplinkSpec>,
+    /// VPN gateways: two instances, each with its own public address, tunnel and BGP session
+    /// per site; both carry traffic. Default false (active-standby).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub active_active: bool,
+    /// The second instance's public address (active-active), as `public_ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_public_ip: Option<String>,
+    /// Active-standby: how long the standby takes over after a planned failure (maintenance).
+    /// Default 15 s, the top of the documented 10–15 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_failover: Option<Duration>,
+    /// Active-standby: how long after an unplanned failure the standby carries traffic; an
+    /// active-active instance is back after the same time. Default 2 min (documented: 1–3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unplanned_failover: Option<Duration>,
     /// Overrides the SKU's throughput.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Bitrate>,

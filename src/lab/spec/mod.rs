@@ -665,6 +665,11 @@ pub struct FaultSpec {
     /// acts on several items (a circuit's on both its links). Default: from the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// A later step of an earlier fault with the same `label` (expansion writes it: a planned
+    /// gateway failure stops the instance after its NOTIFICATIONs): reports list it under that
+    /// fault. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub continues: bool,
 }
 
 impl FaultAction {
@@ -678,6 +683,14 @@ impl FaultAction {
             FaultAction::NodeDown(n) => format!("node {n} down"),
             FaultAction::NodeUp(n) => format!("node {n} up"),
             FaultAction::BgpReset { router, peer } => format!("BGP reset {router}–{peer}"),
+            FaultAction::GatewayFailure {
+                gateway,
+                instance,
+                planned,
+            } => format!(
+                "gateway {gateway} instance {instance} {} failure",
+                if *planned { "planned" } else { "unplanned" }
+            ),
             FaultAction::Degrade { link, .. } => format!("link {link} degraded"),
         }
     }
@@ -700,6 +713,17 @@ pub enum FaultAction {
     NodeUp(String),
     /// Reset the BGP session of `router` with the peer address `peer` (a clear).
     BgpReset { router: String, peer: String },
+    /// A VPN gateway instance fails (`instance` 0 or 1 of an active-active gateway; 0 for
+    /// active-standby). Planned: it closes its BGP sessions first and the standby takes over in
+    /// the gateway's `planned_failover`; unplanned: it goes silent, the peers notice by DPD or
+    /// BGP, and it is back after `unplanned_failover`. The platform stops using it at once.
+    GatewayFailure {
+        gateway: String,
+        #[serde(default)]
+        instance: u8,
+        #[serde(default)]
+        planned: bool,
+    },
     /// Change a link's parameters from this time on.
     Degrade {
         link: String,

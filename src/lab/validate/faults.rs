@@ -39,7 +39,9 @@ pub(super) fn faults(
                 find(c, l).map(|link| FaultKind::LinkState { link, up: true })
             }
             // Expanded into link faults before validation.
-            FaultAction::CircuitDown(_) | FaultAction::CircuitUp(_) => None,
+            FaultAction::CircuitDown(_)
+            | FaultAction::CircuitUp(_)
+            | FaultAction::GatewayFailure { .. } => None,
             FaultAction::NodeDown(n) | FaultAction::NodeUp(n) => match index.get(n.as_str()) {
                 Some(&node) => Some(FaultKind::NodeState {
                     node,
@@ -114,11 +116,24 @@ pub(super) fn faults(
                 }
             }),
         };
+        let label = f.label.clone().unwrap_or_else(|| f.action.label());
+        if f.continues
+            && !spec
+                .faults
+                .iter()
+                .any(|g| g.at <= f.at && !g.continues && g.label.as_ref() == Some(&label))
+        {
+            c.fail(
+                &item,
+                format!("`continues` needs an earlier fault labelled '{label}'"),
+            );
+        }
         if let Some(action) = action {
             faults.push(Fault {
                 at: f.at.0,
                 action,
-                label: f.label.clone().unwrap_or_else(|| f.action.label()),
+                label,
+                continues: f.continues,
             });
         }
     }
