@@ -677,3 +677,90 @@ fn an_active_standby_gateway_fails_over_in_its_documented_times() {
         assert!((15.0..23.0).contains(&o), "{app_name}: {o}");
     }
 }
+
+/// Two VNets, each with a VPN gateway on one internet router, joined VNet-to-VNet.
+fn two_vnets(asn_b: &str) -> String {
+    format!(
+        r#"(
+    name: "v2v", seed: 1, duration: "6s",
+    nodes: [Router(name: "internet"), Host(name: "vm-a"), Host(name: "vm-b")],
+    links: [],
+    vnets: [
+        (name: "east", address_space: ["10.1.0.0/16"], gateway_subnet: "10.1.255.0/27",
+         subnets: [(name: "w", prefix: "10.1.0.0/24", vms: [(node: "vm-a")])]),
+        (name: "west", address_space: ["10.2.0.0/16"], gateway_subnet: "10.2.255.0/27",
+         subnets: [(name: "w", prefix: "10.2.0.0/24", vms: [(node: "vm-b")])]),
+    ],
+    gateways: [
+        (name: "gw-east", vnet: "east", kind: Vpn, sku: VpnGw1, public_ip: "198.51.100.1/30",
+         internet: (node: "internet", delay: "15ms")),
+        (name: "gw-west", vnet: "west", kind: Vpn, sku: VpnGw1, public_ip: "198.51.100.5/30",
+         internet: (node: "internet", delay: "15ms") {asn_b}),
+    ],
+    connections: [VnetToVnet(name: "east-west", a: "gw-east", b: "gw-west")],
+    apps: [(name: "p", from: "vm-a", to: "vm-b", start: "4s", traffic: UdpProbe(interval: "10ms"))],
+)"#
+    )
+}
+
+#[test]
+fn vnet_to_vnet_joins_two_vnets_over_ipsec_with_bgp_or_static_routes() {
+    for asn_b in ["", ", asn: 65010"] {
+        let r = run(&two_vnets(asn_b));
+        let rtt = rtt_p50_ms(&r, "p");
+        assert!(
+            (60.0..61.0).contains(&rtt),
+            "{asn_b}: RTT {rtt} ms: 2 x 2 x 15 ms of internet"
+        );
+        let t = r.tunnels.iter().find(|t| t.name == "east-west").unwrap();
+        assert!(t.stats[0].encapsulated > 100, "{asn_b}: through the tunnel");
+        let bgp = r
+            .control
+            .iter()
+            .any(|e| e.router == "gw-east" && e.peer.to_string() == "10.2.255.30");
+        assert_eq!(
+            bgp,
+            !asn_b.is_empty(),
+            "BGP over the tunnel only with distinct ASNs"
+        );
+    }
+}
+
+#[test]
+fn an_authorization_key_is_valid_for_one_connection_only() {
+    let text = hub_only("")
+        .replace("ce_local_pref: 150)", r#"ce_local_pref: 150, authorizations: ["key-1"])"#)
+        .replace(
+            r#"ExpressRoute(name: "er-conn", gateway: "ergw", circuit: "er"),"#,
+            r#"ExpressRoute(name: "er-conn", gateway: "ergw", circuit: "er", authorization: "key-1"),"#,
+        );
+    lab(&text);
+    let refused = |text: String, words: &str| {
+        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains(words), "{e}");
+    };
+    refused(
+        text.replace(r#"authorization: "key-1""#, r#"authorization: "key-2""#),
+        "circuit 'er' issued no authorization 'key-2' (it issued: key-1)",
+    );
+    // A second ER gateway in another VNet presenting the same key.
+    let second = text
+        .replace(
+            "    gateways: [",
+            r#"    gateways: [(name: "ergw2", vnet: "other", kind: ExpressRoute, sku: ErGw1Az),"#,
+        )
+        .replace(
+            "    vnets: [",
+            r#"    vnets: [(name: "other", address_space: ["10.99.0.0/16"], gateway_subnet: "10.99.255.0/27"),"#,
+        )
+        .replace(
+            r#"authorization: "key-1"),"#,
+            r#"authorization: "key-1"), ExpressRoute(name: "other-conn", gateway: "ergw2", circuit: "er", authorization: "key-1"),"#,
+        );
+    refused(
+        second,
+        "connection 'other-conn': authorization 'key-1' of circuit 'er' is already used by connection 'er-conn'",
+    );
+}

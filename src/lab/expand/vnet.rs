@@ -357,6 +357,16 @@ fn gateways(
             )),
             _ => {}
         }
+        if let Some(o) = spec.gateways.iter().take(g).find(|o| {
+            o.vnet == gw.vnet
+                && o.asn.unwrap_or(crate::lab::GATEWAY_ASN)
+                    != gw.asn.unwrap_or(crate::lab::GATEWAY_ASN)
+        }) {
+            problems.push(problem(
+                &item,
+                format!("its ASN differs from gateway '{}' in the same VNet: a VNet's gateways speak one AS", o.name),
+            ));
+        }
         if spec
             .gateways
             .iter()
@@ -491,8 +501,15 @@ fn vnet_routers(spec: &LabSpec, vnets: &[Vnet], peerings: &[Peering], out: &mut 
         } = &mut router
         {
             if speaks_bgp {
+                // The VNet speaks its gateways' AS (65515 unless a gateway says otherwise), so
+                // its sessions with them are iBGP.
+                let asn = vnets[home]
+                    .gateways
+                    .first()
+                    .and_then(|i| spec.gateways[i.gateway].asn)
+                    .unwrap_or(crate::lab::GATEWAY_ASN);
                 *bgp = Some(BgpSpec {
-                    asn: crate::lab::GATEWAY_ASN,
+                    asn,
                     originate: vnet.spec.address_space.clone(),
                     ..BgpSpec::default()
                 });
@@ -868,6 +885,8 @@ fn connections(
     let gateway = |name: &str| spec.gateways.iter().find(|g| g.name == name);
     let gateway_names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
     let mut names = Vec::new();
+    let mut keys_used: Vec<(String, String, String)> = Vec::new();
+    let mut er_over_limit = std::collections::BTreeSet::new();
     for c in &spec.connections {
         let item = format!("connection '{}'", c.name());
         if names.contains(&c.name()) {
@@ -879,10 +898,37 @@ fn connections(
             ConnectionSpec::ExpressRoute {
                 gateway: g,
                 circuit,
+                authorization,
                 ..
             } => {
+                if let Some(key) = authorization {
+                    match spec.circuits.iter().find(|k| k.name == *circuit) {
+                        Some(k) if !k.authorizations.contains(key) => problems.push(problem(&item, format!("circuit '{circuit}' issued no authorization '{key}' (it issued: {})", if k.authorizations.is_empty() { "none".to_string() } else { k.authorizations.join(", ") }))),
+                        _ => {}
+                    }
+                    if let Some(first) = keys_used.iter().find(|(k, c, _)| k == key && c == circuit)
+                    {
+                        problems.push(problem(&item, format!("authorization '{key}' of circuit '{circuit}' is already used by connection '{}': a key is valid for one connection only", first.2)));
+                    }
+                    keys_used.push((key.clone(), circuit.clone(), c.name().to_string()));
+                }
                 match gateway(g) {
-                    Some(gw) if gw.kind == GatewayKind::ExpressRoute => {}
+                    Some(gw) if gw.kind == GatewayKind::ExpressRoute => {
+                        // ErGw1Az/2Az/3Az (and Standard, HighPerformance, UltraPerformance)
+                        // accept 4, 8 and 16 circuit connections (domain.md, "More on gateways").
+                        let limit = match gw.sku {
+                            crate::gateway::Sku::ErGw1Az | crate::gateway::Sku::Standard => Some(4),
+                            crate::gateway::Sku::ErGw2Az | crate::gateway::Sku::HighPerformance => Some(8),
+                            crate::gateway::Sku::ErGw3Az | crate::gateway::Sku::UltraPerformance => Some(16),
+                            _ => None,
+                        };
+                        let count = spec.connections.iter().filter(|k| matches!(k, ConnectionSpec::ExpressRoute { gateway, .. } if gateway == g)).count();
+                        if let Some(limit) = limit.filter(|&l| count > l) {
+                            if er_over_limit.insert(g.clone()) {
+                                problems.push(problem(&item, format!("gateway '{g}' ({:?}) accepts {limit} circuit connections; the lab gives it {count}", gw.sku)));
+                            }
+                        }
+                    }
                     Some(_) => problems.push(problem(&item, format!("gateway '{g}' is a VPN gateway; ExpressRoute connects to an ExpressRoute gateway"))),
                     None => problems.push(problem(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names)))),
                 }
@@ -900,6 +946,58 @@ fn connections(
                         ));
                     }
                 }
+            }
+            ConnectionSpec::VnetToVnet {
+                name,
+                a,
+                b,
+                cipher,
+                mss_clamp,
+                dpd,
+            } => {
+                let ends: Vec<&GatewaySpec> = [a, b]
+                    .iter()
+                    .filter_map(|g| match gateway(g) {
+                        Some(gw) if gw.kind == GatewayKind::Vpn => Some(gw),
+                        Some(_) => {
+                            problems.push(problem(&item, format!("gateway '{g}' is an ExpressRoute gateway; VNet-to-VNet connects VPN gateways")));
+                            None
+                        }
+                        None => {
+                            problems.push(problem(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names))));
+                            None
+                        }
+                    })
+                    .collect();
+                let [x, y] = ends.as_slice() else { continue };
+                if x.vnet == y.vnet {
+                    problems.push(problem(&item, "both gateways are in one VNet"));
+                    continue;
+                }
+                vnet_to_vnet(
+                    vnets,
+                    index,
+                    spec,
+                    [x, y],
+                    &item,
+                    out,
+                    problems,
+                    TunnelSpec {
+                        name: name.clone(),
+                        a: TunnelEndSpec {
+                            node: String::new(),
+                            ip: String::new(),
+                        },
+                        b: TunnelEndSpec {
+                            node: String::new(),
+                            ip: String::new(),
+                        },
+                        cipher: *cipher,
+                        nat_t: false,
+                        mss_clamp: *mss_clamp,
+                        dpd: dpd.clone(),
+                    },
+                );
             }
             ConnectionSpec::SiteToSite {
                 name,
@@ -1322,6 +1420,106 @@ fn gateway_faults(
             ));
         }
     }
+}
+
+/// A VNet-to-VNet connection: a tunnel between the two gateways' first instances (their public
+/// addresses over the internet links), then BGP between their BGP addresses when their ASNs
+/// differ (Azure requires distinct ASNs for BGP here), else static routes to each other's
+/// address spaces (and the spokes each serves), announced into each VNet.
+#[allow(clippy::too_many_arguments)]
+fn vnet_to_vnet(
+    vnets: &[Vnet],
+    index: &BTreeMap<&str, usize>,
+    spec: &LabSpec,
+    gws: [&GatewaySpec; 2],
+    item: &str,
+    out: &mut LabSpec,
+    problems: &mut Vec<Problem>,
+    mut tunnel: TunnelSpec,
+) {
+    let first = |gw: &GatewaySpec| {
+        let g = spec.gateways.iter().position(|x| x.name == gw.name)?;
+        let v = *index.get(gw.vnet.as_str())?;
+        let inst = vnets[v]
+            .gateways
+            .iter()
+            .find(|i| i.gateway == g && i.index == 0)?;
+        let public = inst.public.as_ref()?.split('/').next()?.to_string();
+        let far = out
+            .links
+            .iter()
+            .find(|l| l.name == format!("{}-internet", inst.router))?
+            .a
+            .ip
+            .split('/')
+            .next()?
+            .to_string();
+        Some((v, inst, public, far))
+    };
+    let (Some(x), Some(y)) = (first(gws[0]), first(gws[1])) else {
+        return;
+    };
+    tunnel.a = TunnelEndSpec {
+        node: x.1.router.clone(),
+        ip: x.2.clone(),
+    };
+    tunnel.b = TunnelEndSpec {
+        node: y.1.router.clone(),
+        ip: y.2.clone(),
+    };
+    for (me, peer) in [(&x, &y), (&y, &x)] {
+        out.routes
+            .push(route(&me.1.router, format!("{}/32", peer.2), &me.3));
+    }
+    let asn = |gw: &GatewaySpec| gw.asn.unwrap_or(crate::lab::GATEWAY_ASN);
+    if asn(gws[0]) != asn(gws[1]) {
+        let (Some(bx), Some(by)) = (x.1.bgp, y.1.bgp) else {
+            return;
+        };
+        out.routes
+            .push(route(&x.1.router, format!("{by}/32"), &tunnel.name));
+        out.routes
+            .push(route(&y.1.router, format!("{bx}/32"), &tunnel.name));
+        out.bgp_sessions.push(BgpSessionSpec {
+            a: BgpEndSpec {
+                node: x.1.router.clone(),
+                ip: bx.to_string(),
+                ..BgpEndSpec::default()
+            },
+            b: BgpEndSpec {
+                node: y.1.router.clone(),
+                ip: by.to_string(),
+                ..BgpEndSpec::default()
+            },
+            bfd: None,
+        });
+    } else {
+        // Static: each gateway routes the other side's spaces into the tunnel and announces
+        // them to the VNets it serves.
+        let spaces = |v: usize| -> Vec<String> {
+            spec.peerings
+                .iter()
+                .filter(|p| {
+                    p.a == vnets[v].spec.name && p.use_remote_gateways && p.allow_gateway_transit
+                })
+                .filter_map(|p| spec.vnets.iter().find(|w| w.name == p.b))
+                .flat_map(|w| w.address_space.clone())
+                .chain(vnets[v].spec.address_space.clone())
+                .collect()
+        };
+        for (me, peer) in [(&x, &y), (&y, &x)] {
+            for s in spaces(peer.0) {
+                out.routes.push(route(&me.1.router, &s, &tunnel.name));
+                if let Some(NodeSpec::Router { bgp: Some(b), .. }) =
+                    out.nodes.iter_mut().find(|n| n.name() == me.1.router)
+                {
+                    b.originate.push(s);
+                }
+            }
+        }
+    }
+    let _ = (item, problems);
+    out.tunnels.push(tunnel);
 }
 
 /// Local preference a route carries when no policy sets one (RFC 4271's customary default).

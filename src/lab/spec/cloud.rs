@@ -205,20 +205,38 @@ pub enum ConnectionSpec {
         #[serde(default = "super::default_dpd")]
         dpd: Option<DpdSpec>,
     },
-    /// An ExpressRoute gateway linked to a circuit.
+    /// An ExpressRoute gateway linked to a circuit; `authorization` is one of the keys the
+    /// circuit's owner issued (`authorizations` on the circuit) when the circuit is another
+    /// owner's. A key is valid for one connection only.
     ExpressRoute {
         name: String,
         gateway: String,
         circuit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authorization: Option<String>,
+    },
+    /// IPsec between two VPN gateways (each instance with the other's first); BGP over it
+    /// when their ASNs differ, static routes to each other's address spaces when they do not.
+    VnetToVnet {
+        name: String,
+        a: String,
+        b: String,
+        /// Default AesGcm.
+        #[serde(default)]
+        cipher: CipherSuite,
+        #[serde(default = "super::default_mss_clamp")]
+        mss_clamp: Option<u16>,
+        #[serde(default = "super::default_dpd")]
+        dpd: Option<DpdSpec>,
     },
 }
 
 impl ConnectionSpec {
     pub fn name(&self) -> &str {
         match self {
-            ConnectionSpec::SiteToSite { name, .. } | ConnectionSpec::ExpressRoute { name, .. } => {
-                name
-            }
+            ConnectionSpec::SiteToSite { name, .. }
+            | ConnectionSpec::ExpressRoute { name, .. }
+            | ConnectionSpec::VnetToVnet { name, .. } => name,
         }
     }
 }

@@ -464,6 +464,10 @@ pub struct CircuitSpec {
     /// the less preferred of two). Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ce_prepend: Option<u8>,
+    /// Authorization keys the circuit's owner issued, for connections from gateways of other
+    /// owners; each is valid for one connection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizations: Vec<String>,
     /// The Premium add-on: the private peering accepts 10,000 prefixes instead of 4,000.
     #[serde(default, skip_serializing_if = "is_false")]
     pub premium: bool,
