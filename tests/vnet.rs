@@ -764,3 +764,97 @@ fn an_authorization_key_is_valid_for_one_connection_only() {
         "connection 'other-conn': authorization 'key-1' of circuit 'er' is already used by connection 'er-conn'",
     );
 }
+
+/// A VNet with a VPN gateway and `clients` (P2S client items), each client host at home behind
+/// the internet router.
+fn p2s(pool: &str, clients: &str, hosts: &str, apps: &str) -> String {
+    format!(
+        r#"(
+    name: "p2s", seed: 1, duration: "6s",
+    nodes: [Router(name: "internet"), Host(name: "vm") {hosts}],
+    links: [],
+    vnets: [(name: "vnet", address_space: ["10.20.0.0/16"], gateway_subnet: "10.20.254.0/27",
+             subnets: [(name: "w", prefix: "10.20.0.0/24", vms: [(node: "vm")])])],
+    gateways: [(name: "vpngw", vnet: "vnet", kind: Vpn, sku: VpnGw1, public_ip: "198.51.100.1/30",
+                internet: (node: "internet", delay: "8ms"), p2s_pool: "{pool}")],
+    p2s_clients: [{clients}],
+    apps: [{apps}],
+)"#
+    )
+}
+
+#[test]
+fn an_ikev2_client_reaches_the_vnet_through_its_own_tunnel_with_a_pool_address() {
+    let text = p2s(
+        "172.16.201.0/24",
+        r#"(name: "alice", host: "laptop", gateway: "vpngw", protocol: IkeV2,
+            home: (node: "internet", ip: "192.0.2.1/30", delay: "10ms", rate: "50Mbps"))"#,
+        r#", Host(name: "laptop")"#,
+        &probe_at("p", "laptop", "vm", "2s"),
+    );
+    let l = lab(&text);
+    let laptop = l.nodes.iter().find(|n| n.name == "laptop").unwrap();
+    assert_eq!(
+        laptop.ifaces[0].addr.to_string(),
+        "172.16.201.3/31",
+        "from the pool"
+    );
+    let r = run(&text);
+    let rtt = rtt_p50_ms(&r, "p");
+    assert!((36.0..37.0).contains(&rtt), "RTT {rtt} ms: 2 x (10 + 8) ms");
+    let t = r.tunnels.iter().find(|t| t.name == "alice").unwrap();
+    assert!(t.stats[0].encapsulated > 100);
+    // The VNet learned the pool from the gateway.
+    assert!(r
+        .route_changes
+        .iter()
+        .any(|c| c.router == "vnet" && c.prefix.to_string() == "172.16.201.0/24"));
+}
+
+#[test]
+fn point_to_site_limits_and_rules_are_the_platforms() {
+    let refused = |text: String, words: &str| {
+        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains(words), "{e}");
+    };
+    let client = |n: usize, protocol: &str| {
+        format!(
+            r#"(name: "c{n}", host: "h{n}", gateway: "vpngw", protocol: {protocol},
+                home: (node: "internet", ip: "192.0.{}.{}/30"))"#,
+            n / 64,
+            (n % 64) * 4 + 1
+        )
+    };
+    let many = |count: usize, protocol: &str| {
+        let clients: Vec<String> = (0..count).map(|n| client(n, protocol)).collect();
+        let hosts: String = (0..count)
+            .map(|n| format!(r#", Host(name: "h{n}")"#))
+            .collect();
+        p2s("172.16.0.0/16", &clients.join(", "), &hosts, "")
+    };
+    lab(&many(250, "IkeV2"));
+    refused(
+        many(251, "IkeV2"),
+        "VpnGw1 takes 250 IKEv2 and OpenVPN point-to-site connections; the lab gives it 251",
+    );
+    refused(
+        p2s(
+            "172.16.201.0/30",
+            &[client(0, "IkeV2"), client(1, "IkeV2")].join(", "),
+            r#", Host(name: "h0"), Host(name: "h1")"#,
+            "",
+        ),
+        "p2s_pool 172.16.201.0/30 of gateway 'vpngw' has no address left",
+    );
+    refused(
+        p2s(
+            "10.20.128.0/24",
+            &client(0, "IkeV2"),
+            r#", Host(name: "h0")"#,
+            "",
+        ),
+        "overlaps a VNet's address space",
+    );
+}

@@ -124,6 +124,9 @@ pub struct GatewaySpec {
     /// active-active instance is back after the same time. Default 2 min (documented: 1–3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unplanned_failover: Option<Duration>,
+    /// Point-to-site: the client address pool, e.g. "172.16.201.0/24".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p2s_pool: Option<String>,
     /// Overrides the SKU's throughput.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Bitrate>,
@@ -239,6 +242,48 @@ impl ConnectionSpec {
             | ConnectionSpec::VnetToVnet { name, .. } => name,
         }
     }
+}
+
+/// A point-to-site client's tunnel protocol (domain.md, "Point-to-site").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum P2sProtocol {
+    /// IKEv2: ESP in UDP 4500 (NAT traversal, as clients behind a home router use it).
+    IkeV2,
+    /// OpenVPN over TCP 443: inner packets carried in an outer TCP connection.
+    OpenVpn,
+    /// SSTP: TCP 443; at most 128 connections per gateway.
+    Sstp,
+}
+
+/// A point-to-site client: a host of the lab that runs its own tunnel to a VPN gateway, with
+/// an address from the gateway's `p2s_pool`, over its home connection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2sClientSpec {
+    pub name: String,
+    /// The client machine: a host of the lab.
+    pub host: String,
+    pub gateway: String,
+    pub protocol: P2sProtocol,
+    /// The home connection: where it attaches and its impairments.
+    pub home: HomeSpec,
+}
+
+/// A P2S client's home connection: a link from the client's VPN stack to `node` (a home router
+/// or the internet), the client taking `ip` (a /30 or /31 host; `node` the other).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeSpec {
+    pub node: String,
+    pub ip: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<JitterSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Bitrate>,
 }
 
 /// A VNet peering, both of its halves: `a` is the hub when gateway transit is used.

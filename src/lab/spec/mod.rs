@@ -47,6 +47,9 @@ pub struct LabSpec {
     /// VNet peerings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peerings: Vec<PeeringSpec>,
+    /// Point-to-site VPN clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub p2s_clients: Vec<P2sClientSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
