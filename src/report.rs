@@ -212,6 +212,14 @@ pub fn render(s: &Summary) -> String {
                     st.too_big, t.ends[side]
                 );
             }
+            if st.stream_full > 0 {
+                let _ = writeln!(
+                    out,
+                    "    {} packets from {} found the tunnel's TCP connection's send buffer full and were dropped \
+                     (TCP inside TCP: they wait behind the outer connection's retransmissions)",
+                    st.stream_full, t.ends[side]
+                );
+            }
         }
     }
     if !s.failover.is_empty() {

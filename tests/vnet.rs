@@ -858,3 +858,36 @@ fn point_to_site_limits_and_rules_are_the_platforms() {
         "overlaps a VNet's address space",
     );
 }
+
+#[test]
+fn tunnels_carried_in_tcp_melt_down_under_loss_and_esp_does_not() {
+    let text = common::topology("p2s-clients.ron");
+    let r = run(&text);
+    let p50 = |name: &str| app(&r, name).probes().unwrap().rtt.quantile(0.5).unwrap() as f64 / 1e6;
+    let ike = p50("alice-probe");
+    assert!(
+        (36.0..37.0).contains(&ike),
+        "IKEv2 keeps the path's RTT: {ike}"
+    );
+    for tcp in ["bob-probe", "carol-probe"] {
+        assert!(p50(tcp) > 10.0 * ike, "{tcp}: {} ms", p50(tcp));
+    }
+    // Each client's tunnel carried its traffic, in both directions.
+    for name in ["alice", "bob", "carol"] {
+        let t = r.tunnels.iter().find(|t| t.name == name).unwrap();
+        assert!(
+            t.stats
+                .iter()
+                .all(|s| s.encapsulated > 1000 && s.decapsulated > 1000),
+            "{name}"
+        );
+    }
+    // Without loss the TCP-carried tunnels carry what ESP carries, within their framing.
+    let clean = run(&text.replace(", loss: Bernoulli(0.01)", ""));
+    let goodput = |name: &str| {
+        let s = app(&clean, name).summary(clean.duration);
+        s.goodput_bps.unwrap()
+    };
+    let (alice, bob) = (goodput("alice-bulk"), goodput("bob-bulk"));
+    assert!(bob > 0.9 * alice, "OpenVPN {bob} vs IKEv2 {alice}");
+}

@@ -156,6 +156,8 @@ pub struct Tunnel {
     pub spi: [u32; 2],
     /// Dead-peer detection: probe interval and timeout.
     pub dpd: Option<(Time, Time)>,
+    /// Carried in one TCP connection (end `a` connects to port 443 of end `b`) instead of ESP.
+    pub tcp: Option<crate::vpn::Framing>,
 }
 
 #[derive(Debug, Clone)]

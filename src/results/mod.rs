@@ -294,6 +294,10 @@ pub struct TunnelStats {
     pub mss_clamped: u64,
     /// ESP packets that failed to unwrap.
     pub malformed: u64,
+    /// A TCP-carried tunnel: inner packets dropped because its connection's send buffer was
+    /// full (or the connection down).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stream_full: u64,
 }
 
 /// Packets that died of TTL at a router after coming in over one link: with every host sending

@@ -17,6 +17,7 @@ use crate::rng::fnv1a;
 use crate::route::{Fib, NextHop, Port, Prefix};
 use crate::vpn::{dpd, esp, mss};
 
+mod stream;
 mod tunnel;
 use smoltcp::wire::{
     Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
@@ -43,6 +44,9 @@ pub enum Action {
     },
     /// Dropped; the cause is counted.
     Drop,
+    /// Taken by one of the router's TCP-carried tunnels (a packet of its connection, or an
+    /// inner packet framed into it): poll the router so that its connection sends.
+    Taken,
 }
 
 /// A gateway's capacity limit: a serializer at the SKU's throughput and packet rate.
@@ -101,8 +105,12 @@ pub struct Router {
     pub pending_wake: Option<Time>,
     /// MSS every forwarded TCP SYN is clamped to, whatever its path.
     mss_clamp: Option<u16>,
-    /// Packets the router itself sends outside its control plane (dead-peer detection).
+    /// Packets the router itself sends outside its control plane (dead-peer detection, the
+    /// connections of TCP-carried tunnels).
     pub outbox: Vec<Vec<u8>>,
+    /// Inner packets out of TCP-carried tunnels, waiting for the engine to forward them.
+    unwrapped: Vec<(Vec<u8>, usize)>,
+    unwrapped_buf: Vec<Vec<u8>>,
     /// Tunnel liveness changes.
     pub log: Vec<ControlEvent>,
     /// Per-router hash salt, so that routers in series do not all pick the same member.
@@ -130,7 +138,14 @@ enum Miss {
 }
 
 impl Router {
-    pub fn new(name: &str, ifaces: &[Iface], model: &RouterModel, tunnels: &[Tunnel]) -> Self {
+    /// `seed` is the lab's: the TCP-carried tunnels' stacks draw from it by component name.
+    pub fn new(
+        name: &str,
+        ifaces: &[Iface],
+        model: &RouterModel,
+        tunnels: &[Tunnel],
+        seed: u64,
+    ) -> Self {
         let mut fib = Fib::default();
         for (i, f) in ifaces.iter().enumerate() {
             fib.add(f.connected, NextHop::iface(i, None));
@@ -160,7 +175,21 @@ impl Router {
                     },
                     peer_spi: t.spi[1 - side],
                     mss_clamp: t.mss_clamp,
-                    up: true,
+                    // A TCP-carried tunnel is up once its connection is.
+                    up: t.tcp.is_none(),
+                    stream: t.tcp.map(|framing| {
+                        use rand::RngCore;
+                        let seed =
+                            crate::rng::component_rng(seed, &format!("tunnel/{}/{side}", t.name))
+                                .next_u64();
+                        Box::new(stream::Stream::new(
+                            t.ends[side].1,
+                            t.ends[1 - side].1,
+                            side == 0,
+                            framing,
+                            seed,
+                        ))
+                    }),
                     dpd: t.dpd.map(|(interval, timeout)| {
                         dpd::Dpd::new(t.ends[1 - side].1, interval, timeout)
                     }),
@@ -196,6 +225,8 @@ impl Router {
             pending_wake: None,
             mss_clamp: model.mss_clamp,
             outbox: Vec::new(),
+            unwrapped: Vec::new(),
+            unwrapped_buf: Vec::new(),
             log: Vec::new(),
             salt: fnv1a(name.as_bytes()),
             stats: RouterRecord {
@@ -351,6 +382,15 @@ impl Router {
                 }
             };
             if self.owns(dst) {
+                // A segment of one of our TCP-carried tunnels' connections.
+                if let Some(s) = self
+                    .tunnels
+                    .iter_mut()
+                    .find_map(|t| t.stream.as_mut().filter(|s| s.matches(packet)))
+                {
+                    s.deliver(std::mem::take(packet));
+                    return Action::Taken;
+                }
                 // ESP for one of our tunnels: unwrap and forward the inner packet.
                 let spi = esp::spi(packet);
                 let tunnel = self
@@ -405,7 +445,7 @@ impl Router {
                 e.last = now;
                 return Action::Drop;
             }
-            return self.route_out(packet, dst, Some((ttl, in_iface)), unwrapped, &up);
+            return self.route_out(packet, dst, Some((ttl, Some(in_iface))), unwrapped, &up);
         }
     }
 
@@ -430,11 +470,11 @@ impl Router {
         &mut self,
         packet: &mut Vec<u8>,
         dst: Ipv4Addr,
-        forwarding: Option<(u8, usize)>,
+        forwarding: Option<(u8, Option<usize>)>,
         unwrapped: Option<usize>,
         up: &impl Fn(Iface) -> bool,
     ) -> Action {
-        let port = match self.select(packet, dst, forwarding.map(|f| f.1), true, up) {
+        let port = match self.select(packet, dst, forwarding.and_then(|f| f.1), true, up) {
             Ok(p) => p,
             Err(miss) => return self.count_miss(miss),
         };
@@ -467,6 +507,17 @@ impl Router {
                 t.stats.mss_clamped += 1;
             }
         }
+        if let Some(s) = &mut t.stream {
+            // Framed into the connection, or dropped when its send buffer is full.
+            return if s.send(packet) {
+                t.stats.encapsulated += 1;
+                Action::Taken
+            } else {
+                t.stats.stream_full += 1;
+                self.stats.drops.capacity += 1;
+                Action::Drop
+            };
+        }
         t.seq = t.seq.wrapping_add(1);
         t.sa.encapsulate(packet, t.seq);
         t.stats.encapsulated += 1;
@@ -487,6 +538,22 @@ impl Router {
     /// next time the router needs a poll.
     pub fn poll(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
         let mut wake = None;
+        for k in 0..self.tunnels.len() {
+            let t = &mut self.tunnels[k];
+            let Some(s) = &mut t.stream else { continue };
+            let before = self.unwrapped.len();
+            let mut inner = std::mem::take(&mut self.unwrapped_buf);
+            let w = s.poll(now, free, &mut inner);
+            t.up = s.up();
+            t.stats.decapsulated += inner.len() as u64;
+            self.unwrapped.extend(inner.drain(..).map(|p| (p, k)));
+            self.unwrapped_buf = inner;
+            debug_assert!(self.unwrapped.len() >= before);
+            self.outbox.append(s.outbox());
+            if let Some(w) = w {
+                wake = Some(wake.map_or(w, |x: Time| x.min(w)));
+            }
+        }
         for k in 0..self.tunnels.len() {
             let t = &mut self.tunnels[k];
             let Some(d) = &mut t.dpd else { continue };
@@ -537,9 +604,42 @@ impl Router {
         }
     }
 
-    /// Whether the router runs anything on its own clock (a control plane, dead-peer detection).
+    /// Whether the router runs anything on its own clock (a control plane, dead-peer detection,
+    /// a TCP-carried tunnel).
     pub fn needs_polls(&self) -> bool {
-        self.control.is_some() || self.tunnels.iter().any(|t| t.dpd.is_some())
+        self.control.is_some()
+            || self
+                .tunnels
+                .iter()
+                .any(|t| t.dpd.is_some() || t.stream.is_some())
+    }
+
+    /// Inner packets that came out of TCP-carried tunnels in the last poll, with the tunnel:
+    /// the engine forwards each with [`Router::forward_unwrapped`].
+    pub fn take_unwrapped(&mut self) -> Vec<(Vec<u8>, usize)> {
+        std::mem::take(&mut self.unwrapped)
+    }
+
+    /// Forwards an inner packet that came out of tunnel `k` (TCP-carried) as one out of ESP:
+    /// the header checked, the TTL decremented, the route looked up.
+    pub fn forward_unwrapped(
+        &mut self,
+        packet: &mut Vec<u8>,
+        k: usize,
+        up: impl Fn(Iface) -> bool,
+    ) -> Action {
+        let (dst, ttl) = match Ipv4Packet::new_checked(&packet[..]) {
+            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => (ip.dst_addr(), ip.hop_limit()),
+            _ => {
+                self.stats.drops.malformed += 1;
+                return Action::Drop;
+            }
+        };
+        if ttl <= 1 {
+            self.stats.drops.ttl_expired += 1;
+            return Action::Drop;
+        }
+        self.route_out(packet, dst, Some((ttl, None)), Some(k), &up)
     }
 
     /// Puts a BGP decision into the forwarding table: each next-hop address is resolved through
@@ -641,7 +741,7 @@ mod tests {
             Iface::new(0, 1, "10.1.0.1/24".parse().unwrap()),
             Iface::new(1, 0, "10.2.0.1/24".parse().unwrap()),
         ];
-        Router::new("r", &ifaces, &RouterModel::default(), &[])
+        Router::new("r", &ifaces, &RouterModel::default(), &[], 1)
     }
 
     /// A real ICMP echo request from 10.1.0.10 to `dst` with the given TTL.

@@ -17,6 +17,8 @@ pub struct TunnelEnd {
     /// The SKU's per-tunnel limit: [wrapping, unwrapping]; empty without one.
     pub limiters: Vec<Limiter>,
     pub stats: TunnelStats,
+    /// A tunnel carried in one TCP connection instead of ESP (OpenVPN, SSTP).
+    pub stream: Option<Box<super::stream::Stream>>,
 }
 
 impl Router {

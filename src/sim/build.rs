@@ -51,7 +51,7 @@ impl Sim {
                     })))
                 }
                 NodeKind::Router(r) => {
-                    let mut router = Router::new(&n.name, &n.ifaces, r, &lab.tunnels);
+                    let mut router = Router::new(&n.name, &n.ifaces, r, &lab.tunnels, lab.seed);
                     if let Some(bgp) = &r.bgp {
                         let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
                         let seed =

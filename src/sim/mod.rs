@@ -227,6 +227,11 @@ impl Sim {
                 self.free.push(packet);
                 return;
             }
+            Action::Taken => {
+                self.free.push(packet);
+                self.poll_router(node);
+                return;
+            }
             Action::Local => {
                 if let Some(c) = &mut r.control {
                     c.deliver(packet);
@@ -283,6 +288,19 @@ impl Sim {
         };
         // Give the (now empty) buffer back, keeping its capacity.
         r.outbox = packets;
+        // What came out of TCP-carried tunnels goes on like what comes out of ESP.
+        for (mut packet, k) in r.take_unwrapped() {
+            let NodeState::Router(r) = &mut self.nodes[node] else {
+                return;
+            };
+            let links = &self.links;
+            let action =
+                r.forward_unwrapped(&mut packet, k, |f: Iface| links[f.link][f.side].is_up());
+            self.emit(node, action, packet, false, 0);
+        }
+        let NodeState::Router(r) = &mut self.nodes[node] else {
+            return;
+        };
         if !self.exports.is_empty() {
             let seen = &mut self.seen_logs[node];
             let control = r.control.as_ref().map_or(&[][..], |c| &c.log[..]);

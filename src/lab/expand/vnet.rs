@@ -998,6 +998,7 @@ fn connections(
                         nat_t: false,
                         mss_clamp: *mss_clamp,
                         dpd: dpd.clone(),
+                        tcp: None,
                     },
                 );
             }
@@ -1065,6 +1066,7 @@ fn connections(
                         nat_t: *nat_t,
                         mss_clamp: *mss_clamp,
                         dpd: dpd.clone(),
+                        tcp: None,
                     },
                 );
             }
@@ -1594,10 +1596,6 @@ fn p2s_clients(
             P2sProtocol::Sstp => counts.2 += 1,
             _ => counts.1 += 1,
         }
-        if c.protocol != P2sProtocol::IkeV2 {
-            problems.push(problem(&item, format!("{:?} clients (TCP 443, inner packets in an outer TCP connection) are not modelled yet: use IkeV2", c.protocol)));
-            continue;
-        }
         let v = index[gw.vnet.as_str()];
         if vnets
             .iter()
@@ -1716,9 +1714,14 @@ fn p2s_clients(
                 ip: public.clone(),
             },
             cipher: crate::vpn::esp::CipherSuite::AesGcm,
-            nat_t: true,
+            nat_t: c.protocol == P2sProtocol::IkeV2,
             mss_clamp: default_mss_clamp(),
             dpd: default_dpd(),
+            tcp: match c.protocol {
+                P2sProtocol::IkeV2 => None,
+                P2sProtocol::OpenVpn => Some(crate::vpn::Framing::OpenVpn),
+                P2sProtocol::Sstp => Some(crate::vpn::Framing::Sstp),
+            },
         });
         out.routes
             .push(route(&vpn, format!("{public}/32"), home_far));

@@ -396,6 +396,10 @@ pub struct TunnelSpec {
     /// IKE dead-peer detection; `None` turns it off. Default: timeout 45 s, probes every 10 s.
     #[serde(default = "default_dpd")]
     pub dpd: Option<DpdSpec>,
+    /// Carry the tunnel in one TCP connection to port 443 of end `b` instead of ESP, framed
+    /// as `OpenVpn` or `Sstp` (no DPD: the connection is the liveness). Default: ESP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<crate::vpn::Framing>,
 }
 
 pub(crate) fn default_mss_clamp() -> Option<u16> {

@@ -75,7 +75,8 @@ pub(super) fn tunnels(
             suite: t.cipher,
             nat_t: t.nat_t,
             mss_clamp: t.mss_clamp,
-            dpd: t.dpd.as_ref().map(|d| {
+            // A TCP-carried tunnel's liveness is its connection.
+            dpd: t.dpd.as_ref().filter(|_| t.tcp.is_none()).map(|d| {
                 let interval = d.interval.map_or(10_000_000_000, |x| x.0);
                 let timeout = d.timeout.map_or(45_000_000_000, |x| x.0);
                 if !(9_000_000_000..=3_600_000_000_000).contains(&timeout) {
@@ -98,6 +99,7 @@ pub(super) fn tunnels(
                 (interval, timeout)
             }),
             spi: [spi(0), spi(1)],
+            tcp: t.tcp,
         });
     }
     tunnels
