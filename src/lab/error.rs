@@ -11,6 +11,16 @@ pub struct Problem {
     pub reason: String,
 }
 
+impl Problem {
+    /// The item and the reason, as every check reports them.
+    pub fn new(item: &str, reason: impl Into<String>) -> Problem {
+        Problem {
+            item: item.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.item, self.reason)

@@ -3,7 +3,7 @@
 //! tiers, a /30 per link (customer first host, MSEE second), MSEE AS 12076, gateway AS 65515,
 //! BFD on by default.
 
-use super::{hosts_of_30, problem, Allocator};
+use super::address::{hosts_of_30, Allocator};
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
 use crate::route::Prefix;
@@ -23,9 +23,9 @@ const TIERS: [u64; 9] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000
 fn hosts(item: &str, what: &str, s: &str) -> Result<(Ipv4Addr, Ipv4Addr), Problem> {
     let p: Prefix = s
         .parse()
-        .map_err(|e| problem(item, format!("{what}: {e}")))?;
+        .map_err(|e| Problem::new(item, format!("{what}: {e}")))?;
     if p.len != 30 || p.network() != p {
-        return Err(problem(
+        return Err(Problem::new(
             item,
             format!("{what} {p} is not a /30 network address (e.g. 192.168.100.0/30)"),
         ));
@@ -42,7 +42,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
     for c in &spec.circuits {
         let item = format!("circuit '{}'", c.name);
         if !TIERS.iter().any(|t| t * MBPS == c.bandwidth.0) {
-            problems.push(problem(&item, format!("bandwidth {} is not an ExpressRoute tier (50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps; 100 Gbps Direct)", crate::units::format_bitrate(c.bandwidth.0 as f64))));
+            problems.push(Problem::new(&item, format!("bandwidth {} is not an ExpressRoute tier (50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps; 100 Gbps Direct)", crate::units::format_bitrate(c.bandwidth.0 as f64))));
         }
         let find = |name: &str| spec.nodes.iter().find(|n| n.name() == name);
         // A misspelt gateway or CE: the routers it might have meant (a CE runs BGP).
@@ -66,7 +66,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
         // The gateways the circuit connects to: the one it names, then its connections'.
         let gateways: Vec<&String> = c.gateway.iter().chain(&c.connections).collect();
         if gateways.is_empty() {
-            problems.push(problem(
+            problems.push(Problem::new(
                 &item,
                 "no gateway: name one (`gateway`) or connect the circuit to an ExpressRoute gateway in `connections`",
             ));
@@ -76,7 +76,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             match find(gateway) {
                 Some(NodeSpec::Router { sku, bgp, .. }) => {
                     if bgp.as_ref().is_none_or(|b| b.asn != GATEWAY_ASN) {
-                        problems.push(problem(
+                        problems.push(Problem::new(
                             &item,
                             format!("gateway '{gateway}' must run BGP with AS {GATEWAY_ASN}"),
                         ));
@@ -84,7 +84,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
                     gw_skus.push(*sku);
                 }
                 _ => {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         &item,
                         format!(
                             "gateway '{gateway}' is not a router in the lab{}",
@@ -96,7 +96,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             }
         }
         if !matches!(find(&c.ce), Some(NodeSpec::Router { bgp: Some(_), .. })) {
-            problems.push(problem(
+            problems.push(Problem::new(
                 &item,
                 format!(
                     "ce '{}' is not a router with `bgp` in the lab{}",
@@ -113,7 +113,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
                 )
             })
         {
-            problems.push(problem(
+            problems.push(Problem::new(
                 &item,
                 "FastPath needs an UltraPerformance or ErGw3Az gateway",
             ));
@@ -187,7 +187,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             // circuit's bottleneck: the backbone runs at the MSEE's line rate.
             for gateway in &gateways {
                 let Some(net) = alloc.link_30() else {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         &item,
                         "link-local space (169.254.0.0/16) is used up",
                     ));
@@ -237,7 +237,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
         match &f.action {
             FaultAction::CircuitDown(name) | FaultAction::CircuitUp(name) => {
                 if !spec.circuits.iter().any(|c| &c.name == name) {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         &format!("fault at {}", f.at),
                         format!(
                             "unknown circuit '{name}'{}",

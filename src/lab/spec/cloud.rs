@@ -4,7 +4,7 @@
 //! routers, links, tunnels, routes and BGP sessions with the platform's behaviour built in.
 //!
 //! Defaults and their sources (domain.md, "Virtual networks, peering and hub-spoke" and "More
-//! on gateways") are named constants in `expand::vnet`.
+//! on gateways") are named constants in `expand::cloud`.
 
 use super::{is_false, DpdSpec};
 use crate::gateway::Sku;
