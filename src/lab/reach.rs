@@ -3,8 +3,8 @@
 //! underlay, with no loop. Faults may break paths later; that is what a lab measures. A lab whose
 //! traffic can never arrive is a mistake in the file and is reported.
 
+use super::model::host_addresses;
 use super::model::{Lab, NodeKind};
-use super::validate::host_addresses;
 use crate::route::Port;
 use std::net::Ipv4Addr;
 

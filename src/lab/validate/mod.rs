@@ -316,17 +316,4 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     }
 }
 
-/// A node's addresses: its interfaces' first (a shared subnet gateway once), then its extra
-/// addresses.
-pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {
-    let extra = match &n.kind {
-        NodeKind::Host(h) => h.extra_addresses.as_slice(),
-        NodeKind::Router(r) => r.extra_addresses.as_slice(),
-    };
-    n.ifaces
-        .iter()
-        .enumerate()
-        .filter(|(i, f)| !n.ifaces[..*i].iter().any(|g| g.addr == f.addr))
-        .map(|(_, f)| f.addr)
-        .chain(extra.iter().copied())
-}
+pub use super::model::host_addresses;
