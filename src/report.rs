@@ -222,6 +222,34 @@ pub fn render(s: &Summary) -> String {
             }
         }
     }
+    // Sessions lost before any fault (a prefix limit, a misconfiguration): no timeline
+    // explains them, so they are listed here, once per session and cause.
+    let first_fault = s.failover.first().map_or(f64::INFINITY, |t| t.at_us);
+    let mut lost: Vec<(&str, std::net::Ipv4Addr, &str, usize, f64, f64)> = Vec::new();
+    for e in s
+        .control
+        .iter()
+        .filter(|e| e.time_us < first_fault && e.event.contains("down"))
+    {
+        match lost
+            .iter_mut()
+            .find(|l| l.0 == e.router && l.1 == e.peer && l.2 == e.event)
+        {
+            Some(l) => (l.3, l.5) = (l.3 + 1, e.time_us),
+            None => lost.push((&e.router, e.peer, &e.event, 1, e.time_us, e.time_us)),
+        }
+    }
+    if !lost.is_empty() {
+        let _ = writeln!(out, "\ncontrol plane, before any fault");
+        for (router, peer, event, n, first, last) in lost {
+            let _ = writeln!(
+                out,
+                "  {router} (peer {peer}): {event}, {n} time(s), first at {}s, last at {}s",
+                secs(first),
+                secs(last)
+            );
+        }
+    }
     if !s.failover.is_empty() {
         let _ = writeln!(out, "\nfailover timeline");
     }

@@ -418,6 +418,13 @@ fn past_its_prefix_limit_a_peering_drops_the_session_and_premium_raises_the_limi
     assert!(down(&r, "vpngw", "BGP down (prefix limit exceeded)") >= 1);
     // The edge hears why: NOTIFICATION, cease.
     assert!(down(&r, "edge", "BGP down (notification, code 6)") >= 3);
+    // No fault explains it: the report lists it on its own.
+    let report = hybridlab::report::render(&r.summary(None));
+    assert!(
+        report.contains("control plane, before any fault")
+            && report.contains("er-msee1 (peer 192.168.100.1): BGP down (prefix limit exceeded)"),
+        "{report}"
+    );
 
     let premium = run(&text.replace("ce_local_pref: 150", "ce_local_pref: 150, premium: true"));
     assert_eq!(
@@ -890,4 +897,48 @@ fn tunnels_carried_in_tcp_melt_down_under_loss_and_esp_does_not() {
     };
     let (alice, bob) = (goodput("alice-bulk"), goodput("bob-bulk"));
     assert!(bob > 0.9 * alice, "OpenVPN {bob} vs IKEv2 {alice}");
+}
+
+#[test]
+fn site_to_site_and_point_to_site_share_the_gateways_throughput() {
+    // VpnGw1: 650 Mbps for all its tunnels together. A site and a home worker each send
+    // 500 Mbps to the VNet.
+    let lab = |apps: &str| {
+        format!(
+            r#"(
+    name: "shared", seed: 1, duration: "7s",
+    nodes: [Router(name: "internet"), Host(name: "vm", tcp_rx_buffer: "4MiB"),
+            Host(name: "laptop", tcp_tx_buffer: "4MiB"),
+            Host(name: "site-host", gateway: "10.1.0.1", tcp_tx_buffer: "4MiB"),
+            Router(name: "edge", bgp: (asn: 65001, originate: ["10.1.0.0/16"]))],
+    links: [(name: "lan", a: (node: "site-host", ip: "10.1.0.10/24"), b: (node: "edge", ip: "10.1.0.1/24"), rate: "10Gbps"),
+            (name: "isp", a: (node: "edge", ip: "203.0.113.1/30"), b: (node: "internet", ip: "203.0.113.2/30"), delay: "1ms", rate: "10Gbps")],
+    vnets: [(name: "vnet", address_space: ["10.20.0.0/16"], gateway_subnet: "10.20.254.0/27",
+             subnets: [(name: "w", prefix: "10.20.0.0/24", vms: [(node: "vm")])])],
+    gateways: [(name: "vpngw", vnet: "vnet", kind: Vpn, sku: VpnGw1, public_ip: "198.51.100.1/30",
+                internet: (node: "internet", delay: "1ms", rate: "10Gbps"), p2s_pool: "172.16.201.0/24")],
+    local_gateways: [(name: "site", device: "edge", ip: "203.0.113.1", bgp: (asn: 65001, ip: "172.16.255.1"))],
+    connections: [SiteToSite(name: "s2s", gateway: "vpngw", local: "site")],
+    p2s_clients: [(name: "worker", host: "laptop", gateway: "vpngw", protocol: IkeV2,
+                   home: (node: "internet", ip: "192.0.2.1/30", delay: "1ms", rate: "10Gbps"))],
+    apps: [{apps}],
+)"#
+        )
+    };
+    let site = r#"(name: "site", from: "site-host", to: "vm", start: "4s", traffic: TcpBulk(rate: "500Mbps")),"#;
+    let home = r#"(name: "home", from: "laptop", to: "vm", start: "4s", traffic: TcpBulk(rate: "500Mbps")),"#;
+    let goodput =
+        |r: &Results, name: &str| app(r, name).summary(r.duration).goodput_bps.unwrap() / 1e6;
+    let alone = run(&lab(site));
+    assert!(
+        goodput(&alone, "site") > 450.0,
+        "{}",
+        goodput(&alone, "site")
+    );
+    let both = run(&lab(&format!("{site}{home}")));
+    let sum = goodput(&both, "site") + goodput(&both, "home");
+    assert!(
+        (550.0..=660.0).contains(&sum),
+        "together {sum} Mbps: the gateway's 650 Mbps"
+    );
 }
