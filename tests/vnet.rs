@@ -942,3 +942,22 @@ fn site_to_site_and_point_to_site_share_the_gateways_throughput() {
         "together {sum} Mbps: the gateway's 650 Mbps"
     );
 }
+
+#[test]
+fn a_gateways_programming_delay_holds_back_what_it_learns() {
+    let first_install = |text: String| {
+        let r = run(&text);
+        r.route_changes
+            .iter()
+            .find(|c| c.router == "ergw" && c.prefix.to_string() == "10.1.0.0/16")
+            .map(|c| c.time)
+            .unwrap()
+    };
+    let prompt = first_install(hub_only(""));
+    let slow = first_install(hub_only("").replace(
+        "kind: ExpressRoute, sku: ErGw1Az)",
+        r#"kind: ExpressRoute, sku: ErGw1Az, programming_delay: "3s")"#,
+    ));
+    assert!(prompt < 1_000_000_000, "{prompt}");
+    assert_eq!(slow - prompt, 3_000_000_000);
+}

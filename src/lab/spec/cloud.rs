@@ -124,6 +124,11 @@ pub struct GatewaySpec {
     /// active-active instance is back after the same time. Default 2 min (documented: 1–3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unplanned_failover: Option<Duration>,
+    /// Delay between the gateway's BGP choosing a route and forwarding by it: the documented
+    /// gateway–MSEE convergence, "up to a minute" after detection. Default 0, as the VNet's
+    /// `programming_delay` already carries the measured "few seconds".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programming_delay: Option<Duration>,
     /// Point-to-site: the client address pool, e.g. "172.16.201.0/24".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p2s_pool: Option<String>,

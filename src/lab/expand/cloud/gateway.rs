@@ -160,6 +160,7 @@ pub(super) fn gateway_nodes(
                 gateway_queue,
                 bgp,
                 addresses,
+                programming_delay,
                 ..
             } = &mut router
             {
@@ -167,6 +168,7 @@ pub(super) fn gateway_nodes(
                 *throughput = gw.throughput;
                 *pps = gw.pps;
                 *gateway_queue = gw.queue;
+                *programming_delay = gw.programming_delay;
                 *bgp = Some(BgpSpec {
                     asn,
                     ..BgpSpec::default()
