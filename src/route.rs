@@ -141,6 +141,11 @@ impl Fib {
             prefix,
             next_hops: vec![hop],
         });
+        self.sort();
+    }
+
+    /// Longest prefix first, then by address, and the index rebuilt.
+    fn sort(&mut self) {
         self.routes.sort_by(|a, b| {
             b.prefix
                 .len
@@ -163,13 +168,7 @@ impl Fib {
             }
         }
         if self.routes.len() != before {
-            self.routes.sort_by(|a, b| {
-                b.prefix
-                    .len
-                    .cmp(&a.prefix.len)
-                    .then(a.prefix.cmp(&b.prefix))
-            });
-            self.reindex();
+            self.sort();
         }
     }
 

@@ -402,6 +402,33 @@ pub struct TunnelSpec {
     pub tcp: Option<crate::vpn::Framing>,
 }
 
+impl TunnelSpec {
+    /// A tunnel of these settings whose ends are still to be filled in.
+    pub fn unplaced(
+        name: &str,
+        cipher: CipherSuite,
+        nat_t: bool,
+        mss_clamp: Option<u16>,
+        dpd: Option<DpdSpec>,
+        tcp: Option<crate::vpn::Framing>,
+    ) -> TunnelSpec {
+        let nowhere = || TunnelEndSpec {
+            node: String::new(),
+            ip: String::new(),
+        };
+        TunnelSpec {
+            name: name.to_string(),
+            a: nowhere(),
+            b: nowhere(),
+            cipher,
+            nat_t,
+            mss_clamp,
+            dpd,
+            tcp,
+        }
+    }
+}
+
 pub(crate) fn default_mss_clamp() -> Option<u16> {
     Some(1350)
 }

@@ -113,22 +113,7 @@ pub(super) fn connections(
                     &item,
                     out,
                     problems,
-                    TunnelSpec {
-                        name: name.clone(),
-                        a: TunnelEndSpec {
-                            node: String::new(),
-                            ip: String::new(),
-                        },
-                        b: TunnelEndSpec {
-                            node: String::new(),
-                            ip: String::new(),
-                        },
-                        cipher: *cipher,
-                        nat_t: false,
-                        mss_clamp: *mss_clamp,
-                        dpd: dpd.clone(),
-                        tcp: None,
-                    },
+                    TunnelSpec::unplaced(name, *cipher, false, *mss_clamp, dpd.clone(), None),
                 );
             }
             ConnectionSpec::SiteToSite {
@@ -181,22 +166,7 @@ pub(super) fn connections(
                     &item,
                     out,
                     problems,
-                    TunnelSpec {
-                        name: name.clone(),
-                        a: TunnelEndSpec {
-                            node: String::new(),
-                            ip: String::new(),
-                        },
-                        b: TunnelEndSpec {
-                            node: String::new(),
-                            ip: String::new(),
-                        },
-                        cipher: *cipher,
-                        nat_t: *nat_t,
-                        mss_clamp: *mss_clamp,
-                        dpd: dpd.clone(),
-                        tcp: None,
-                    },
+                    TunnelSpec::unplaced(name, *cipher, *nat_t, *mss_clamp, dpd.clone(), None),
                 );
             }
         }
