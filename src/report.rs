@@ -180,7 +180,7 @@ pub fn render(s: &Summary) -> String {
     for r in s.routers.iter().filter(|r| r.drops.not_transitive > 0) {
         let _ = writeln!(
             out,
-            "  finding: {} dropped {} packets that only a second VNet peering would carry: peering is not transitive; route them through an appliance in the hub, with user-defined routes in the spokes",
+            "  finding: {} dropped {} packets that only a second VNet peering or Global Reach would carry: neither is transitive; for spokes, route them through an appliance in the hub with user-defined routes; for sites, join the two circuits directly",
             r.name, r.drops.not_transitive
         );
     }

@@ -961,3 +961,31 @@ fn a_gateways_programming_delay_holds_back_what_it_learns() {
     assert!(prompt < 1_000_000_000, "{prompt}");
     assert_eq!(slow - prompt, 3_000_000_000);
 }
+
+#[test]
+fn addresses_at_the_ends_of_the_space_are_refused_never_overflowing() {
+    let loads = |text: String| {
+        let _ = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"));
+    };
+    let top = r#"(name: "top", address_space: ["255.255.255.0/24"], gateway_subnet: "255.255.255.224/27",
+        subnets: [(name: "w", prefix: "255.255.255.248/29", vms: [(node: "a"), (node: "b"), (node: "c"), (node: "d")])])"#;
+    let hosts = r#", Host(name: "a"), Host(name: "b"), Host(name: "c"), Host(name: "d")"#;
+    for (vnet, pool) in [
+        (top, "255.255.255.252/30"),
+        (top, "0.0.0.0/0"),
+        (
+            r#"(name: "all", address_space: ["0.0.0.0/0"], gateway_subnet: "0.0.0.0/0",
+               subnets: [(name: "w", prefix: "255.255.255.255/32", vms: [(node: "a")])])"#,
+            "255.255.255.254/31",
+        ),
+    ] {
+        let text = p2s(pool, "", hosts, "").replace(
+            r#"vnets: [(name: "vnet", address_space: ["10.20.0.0/16"], gateway_subnet: "10.20.254.0/27",
+             subnets: [(name: "w", prefix: "10.20.0.0/24", vms: [(node: "vm")])])],"#,
+            &format!("vnets: [{vnet}],"),
+        );
+        assert!(text.contains(vnet), "the VNet is in the lab");
+        loads(text.replace(r#"vnet: "vnet""#, r#"vnet: "top""#));
+        loads(text.replace(r#"vnet: "vnet""#, r#"vnet: "all""#));
+    }
+}

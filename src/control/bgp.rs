@@ -54,6 +54,9 @@ pub struct Config {
     /// The most prefixes this end accepts from the peer; one more and it sends NOTIFICATION
     /// (cease, "maximum number of prefixes reached", RFC 4486) and drops the session.
     pub max_prefixes: Option<usize>,
+    /// When not empty, this end announces only routes learned from these peers (an export
+    /// policy: Global Reach carries the customers' routes, not the VNets').
+    pub export_from: Vec<Ipv4Addr>,
 }
 
 impl Config {

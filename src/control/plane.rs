@@ -395,6 +395,11 @@ impl ControlPlane {
                 if c.session == i || (learned_ibgp && s.cfg.ibgp()) {
                     continue;
                 }
+                if !s.cfg.export_from.is_empty()
+                    && (c.session == usize::MAX || !s.cfg.export_from.contains(&c.peer))
+                {
+                    continue;
+                }
                 let mut attrs = Attributes {
                     next_hop: Some(s.cfg.local),
                     ..Attributes::default()

@@ -65,10 +65,14 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
         };
         // The gateways the circuit connects to: the one it names, then its connections'.
         let gateways: Vec<&String> = c.gateway.iter().chain(&c.connections).collect();
-        if gateways.is_empty() {
+        let reached = spec
+            .global_reach
+            .iter()
+            .any(|g| g.circuit == c.name || g.peer == c.name);
+        if gateways.is_empty() && !reached {
             problems.push(Problem::new(
                 &item,
-                "no gateway: name one (`gateway`) or connect the circuit to an ExpressRoute gateway in `connections`",
+                "no gateway: name one (`gateway`), connect the circuit to an ExpressRoute gateway in `connections`, or join it to another circuit by `global_reach`",
             ));
         }
         let mut gw_skus = Vec::new();

@@ -10,6 +10,7 @@
 mod address;
 pub mod circuit;
 pub mod cloud;
+pub mod global_reach;
 
 use super::error::Problem;
 use super::spec::LabSpec;
@@ -27,6 +28,8 @@ pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let mut alloc = Allocator::new(spec);
     let mut warnings = Vec::new();
     let spec = cloud::expand(spec, &mut alloc, &mut warnings)?;
+    let circuits = spec.circuits.clone();
     let spec = circuit::expand(&spec, &mut alloc)?;
+    let spec = global_reach::expand(&circuits, spec)?;
     Ok(Expanded { spec, warnings })
 }

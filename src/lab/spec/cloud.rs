@@ -291,6 +291,20 @@ pub struct HomeSpec {
     pub rate: Option<Bitrate>,
 }
 
+/// ExpressRoute Global Reach: configured on `circuit` with the `peer` circuit's ID and, when the
+/// peer is another owner's, one of its `authorizations`; a /29 of its own (a /30 per MSEE pair).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalReachSpec {
+    pub name: String,
+    pub circuit: String,
+    pub peer: String,
+    /// A /29 that overlaps nothing else in the lab.
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
+}
+
 /// A VNet peering, both of its halves: `a` is the hub when gateway transit is used.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -50,6 +50,9 @@ pub struct LabSpec {
     /// Point-to-site VPN clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p2s_clients: Vec<P2sClientSpec>,
+    /// ExpressRoute Global Reach: two circuits joined at their MSEEs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_reach: Vec<GlobalReachSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -206,10 +209,15 @@ pub enum NodeSpec {
         /// rules apply to its peers. Default false.
         #[serde(default, skip_serializing_if = "is_false")]
         microsoft: bool,
-        /// Address spaces of VNets peered with this VNet's peers but not with it: a packet to
-        /// them that finds no route is counted as dropped because peering is not transitive.
+        /// Address spaces of VNets peered with this VNet's peers but not with it (or of sites
+        /// only a second Global Reach reaches): a packet to them that finds no route is counted
+        /// as dropped because peering is not transitive.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         beyond_peerings: Vec<String>,
+        /// Whether the router's BGP handles 4-byte AS numbers (RFC 6793). Default true; a
+        /// router without it facing a 4-byte ASN is refused, as a real one would fail.
+        #[serde(default = "default_true", skip_serializing_if = "is_true")]
+        asn4: bool,
     },
 }
 
@@ -234,6 +242,7 @@ impl NodeSpec {
             mss_clamp: None,
             microsoft: false,
             beyond_peerings: vec![],
+            asn4: true,
         }
     }
 
@@ -498,6 +507,14 @@ pub struct CircuitSpec {
     /// the less preferred of two). Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ce_prepend: Option<u8>,
+    /// The ExpressRoute location where the circuit meets Microsoft (Global Reach joins circuits
+    /// at different ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peering_location: Option<String>,
+    /// Keys the cloud pass saw used on this circuit, with the connection that used each; not
+    /// written in lab files.
+    #[serde(skip)]
+    pub used_keys: Vec<(String, String)>,
     /// Authorization keys the circuit's owner issued, for connections from gateways of other
     /// owners; each is valid for one connection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -573,6 +590,10 @@ pub struct BgpEndSpec {
     /// platform's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_prefixes: Option<u32>,
+    /// Announce on this session only the routes learned from these peers (their addresses).
+    /// Default: every route.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub export_from: Vec<String>,
 }
 
 /// BFD on a BGP session: detection after `interval` × `multiplier` of silence.

@@ -153,6 +153,14 @@ pub(super) fn bgp(
             NodeSpec::Router { sku: Some(sku), .. } if sku.is_vpn() => Some(*sku),
             _ => None,
         };
+        // A router without 4-byte ASN support (RFC 6793) facing one fails (seed 001: every
+        // gateway and router on the path must support them).
+        for (x, y) in [(a, b), (b, a)] {
+            let no_asn4 = matches!(&spec.nodes[x.0], NodeSpec::Router { asn4: false, .. });
+            if no_asn4 && y.2 > u32::from(u16::MAX) {
+                c.fail(&item, format!("'{}' does not support 4-byte AS numbers (`asn4: false`) and its peer '{}' has AS {}", nodes[x.0].name, nodes[y.0].name, y.2));
+            }
+        }
         // The platform's own sessions (a VNet with its gateways, all AS 65515) are iBGP; the
         // rules are about the customer's side.
         for end in [a, b].into_iter().filter(|_| a.2 != b.2) {
@@ -233,6 +241,12 @@ pub(super) fn bgp(
                     .collect(),
                 prepend: me.5.prepend.unwrap_or(0),
                 max_prefixes: me.5.max_prefixes.map(|m| m as usize),
+                export_from: me
+                    .5
+                    .export_from
+                    .iter()
+                    .filter_map(|a| c.addr(&item, a))
+                    .collect(),
             };
             speaker.sessions.push(SessionSpec { bgp: cfg, bfd });
         }

@@ -64,7 +64,12 @@ pub(super) fn connections(
                     None => problems.push(Problem::new(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names)))),
                 }
                 match out.circuits.iter_mut().find(|k| k.name == *circuit) {
-                    Some(k) => k.connections.push(g.clone()),
+                    Some(k) => {
+                        k.connections.push(g.clone());
+                        if let Some(key) = authorization {
+                            k.used_keys.push((key.clone(), c.name().to_string()));
+                        }
+                    }
                     None => {
                         let circuits: Vec<&str> =
                             spec.circuits.iter().map(|k| k.name.as_str()).collect();

@@ -106,8 +106,9 @@ pub(super) fn gateways(
         for index in 0..instances {
             let k = vnet.gateways.len() as u32;
             // /30s from the GatewaySubnet's start, below the two BGP addresses at its end.
-            let base = u32::from(subnet.addr) + 4 * k;
-            let broadcast = u32::from(subnet.addr) + (1u32 << (32 - subnet.len)) - 1;
+            // In u64: a subnet at the top of the address space must not overflow.
+            let base = u64::from(u32::from(subnet.addr)) + 4 * u64::from(k);
+            let broadcast = u64::from(u32::from(subnet.addr)) + (1u64 << (32 - subnet.len)) - 1;
             if subnet.len > 29 || base + 3 >= broadcast - 2 {
                 problems.push(Problem::new(
                     &item,
@@ -124,9 +125,10 @@ pub(super) fn gateways(
                 } else {
                     format!("{}-in{index}", gw.name)
                 },
-                gw_ip: Ipv4Addr::from(base + 1),
-                vnet_ip: Ipv4Addr::from(base + 2),
-                bgp: vpn.then(|| Ipv4Addr::from(broadcast - 1 - u32::from(index))),
+                // In range: below the subnet's broadcast, checked above.
+                gw_ip: Ipv4Addr::from((base + 1) as u32),
+                vnet_ip: Ipv4Addr::from((base + 2) as u32),
+                bgp: vpn.then(|| Ipv4Addr::from((broadcast - 1 - u64::from(index)) as u32)),
                 public: if index == 0 {
                     gw.public_ip.clone()
                 } else {

@@ -92,8 +92,9 @@ pub(super) fn p2s_clients(
             ));
             continue;
         }
-        let base = u32::from(pool.addr) + 2 + 2 * k;
-        let last = u32::from(pool.addr) + ((1u64 << (32 - pool.len)) - 1) as u32;
+        // In u64: a pool at the top of the address space must not overflow.
+        let base = u64::from(u32::from(pool.addr)) + 2 + 2 * u64::from(k);
+        let last = u64::from(u32::from(pool.addr)) + (1u64 << (32 - pool.len)) - 1;
         if pool.len > 30 || base + 1 >= last {
             problems.push(Problem::new(
                 &item,
@@ -104,7 +105,10 @@ pub(super) fn p2s_clients(
             ));
             continue;
         }
-        let (adapter, client) = (Ipv4Addr::from(base), Ipv4Addr::from(base + 1));
+        let (adapter, client) = (
+            Ipv4Addr::from(base as u32),
+            Ipv4Addr::from((base + 1) as u32),
+        );
         let Some(inst) = vnets[v]
             .gateways
             .iter()

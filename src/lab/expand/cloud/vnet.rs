@@ -201,7 +201,7 @@ pub(super) fn vms(
             };
             let first = u32::from(p.addr);
             let size = 1u64 << (32 - p.len);
-            let gateway = Ipv4Addr::from(first + 1);
+            let gateway = Ipv4Addr::from(first.wrapping_add(1));
             let usable = |ip: Ipv4Addr| {
                 let off = u64::from(u32::from(ip).wrapping_sub(first));
                 p.contains(ip) && off >= u64::from(RESERVED_LOW) && off < size - 1
@@ -216,7 +216,9 @@ pub(super) fn vms(
                     }
                 }
             }
-            let mut next = first + RESERVED_LOW;
+            // In u64: a subnet at the top of the address space must not overflow.
+            let mut next = u64::from(first) + u64::from(RESERVED_LOW);
+            let addr = |n: u64| u32::try_from(n).ok().map(Ipv4Addr::from);
             for vm in &s.vms {
                 if let Some(before) = attached.insert(&vm.node, item.clone()) {
                     problems.push(Problem::new(
@@ -231,18 +233,18 @@ pub(super) fn vms(
                         Err(_) => continue,
                     },
                     None => {
-                        while given.contains(&Ipv4Addr::from(next)) {
+                        while addr(next).is_some_and(|a| given.contains(&a)) {
                             next += 1;
                         }
-                        let a = Ipv4Addr::from(next);
+                        let a = addr(next);
                         next += 1;
-                        if !usable(a) {
+                        let Some(a) = a.filter(|&a| usable(a)) else {
                             problems.push(Problem::new(
                                 &item,
                                 format!("no address left for VM '{}'", vm.node),
                             ));
                             continue;
-                        }
+                        };
                         a
                     }
                 };

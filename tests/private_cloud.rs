@@ -1,0 +1,132 @@
+//! Private clouds: ExpressRoute Global Reach (and, on it, Azure VMware Solution), as domain.md's
+//! "Global Reach" section and seed 001 describe them.
+
+mod common;
+use common::{app, lab, run, topology};
+use hybridlab::results::Results;
+
+fn refused(text: &str, words: &[&str]) {
+    let e = hybridlab::lab::load_str(text, std::path::Path::new("t.ron"))
+        .expect_err("refused")
+        .to_string();
+    for w in words {
+        assert!(e.contains(w), "'{w}' missing from: {e}");
+    }
+}
+
+fn lab_text() -> String {
+    topology("global-reach.ron")
+}
+
+#[test]
+fn global_reach_joins_two_sites_over_the_backbone_capped_by_the_smaller_circuit() {
+    let r = run(&lab_text());
+    let p = app(&r, "ams-to-lon").probes().unwrap();
+    // Both circuits' edge delays and both backbones, each way, plus the LANs (100 us each).
+    let min = p.rtt.min().unwrap() as f64 / 1e6;
+    assert!((14.4..14.5).contains(&min), "RTT {min} ms");
+    let bulk = app(&r, "bulk").summary(r.duration).goodput_bps.unwrap() / 1e6;
+    assert!(
+        (400.0..500.0).contains(&bulk),
+        "{bulk} Mbps: London's 500 Mbps caps it"
+    );
+    // The VNet behind Amsterdam's circuit stays Amsterdam's.
+    assert_eq!(app(&r, "lon-to-vnet").probes().unwrap().returned, 0);
+}
+
+#[test]
+fn global_reach_is_not_transitive() {
+    // A third site, Paris, joined to London only: Amsterdam cannot reach it.
+    let text = lab_text()
+        .replace(
+            r#"Host(name: "vm"),"#,
+            r#"Host(name: "vm"), Host(name: "par-host", gateway: "10.3.0.1"),
+        Router(name: "par-edge", bgp: (asn: 65003, originate: ["10.3.0.0/16"])),"#,
+        )
+        .replace(
+            "    circuits: [",
+            r#"    circuits: [
+        (name: "er-par", ce: "par-edge", bandwidth: "1Gbps", peering_location: "Paris",
+         primary: "192.168.30.0/30", secondary: "192.168.30.4/30", delay: "1ms"),"#,
+        )
+        .replace(
+            "    global_reach: [",
+            r#"    global_reach: [
+        (name: "lon-par", circuit: "er-par", peer: "er-lon", subnet: "192.168.50.8/29"),"#,
+        )
+        .replace(
+            r#"(name: "ams-lan","#,
+            r#"(name: "par-lan", a: (node: "par-host", ip: "10.3.0.10/24"), b: (node: "par-edge", ip: "10.3.0.1/24")),
+        (name: "ams-lan","#,
+        )
+        .replace(
+            "    apps: [",
+            r#"    apps: [
+        (name: "lon-to-par", from: "lon-host", to: "par-host", start: "3s", traffic: UdpProbe(interval: "100ms")),
+        (name: "ams-to-par", from: "ams-host", to: "par-host", start: "3s", traffic: UdpProbe(interval: "100ms")),"#,
+        );
+    let r: Results = run(&text);
+    let probes = |name: &str| app(&r, name).probes().unwrap().clone();
+    assert!(probes("lon-to-par").returned > 50, "each join works");
+    let ams = probes("ams-to-par");
+    assert_eq!(ams.returned, 0, "X-Y and Y-Z do not give X-Z");
+    let edge = r.routers.iter().find(|x| x.name == "ams-edge").unwrap();
+    assert_eq!(edge.drops.not_transitive, ams.sent, "and the cause says so");
+}
+
+#[test]
+fn global_reach_rules_are_the_platforms() {
+    let text = lab_text();
+    lab(&text);
+    refused(
+        &text.replace(
+            r#"peering_location: "London""#,
+            r#"peering_location: "Amsterdam""#,
+        ),
+        &[
+            "global reach 'ams-lon'",
+            "both at peering location 'Amsterdam'",
+        ],
+    );
+    refused(
+        &text.replace(r#", peering_location: "London""#, ""),
+        &["give both circuits ('er-ams', 'er-lon') their `peering_location`"],
+    );
+    refused(
+        &text.replace(
+            r#"subnet: "192.168.50.0/29""#,
+            r#"subnet: "192.168.20.0/29""#,
+        ),
+        &["subnet 192.168.20.0/29 overlaps 192.168.20.0/30"],
+    );
+    refused(
+        &text.replace(
+            r#"subnet: "192.168.50.0/29""#,
+            r#"subnet: "192.168.50.0/30""#,
+        ),
+        &["is not a /29 network address"],
+    );
+    refused(
+        &text.replace(r#"authorization: "ams-key")"#, r#"authorization: "other")"#),
+        &["circuit 'er-lon' issued no authorization 'other'"],
+    );
+    // The same key for a gateway connection to London's circuit as well.
+    refused(
+        &text.replace(
+            r#"connections: [ExpressRoute(name: "ams-conn", gateway: "ergw", circuit: "er-ams")],"#,
+            r#"connections: [ExpressRoute(name: "ams-conn", gateway: "ergw", circuit: "er-ams"),
+                   ExpressRoute(name: "lon-conn", gateway: "ergw", circuit: "er-lon", authorization: "ams-key")],"#,
+        ),
+        &["authorization 'ams-key' of circuit 'er-lon' is already used by 'lon-conn'"],
+    );
+    // A 4-byte ASN on one side, a router without 4-byte support on the other.
+    refused(
+        &text
+            .replace(r#"(asn: 65002, originate"#, r#"(asn: 4200000002, originate"#)
+            .replace(
+                r#"Router(name: "ams-edge", bgp"#,
+                r#"Router(name: "ams-edge", asn4: false, bgp"#,
+            ),
+        &["'ams-edge' does not support 4-byte AS numbers (`asn4: false`) and routes from 'lon-edge' (AS 4200000002) reach it"],
+    );
+}
