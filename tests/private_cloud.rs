@@ -130,3 +130,102 @@ fn global_reach_rules_are_the_platforms() {
         &["'ams-edge' does not support 4-byte AS numbers (`asn4: false`) and routes from 'lon-edge' (AS 4200000002) reach it"],
     );
 }
+
+#[test]
+fn a_gen1_private_cloud_reaches_on_premises_by_global_reach_and_a_vnet_by_its_gateway() {
+    let r = run(&topology("avs-gen1.ron"));
+    let min = |name: &str| app(&r, name).probes().unwrap().rtt.min().unwrap() as f64 / 1e6;
+    // London's edge and backbone each way (2 x 5 ms) plus the LANs and NICs.
+    assert!(
+        (10.2..10.4).contains(&min("onprem-to-avs")),
+        "{}",
+        min("onprem-to-avs")
+    );
+    assert!(
+        min("vnet-to-avs") < 1.0,
+        "in-region: {}",
+        min("vnet-to-avs")
+    );
+    // On premises learned the private cloud's segment and management network.
+    for prefix in ["10.100.0.0/24", "10.99.0.0/24"] {
+        assert!(r
+            .route_changes
+            .iter()
+            .any(|c| c.router == "edge" && c.prefix.to_string() == prefix));
+    }
+}
+
+#[test]
+fn the_management_network_discards_a_lone_default_route() {
+    let text = topology("avs-default-route.ron");
+    let warned = |text: &str| {
+        lab(text).warnings.iter().any(|w| {
+            w.reason
+                .contains("A single 0.0.0.0/0 route will be discarded")
+        })
+    };
+    assert!(warned(&text), "check quotes the seed");
+    let r = run(&text);
+    let returned = |r: &Results, name: &str| app(r, name).probes().unwrap().returned;
+    assert_eq!(returned(&r, "to-vcenter"), 0);
+    assert!(
+        returned(&r, "to-workload") > 50,
+        "workload segments use the default"
+    );
+    // The fix: a more specific on-premises prefix as well.
+    let fixed = text.replace(
+        r#"originate: ["0.0.0.0/0"]"#,
+        r#"originate: ["0.0.0.0/0", "10.1.0.0/16"]"#,
+    );
+    assert!(!warned(&fixed));
+    let r = run(&fixed);
+    assert!(returned(&r, "to-vcenter") > 50);
+}
+
+#[test]
+fn a_gen2_private_cloud_lives_in_a_vnet_and_fails_over_with_it() {
+    let text = topology("avs-gen2.ron");
+    let r = run(&text);
+    let p = app(&r, "onprem-to-avs").probes().unwrap();
+    let min = p.rtt.min().unwrap() as f64 / 1e6;
+    assert!((10.4..10.6).contains(&min), "{min}");
+    refused(
+        &text.replace(r#"block: "10.30.0.0/22""#, r#"block: "10.30.0.0/23""#),
+        &["private cloud 'avs'", "not a network of at least a /22"],
+    );
+    refused(
+        &text.replace(r#"block: "10.30.0.0/22""#, r#"block: "10.40.0.0/22""#),
+        &["outside vnet 'avs-vnet''s address space"],
+    );
+    refused(
+        &text
+            .replace(
+                r#"        (name: "ergw", vnet: "avs-vnet", kind: ExpressRoute, sku: ErGw1Az),"#,
+                "",
+            )
+            .replace(
+                r#"        ExpressRoute(name: "er-conn", gateway: "ergw", circuit: "er-onprem"),"#,
+                "",
+            )
+            .replace(
+                r#"        SiteToSite(name: "s2s", gateway: "vpngw", local: "onprem"),"#,
+                "",
+            ),
+        &["has no ExpressRoute gateway (gateway type ExpressRoute, not VPN) or site-to-site VPN"],
+    );
+    refused(
+        &topology("avs-gen1.ron").replace(
+            r#"generation: Gen1, peering_location"#,
+            r#"generation: Gen1, vnet: "hub", peering_location"#,
+        ),
+        &["`vnet` and `block` are for Gen 2"],
+    );
+    // AVS speaks a 4-byte ASN: an edge without support is refused across Global Reach.
+    refused(
+        &topology("avs-gen1.ron").replace(
+            r#"Router(name: "edge", bgp"#,
+            r#"Router(name: "edge", asn4: false, bgp"#,
+        ),
+        &["'edge' does not support 4-byte AS numbers", "AS 4200000001"],
+    );
+}

@@ -99,6 +99,8 @@ pub struct ControlPlane {
     /// Next-hop addresses of the best paths this router forwards by (not its own prefixes).
     installed: BTreeMap<Prefix, Vec<Ipv4Addr>>,
     dirty: bool,
+    /// Route selection leaves the AS path's length out (Azure VMware Solution).
+    pub ignore_as_path: bool,
     pub log: Vec<ControlEvent>,
 }
 
@@ -147,6 +149,7 @@ impl ControlPlane {
             bfd_tx,
             installed: BTreeMap::new(),
             dirty: true,
+            ignore_as_path: false,
             log: Vec::new(),
         }
     }
@@ -348,7 +351,7 @@ impl ControlPlane {
         let mut best: BTreeMap<Prefix, (Candidate, Attributes)> = BTreeMap::new();
         for (p, list) in &candidates {
             let cands: Vec<Candidate> = list.iter().map(|(c, _)| c.clone()).collect();
-            let chosen = rib::select(&cands);
+            let chosen = rib::select(&cands, self.ignore_as_path);
             let Some(first) = chosen.first() else {
                 continue;
             };

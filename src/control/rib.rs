@@ -24,28 +24,36 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Higher is better; the session index is left out so that equal paths compare equal.
-    fn rank(&self) -> (u32, u32, std::cmp::Reverse<usize>, bool) {
+    /// Higher is better; the session index is left out so that equal paths compare equal, and
+    /// the AS path's length when `ignore_as_path`.
+    fn rank(&self, ignore_as_path: bool) -> (u32, u32, std::cmp::Reverse<usize>, bool) {
+        let len = if ignore_as_path {
+            0
+        } else {
+            self.as_path.len()
+        };
         (
             self.weight,
             self.local_pref,
-            std::cmp::Reverse(self.as_path.len()),
+            std::cmp::Reverse(len),
             !self.ibgp,
         )
     }
 }
 
 /// The best path first, followed by every path equal to it (multipath), or empty.
-pub fn select(candidates: &[Candidate]) -> Vec<&Candidate> {
+/// `ignore_as_path` leaves the AS path's length out of the comparison.
+pub fn select(candidates: &[Candidate], ignore_as_path: bool) -> Vec<&Candidate> {
+    let rank = |c: &Candidate| c.rank(ignore_as_path);
     let Some(best) = candidates
         .iter()
-        .max_by(|a, b| a.rank().cmp(&b.rank()).then(b.session.cmp(&a.session)))
+        .max_by(|a, b| rank(a).cmp(&rank(b)).then(b.session.cmp(&a.session)))
     else {
         return Vec::new();
     };
     let mut out: Vec<&Candidate> = candidates
         .iter()
-        .filter(|c| c.rank() == best.rank())
+        .filter(|c| rank(c) == rank(best))
         .collect();
     out.sort_by_key(|c| c.session);
     out
@@ -71,27 +79,32 @@ mod tests {
         let er = c(0, 32769, 100, &[12076, 65001, 65001]);
         let vpn = c(1, 32768, 100, &[65001]);
         assert_eq!(
-            select(&[vpn.clone(), er.clone()]),
+            select(&[vpn.clone(), er.clone()], false),
             vec![&er],
             "weight beats a shorter path"
         );
         let er = c(0, 0, 150, &[12076, 65515]);
         let vpn = c(1, 0, 100, &[65515]);
         assert_eq!(
-            select(&[er.clone(), vpn.clone()]),
+            select(&[er.clone(), vpn.clone()], false),
             vec![&er],
             "local preference beats a shorter path"
         );
         let short = c(2, 0, 100, &[1]);
         let long = c(3, 0, 100, &[1, 2]);
-        assert_eq!(select(&[long, short.clone()]), vec![&short]);
+        assert_eq!(select(&[long.clone(), short.clone()], false), vec![&short]);
+        // Azure VMware Solution leaves the length out: both paths, in session order.
+        assert_eq!(
+            select(&[long.clone(), short.clone()], true),
+            vec![&short, &long]
+        );
     }
 
     #[test]
     fn equal_paths_are_all_used_in_session_order() {
         let a = c(4, 0, 100, &[12076]);
         let b = c(2, 0, 100, &[12076]);
-        assert_eq!(select(&[a.clone(), b.clone()]), vec![&b, &a]);
-        assert!(select(&[]).is_empty());
+        assert_eq!(select(&[a.clone(), b.clone()], false), vec![&b, &a]);
+        assert!(select(&[], false).is_empty());
     }
 }

@@ -142,6 +142,9 @@ pub struct Bgp {
     pub originate: Vec<Prefix>,
     /// Its sessions, this router's end of each.
     pub sessions: Vec<crate::control::plane::SessionSpec>,
+    /// Route selection leaves the AS path's length out (prepending has no effect; equal paths
+    /// of different lengths share flows).
+    pub ignore_as_path: bool,
 }
 
 #[derive(Debug, Clone)]

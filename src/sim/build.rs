@@ -56,14 +56,16 @@ impl Sim {
                         let addresses: Vec<_> = crate::lab::validate::host_addresses(n).collect();
                         let seed =
                             component_rng(lab.seed, &format!("router/{}", n.name)).next_u64();
-                        router.control = Some(Box::new(ControlPlane::new(
+                        let mut plane = ControlPlane::new(
                             &n.name,
                             bgp.asn,
                             &addresses,
                             bgp.originate.clone(),
                             bgp.sessions.clone(),
                             seed,
-                        )));
+                        );
+                        plane.ignore_as_path = bgp.ignore_as_path;
+                        router.control = Some(Box::new(plane));
                     }
                     NodeState::Router(Box::new(router))
                 }

@@ -8,6 +8,7 @@
 //! each other or with an address the file names.
 
 mod address;
+pub mod avs;
 pub mod circuit;
 pub mod cloud;
 pub mod global_reach;
@@ -27,7 +28,8 @@ pub struct Expanded {
 pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let mut alloc = Allocator::new(spec);
     let mut warnings = Vec::new();
-    let spec = cloud::expand(spec, &mut alloc, &mut warnings)?;
+    let spec = avs::expand(spec, &mut alloc, &mut warnings)?;
+    let spec = cloud::expand(&spec, &mut alloc, &mut warnings)?;
     let circuits = spec.circuits.clone();
     let spec = circuit::expand(&spec, &mut alloc)?;
     let spec = global_reach::expand(&circuits, spec)?;

@@ -32,6 +32,10 @@ pub struct VnetSpec {
     /// Delay between the VNet's gateways learning a route and its VMs using it. Default 2 s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programming_delay: Option<Duration>,
+    /// Networks of a Gen 2 private cloud inside the VNet, with the address that routes them:
+    /// system routes of the VNet, announced with its address space. Not written in lab files.
+    #[serde(skip)]
+    pub attached: Vec<(String, String)>,
 }
 
 /// A subnet: its prefix, the VMs on it, and its route table's user-defined routes.
@@ -289,6 +293,59 @@ pub struct HomeSpec {
     pub loss: Option<LossSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Bitrate>,
+}
+
+/// An Azure VMware Solution private cloud's generation (domain.md, "Azure VMware Solution").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum AvsGeneration {
+    /// With a Microsoft-managed ExpressRoute circuit of its own (`NAME-er`): on-premises by
+    /// Global Reach, VNets by a connection to a VNet's ExpressRoute gateway.
+    Gen1,
+    /// Inside a VNet (`vnet`, in an address `block` of at least a /22): on-premises through
+    /// that VNet's ExpressRoute gateway or a site-to-site VPN.
+    Gen2,
+}
+
+/// An Azure VMware Solution private cloud: its NSX workload segments and management network,
+/// each with VMs (hosts of the lab), behind one router `NAME` that speaks BGP with a 4-byte
+/// ASN, ignores AS-path prepending and spreads flows over equal paths.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateCloudSpec {
+    pub name: String,
+    pub generation: AvsGeneration,
+    /// Default 4200000001 (a 4-byte ASN, as AVS uses: seed 001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// NSX workload segments.
+    pub segments: Vec<SegmentSpec>,
+    /// The management network (vCenter, NSX Manager): it discards a lone 0.0.0.0/0.
+    pub management: SegmentSpec,
+    /// Gen 1: where its circuit meets Microsoft (Global Reach needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peering_location: Option<String>,
+    /// Gen 1: its circuit's bandwidth. Default 10 Gbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bitrate>,
+    /// Gen 1: authorization keys its circuit issues (for Global Reach and VNet connections).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizations: Vec<String>,
+    /// Gen 2: the VNet it lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnet: Option<String>,
+    /// Gen 2: its address block in the VNet's address space, at least a /22.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
+}
+
+/// A network of a private cloud and the VMs on it (the gateway is its first address).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSpec {
+    pub name: String,
+    pub prefix: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmSpec>,
 }
 
 /// ExpressRoute Global Reach: configured on `circuit` with the `peer` circuit's ID and, when the

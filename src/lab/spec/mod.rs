@@ -50,6 +50,9 @@ pub struct LabSpec {
     /// Point-to-site VPN clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p2s_clients: Vec<P2sClientSpec>,
+    /// Azure VMware Solution private clouds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_clouds: Vec<PrivateCloudSpec>,
     /// ExpressRoute Global Reach: two circuits joined at their MSEEs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub global_reach: Vec<GlobalReachSpec>,
@@ -554,6 +557,10 @@ pub struct BgpSpec {
     /// Wait before a down session tries again. Default 5 s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_retry: Option<Duration>,
+    /// Leave the AS path's length out of route selection, as Azure VMware Solution does: it
+    /// ignores AS-path prepending and spreads flows over its redundant paths. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_as_path: bool,
 }
 
 /// One end of a BGP session.

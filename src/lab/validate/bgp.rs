@@ -56,6 +56,7 @@ pub(super) fn bgp(
                 router_id,
                 originate,
                 sessions: Vec::new(),
+                ignore_as_path: b.ignore_as_path,
             });
         }
     }

@@ -123,7 +123,13 @@ pub(super) fn vnet_routers(
                     .unwrap_or(crate::lab::GATEWAY_ASN);
                 *bgp = Some(BgpSpec {
                     asn,
-                    originate: vnet.spec.address_space.clone(),
+                    originate: vnet
+                        .spec
+                        .address_space
+                        .iter()
+                        .chain(vnet.spec.attached.iter().map(|(p, _)| p))
+                        .cloned()
+                        .collect(),
                     ..BgpSpec::default()
                 });
                 *programming_delay = Some(
@@ -155,6 +161,13 @@ pub(super) fn vnet_routers(
             out.routes.push(RouteSpec {
                 system: true,
                 ..route(name, p, VIA_NONE)
+            });
+        }
+        // A Gen 2 private cloud's networks: system routes through its router.
+        for (p, via) in &vnet.spec.attached {
+            out.routes.push(RouteSpec {
+                system: true,
+                ..route(name, p, via)
             });
         }
         for peering in peerings {
@@ -278,10 +291,9 @@ pub(super) fn vms(
                     NodeSpec::Router { name, .. } => {
                         // A network virtual appliance: its default route is the subnet's gateway
                         // unless the lab routes it otherwise.
-                        let own_default = spec
-                            .routes
-                            .iter()
-                            .any(|r| r.node == *name && r.prefix.starts_with("0.0.0.0/"));
+                        let own_default = spec.routes.iter().any(|r| {
+                            r.node == *name && r.ingress.is_none() && r.prefix == "0.0.0.0/0"
+                        });
                         if !own_default {
                             out.routes.push(route(name, "0.0.0.0/0", gateway));
                         }
