@@ -17,6 +17,7 @@ impl Prefix {
         Prefix { addr, len }
     }
 
+    #[inline]
     fn mask(self) -> u32 {
         if self.len == 0 {
             0
@@ -35,6 +36,7 @@ impl Prefix {
         self.len <= inner.len && self.contains(inner.addr)
     }
 
+    #[inline]
     pub fn contains(self, ip: Ipv4Addr) -> bool {
         u32::from(ip) & self.mask() == u32::from(self.addr) & self.mask()
     }
@@ -199,6 +201,7 @@ impl Fib {
     }
 
     /// Every route whose prefix holds `dst`, longest first.
+    #[inline]
     pub fn matches(&self, dst: Ipv4Addr) -> Matches<'_> {
         Matches {
             fib: self,
@@ -234,6 +237,7 @@ pub struct Matches<'a> {
 impl<'a> Iterator for Matches<'a> {
     type Item = &'a Route;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a Route> {
         let fib = self.fib;
         if fib.index.is_empty() {

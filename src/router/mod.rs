@@ -258,49 +258,57 @@ impl Router {
             Port::Tunnel(t) => tunnels && self.tunnels[t].up,
             Port::Discard => true,
         };
-        let mut miss = Miss::NoRoute;
-        let mut main = self.fib.matches(dst).peekable();
-        let mut own = ingress
-            .and_then(|i| self.ingress.get(i))
-            .map(|f| f.matches(dst).peekable());
-        loop {
-            let take_own = match (own.as_mut().and_then(|o| o.peek()), main.peek()) {
-                (Some(o), Some(m)) => o.prefix.len >= m.prefix.len,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            let next = if take_own {
-                own.as_mut().and_then(|o| o.next())
+        // A route with a live next hop decides; one without lets a shorter route decide.
+        let decide = |route: &crate::route::Route| -> Option<Result<Port, Miss>> {
+            // One next hop (the usual case): no counting, no hashing.
+            let port = if let [h] = route.next_hops.as_slice() {
+                live(&h).then_some(h.port)?
             } else {
-                main.next()
+                let count = route.next_hops.iter().filter(live).count();
+                if count == 0 {
+                    return None;
+                }
+                let pick = (flow_hash(packet, self.salt) % count as u64) as usize;
+                route.next_hops.iter().filter(live).nth(pick)?.port
             };
-            let Some(route) = next else { break };
-            let count = route.next_hops.iter().filter(live).count();
-            if count == 0 {
-                miss = Miss::LinkDown;
-                continue;
-            }
-            let pick = if count == 1 {
-                0
-            } else {
-                (flow_hash(packet, self.salt) % count as u64) as usize
-            };
-            return match route
-                .next_hops
-                .iter()
-                .filter(live)
-                .nth(pick)
-                .map(|h| h.port)
-            {
-                Some(Port::Iface(out))
+            Some(match port {
+                Port::Iface(out)
                     if ingress.is_some_and(|i| self.ifaces[i].peering)
                         && self.ifaces[out].peering =>
                 {
                     Err(Miss::NotTransitive)
                 }
-                Some(Port::Discard) | None => Err(Miss::NoRoute),
-                Some(port) => Ok(port),
-            };
+                Port::Discard => Err(Miss::NoRoute),
+                port => Ok(port),
+            })
+        };
+        let mut miss = Miss::NoRoute;
+        match ingress.and_then(|i| self.ingress.get(i)) {
+            // The common case: no routes of the ingress interface's own.
+            None => {
+                for route in self.fib.matches(dst) {
+                    if let Some(r) = decide(route) {
+                        return r;
+                    }
+                    miss = Miss::LinkDown;
+                }
+            }
+            Some(own) => {
+                let mut main = self.fib.matches(dst).peekable();
+                let mut own = own.matches(dst).peekable();
+                loop {
+                    let take_own = match (own.peek(), main.peek()) {
+                        (Some(o), Some(m)) => o.prefix.len >= m.prefix.len,
+                        (o, _) => o.is_some(),
+                    };
+                    let next = if take_own { own.next() } else { main.next() };
+                    let Some(route) = next else { break };
+                    match decide(route) {
+                        Some(r) => return r,
+                        None => miss = Miss::LinkDown,
+                    }
+                }
+            }
         }
         if matches!(miss, Miss::NoRoute) && self.beyond_peerings.iter().any(|p| p.contains(dst)) {
             miss = Miss::NotTransitive;
