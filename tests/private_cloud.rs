@@ -226,6 +226,6 @@ fn a_gen2_private_cloud_lives_in_a_vnet_and_fails_over_with_it() {
             r#"Router(name: "edge", bgp"#,
             r#"Router(name: "edge", asn4: false, bgp"#,
         ),
-        &["'edge' does not support 4-byte AS numbers", "AS 4200000001"],
+        &["'edge' does not support 4-byte AS numbers", "AS 65536"],
     );
 }

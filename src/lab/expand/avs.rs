@@ -31,8 +31,9 @@ use crate::route::Prefix;
 use crate::units::Bitrate;
 use std::net::Ipv4Addr;
 
-/// A 4-byte ASN, as AVS advertises with (seed 001); set the one a private cloud shows.
-pub const AVS_ASN: u32 = 4_200_000_001;
+/// AVS advertises with a public 4-byte ASN (seed 001); the default is RFC 5398's first
+/// documentation ASN of the 4-byte range, a stand-in: set the one a private cloud shows.
+pub const AVS_ASN: u32 = 65_536;
 /// A Gen 1 private cloud's circuit when the lab gives no bandwidth.
 pub const AVS_CIRCUIT: Bitrate = Bitrate(10_000_000_000);
 /// The smallest Gen 2 address block (seed 000: "at least a /22").

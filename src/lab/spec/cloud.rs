@@ -314,7 +314,8 @@ pub enum AvsGeneration {
 pub struct PrivateCloudSpec {
     pub name: String,
     pub generation: AvsGeneration,
-    /// Default 4200000001 (a 4-byte ASN, as AVS uses: seed 001).
+    /// Default 65536 (RFC 5398's documentation 4-byte ASN, standing in for the public 4-byte
+    /// ASN AVS uses: seed 001).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
     /// NSX workload segments.
