@@ -549,14 +549,12 @@ impl Router {
         for k in 0..self.tunnels.len() {
             let t = &mut self.tunnels[k];
             let Some(s) = &mut t.stream else { continue };
-            let before = self.unwrapped.len();
             let mut inner = std::mem::take(&mut self.unwrapped_buf);
             let w = s.poll(now, free, &mut inner);
             t.up = s.up();
             t.stats.decapsulated += inner.len() as u64;
             self.unwrapped.extend(inner.drain(..).map(|p| (p, k)));
             self.unwrapped_buf = inner;
-            debug_assert!(self.unwrapped.len() >= before);
             self.outbox.append(s.outbox());
             if let Some(w) = w {
                 wake = Some(wake.map_or(w, |x: Time| x.min(w)));

@@ -14,7 +14,6 @@ pub(super) fn connections(
     problems: &mut Vec<Problem>,
 ) {
     let gateway = |name: &str| spec.gateways.iter().find(|g| g.name == name);
-    let gateway_names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
     let mut names = Vec::new();
     let mut keys_used: Vec<(String, String, String)> = Vec::new();
     let mut er_over_limit = std::collections::BTreeSet::new();
@@ -61,7 +60,7 @@ pub(super) fn connections(
                         }
                     }
                     Some(_) => problems.push(Problem::new(&item, format!("gateway '{g}' is a VPN gateway; ExpressRoute connects to an ExpressRoute gateway"))),
-                    None => problems.push(Problem::new(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names)))),
+                    None => problems.push(Problem::new(&item, unknown_gateway(g, spec))),
                 }
                 match out.circuits.iter_mut().find(|k| k.name == *circuit) {
                     Some(k) => {
@@ -100,7 +99,7 @@ pub(super) fn connections(
                             None
                         }
                         None => {
-                            problems.push(Problem::new(&item, format!("unknown gateway '{g}'{}", crate::lab::suggest(g, &gateway_names))));
+                            problems.push(Problem::new(&item, unknown_gateway(g, spec)));
                             None
                         }
                     })
@@ -137,13 +136,7 @@ pub(super) fn connections(
                         continue;
                     }
                     None => {
-                        problems.push(Problem::new(
-                            &item,
-                            format!(
-                                "unknown gateway '{g}'{}",
-                                crate::lab::suggest(g, &gateway_names)
-                            ),
-                        ));
+                        problems.push(Problem::new(&item, unknown_gateway(g, spec)));
                         continue;
                     }
                 };

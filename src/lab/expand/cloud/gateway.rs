@@ -286,7 +286,6 @@ pub(super) fn gateway_faults(
     problems: &mut Vec<Problem>,
 ) {
     out.faults.clear();
-    let names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
     for f in &spec.faults {
         let FaultAction::GatewayFailure {
             gateway,
@@ -299,13 +298,7 @@ pub(super) fn gateway_faults(
         };
         let item = format!("fault at {}", f.at);
         let Some(g) = spec.gateways.iter().position(|x| x.name == *gateway) else {
-            problems.push(Problem::new(
-                &item,
-                format!(
-                    "unknown gateway '{gateway}'{}",
-                    crate::lab::suggest(gateway, &names)
-                ),
-            ));
+            problems.push(Problem::new(&item, unknown_gateway(gateway, spec)));
             continue;
         };
         let gw = &spec.gateways[g];

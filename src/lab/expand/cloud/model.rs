@@ -140,3 +140,12 @@ pub(super) fn other_host(p: Prefix) -> Option<Ipv4Addr> {
         _ => None,
     }
 }
+
+/// "unknown gateway 'NAME'" with the lab's gateways as suggestions.
+pub(super) fn unknown_gateway(name: &str, spec: &LabSpec) -> String {
+    let names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
+    format!(
+        "unknown gateway '{name}'{}",
+        crate::lab::suggest(name, &names)
+    )
+}

@@ -37,19 +37,11 @@ pub(super) fn p2s_clients(
     out: &mut LabSpec,
     problems: &mut Vec<Problem>,
 ) {
-    let gateway_names: Vec<&str> = spec.gateways.iter().map(|g| g.name.as_str()).collect();
     let mut per_gateway: BTreeMap<&str, (u32, u32, u32)> = BTreeMap::new();
     for c in &spec.p2s_clients {
         let item = format!("p2s client '{}'", c.name);
         let Some(g) = spec.gateways.iter().position(|x| x.name == c.gateway) else {
-            problems.push(Problem::new(
-                &item,
-                format!(
-                    "unknown gateway '{}'{}",
-                    c.gateway,
-                    crate::lab::suggest(&c.gateway, &gateway_names)
-                ),
-            ));
+            problems.push(Problem::new(&item, unknown_gateway(&c.gateway, spec)));
             continue;
         };
         let gw = &spec.gateways[g];
