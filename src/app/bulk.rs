@@ -6,7 +6,7 @@
 //! as iperf3 `-b` does with its default `--pacing-timer` of 1000 µs: TCP then sends each
 //! write as its window allows.
 
-use super::Agent;
+use super::{drain, fill, Agent};
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::App;
@@ -96,12 +96,7 @@ impl Agent for Sender {
             let limit = self
                 .remaining
                 .min(self.allowance(now).saturating_sub(self.written));
-            let n = s
-                .send(|buf| {
-                    let n = (buf.len() as u64).min(limit) as usize;
-                    (n, n)
-                })
-                .unwrap_or(0) as u64;
+            let n = fill(s, limit);
             self.remaining -= n;
             self.written += n;
             rec.bytes_sent += n;
@@ -155,7 +150,7 @@ impl Agent for Receiver {
             let _ = s.listen(self.port);
         }
         if s.can_recv() {
-            let n = s.recv(|buf| (buf.len(), buf.len())).unwrap_or(0) as u64;
+            let n = drain(s);
             if n > 0 {
                 rec.record_goodput(start, now, n);
                 if self.expected.is_some_and(|e| rec.bytes_received >= e)

@@ -14,6 +14,7 @@ use crate::host::Host;
 use crate::lab::model::{App, Traffic, CLIENT_PORT_BASE};
 use crate::results::{AppRecord, BulkRecord, ExchangeRecord, Measured, ProbeRecord};
 use smoltcp::iface::{Context, SocketSet};
+use smoltcp::socket::tcp;
 
 /// One side of an app.
 ///
@@ -54,6 +55,40 @@ impl StreamPorts {
         self.next = self.next.saturating_sub(1);
         port
     }
+}
+
+/// Writes up to `limit` bytes into the socket's send buffer, as much as it takes: a ring
+/// offers its free space in at most two pieces, so one piece is not "full" (an application's
+/// blocking write fills the buffer, whatever else happens on the host). Bytes written.
+fn fill(s: &mut tcp::Socket, limit: u64) -> u64 {
+    let mut total = 0;
+    while total < limit {
+        let left = limit - total;
+        let n = s
+            .send(|buf| {
+                let n = (buf.len() as u64).min(left) as usize;
+                (n, n)
+            })
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    total
+}
+
+/// Reads and discards everything readable, both pieces of a wrapped ring. Bytes read.
+fn drain(s: &mut tcp::Socket) -> u64 {
+    let mut total = 0;
+    while s.can_recv() {
+        let n = s.recv(|buf| (buf.len(), buf.len())).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    total
 }
 
 /// Writes a probe's sequence number and send time at the front of `buf`.

@@ -2,7 +2,7 @@
 //! pipelined; each completes when its whole response has been read. Completion time runs from the
 //! scheduled issue time, so a stalled connection shows as the wait the user saw.
 
-use super::Agent;
+use super::{drain, fill, Agent};
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::App;
@@ -16,28 +16,9 @@ fn write_owed(s: &mut tcp::Socket, owed: &mut u64) -> u64 {
     if *owed == 0 || !s.may_send() {
         return 0;
     }
-    let want = *owed;
-    let n = s
-        .send(|buf| {
-            let n = (buf.len() as u64).min(want) as usize;
-            (n, n)
-        })
-        .unwrap_or(0) as u64;
+    let n = fill(s, *owed);
     *owed -= n;
     n
-}
-
-/// Reads and discards everything readable.
-fn read_all(s: &mut tcp::Socket) -> u64 {
-    let mut total = 0;
-    while s.can_recv() {
-        let n = s.recv(|buf| (buf.len(), buf.len())).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-    }
-    total
 }
 
 pub struct Client {
@@ -114,7 +95,7 @@ impl Agent for Client {
             self.next = self.next.saturating_add(self.interval);
         }
         rec.bytes_sent += write_owed(s, &mut self.unsent);
-        let mut read = read_all(s);
+        let mut read = drain(s);
         rec.bytes_received += read;
         while read > 0 && self.answered < self.issued {
             let take = read.min(self.response - self.got);
@@ -171,7 +152,7 @@ impl Agent for Server {
         if !self.listening {
             self.listening = s.listen(self.port).is_ok();
         }
-        self.got += read_all(s);
+        self.got += drain(s);
         self.owed += self.got / self.request * self.response;
         self.got %= self.request;
         write_owed(s, &mut self.owed);
