@@ -3,7 +3,7 @@
 
 use crate::engine::Time;
 use crate::route::Prefix;
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
@@ -81,7 +81,6 @@ impl Stack {
 
     /// Lets the stack send what is due at `now`; returns when it next needs a poll.
     pub fn egress(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
-        let ts = instant(now);
         let mut port = Port {
             inbox: &mut self.inbox,
             spent: &mut self.spent,
@@ -89,10 +88,31 @@ impl Stack {
             free,
             mtu: self.mtu,
         };
-        self.iface.poll(ts, &mut port, &mut self.sockets);
+        self.iface.poll(instant(now), &mut port, &mut self.sockets);
         port.free.append(port.spent);
+        self.poll_at(now)
+    }
+
+    /// One round of sending: each socket sends at most one packet. Whether any did.
+    pub fn egress_round(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> bool {
+        let mut port = Port {
+            inbox: &mut self.inbox,
+            spent: &mut self.spent,
+            outbox: &mut self.outbox,
+            free,
+            mtu: self.mtu,
+        };
+        let sent = self
+            .iface
+            .poll_egress(instant(now), &mut port, &mut self.sockets);
+        port.free.append(port.spent);
+        sent != PollResult::None
+    }
+
+    /// When the stack next needs a poll, after one at `now`.
+    pub fn poll_at(&mut self, now: Time) -> Option<Time> {
         self.iface
-            .poll_at(ts, &self.sockets)
+            .poll_at(instant(now), &self.sockets)
             .map(|t| wake_after(now, t))
     }
 }

@@ -8,7 +8,7 @@
 
 use super::{drain, fill, Agent};
 use crate::engine::Time;
-use crate::host::Host;
+use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
@@ -44,7 +44,7 @@ impl Sender {
     ) -> Self {
         let socket = host.tcp_socket();
         Sender {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Tcp(local_port)).add(socket),
             dst: IpEndpoint::new(IpAddress::Ipv4(app.to_addr), port),
             local_port,
             start: app.start,
@@ -127,7 +127,7 @@ impl Receiver {
     pub fn new(host: &mut Host, port: u16, expected: Option<u64>) -> Self {
         let socket = host.tcp_socket();
         Receiver {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Tcp(port)).add(socket),
             port,
             expected,
         }

@@ -2,7 +2,7 @@
 
 use super::{read_stamp, stamp, Agent};
 use crate::engine::Time;
-use crate::host::Host;
+use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
@@ -36,7 +36,7 @@ impl Pinger {
         let mut socket = icmp::Socket::new(buffer(), buffer());
         let _ = socket.bind(icmp::Endpoint::Ident(ident));
         Pinger {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Icmp(ident)).add(socket),
             dst: app.to_addr,
             ident,
             next: app.start,

@@ -3,7 +3,7 @@
 
 use super::{read_stamp, stamp, Agent};
 use crate::engine::Time;
-use crate::host::Host;
+use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
@@ -44,7 +44,7 @@ impl Sender {
         // Binding cannot fail for a non-zero port on a fresh socket.
         let _ = socket.bind(local_port);
         Sender {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Udp(local_port)).add(socket),
             dst: IpEndpoint::new(IpAddress::Ipv4(app.to_addr), port),
             next: app.start,
             interval,
@@ -94,7 +94,7 @@ impl Echo {
         let mut socket = udp_socket(size);
         let _ = socket.bind(port);
         Echo {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Udp(port)).add(socket),
             buf: vec![0; size.max(16)],
         }
     }

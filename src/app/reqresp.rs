@@ -4,7 +4,7 @@
 
 use super::{drain, fill, Agent};
 use crate::engine::Time;
-use crate::host::Host;
+use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
@@ -51,7 +51,7 @@ impl Client {
     ) -> Self {
         let socket = host.tcp_socket();
         Client {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Tcp(local_port)).add(socket),
             dst: IpEndpoint::new(IpAddress::Ipv4(app.to_addr), port),
             local_port,
             next: app.start,
@@ -129,7 +129,7 @@ impl Server {
     pub fn new(host: &mut Host, port: u16, request: u64, response: u64) -> Self {
         let socket = host.tcp_socket();
         Server {
-            socket: host.sockets().add(socket),
+            socket: host.open(Endpoint::Tcp(port)).add(socket),
             port,
             request,
             response,

@@ -46,8 +46,7 @@ impl Sim {
                         routes: &h.routes,
                         mtu,
                         tcp: h.tcp,
-                        random_seed: component_rng(lab.seed, &format!("host/{}", n.name))
-                            .next_u64(),
+                        rng: component_rng(lab.seed, &format!("host/{}", n.name)),
                     })))
                 }
                 NodeKind::Router(r) => {
