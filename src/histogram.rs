@@ -17,15 +17,37 @@ pub const RELATIVE_PRECISION: f64 = 1e-3;
 /// exact).
 const HIGHEST: Time = 3_600_000_000_000;
 
+/// Up to this many values are kept as they are, sorted, before they go into buckets: a lab
+/// with thousands of apps records a few values in most of its distributions, and a full set of
+/// buckets takes 270 KB. Every figure is computed as from the buckets, so the form never shows.
+const FEW: usize = 2048;
+
 /// Latencies in nanoseconds.
 ///
-/// Invariant: `min` and `max` are the smallest and largest values recorded, and `hist` holds
-/// one count per recorded value.
+/// Invariant: `min` and `max` are the smallest and largest values recorded, and `values` holds
+/// each recorded value (clamped to the buckets' range) once, as a sorted list of at most
+/// [`FEW`] or as buckets.
 #[derive(Debug, Clone)]
 pub struct Latencies {
-    hist: Histogram<u64>,
+    values: Values,
     min: Time,
     max: Time,
+}
+
+#[derive(Debug, Clone)]
+enum Values {
+    Few(Vec<Time>),
+    Buckets(Box<Histogram<u64>>),
+}
+
+/// Empty buckets of the one precision used: the bucket arithmetic for values kept as they are.
+fn template() -> &'static Histogram<u64> {
+    static TEMPLATE: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(buckets)
+}
+
+fn buckets() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIGHEST, SIGNIFICANT_DIGITS).expect("valid histogram bounds")
 }
 
 impl Default for Latencies {
@@ -37,17 +59,35 @@ impl Default for Latencies {
 impl Latencies {
     pub fn new() -> Self {
         Latencies {
-            hist: Histogram::new_with_bounds(1, HIGHEST, SIGNIFICANT_DIGITS)
-                .expect("valid histogram bounds"),
+            values: Values::Few(Vec::new()),
             min: Time::MAX,
             max: 0,
         }
     }
 
     pub fn record(&mut self, ns: Time) {
-        let _ = self.hist.record(ns.clamp(1, HIGHEST));
+        self.record_n(ns.clamp(1, HIGHEST), 1);
         self.min = self.min.min(ns);
         self.max = self.max.max(ns);
+    }
+
+    /// Adds `count` values `v` (within the buckets' range) to `values`, leaving the extremes.
+    fn record_n(&mut self, v: Time, count: u64) {
+        if let Values::Few(few) = &mut self.values {
+            if few.len() as u64 + count <= FEW as u64 {
+                let at = few.partition_point(|&x| x <= v);
+                few.splice(at..at, std::iter::repeat_n(v, count as usize));
+                return;
+            }
+            let mut h = buckets();
+            for &x in few.iter() {
+                let _ = h.record(x);
+            }
+            self.values = Values::Buckets(Box::new(h));
+        }
+        if let Values::Buckets(h) = &mut self.values {
+            let _ = h.record_n(v, count);
+        }
     }
 
     /// Adds everything `other` recorded, as if it had been recorded here.
@@ -55,22 +95,63 @@ impl Latencies {
         if other.is_empty() {
             return;
         }
-        self.hist.add(&other.hist).expect("same bounds");
+        for (v, count) in other.buckets() {
+            self.record_n(v, count);
+        }
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
 
-    /// Bytes the buckets take on the heap.
+    /// Each non-empty bucket in rising order as (the highest value it holds, its count).
+    fn buckets(&self) -> Vec<(Time, u64)> {
+        match &self.values {
+            Values::Few(few) => {
+                let t = template();
+                let mut out: Vec<(Time, u64)> = Vec::new();
+                for &v in few {
+                    let top = t.highest_equivalent(v);
+                    match out.last_mut() {
+                        Some((last, n)) if *last == top => *n += 1,
+                        _ => out.push((top, 1)),
+                    }
+                }
+                out
+            }
+            Values::Buckets(h) => h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+    }
+
+    /// Bytes the values take on the heap.
     pub fn heap_bytes(&self) -> u64 {
-        self.hist.distinct_values() as u64 * std::mem::size_of::<u64>() as u64
+        let size = std::mem::size_of::<u64>() as u64;
+        match &self.values {
+            Values::Few(few) => few.capacity() as u64 * size,
+            Values::Buckets(h) => h.distinct_values() as u64 * size,
+        }
+    }
+
+    /// The most heap a distribution of `n` values takes: the list while it is short, then the
+    /// buckets.
+    pub fn heap_bytes_for(n: u64) -> u64 {
+        let size = std::mem::size_of::<u64>() as u64;
+        match n {
+            n if n <= FEW as u64 => n.next_power_of_two() * size,
+            _ => template().distinct_values() as u64 * size,
+        }
     }
 
     pub fn len(&self) -> u64 {
-        self.hist.len()
+        match &self.values {
+            Values::Few(few) => few.len() as u64,
+            Values::Buckets(h) => h.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hist.is_empty()
+        self.len() == 0
     }
 
     /// The smallest value recorded, exactly.
@@ -86,13 +167,43 @@ impl Latencies {
     /// The value at quantile `q` (0..=1), within [`RELATIVE_PRECISION`], and never outside the
     /// recorded extremes. `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<Time> {
-        let v = self.hist.value_at_quantile(q);
-        (!self.is_empty()).then(|| v.clamp(self.min, self.max))
+        if self.is_empty() {
+            return None;
+        }
+        let v = match &self.values {
+            // As the buckets answer: the bucket of the value at that rank, its lowest value at
+            // quantile 0 and its highest otherwise.
+            Values::Few(few) => {
+                let q = q.min(1.0);
+                let rank = ((q * few.len() as f64).ceil() as usize).clamp(1, few.len());
+                let v = few[rank - 1];
+                if q == 0.0 {
+                    template().lowest_equivalent(v)
+                } else {
+                    template().highest_equivalent(v)
+                }
+            }
+            Values::Buckets(h) => h.value_at_quantile(q),
+        };
+        Some(v.clamp(self.min, self.max))
     }
 
     /// The mean, within [`RELATIVE_PRECISION`], held between the extremes. `None` when empty.
     pub fn mean(&self) -> Option<f64> {
-        (!self.is_empty()).then(|| self.hist.mean().clamp(self.min as f64, self.max as f64))
+        if self.is_empty() {
+            return None;
+        }
+        let mean = match &self.values {
+            // The buckets' sum, in their order: each bucket's median times its count.
+            Values::Few(_) => {
+                let (t, total) = (template(), self.len() as f64);
+                self.buckets().iter().fold(0.0, |sum, &(v, n)| {
+                    sum + t.median_equivalent(v) as f64 * n as f64 / total
+                })
+            }
+            Values::Buckets(h) => h.mean(),
+        };
+        Some(mean.clamp(self.min as f64, self.max as f64))
     }
 }
 
@@ -103,12 +214,11 @@ impl Latencies {
     pub fn cdf(&self) -> Vec<(Time, f64)> {
         let total = self.len() as f64;
         let mut below = 0u64;
-        self.hist
-            .iter_recorded()
-            .map(|v| {
-                below += v.count_at_value();
-                let value = v.value_iterated_to().clamp(self.min, self.max);
-                (value, below as f64 / total)
+        self.buckets()
+            .into_iter()
+            .map(|(v, n)| {
+                below += n;
+                (v.clamp(self.min, self.max), below as f64 / total)
             })
             .enumerate()
             .map(|(i, (value, fraction))| (if i == 0 { self.min } else { value }, fraction))
@@ -131,11 +241,7 @@ impl serde::Serialize for Latencies {
         Stored {
             min_ns: self.min(),
             max_ns: self.max(),
-            buckets: self
-                .hist
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect(),
+            buckets: self.buckets(),
         }
         .serialize(s)
     }
@@ -147,9 +253,12 @@ impl<'de> serde::Deserialize<'de> for Latencies {
         let stored = Stored::deserialize(d)?;
         let mut l = Latencies::new();
         for (value, count) in stored.buckets {
-            l.hist
-                .record_n(value.clamp(1, HIGHEST), count)
-                .map_err(|e| D::Error::custom(format!("latency bucket {value}: {e:?}")))?;
+            if count > u64::MAX - l.len() {
+                return Err(D::Error::custom(format!(
+                    "latency bucket {value} (count {count}) is out of range"
+                )));
+            }
+            l.record_n(value.clamp(1, HIGHEST), count);
         }
         match (stored.min_ns, stored.max_ns, l.is_empty()) {
             (Some(min), Some(max), false) if min <= max => {
@@ -165,14 +274,59 @@ impl<'de> serde::Deserialize<'de> for Latencies {
 }
 
 impl PartialEq for Latencies {
+    /// The same extremes and the same counts in the same buckets, whatever the form.
     fn eq(&self, other: &Self) -> bool {
-        (self.min(), self.max()) == (other.min(), other.max()) && self.hist == other.hist
+        (self.min(), self.max()) == (other.min(), other.max()) && self.buckets() == other.buckets()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A distribution kept as a short list answers exactly as its buckets would.
+    #[test]
+    fn a_short_list_answers_as_the_buckets() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for n in [1usize, 2, 3, 10, 999, FEW] {
+            let mut few = Latencies::new();
+            let mut hdr = buckets();
+            for _ in 0..n {
+                // From nanoseconds to past the buckets' hour, many sharing a bucket.
+                let v = match rng.random_range(0..3) {
+                    0 => rng.random_range(0..5_000),
+                    1 => rng.random_range(20_000_000..20_100_000),
+                    _ => rng.random_range(0..2 * HIGHEST),
+                };
+                few.record(v);
+                let _ = hdr.record(v.clamp(1, HIGHEST));
+            }
+            assert!(
+                matches!(few.values, Values::Few(_)),
+                "{n} values stay a list"
+            );
+            let mut full = few.clone();
+            full.values = Values::Buckets(Box::new(hdr.clone()));
+            for q in [0.0, 1e-9, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0, 1.5, -0.5] {
+                assert_eq!(few.quantile(q), full.quantile(q), "{n} values, q {q}");
+            }
+            assert_eq!(few.mean(), full.mean(), "{n} values");
+            assert_eq!(few.cdf(), full.cdf(), "{n} values");
+            assert_eq!(few, full);
+            assert_eq!(
+                serde_json::to_string(&few).unwrap(),
+                serde_json::to_string(&full).unwrap()
+            );
+        }
+        // One more value turns the list into buckets, with the same answers.
+        let mut l = Latencies::new();
+        for v in 0..=FEW as u64 {
+            l.record(1_000 + 7 * v);
+        }
+        assert!(matches!(l.values, Values::Buckets(_)));
+        assert_eq!(l.len(), FEW as u64 + 1);
+    }
 
     #[test]
     fn extremes_are_exact_where_the_buckets_are_not() {

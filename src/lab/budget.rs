@@ -213,7 +213,7 @@ fn path(lab: &Lab, from: usize, to: usize) -> Option<Vec<(usize, usize)>> {
 
 /// Estimates what running `lab` costs.
 pub fn estimate(lab: &Lab) -> Estimate {
-    let hist = crate::histogram::Latencies::new().heap_bytes();
+    let hist = |values: f64| crate::histogram::Latencies::heap_bytes_for(values.ceil() as u64);
     let phases = {
         let mut at: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
         at.sort_unstable();
@@ -245,7 +245,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
             Traffic::UdpProbe { interval, .. } | Traffic::Ping { interval, .. } => {
                 let sent = seconds * 1e9 / interval as f64;
                 (
-                    hist * (2 + 2 * phases),
+                    hist(sent) * (2 + 2 * phases),
                     sent * 2.0 * hops * EVENTS_PER_HOP,
                     format!(
                         "{sent:.0} probes out and back over {hops} links; a longer interval lowers it"
@@ -261,7 +261,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
                 let requests = seconds * 1e9 / interval as f64;
                 let packets = ((request + response) as f64 / SEGMENT).ceil() + 2.0;
                 (
-                    tcp(a.from) + tcp(a.to) + hist * (1 + phases),
+                    tcp(a.from) + tcp(a.to) + hist(requests) * (1 + phases),
                     requests * packets * (1.0 + ACKS_PER_SEGMENT) * hops * EVENTS_PER_HOP,
                     format!(
                         "{requests:.0} requests over {hops} links and a socket's buffers on each host"
@@ -295,7 +295,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
                     .min(bps * seconds / 8.0);
                 let windows = (seconds * 10.0).ceil() as u64;
                 (
-                    buffers + hist + windows * 8,
+                    buffers + hist(f64::INFINITY) + windows * 8,
                     bytes / SEGMENT * (1.0 + ACKS_PER_SEGMENT) * hops * EVENTS_PER_HOP,
                     if bps.is_finite() {
                         format!(
