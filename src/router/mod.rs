@@ -94,8 +94,9 @@ pub struct Router {
     static_fib: Fib,
     /// Routes BGP chose, by prefix.
     bgp_routes: BTreeMap<Prefix, Vec<NextHop>>,
-    /// Addresses of the router beyond its interfaces' (loopbacks, BGP peering addresses).
-    extra_addresses: Vec<Prefix>,
+    /// Every address of the router (its interfaces', loopbacks, BGP peering addresses), sorted:
+    /// a hub with a thousand interfaces tells its own packets by a search, not a scan.
+    own_addresses: Vec<Ipv4Addr>,
     pub control: Option<Box<ControlPlane>>,
     /// Delay between a control-plane decision and the forwarding change (gateway convergence).
     pub programming_delay: Time,
@@ -217,7 +218,15 @@ impl Router {
             system_routes: model.system_routes.clone(),
             beyond_peerings: model.beyond_peerings.clone(),
             bgp_routes: BTreeMap::new(),
-            extra_addresses: model.extra_addresses.clone(),
+            own_addresses: {
+                let ips = ifaces.iter().map(|f| f.addr.addr);
+                let mut own: Vec<_> = ips
+                    .chain(model.extra_addresses.iter().map(|p| p.addr))
+                    .collect();
+                own.sort_unstable();
+                own.dedup();
+                own
+            },
             control: None,
             programming_delay: model.programming_delay,
             programs: VecDeque::new(),
@@ -237,8 +246,7 @@ impl Router {
     }
 
     fn owns(&self, ip: Ipv4Addr) -> bool {
-        self.ifaces.iter().any(|f| f.addr.addr == ip)
-            || self.extra_addresses.iter().any(|p| p.addr == ip)
+        self.own_addresses.binary_search(&ip).is_ok()
     }
 
     /// Picks the egress port for `dst`: the longest prefix with a live next hop, then one of its
