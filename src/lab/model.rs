@@ -328,6 +328,15 @@ pub enum FaultKind {
     },
 }
 
+/// Whether `ip` is one of node `n`'s addresses ([`host_addresses`] without listing them).
+pub fn has_address(n: &Node, ip: Ipv4Addr) -> bool {
+    let extra = match &n.kind {
+        NodeKind::Host(h) => h.extra_addresses.as_slice(),
+        NodeKind::Router(r) => r.extra_addresses.as_slice(),
+    };
+    n.ifaces.iter().any(|f| f.addr.addr == ip) || extra.iter().any(|p| p.addr == ip)
+}
+
 /// A node's addresses: its interfaces' first (a shared subnet gateway once), then its extra
 /// addresses.
 pub fn host_addresses(n: &Node) -> impl Iterator<Item = Prefix> + '_ {

@@ -3,7 +3,7 @@
 //! underlay, with no loop. Faults may break paths later; that is what a lab measures. A lab whose
 //! traffic can never arrive is a mistake in the file and is reported.
 
-use super::model::host_addresses;
+use super::model::{has_address, host_addresses};
 use super::model::{Lab, NodeKind};
 use crate::route::Port;
 use std::net::Ipv4Addr;
@@ -178,7 +178,7 @@ fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), No
     let mut stack = vec![(start, 0usize, None)];
     while let Some((node, hops, ingress)) = stack.pop() {
         let n = &lab.nodes[node];
-        if host_addresses(n).any(|p| p.addr == dst) {
+        if has_address(n, dst) {
             continue;
         }
         if matches!(n.kind, NodeKind::Host(_)) && node != start {
