@@ -15,30 +15,28 @@ use std::collections::{BinaryHeap, VecDeque};
 /// Virtual time in nanoseconds since the start of the run.
 pub type Time = u64;
 
-struct Entry<E> {
+/// A heap entry: an event's key and where the event waits. Small (24 bytes), so sifting
+/// moves little; the events themselves stay put.
+#[derive(Clone, Copy)]
+struct Entry {
     time: Time,
     seq: u64,
-    event: Slot<E>,
+    /// Below the number of lanes: the head of that lane; above: a slot of `parked`.
+    at: u32,
 }
 
-/// What a heap entry stands for: an event, or the head of a lane.
-enum Slot<E> {
-    Event(E),
-    Lane(u32),
-}
-
-impl<E> PartialEq for Entry<E> {
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.time == other.time && self.seq == other.seq
     }
 }
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl Eq for Entry {}
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+impl Ord for Entry {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
@@ -50,9 +48,12 @@ pub struct Scheduler<E> {
     now: Time,
     seq: u64,
     processed: u64,
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Entry>,
     /// Per lane, its events in (time, sequence) order; the first is in the heap.
     lanes: Vec<VecDeque<(Time, u64, E)>>,
+    /// Events outside lanes, by slot, and the free slots.
+    parked: Vec<Option<E>>,
+    vacant: Vec<u32>,
 }
 
 impl<E> Default for Scheduler<E> {
@@ -69,6 +70,8 @@ impl<E> Scheduler<E> {
             processed: 0,
             heap: BinaryHeap::with_capacity(1024),
             lanes: Vec::new(),
+            parked: Vec::new(),
+            vacant: Vec::new(),
         }
     }
 
@@ -93,10 +96,20 @@ impl<E> Scheduler<E> {
     pub fn schedule(&mut self, at: Time, event: E) {
         let time = at.max(self.now);
         self.seq += 1;
+        let slot = match self.vacant.pop() {
+            Some(slot) => {
+                self.parked[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.parked.push(Some(event));
+                (self.parked.len() - 1) as u32
+            }
+        };
         self.heap.push(Entry {
             time,
             seq: self.seq,
-            event: Slot::Event(event),
+            at: self.lanes.len() as u32 + slot,
         });
     }
 
@@ -119,7 +132,7 @@ impl<E> Scheduler<E> {
                 self.heap.push(Entry {
                     time,
                     seq: self.seq,
-                    event: Slot::Lane(lane as u32),
+                    at: lane as u32,
                 });
             }
         }
@@ -133,20 +146,22 @@ impl<E> Scheduler<E> {
         let entry = self.heap.pop()?;
         self.now = entry.time;
         self.processed += 1;
-        let event = match entry.event {
-            Slot::Event(e) => e,
-            Slot::Lane(lane) => {
-                let queue = &mut self.lanes[lane as usize];
-                let (_, _, e) = queue.pop_front()?;
-                if let Some(&(time, seq, _)) = queue.front() {
-                    self.heap.push(Entry {
-                        time,
-                        seq,
-                        event: Slot::Lane(lane),
-                    });
-                }
-                e
+        let lanes = self.lanes.len() as u32;
+        let event = if entry.at < lanes {
+            let queue = &mut self.lanes[entry.at as usize];
+            let (_, _, e) = queue.pop_front()?;
+            if let Some(&(time, seq, _)) = queue.front() {
+                self.heap.push(Entry {
+                    time,
+                    seq,
+                    at: entry.at,
+                });
             }
+            e
+        } else {
+            let slot = entry.at - lanes;
+            self.vacant.push(slot);
+            self.parked[slot as usize].take()?
         };
         Some((entry.time, event))
     }
