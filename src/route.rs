@@ -122,6 +122,8 @@ pub struct Route {
 #[derive(Debug, Clone, Default)]
 pub struct Fib {
     routes: Vec<Route>,
+    /// Per route, in the same order, its network and mask as numbers: what a scan compares.
+    keys: Vec<(u32, u32)>,
     /// Per prefix length present, longest first: network address -> index in `routes`.
     index: Vec<(u8, std::collections::HashMap<u32, usize>)>,
 }
@@ -182,6 +184,11 @@ impl Fib {
     }
 
     fn reindex(&mut self) {
+        self.keys = self
+            .routes
+            .iter()
+            .map(|r| (u32::from(r.prefix.addr) & r.prefix.mask(), r.prefix.mask()))
+            .collect();
         self.index.clear();
         if self.routes.len() < INDEXED_FROM {
             return;
@@ -241,10 +248,11 @@ impl<'a> Iterator for Matches<'a> {
     fn next(&mut self) -> Option<&'a Route> {
         let fib = self.fib;
         if fib.index.is_empty() {
-            while let Some(r) = fib.routes.get(self.at) {
+            let dst = u32::from(self.dst);
+            while let Some(&(network, mask)) = fib.keys.get(self.at) {
                 self.at += 1;
-                if r.prefix.contains(self.dst) {
-                    return Some(r);
+                if dst & mask == network {
+                    return fib.routes.get(self.at - 1);
                 }
             }
             return None;

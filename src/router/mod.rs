@@ -495,9 +495,7 @@ impl Router {
             Err(miss) => return self.count_miss(miss),
         };
         if let Some((ttl, _)) = forwarding {
-            let mut ip = Ipv4Packet::new_unchecked(&mut packet[..]);
-            ip.set_hop_limit(ttl - 1);
-            ip.fill_checksum();
+            decrement_ttl(&mut Ipv4Packet::new_unchecked(&mut packet[..]), ttl);
             // A router-wide clamp ("adjust-mss" on every interface) covers flows whatever path
             // they start on, so a later failover to a tunnel does not black-hole them.
             if let Some(m) = self.mss_clamp {
@@ -720,6 +718,20 @@ fn answer_echo(ip: &mut Ipv4Packet<&mut [u8]>) -> bool {
     true
 }
 
+/// Sets a checked header's TTL from `ttl` to `ttl - 1`, updating its checksum incrementally
+/// (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m'), m the 16-bit word of TTL and protocol) instead
+/// of summing the header again.
+fn decrement_ttl(ip: &mut Ipv4Packet<&mut [u8]>, ttl: u8) {
+    let proto = u8::from(ip.next_header());
+    let old = u16::from_be_bytes([ttl, proto]);
+    let new = u16::from_be_bytes([ttl - 1, proto]);
+    ip.set_hop_limit(ttl - 1);
+    let sum = u32::from(!ip.checksum()) + u32::from(!old) + u32::from(new);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    ip.set_checksum(!(sum as u16));
+}
+
 /// A stable hash of the flow's 5-tuple (addresses, protocol, and ports for TCP and UDP) of a
 /// checked IPv4 packet.
 fn flow_hash(packet: &[u8], salt: u64) -> u64 {
@@ -781,6 +793,26 @@ mod tests {
             &caps,
         );
         buf
+    }
+
+    #[test]
+    fn an_incremental_ttl_update_gives_the_full_checksum() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..10_000 {
+            let mut header = [0u8; 20];
+            rng.fill(&mut header[..]);
+            header[0] = 0x45;
+            let ttl = rng.random_range(2..=255u8);
+            header[8] = ttl;
+            let mut ip = Ipv4Packet::new_unchecked(&mut header[..]);
+            ip.fill_checksum();
+            decrement_ttl(&mut ip, ttl);
+            assert_eq!(ip.hop_limit(), ttl - 1);
+            let incremental = ip.checksum();
+            ip.fill_checksum();
+            assert_eq!(incremental, ip.checksum(), "the bytes a full sum gives");
+        }
     }
 
     #[test]
