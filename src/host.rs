@@ -27,7 +27,7 @@ use smoltcp::wire::{
     Icmpv4Message, Icmpv4Packet, IpAddress, IpCidr, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
 };
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::Ipv4Addr;
 
 /// A host's network settings, resolved from the lab.
@@ -43,12 +43,24 @@ pub struct HostConfig<'a> {
 }
 
 /// Where an agent's socket receives: the key a delivered packet is steered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Tcp(u16),
     Udp(u16),
     /// Echo replies carrying this identifier.
     Icmp(u16),
+}
+
+impl Endpoint {
+    /// A number per endpoint: protocol above, port or identifier below.
+    fn key(self) -> u32 {
+        let (proto, port) = match self {
+            Endpoint::Tcp(p) => (IpProtocol::Tcp, p),
+            Endpoint::Udp(p) => (IpProtocol::Udp, p),
+            Endpoint::Icmp(id) => (IpProtocol::Icmp, id),
+        };
+        u32::from(u8::from(proto)) << 16 | u32::from(port)
+    }
 }
 
 /// One endpoint: its stack and the agents whose sockets are in it.
@@ -76,7 +88,8 @@ pub struct Host {
     /// Answers what no endpoint takes; holds no sockets.
     base: Stack,
     groups: Vec<Group>,
-    by_endpoint: HashMap<Endpoint, u32>,
+    /// Groups by endpoint key ([`Endpoint::key`]), sorted: a search, no hashing.
+    by_endpoint: Vec<(u32, u32)>,
     /// The group the next [`Host::add_agent`] joins (the last one [`Host::open`] named).
     opened: Option<u32>,
     /// Deadlines by group; an entry that no longer matches its group's `wake` is stale.
@@ -102,7 +115,7 @@ impl Host {
             rng,
             base: Stack::new(&[], cfg.mtu, 0),
             groups: Vec::new(),
-            by_endpoint: HashMap::new(),
+            by_endpoint: Vec::new(),
             opened: None,
             timers: BinaryHeap::new(),
             inbox: VecDeque::new(),
@@ -136,9 +149,10 @@ impl Host {
     /// The sockets of `endpoint`'s stack, made on first use, for the agent
     /// [`Host::add_agent`] adds next to put its socket in.
     pub fn open(&mut self, endpoint: Endpoint) -> &mut SocketSet<'static> {
-        let g = match self.by_endpoint.get(&endpoint) {
-            Some(&g) => g,
-            None => {
+        let key = endpoint.key();
+        let g = match self.by_endpoint.binary_search_by_key(&key, |&(k, _)| k) {
+            Ok(at) => self.by_endpoint[at].1,
+            Err(at) => {
                 let seed = self.rng.next_u64();
                 let stack = self.stack(seed);
                 let g = self.groups.len() as u32;
@@ -149,7 +163,7 @@ impl Host {
                     asked: None,
                     due: false,
                 });
-                self.by_endpoint.insert(endpoint, g);
+                self.by_endpoint.insert(at, (key, g));
                 g
             }
         };
@@ -210,7 +224,12 @@ impl Host {
             }
             _ => return None,
         };
-        self.by_endpoint.get(&endpoint).copied()
+        let key = endpoint.key();
+        let at = self
+            .by_endpoint
+            .binary_search_by_key(&key, |&(k, _)| k)
+            .ok()?;
+        Some(self.by_endpoint[at].1)
     }
 
     /// Marks group `g` to run in this poll.
