@@ -23,7 +23,8 @@ pub struct Tag {
 
 /// Where UDP probes are received, by the link direction that delivers to the host.
 pub struct ProbePaths {
-    /// Per link, per direction: (UDP port, app, outbound) of the probes its far end receives.
+    /// Per link, per direction: (UDP port, app, outbound) of the probes its far end receives,
+    /// by port (a hub's VM may listen for a thousand).
     listening: Vec<[Vec<(u16, usize, bool)>; 2]>,
     tags: Vec<Tag>,
 }
@@ -44,7 +45,9 @@ impl super::Observer for ProbePaths {
         let Ok(udp) = UdpPacket::new_checked(ip.payload()) else {
             return;
         };
-        let Some(&(_, app, outbound)) = listening.iter().find(|l| l.0 == udp.dst_port()) else {
+        let port = udp.dst_port();
+        let first = listening.partition_point(|l| l.0 < port);
+        let Some(&(_, app, outbound)) = listening.get(first).filter(|l| l.0 == port) else {
             return;
         };
         if let Some((seq, sent)) = app::read_stamp(udp.payload()) {
@@ -74,6 +77,12 @@ impl ProbePaths {
                 for f in &lab.nodes[host].ifaces {
                     listening[f.link][1 - f.side].push((port, i, outbound));
                 }
+            }
+        }
+        for dirs in &mut listening {
+            for l in dirs {
+                // Stable: of two apps on one port, the first still answers.
+                l.sort_by_key(|&(port, _, _)| port);
             }
         }
         ProbePaths {
