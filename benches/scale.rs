@@ -2,8 +2,9 @@
 //! each a router and a host on its own impaired access link (20 ms, 0.1% loss, 50 Mbps), with a
 //! probe every 100 ms and a small request/response flow to a VM behind the hub. Each case runs
 //! 2 simulated seconds and prints the wall time per simulated second and per delivered
-//! packet, and checks every request was answered; the target (issue 11) is a cost per
-//! delivered packet at 1,000 sites within 1.5x of that at 10.
+//! packet, and the process's peak memory per node (Linux's VmHWM: sizes run in rising order,
+//! so after each it is that size's peak), and checks every request was answered; the target
+//! (issue 11) is a cost per delivered packet at 1,000 sites within 1.5x of that at 10.
 //!
 //! Run: `cargo bench --bench scale`.
 
@@ -94,8 +95,16 @@ fn scale(c: &mut Criterion) {
             unanswered <= n as u64,
             "{n} sites: {unanswered} lost (loss is 0.1%)"
         );
+        let nodes = 2 + 2 * n;
+        let memory = peak_kib().map_or("peak memory unknown".to_string(), |k| {
+            format!(
+                "peak memory {:.0} MiB, {:.0} KiB per node",
+                k as f64 / 1024.0,
+                k as f64 / nodes as f64
+            )
+        });
         println!(
-            "scale/{n}: {delivered} deliveries, {:.1} ms wall per simulated s, {:.0} ns per delivered packet",
+            "scale/{n}: {delivered} deliveries, {:.1} ms wall per simulated s, {:.0} ns per delivered packet, {memory}",
             wall / 2.0 * 1e3,
             wall / delivered as f64 * 1e9
         );
@@ -104,6 +113,13 @@ fn scale(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// The process's peak resident memory in KiB, where the system says (Linux).
+fn peak_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 criterion_group!(benches, scale);
