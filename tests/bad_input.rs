@@ -23,11 +23,12 @@ const GOOD: &str = r#"(
 )"#;
 
 fn emulate(args: &[&str], lab: Option<&str>) -> (i32, String) {
-    let path = std::env::temp_dir().join(format!(
-        "hybridlab-bad-{}-{:x}.ron",
-        std::process::id(),
-        hybridlab::rng::fnv1a(lab.unwrap_or("").as_bytes())
-    ));
+    // A file of its own per call: tests run in parallel, and two of them writing the same lab
+    // to one name would delete it under each other.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("hybridlab-bad-{}-{call}.ron", std::process::id()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_emulate"));
     cmd.args(args);
     if let Some(text) = lab {

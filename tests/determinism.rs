@@ -6,11 +6,11 @@ use common::*;
 use std::process::Command;
 
 fn json_of(path: &str, extra: &[&str]) -> String {
-    let out = std::env::temp_dir().join(format!(
-        "hybridlab-det-{}-{}.json",
-        std::process::id(),
-        extra.join("_")
-    ));
+    // A file of its own per call, whatever tests run beside it.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out =
+        std::env::temp_dir().join(format!("hybridlab-det-{}-{call}.json", std::process::id()));
     let status = Command::new(env!("CARGO_BIN_EXE_emulate"))
         .arg(path)
         .args(["--quiet", "--json"])
