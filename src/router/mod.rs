@@ -44,9 +44,9 @@ pub enum Action {
     },
     /// Dropped; the cause is counted.
     Drop,
-    /// Taken by one of the router's TCP-carried tunnels (a packet of its connection, or an
-    /// inner packet framed into it): poll the router so that its connection sends.
-    Taken,
+    /// Taken by TCP-carried tunnel `k` (a packet of its connection, or an inner packet framed
+    /// into it): poll that tunnel ([`Router::poll_stream`]) so that its connection sends.
+    Taken(usize),
 }
 
 /// A gateway's capacity limit: a serializer at the SKU's throughput and packet rate.
@@ -399,13 +399,12 @@ impl Router {
             };
             if self.owns(dst) {
                 // A segment of one of our TCP-carried tunnels' connections.
-                if let Some(s) = self
-                    .tunnels
-                    .iter_mut()
-                    .find_map(|t| t.stream.as_mut().filter(|s| s.matches(packet)))
-                {
-                    s.deliver(std::mem::take(packet));
-                    return Action::Taken;
+                let ours = |t: &TunnelEnd| t.stream.as_ref().is_some_and(|s| s.matches(packet));
+                if let Some(k) = self.tunnels.iter().position(ours) {
+                    if let Some(s) = &mut self.tunnels[k].stream {
+                        s.deliver(std::mem::take(packet));
+                    }
+                    return Action::Taken(k);
                 }
                 // ESP for one of our tunnels: unwrap and forward the inner packet.
                 let spi = esp::spi(packet);
@@ -525,7 +524,7 @@ impl Router {
             // Framed into the connection, or dropped when its send buffer is full.
             return if s.send(packet) {
                 t.stats.encapsulated += 1;
-                Action::Taken
+                Action::Taken(k)
             } else {
                 t.stats.stream_full += 1;
                 self.stats.drops.capacity += 1;
@@ -553,16 +552,7 @@ impl Router {
     pub fn poll(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
         let mut wake = None;
         for k in 0..self.tunnels.len() {
-            let t = &mut self.tunnels[k];
-            let Some(s) = &mut t.stream else { continue };
-            let mut inner = std::mem::take(&mut self.unwrapped_buf);
-            let w = s.poll(now, free, &mut inner);
-            t.up = s.up();
-            t.stats.decapsulated += inner.len() as u64;
-            self.unwrapped.extend(inner.drain(..).map(|p| (p, k)));
-            self.unwrapped_buf = inner;
-            self.outbox.append(s.outbox());
-            if let Some(w) = w {
+            if let Some(w) = self.poll_stream(now, k, free) {
                 wake = Some(wake.map_or(w, |x: Time| x.min(w)));
             }
         }
@@ -614,6 +604,23 @@ impl Router {
             (Some(w), Some(p)) => Some(w.min(p.0)),
             (w, p) => w.or(p.map(|p| p.0)),
         }
+    }
+
+    /// Runs TCP-carried tunnel `k`'s connection at `now` (nothing for another tunnel): what it
+    /// sends goes to the outbox, what it unwraps to [`Router::take_unwrapped`]. Returns when it
+    /// next needs a poll. A packet for one tunnel runs that tunnel alone, so a gateway with
+    /// many point-to-site clients does not poll them all per packet.
+    pub fn poll_stream(&mut self, now: Time, k: usize, free: &mut Vec<Vec<u8>>) -> Option<Time> {
+        let t = self.tunnels.get_mut(k)?;
+        let s = t.stream.as_mut()?;
+        let mut inner = std::mem::take(&mut self.unwrapped_buf);
+        let wake = s.poll(now, free, &mut inner);
+        t.up = s.up();
+        t.stats.decapsulated += inner.len() as u64;
+        self.unwrapped.extend(inner.drain(..).map(|p| (p, k)));
+        self.unwrapped_buf = inner;
+        self.outbox.append(s.outbox());
+        wake
     }
 
     /// Whether the router runs anything on its own clock (a control plane, dead-peer detection,

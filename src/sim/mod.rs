@@ -227,9 +227,9 @@ impl Sim {
                 self.free.push(packet);
                 return;
             }
-            Action::Taken => {
+            Action::Taken(k) => {
                 self.free.push(packet);
-                self.poll_router(node);
+                self.poll_router_part(node, Some(k));
                 return;
             }
             Action::Local => {
@@ -266,11 +266,21 @@ impl Sim {
     }
 
     fn poll_router(&mut self, node: usize) {
+        self.poll_router_part(node, None);
+    }
+
+    /// Polls a router: all of it, or only its TCP-carried tunnel `stream`. Either way its
+    /// pending wake-up stays the earliest any part wants: a part polled alone can only ask for
+    /// an earlier one, and the others' still stand.
+    fn poll_router_part(&mut self, node: usize, stream: Option<usize>) {
         let now = self.sched.now();
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
-        let wake = r.poll(now, &mut self.free);
+        let wake = match stream {
+            Some(k) => r.poll_stream(now, k, &mut self.free),
+            None => r.poll(now, &mut self.free),
+        };
         let mut packets = std::mem::take(&mut r.outbox);
         if let Some(c) = &mut r.control {
             packets.append(c.outbox());
