@@ -58,8 +58,13 @@ impl DirParams {
         match self.rate {
             None => 0,
             Some(rate) => {
-                let bits = (bytes as u128 + u128::from(self.overhead)) * 8 * 1_000_000_000;
-                bits.div_ceil(u128::from(rate)) as Time
+                // Bits times 10^9 fit 64 bits for any packet (up to 2.3 GB): a 64-bit division
+                // per packet instead of a 128-bit one; the same integer either way.
+                let bytes = bytes as u64 + u64::from(self.overhead);
+                match bytes.checked_mul(8_000_000_000) {
+                    Some(bits) => bits.div_ceil(rate),
+                    None => (u128::from(bytes) * 8_000_000_000).div_ceil(u128::from(rate)) as Time,
+                }
             }
         }
     }
@@ -285,6 +290,14 @@ mod tests {
             ..DirParams::default()
         };
         assert_eq!(p.serialization(1), 2_666_666_667);
+        // Past what 64 bits hold, the same rounding in 128.
+        let p = DirParams {
+            rate: Some(7),
+            ..DirParams::default()
+        };
+        let huge = 3_000_000_000usize;
+        let exact = (huge as u128 * 8_000_000_000).div_ceil(7) as Time;
+        assert_eq!(p.serialization(huge), exact);
     }
 
     #[test]
