@@ -64,37 +64,35 @@ impl Stack {
     /// Processes every delivered packet, sending nothing yet (so that applications can read
     /// before the stack acknowledges).
     pub fn ingest(&mut self, now: Time, free: &mut Vec<Vec<u8>>) {
-        let mut port = Port {
-            inbox: &mut self.inbox,
-            spent: &mut self.spent,
-            outbox: &mut self.outbox,
-            free,
-            mtu: self.mtu,
-        };
-        while self
-            .iface
-            .poll_ingress_single(instant(now), &mut port, &mut self.sockets)
-            != PollIngressSingleResult::None
-        {}
-        port.free.append(port.spent);
+        self.with_port(free, |iface, port, sockets| {
+            while iface.poll_ingress_single(instant(now), port, sockets)
+                != PollIngressSingleResult::None
+            {}
+        });
     }
 
     /// Lets the stack send what is due at `now`; returns when it next needs a poll.
     pub fn egress(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> Option<Time> {
-        let mut port = Port {
-            inbox: &mut self.inbox,
-            spent: &mut self.spent,
-            outbox: &mut self.outbox,
-            free,
-            mtu: self.mtu,
-        };
-        self.iface.poll(instant(now), &mut port, &mut self.sockets);
-        port.free.append(port.spent);
+        self.with_port(free, |iface, port, sockets| {
+            iface.poll(instant(now), port, sockets);
+        });
         self.poll_at(now)
     }
 
     /// One round of sending: each socket sends at most one packet. Whether any did.
     pub fn egress_round(&mut self, now: Time, free: &mut Vec<Vec<u8>>) -> bool {
+        self.with_port(free, |iface, port, sockets| {
+            iface.poll_egress(instant(now), port, sockets) != PollResult::None
+        })
+    }
+
+    /// Runs `f` on the interface with the device between it and the engine, then returns the
+    /// buffers of the packets it took in to the run's free list.
+    fn with_port<R>(
+        &mut self,
+        free: &mut Vec<Vec<u8>>,
+        f: impl FnOnce(&mut Interface, &mut Port<'_>, &mut SocketSet<'static>) -> R,
+    ) -> R {
         let mut port = Port {
             inbox: &mut self.inbox,
             spent: &mut self.spent,
@@ -102,11 +100,9 @@ impl Stack {
             free,
             mtu: self.mtu,
         };
-        let sent = self
-            .iface
-            .poll_egress(instant(now), &mut port, &mut self.sockets);
+        let r = f(&mut self.iface, &mut port, &mut self.sockets);
         port.free.append(port.spent);
-        sent != PollResult::None
+        r
     }
 
     /// When the stack next needs a poll, after one at `now`.
