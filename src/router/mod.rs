@@ -147,19 +147,18 @@ impl Router {
         tunnels: &[Tunnel],
         seed: u64,
     ) -> Self {
-        let mut fib = Fib::default();
-        for (i, f) in ifaces.iter().enumerate() {
-            fib.add(f.connected, NextHop::iface(i, None));
-        }
-        for &(prefix, hop) in &model.routes {
-            fib.add(prefix, hop);
-        }
+        let connected = ifaces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.connected, NextHop::iface(i, None)));
+        let fib = Fib::from_entries(connected.chain(model.routes.iter().copied()));
         let mut ingress = Vec::new();
         if !model.ingress_routes.is_empty() {
-            ingress = vec![Fib::default(); ifaces.len()];
+            let mut by_iface = vec![Vec::new(); ifaces.len()];
             for &(i, prefix, hop) in &model.ingress_routes {
-                ingress[i].add(prefix, hop);
+                by_iface[i].push((prefix, hop));
             }
+            ingress = by_iface.into_iter().map(Fib::from_entries).collect();
         }
         let tunnels = model
             .tunnels
