@@ -1,6 +1,7 @@
 //! Speed of the engine. Targets on one core of the 2-core reference machine (release build);
-//! the first ones are what the product must keep, the second what issue 11 aims at (README,
-//! "Performance", has where each stands):
+//! the first ones are what the product must keep, the second what issue 11 aimed at (README,
+//! "Performance", has where each stands, and why the aims are below what smoltcp's own share
+//! of each run allows):
 //! - `scheduler`: events scheduled and popped per second;
 //! - `three_hop`: at least 2 million link deliveries per wall second (aim: 10 million);
 //! - `bulk_1gbps_2ms`: a 10-simulated-second 1 Gbps / 2 ms bulk TCP transfer at least 15x faster
