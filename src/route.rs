@@ -327,6 +327,8 @@ mod tests {
         assert_eq!(at_once.routes(), one_by_one.routes());
         assert!(at_once.routes().iter().any(|r| r.next_hops.len() > 1));
         assert_eq!(at_once.keys, one_by_one.keys);
+        assert!(!at_once.index.is_empty());
+        assert_eq!(at_once.index, one_by_one.index);
         for &(prefix, _) in &entries {
             let found = |f: &Fib| f.matches(prefix.addr).map(|r| r.prefix).collect::<Vec<_>>();
             assert_eq!(found(&at_once), found(&one_by_one));
