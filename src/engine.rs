@@ -3,6 +3,16 @@
 //! Invariants: time never goes backwards; events due at the same instant run in the order they
 //! were scheduled (a sequence number breaks ties), so a run is a pure function of its inputs.
 //!
+//! The rule for components that wake themselves (hosts and their apps' timers, routers: their
+//! control plane with its BGP sessions and BFD, dead-peer detection, TCP-carried tunnels and
+//! their client's connect timers, pending forwarding changes): a poll returns the next instant
+//! the component needs, and a poll that neither sent nor received anything asks for an instant
+//! strictly after now. Otherwise virtual time stops, or crawls a nanosecond at a time while the
+//! wall clock runs. The run checks the rule at every wake-up it arms (`sim::Sim::next_wake`:
+//! builds with debug assertions stop there naming the node), and a watchdog
+//! (`sim::Watchdog`) stops a run whose events per virtual second stay far above the budget
+//! estimate's, naming the component whose events dominate.
+//!
 //! Lanes: events that come in order — the arrivals on a link direction that does not reorder —
 //! can be scheduled into a lane, a FIFO of their own, of which only the head waits in the
 //! heap. Every event keeps its (time, sequence) key, so the order events run in is exactly the

@@ -201,6 +201,11 @@ impl Host {
         self.inbox.push_back(packet);
     }
 
+    /// Whether packets wait to be taken in at the next poll.
+    pub fn has_inbox(&self) -> bool {
+        !self.inbox.is_empty()
+    }
+
     /// Packets the host sent during the last poll, to be put on the link in order.
     pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
         &mut self.outbox

@@ -494,13 +494,8 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     let mut exported = sim
         .finish_exports()
         .map_err(|e| format!("writing the exports failed: {e}"))?;
-    if let Some(at) = sim.stalled() {
-        return Err(format!(
-            "{}: virtual time stopped advancing at {}: more than {} events at that instant; a path with neither delay nor rate lets TCP send without limit at one instant: give its links a delay or a rate",
-            path.display(),
-            hybridlab::units::format_nanos(at),
-            hybridlab::sim::MAX_EVENTS_PER_INSTANT
-        ));
+    if let Some(halt) = sim.halt() {
+        return Err(format!("{}: {}", path.display(), halt.describe(&lab)));
     }
     let results = sim.finish();
     if let Some(dir) = &args.csv {

@@ -61,8 +61,11 @@ pub fn render(s: &Summary) -> String {
     if let Some(at) = s.stalled_at_us {
         let _ = writeln!(
             out,
-            "STOPPED at {}: virtual time stopped advancing (a path with neither delay nor rate); nothing after it was measured",
-            format_nanos((at * 1e3).round() as u64)
+            "STOPPED at {}: {}; nothing after it was measured",
+            format_nanos((at * 1e3).round() as u64),
+            s.stopped_because
+                .as_deref()
+                .unwrap_or("the run stopped early")
         );
     }
     if !s.apps.is_empty() {
@@ -219,6 +222,25 @@ pub fn render(s: &Summary) -> String {
                      (TCP inside TCP: they wait behind the outer connection's retransmissions)",
                     st.stream_full, t.ends[side]
                 );
+            }
+            if st.connect_attempts > 0 {
+                let without = format_nanos(st.unconnected);
+                let _ = match st.first_connected {
+                    Some(first) => writeln!(
+                        out,
+                        "    {} connected {} time(s) in {} attempt(s), the first at {}; without a connection for {} in all",
+                        t.ends[side],
+                        st.connections,
+                        st.connect_attempts,
+                        format_nanos(first),
+                        without
+                    ),
+                    None => writeln!(
+                        out,
+                        "    {} never connected: {} attempt(s), without a connection for the whole run ({}); its traffic had no tunnel",
+                        t.ends[side], st.connect_attempts, without
+                    ),
+                };
             }
         }
     }

@@ -270,3 +270,183 @@ fn extreme_numbers_in_every_field_are_refused_or_run() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(fields > 100 && refused > 0 && accepted > 0 && ran > 0);
 }
+
+/// The watchdog, held to a yardstick far below what a bulk transfer needs, stops the run and
+/// names what dominated: the run ends early with the reason in its results and report.
+#[test]
+fn a_run_far_above_its_estimated_rate_is_stopped_naming_the_component() {
+    let text = common::two_hosts(
+        "2s",
+        r#"delay: "1ms", rate: "100Mbps""#,
+        ("", ""),
+        r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+    );
+    let lab = common::lab(&text);
+    let mut sim = hybridlab::sim::Sim::new(&lab);
+    sim.set_watchdog(hybridlab::sim::Watchdog::with_window(
+        1_000.0,
+        lab.nodes.len(),
+        lab.links.len(),
+        1024,
+        4,
+    ));
+    sim.run_until(lab.duration);
+    let halt = sim.halt().expect("stopped").clone();
+    let at = halt.at();
+    assert!(at > 0 && at < lab.duration, "{at}");
+    let message = halt.describe(&lab);
+    assert!(
+        message.contains("a storm of events stopped the run")
+            && message.contains("link 'wire' carried packets"),
+        "{message}"
+    );
+    let results = sim.finish();
+    assert_eq!(results.stalled_at, Some(at));
+    let report = hybridlab::report::render(&results.summary(None));
+    assert!(
+        report.contains("STOPPED at") && report.contains("link 'wire'"),
+        "{report}"
+    );
+}
+
+/// Virtual time each fault mutant runs for: past a point-to-site client's 5 s connect retry
+/// and a few BGP connect retries, so a component that storms once its first timer fires is
+/// caught here.
+const FAULT_RUN: u64 = 12_000_000_000;
+/// When a mutant's failed link or node comes back.
+const FAULT_UP: u64 = 6_000_000_000;
+
+/// Every shipped lab and `tests/labs/every-field.ron`, loaded (expanded and validated).
+fn every_lab() -> Vec<(String, hybridlab::lab::model::Lab)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["topologies", "tests/labs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let lab = hybridlab::lab::load(f).unwrap_or_else(|e| panic!("{e}"));
+            (f.file_name().unwrap().to_string_lossy().into_owned(), lab)
+        })
+        .collect()
+}
+
+/// Runs each mutant `edit` makes of every lab (for its first [`FAULT_RUN`], under a wall-time
+/// bound, with overflow checks and the wake-up rule's assertions on) and fails listing every
+/// one that panicked, stalled, stormed or hung.
+fn run_mutants(
+    kind: &str,
+    edit: impl Fn(&hybridlab::lab::model::Lab) -> Vec<(String, hybridlab::lab::model::Lab)>,
+) {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for (file, lab) in every_lab() {
+        for (what, mut mutant) in edit(&lab) {
+            mutant.cut_short(mutant.duration.min(FAULT_RUN));
+            mutant.faults.sort_by_key(|f| f.at);
+            ran += 1;
+            if let Err(e) = run_whole(mutant) {
+                failures.push(format!("{file}, {what}: {e}"));
+            }
+        }
+    }
+    assert!(ran > 0);
+    assert!(
+        failures.is_empty(),
+        "{kind}: {} of {ran} mutants failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{kind}: {ran} mutants ran");
+}
+
+/// Runs `lab` whole in a thread with a wall-time bound: `Err` on a panic, an early stop or a
+/// hang.
+fn run_whole(lab: hybridlab::lab::model::Lab) -> Result<(), String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| {
+            let results = hybridlab::sim::run(&lab);
+            let summary = results.summary(None);
+            let _ = hybridlab::report::render(&summary);
+            results.stopped_because
+        });
+        let _ = tx.send(outcome);
+    });
+    match rx.recv_timeout(WALL_BOUND) {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(why))) => Err(why),
+        Ok(Err(_)) => Err("running panicked".into()),
+        Err(_) => Err(format!("running took more than {WALL_BOUND:?}: a hang")),
+    }
+}
+
+fn fault(at: u64, action: hybridlab::lab::model::FaultKind) -> hybridlab::lab::model::Fault {
+    hybridlab::lab::model::Fault {
+        at,
+        action,
+        label: "mutant".into(),
+        continues: false,
+    }
+}
+
+/// Each link of every lab down from 0 s and up again later: connections that cannot start,
+/// sessions that wait, tunnels that retry; the run ends on time.
+#[test]
+fn every_link_down_at_start_then_up_runs_to_its_end() {
+    use hybridlab::lab::model::FaultKind;
+    run_mutants("link down at 0 s", |lab| {
+        (0..lab.links.len())
+            .map(|l| {
+                let mut m = lab.clone();
+                m.faults
+                    .push(fault(0, FaultKind::LinkState { link: l, up: false }));
+                m.faults
+                    .push(fault(FAULT_UP, FaultKind::LinkState { link: l, up: true }));
+                (format!("link '{}' down 0-6 s", lab.links[l].name), m)
+            })
+            .collect()
+    });
+}
+
+/// Each link of every lab losing every packet, both ways, for the whole run.
+#[test]
+fn every_link_losing_everything_runs_to_its_end() {
+    use hybridlab::link::LossSpec;
+    run_mutants("100% loss", |lab| {
+        (0..lab.links.len())
+            .map(|l| {
+                let mut m = lab.clone();
+                for d in &mut m.links[l].dirs {
+                    d.loss = LossSpec::Bernoulli(1.0);
+                }
+                (format!("link '{}' losing 100%", lab.links[l].name), m)
+            })
+            .collect()
+    });
+}
+
+/// Each gateway instance of every lab (a router with a SKU) down from 0 s and back later.
+#[test]
+fn every_gateway_instance_down_at_start_runs_to_its_end() {
+    use hybridlab::lab::model::{FaultKind, NodeKind};
+    run_mutants("gateway instance down at 0 s", |lab| {
+        (0..lab.nodes.len())
+            .filter(|&n| matches!(&lab.nodes[n].kind, NodeKind::Router(r) if r.capacity.is_some()))
+            .map(|n| {
+                let mut m = lab.clone();
+                m.faults
+                    .push(fault(0, FaultKind::NodeState { node: n, up: false }));
+                m.faults
+                    .push(fault(FAULT_UP, FaultKind::NodeState { node: n, up: true }));
+                (
+                    format!("gateway instance '{}' down 0-6 s", lab.nodes[n].name),
+                    m,
+                )
+            })
+            .collect()
+    });
+}

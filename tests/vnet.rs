@@ -899,6 +899,102 @@ fn tunnels_carried_in_tcp_melt_down_under_loss_and_esp_does_not() {
     assert!(bob > 0.9 * alice, "OpenVPN {bob} vs IKEv2 {alice}");
 }
 
+/// The shipped point-to-site lab with `client`'s home link changed by `edit` (a fault list or a
+/// loss), run to `duration` under a wall-time bound.
+fn p2s_client_edit(client: &str, faults: &str, loss: &str, duration: &str) -> Results {
+    let text = common::topology("p2s-clients.ron")
+        .replace(r#"duration: "20s""#, &format!(r#"duration: "{duration}""#))
+        .replace(
+            "    expect: [",
+            &format!("    faults: [{faults}],\n    expect: ["),
+        );
+    let home = format!(r#"(name: "{client}", "#);
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with(&home) {
+                l.replace("Bernoulli(0.01)", loss)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let what = format!("{client}: {faults} {loss}");
+    common::within(std::time::Duration::from_secs(30), &what, move || {
+        run(&text)
+    })
+}
+
+#[test]
+fn a_tcp_carried_client_whose_home_link_is_down_at_start_connects_when_it_returns() {
+    // OpenVPN (bob) and SSTP (carol): the home link is down from 0 s to 12 s. The client's TCP
+    // sends its SYN at 0 s and again 1, 3, 7 and 15 s later (Linux: 1 s, doubling); the one at
+    // 15 s is the first to find the link up, and connects a round trip later (2 x 18 ms).
+    for client in ["bob", "carol"] {
+        let link = format!("{client}-home");
+        let faults = format!(
+            r#"(at: "0s", action: LinkDown("{link}")), (at: "12s", action: LinkUp("{link}"))"#
+        );
+        let r = p2s_client_edit(client, &faults, "Bernoulli(0.01)", "20s");
+        let t = r.tunnels.iter().find(|t| t.name == client).unwrap();
+        let c = &t.stats[0];
+        assert_eq!(
+            (c.connect_attempts, c.connections),
+            (1, 1),
+            "{client}: {c:?}"
+        );
+        let first = c.first_connected.unwrap() as f64 / 1e9;
+        assert!(
+            (15.03..15.05).contains(&first),
+            "{client} connected at {first} s"
+        );
+        assert_eq!(c.unconnected, c.first_connected.unwrap(), "{client}");
+        // The tunnel then carries the client's probes.
+        let probe = format!("{client}-probe");
+        let answered = app(&r, &probe).probes().unwrap().rtt.len();
+        assert!(answered > 100, "{probe}: {answered} answered");
+        let report = hybridlab::report::render(&r.summary(None));
+        assert!(
+            report.contains(&format!(
+                "{client}-vpn connected 1 time(s) in 1 attempt(s), the first at 15.036s; without a connection for 15.036s in all"
+            )),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn a_tcp_carried_client_that_never_reaches_the_gateway_retries_as_openvpn_does() {
+    // Every packet of bob's home link lost: each attempt is given up after OpenVPN's 120 s
+    // connect timeout and the next starts 5 s later, at 0, 125 and 250 s.
+    let text = p2s(
+        "172.16.201.0/24",
+        r#"(name: "bob", host: "laptop", gateway: "vpngw", protocol: OpenVpn,
+            home: (node: "internet", ip: "192.0.2.1/30", delay: "10ms", loss: Bernoulli(1)))"#,
+        r#", Host(name: "laptop")"#,
+        &probe_at("p", "laptop", "vm", "1s"),
+    )
+    .replace(r#"duration: "6s""#, r#"duration: "300s""#);
+    let r = common::within(
+        std::time::Duration::from_secs(30),
+        "bob, 100% loss",
+        move || run(&text),
+    );
+    let t = r.tunnels.iter().find(|t| t.name == "bob").unwrap();
+    let c = &t.stats[0];
+    assert_eq!((c.connect_attempts, c.connections), (3, 0), "{c:?}");
+    assert_eq!(c.first_connected, None);
+    assert_eq!(c.unconnected, 300_000_000_000);
+    let report = hybridlab::report::render(&r.summary(None));
+    assert!(
+        report.contains(
+            "bob-vpn never connected: 3 attempt(s), without a connection for the whole run (300s)"
+        ),
+        "{report}"
+    );
+}
+
 #[test]
 fn site_to_site_and_point_to_site_share_the_gateways_throughput() {
     // VpnGw1: 650 Mbps for all its tunnels together. A site and a home worker each send

@@ -37,6 +37,8 @@ pub struct Cost {
     pub item: String,
     pub memory: u64,
     pub events: f64,
+    /// Events per second of virtual time while the item is active.
+    pub rate: f64,
     /// How the figures come about, and what lowers them.
     pub detail: String,
 }
@@ -110,6 +112,12 @@ impl Estimate {
 
     pub fn events(&self) -> f64 {
         self.costs.iter().map(|c| c.events).sum()
+    }
+
+    /// Events per second of virtual time with every item active at once: the most the run
+    /// should see in any stretch of it (the watchdog's yardstick, [`crate::sim::Watchdog`]).
+    pub fn peak_rate(&self) -> f64 {
+        self.costs.iter().map(|c| c.rate).sum()
     }
 
     /// `Err` with what to change when the run would not fit `budget`: the largest items first.
@@ -313,6 +321,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
             item: format!("app '{}'", a.name),
             memory,
             events,
+            rate: events / seconds.max(1e-9),
             detail,
         });
     }
@@ -328,6 +337,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
                     item: format!("BFD of '{}' with {}", n.name, s.bgp.peer),
                     memory: 0,
                     events: packets * EVENTS_PER_HOP,
+                    rate: EVENTS_PER_HOP * 1e9 / interval as f64,
                     detail: "one control packet per interval; a longer interval lowers it".into(),
                 });
             }

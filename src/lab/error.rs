@@ -22,9 +22,28 @@ impl Problem {
 }
 
 impl fmt::Display for Problem {
+    /// One line: whatever values of the lab the item and reason echo, their control characters
+    /// (a newline, a terminal escape) are written escaped, so no value can break or spoof it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.item, self.reason)
+        write!(f, "{}: {}", escape(&self.item), escape(&self.reason))
     }
+}
+
+/// `text` with every control character escaped as Rust writes it in a string (`\n`, `\t`,
+/// `\u{1b}`), everything else as it is.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +61,10 @@ pub enum LabError {
         message: String,
     },
     /// A `--set` that names nothing in the file, or whose value does not parse there.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", escape(.message))]
     Override { path: PathBuf, message: String },
     /// A valid lab whose run would cost more than the budget allows.
-    #[error("{}: lab '{name}' is refused: {message}", .path.display())]
+    #[error("{}: lab '{}' is refused: {message}", .path.display(), escape(.name))]
     OverBudget {
         path: PathBuf,
         name: String,

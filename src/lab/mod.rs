@@ -14,7 +14,7 @@ pub use expand::circuit::{GATEWAY_ASN, MSEE_ASN};
 pub use suggest::suggest;
 pub mod validate;
 
-pub use error::{LabError, Problem};
+pub use error::{escape, LabError, Problem};
 pub use model::Lab;
 pub use spec::LabSpec;
 

@@ -298,6 +298,36 @@ pub struct TunnelStats {
     /// full (or the connection down).
     #[serde(skip_serializing_if = "is_zero")]
     pub stream_full: u64,
+    /// A TCP-carried tunnel's client end: connection attempts made, connections made.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub connect_attempts: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub connections: u64,
+    /// A client end: when its first connection was made (none: never), and how long in all it
+    /// was without one. Nanoseconds; the JSON carries microseconds.
+    #[serde(
+        rename = "first_connected_us",
+        serialize_with = "opt_us",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_connected: Option<Time>,
+    #[serde(
+        rename = "unconnected_us",
+        serialize_with = "as_us",
+        skip_serializing_if = "is_zero"
+    )]
+    pub unconnected: Time,
+}
+
+fn as_us<S: serde::Serializer>(t: &Time, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(*t as f64 / 1e3)
+}
+
+fn opt_us<S: serde::Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => as_us(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Packets that died of TTL at a router after coming in over one link: with every host sending
@@ -355,6 +385,8 @@ pub struct Results {
     /// The instant the run stopped at because virtual time stopped advancing, if it did
     /// ([`crate::sim::MAX_EVENTS_PER_INSTANT`]): nothing after it was measured.
     pub stalled_at: Option<Time>,
+    /// Why the run stopped early ([`crate::sim::Halt::describe`]).
+    pub stopped_because: Option<String>,
 }
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -546,6 +578,8 @@ pub struct Summary {
     /// [`Results::stalled_at`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stalled_at_us: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_because: Option<String>,
     /// Forwarding loops the run observed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<crate::findings::ForwardingLoop>,
@@ -698,6 +732,7 @@ impl Results {
                 })
                 .collect(),
             stalled_at_us: self.stalled_at.map(us),
+            stopped_because: self.stopped_because.clone(),
             loops: crate::findings::forwarding_loops(self),
             timing,
         }

@@ -622,6 +622,20 @@ impl Router {
         wake
     }
 
+    /// The counters of tunnel `k` at `end` (the run's last instant): a TCP-carried tunnel's
+    /// client adds how its connecting went, a wait still going on counted up to `end`.
+    pub fn tunnel_stats(&self, k: usize, end: Time) -> TunnelStats {
+        let t = &self.tunnels[k];
+        let mut st = t.stats.clone();
+        if let Some(c) = t.stream.as_ref().and_then(|s| s.client_connectivity()) {
+            st.connect_attempts = c.attempts;
+            st.connections = c.connections;
+            st.first_connected = c.first_connected;
+            st.unconnected = c.unconnected_until(end);
+        }
+        st
+    }
+
     /// Whether the router runs anything on its own clock (a control plane, dead-peer detection,
     /// a TCP-carried tunnel).
     pub fn needs_polls(&self) -> bool {

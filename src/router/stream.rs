@@ -4,8 +4,8 @@
 //! behind a lost segment while the inner TCP's own timers run: the meltdown a lab can show.
 //!
 //! Each end is its own small smoltcp stack holding the tunnel's address: the client (end `a`)
-//! connects to the gateway's port 443 and reconnects after [`RETRY`] when the connection
-//! fails; the gateway listens. The outer TCP behaves as Linux does ([`crate::tcp`]); its send
+//! connects to the gateway's port 443; the gateway listens, and takes a client's new attempt in
+//! place of whatever it held. The outer TCP behaves as Linux does ([`crate::tcp`]); its send
 //! buffer is [`SEND_BUFFER`]: an inner packet that does not fit is dropped, as OpenVPN drops
 //! past its TCP queue limit, and what waits in it delays every inner packet behind it.
 //!
@@ -17,6 +17,17 @@
 //!   0x0021 (IPv4), the inner packet, a 16-byte tag: 35 bytes per packet.
 //!
 //! The payload is not encrypted (nothing here reads it); sizes are a real tunnel's.
+//!
+//! Connecting, as OpenVPN's client does (openvpn(8), 2.4 and later, `--connect-timeout`,
+//! `--connect-retry`): the SYN is retransmitted by the client's TCP (Linux: 1 s, then doubling:
+//! 1, 3, 7, 15, 31 s after the first); an attempt not connected after [`CONNECT_TIMEOUT`] is
+//! abandoned; after a failed attempt or a lost connection the client waits [`CONNECT_RETRY`]
+//! before the next, doubling that wait after the fifth failure in a row up to
+//! [`CONNECT_RETRY_MAX`]. A home link down from 0 s to 12 s thus connects at the SYN sent at
+//! 15 s. The Windows SSTP client's redial policy is a per-profile setting with no published
+//! default for always-on tunnels: SSTP clients here connect with the same timing, so the two
+//! protocols differ in their framing only. Every step is on the virtual clock, and a client
+//! waiting for its next attempt asks to be woken then, not before.
 
 use crate::device::Stack;
 use crate::engine::Time;
@@ -30,8 +41,14 @@ use std::net::Ipv4Addr;
 pub const PORT: u16 = 443;
 /// The client's first local port; each attempt takes the next.
 const CLIENT_PORT: u16 = 50000;
-/// A client retries a failed connection after this long.
-pub const RETRY: Time = 5_000_000_000;
+/// OpenVPN's `--connect-timeout` default: an attempt not connected after this long is given up.
+pub const CONNECT_TIMEOUT: Time = 120_000_000_000;
+/// OpenVPN's `--connect-retry` default: the wait after a failed attempt or a lost connection.
+pub const CONNECT_RETRY: Time = 5_000_000_000;
+/// OpenVPN's `--connect-retry` maximum default: the longest wait, once doubling has reached it.
+pub const CONNECT_RETRY_MAX: Time = 300_000_000_000;
+/// Failures in a row after which OpenVPN doubles its wait at each further failure.
+const FAILURES_BEFORE_BACKOFF: u32 = 5;
 /// The outer connection's buffers, as the lab's hosts' default TCP buffers: a path's
 /// bandwidth-delay product up to 1 MiB fills the pipe, and inner packets beyond a full send
 /// buffer are dropped.
@@ -91,6 +108,45 @@ impl Framing {
     }
 }
 
+/// Where a client stands in connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// Waiting until this time before the next attempt.
+    Waiting(Time),
+    /// An attempt started at this time.
+    Connecting(Time),
+    Connected,
+}
+
+/// The wait before the next attempt after `failures` failures in a row (at least one).
+fn retry_wait(failures: u32) -> Time {
+    let doublings = failures.saturating_sub(FAILURES_BEFORE_BACKOFF).min(16);
+    CONNECT_RETRY
+        .saturating_mul(1 << doublings)
+        .min(CONNECT_RETRY_MAX)
+}
+
+/// How a client's connecting went: attempts, connections, and the time spent without one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connectivity {
+    pub attempts: u64,
+    pub connections: u64,
+    /// When the first connection was made.
+    pub first_connected: Option<Time>,
+    /// Nanoseconds without a connection, up to the last poll.
+    pub unconnected: Time,
+    /// Since when the client has been without one (none while connected).
+    down_since: Option<Time>,
+}
+
+impl Connectivity {
+    /// The time without a connection up to `end`, counting a wait still going on.
+    pub fn unconnected_until(&self, end: Time) -> Time {
+        self.unconnected
+            .saturating_add(self.down_since.map_or(0, |s| end.saturating_sub(s)))
+    }
+}
+
 /// One end of a TCP-carried tunnel.
 pub struct Stream {
     stack: Stack,
@@ -104,7 +160,11 @@ pub struct Stream {
     rx: Vec<u8>,
     frame: Vec<u8>,
     attempt: u16,
-    retry_at: Time,
+    /// The client end's progress in connecting (unused at the gateway end).
+    client: Client,
+    /// Failed attempts or lost connections in a row.
+    failures: u32,
+    connectivity: Connectivity,
     packet_id: u32,
 }
 
@@ -134,7 +194,12 @@ impl Stream {
             rx: Vec::new(),
             frame: Vec::new(),
             attempt: 0,
-            retry_at: 0,
+            client: Client::Waiting(0),
+            failures: 0,
+            connectivity: Connectivity {
+                down_since: Some(0),
+                ..Connectivity::default()
+            },
             packet_id: 0,
         }
     }
@@ -160,9 +225,26 @@ impl Stream {
         }
     }
 
-    /// Hands the connection's stack a packet of it.
+    /// Hands the connection's stack a packet of it. At the gateway, a client's SYN starts a
+    /// new connection in place of the one held (a client only tries again once it has given
+    /// the old one up, and a server accepts every new connection).
     pub fn deliver(&mut self, packet: Vec<u8>) {
+        if !self.active && is_syn(&packet) {
+            let s = self.stack.sockets.get_mut::<tcp::Socket>(self.socket);
+            if s.state() != tcp::State::Listen {
+                s.abort();
+                let _ = s.listen(IpListenEndpoint {
+                    addr: Some(IpAddress::Ipv4(self.local)),
+                    port: PORT,
+                });
+            }
+        }
         self.stack.deliver(packet);
+    }
+
+    /// How the client end's connecting went; none at the gateway end.
+    pub fn client_connectivity(&self) -> Option<Connectivity> {
+        self.active.then_some(self.connectivity)
     }
 
     /// Whether the connection carries traffic.
@@ -193,19 +275,11 @@ impl Stream {
         inner: &mut Vec<Vec<u8>>,
     ) -> Option<Time> {
         self.stack.ingest(now, free);
-        let s = self.stack.sockets.get_mut::<tcp::Socket>(self.socket);
-        if !s.is_open() || s.state() == tcp::State::CloseWait {
-            if self.active && now >= self.retry_at {
-                s.abort();
-                self.attempt = self.attempt.wrapping_add(1);
-                let local = IpListenEndpoint {
-                    addr: Some(IpAddress::Ipv4(self.local)),
-                    port: CLIENT_PORT + self.attempt % 1000,
-                };
-                let remote = IpEndpoint::new(IpAddress::Ipv4(self.remote), PORT);
-                let _ = s.connect(self.stack.iface.context(), remote, local);
-                self.retry_at = now.saturating_add(RETRY);
-            } else if !self.active {
+        if self.active {
+            self.connect(now);
+        } else {
+            let s = self.stack.sockets.get_mut::<tcp::Socket>(self.socket);
+            if !s.is_open() || s.state() == tcp::State::CloseWait {
                 s.abort();
                 let _ = s.listen(IpListenEndpoint {
                     addr: Some(IpAddress::Ipv4(self.local)),
@@ -241,18 +315,80 @@ impl Stream {
         }
         self.rx.drain(..at);
         let wake = self.stack.egress(now, free);
-        let retry = (self.active && !self.up()).then_some(self.retry_at);
-        match (wake, retry) {
+        let own = match self.client {
+            _ if !self.active => None,
+            Client::Waiting(until) => Some(until),
+            Client::Connecting(since) => Some(since.saturating_add(CONNECT_TIMEOUT)),
+            Client::Connected => None,
+        };
+        match (wake, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-        .map(|w| w.max(now.saturating_add(1)))
+    }
+
+    /// The client's connecting at `now`: notes a connection made or lost, gives up an attempt
+    /// past its timeout, and starts the next attempt once its wait is over.
+    fn connect(&mut self, now: Time) {
+        let s = self.stack.sockets.get_mut::<tcp::Socket>(self.socket);
+        let state = s.state();
+        let c = &mut self.connectivity;
+        let failed = match self.client {
+            Client::Connecting(since) => {
+                if state == tcp::State::Established {
+                    self.client = Client::Connected;
+                    self.failures = 0;
+                    c.connections += 1;
+                    c.first_connected.get_or_insert(now);
+                    if let Some(from) = c.down_since.take() {
+                        c.unconnected = c.unconnected.saturating_add(now.saturating_sub(from));
+                    }
+                    false
+                } else {
+                    !s.is_open()
+                        || state == tcp::State::CloseWait
+                        || now >= since.saturating_add(CONNECT_TIMEOUT)
+                }
+            }
+            Client::Connected => state != tcp::State::Established,
+            Client::Waiting(_) => false,
+        };
+        if failed {
+            s.abort();
+            self.failures = self.failures.saturating_add(1);
+            self.client = Client::Waiting(now.saturating_add(retry_wait(self.failures)));
+            c.down_since.get_or_insert(now);
+        }
+        if let Client::Waiting(until) = self.client {
+            if now >= until {
+                self.attempt = self.attempt.wrapping_add(1);
+                c.attempts += 1;
+                let local = IpListenEndpoint {
+                    addr: Some(IpAddress::Ipv4(self.local)),
+                    port: CLIENT_PORT + self.attempt % 1000,
+                };
+                let remote = IpEndpoint::new(IpAddress::Ipv4(self.remote), PORT);
+                let _ = s.connect(self.stack.iface.context(), remote, local);
+                self.client = Client::Connecting(now);
+            }
+        }
     }
 
     /// Packets the connection sent during the last poll.
     pub fn outbox(&mut self) -> &mut Vec<Vec<u8>> {
         self.stack.outbox()
     }
+}
+
+/// Whether `packet` (IPv4) opens a TCP connection: SYN without ACK.
+fn is_syn(packet: &[u8]) -> bool {
+    Ipv4Packet::new_checked(packet)
+        .ok()
+        .and_then(|ip| {
+            let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+            Some(tcp.syn() && !tcp.ack())
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

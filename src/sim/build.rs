@@ -2,7 +2,7 @@
 //! stacks, routers with their control planes, each app's record and agents, and the first
 //! events.
 
-use super::{Event, NodeState, Sim};
+use super::{Event, NodeState, Sim, Watchdog};
 use crate::app;
 use crate::control::plane::ControlPlane;
 use crate::engine::{Scheduler, Time};
@@ -108,7 +108,12 @@ impl Sim {
         Sim {
             instant: 0,
             at_instant: 0,
-            stalled: None,
+            halt: None,
+            watchdog: Watchdog::new(
+                crate::lab::budget::estimate(&lab).peak_rate(),
+                lab.nodes.len(),
+                lab.links.len(),
+            ),
             probe_paths: ProbePaths::new(&lab),
             exports: Vec::new(),
             seen_logs: vec![(0, 0, 0); lab.nodes.len()],

@@ -8,6 +8,7 @@ use crate::results::{LinkRecord, Results, TtlExpiry, TunnelRecord, TunnelStats};
 impl Sim {
     /// What was measured up to now.
     pub fn finish(self) -> Results {
+        let end = self.sched.now();
         let lab = self.lab;
         Results {
             lab: lab.name.clone(),
@@ -35,10 +36,11 @@ impl Sim {
                 .map(|(i, t)| TunnelRecord {
                     name: t.name.clone(),
                     ends: t.ends.map(|(n, _)| lab.nodes[n].name.clone()),
-                    stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side)),
+                    stats: [0, 1].map(|side| tunnel_end(&lab, &self.nodes, i, side, end)),
                 })
                 .collect(),
-            stalled_at: self.stalled,
+            stalled_at: self.halt.as_ref().map(super::Halt::at),
+            stopped_because: self.halt.as_ref().map(|h| h.describe(&lab)),
             // Faults that happened: a run cut short (`--duration`) never reached the others.
             faults: lab
                 .faults
@@ -117,14 +119,20 @@ impl Sim {
 }
 
 /// The counters of end `side` of tunnel `index`.
-fn tunnel_end(lab: &Lab, nodes: &[NodeState], index: usize, side: usize) -> TunnelStats {
+fn tunnel_end(
+    lab: &Lab,
+    nodes: &[NodeState],
+    index: usize,
+    side: usize,
+    end: crate::engine::Time,
+) -> TunnelStats {
     let node = lab.tunnels[index].ends[side].0;
     match (&lab.nodes[node].kind, &nodes[node]) {
         (NodeKind::Router(model), NodeState::Router(r)) => model
             .tunnels
             .iter()
             .position(|&e| e == (index, side))
-            .map(|k| r.tunnels[k].stats.clone())
+            .map(|k| r.tunnel_stats(k, end))
             .unwrap_or_default(),
         _ => TunnelStats::default(),
     }

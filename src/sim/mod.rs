@@ -8,6 +8,7 @@
 
 mod build;
 mod collect;
+mod watchdog;
 use crate::engine::{Scheduler, Time};
 use crate::host::Host;
 use crate::lab::model::{FaultKind, Iface, Lab};
@@ -15,6 +16,7 @@ use crate::link::{Direction, Fate, LinkDrop};
 use crate::observe::{Observer, On, ProbePaths};
 use crate::results::{AppRecord, Results};
 use crate::router::{Action, Router};
+pub use watchdog::{Component, Storm, Watchdog};
 
 enum Event {
     /// A packet reaches the far end of direction `dir` of `link`.
@@ -60,11 +62,63 @@ pub struct Sim {
     /// route logs they have seen.
     exports: Vec<Box<dyn Observer>>,
     seen_logs: Vec<(usize, usize, usize)>,
-    /// The instant of the last event, the events run at it, and the instant the run stopped
-    /// at because virtual time no longer advanced ([`MAX_EVENTS_PER_INSTANT`]).
+    /// The instant of the last event, the events run at it, and why the run stopped early:
+    /// virtual time no longer advanced ([`MAX_EVENTS_PER_INSTANT`]) or a storm of events.
     instant: Time,
     at_instant: u64,
-    stalled: Option<Time>,
+    halt: Option<Halt>,
+    watchdog: Watchdog,
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Halt {
+    /// More than [`MAX_EVENTS_PER_INSTANT`] events at this instant.
+    Instant(Time),
+    /// The watchdog saw a sustained storm of events.
+    Storm(Storm),
+}
+
+impl Halt {
+    /// The virtual time the run stopped at.
+    pub fn at(&self) -> Time {
+        match self {
+            Halt::Instant(t) => *t,
+            Halt::Storm(s) => s.at,
+        }
+    }
+
+    /// What happened and what to do, naming the lab's items.
+    pub fn describe(&self, lab: &Lab) -> String {
+        let at = crate::units::format_nanos(self.at());
+        match self {
+            Halt::Instant(_) => format!(
+                "virtual time stopped advancing at {at}: more than {MAX_EVENTS_PER_INSTANT} events at that instant; a path with neither delay nor rate lets TCP send without limit at one instant: give its links a delay or a rate"
+            ),
+            Halt::Storm(s) => {
+                let who = match s.component {
+                    Component::Node(n) => format!(
+                        "node '{}' woke itself",
+                        crate::lab::escape(&lab.nodes[n].name)
+                    ),
+                    Component::Link(l) => format!(
+                        "link '{}' carried packets",
+                        crate::lab::escape(&lab.links[l].name)
+                    ),
+                    Component::Fault => "faults fired".to_string(),
+                };
+                format!(
+                    "a storm of events stopped the run at {at}: {who} for {:.0}% of the last {} events, at {:.2e} events per virtual second over {} events in a row, more than {:.2e} ({}x the budget estimate's peak rate); this is a fault of the emulator's model, not of the lab: please report it with the lab file",
+                    s.share * 100.0,
+                    watchdog::WINDOW,
+                    s.rate,
+                    u64::from(watchdog::STRETCH + 1) * watchdog::WINDOW,
+                    s.allowed,
+                    watchdog::FACTOR
+                )
+            }
+        }
+    }
 }
 
 /// More events than this at one instant means virtual time has stopped advancing: a path with
@@ -85,18 +139,29 @@ impl Sim {
     /// Runs every event due up to `until` (capped at the lab's duration).
     pub fn run_until(&mut self, until: Time) {
         let until = until.min(self.lab.duration);
-        if self.stalled.is_some() {
+        if self.halt.is_some() {
             return;
         }
         while let Some((now, event)) = self.sched.pop_until(until) {
             if now == self.instant {
                 self.at_instant += 1;
                 if self.at_instant > MAX_EVENTS_PER_INSTANT {
-                    self.stalled = Some(now);
+                    self.halt = Some(Halt::Instant(now));
                     return;
                 }
             } else {
                 (self.instant, self.at_instant) = (now, 0);
+            }
+            let component = match &event {
+                Event::Deliver { link, .. } | Event::Transmit { link, .. } => {
+                    Component::Link(*link as usize)
+                }
+                Event::Wake { node } => Component::Node(*node as usize),
+                Event::Fault { .. } => Component::Fault,
+            };
+            if let Some(storm) = self.watchdog.event(now, component) {
+                self.halt = Some(Halt::Storm(storm));
+                return;
             }
             match event {
                 Event::Deliver {
@@ -147,9 +212,19 @@ impl Sim {
         Ok(self.exports.iter().filter_map(|o| o.outcome()).collect())
     }
 
-    /// The instant the run stopped at because virtual time stopped advancing, if it did.
+    /// The instant the run stopped at before its end, if it did.
     pub fn stalled(&self) -> Option<Time> {
-        self.stalled
+        self.halt.as_ref().map(Halt::at)
+    }
+
+    /// Why the run stopped before its end, if it did.
+    pub fn halt(&self) -> Option<&Halt> {
+        self.halt.as_ref()
+    }
+
+    /// Replaces the watchdog (tests use one with a small window or a low yardstick).
+    pub fn set_watchdog(&mut self, watchdog: Watchdog) {
+        self.watchdog = watchdog;
     }
 
     /// Keeps every probe's record from now on, for tests and per-probe exports.
@@ -229,14 +304,14 @@ impl Sim {
             }
             Action::Taken(k) => {
                 self.free.push(packet);
-                self.poll_router_part(node, Some(k));
+                self.poll_router_part(node, Some(k), true);
                 return;
             }
             Action::Local => {
                 if let Some(c) = &mut r.control {
                     c.deliver(packet);
                 }
-                self.poll_router(node);
+                self.poll_router_part(node, None, true);
                 return;
             }
             Action::Forward {
@@ -266,17 +341,19 @@ impl Sim {
     }
 
     fn poll_router(&mut self, node: usize) {
-        self.poll_router_part(node, None);
+        self.poll_router_part(node, None, false);
     }
 
     /// Polls a router: all of it, or only its TCP-carried tunnel `stream`. Either way its
     /// pending wake-up stays the earliest any part wants: a part polled alone can only ask for
-    /// an earlier one, and the others' still stand.
-    fn poll_router_part(&mut self, node: usize, stream: Option<usize>) {
+    /// an earlier one, and the others' still stand. `received`: the poll follows a packet
+    /// handed to the router's own stack or tunnel.
+    fn poll_router_part(&mut self, node: usize, stream: Option<usize>, received: bool) {
         let now = self.sched.now();
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
+        let routes_before = r.route_log.len();
         let wake = match stream {
             Some(k) => r.poll_stream(now, k, &mut self.free),
             None => r.poll(now, &mut self.free),
@@ -285,6 +362,7 @@ impl Sim {
         if let Some(c) = &mut r.control {
             packets.append(c.outbox());
         }
+        let mut sent = !packets.is_empty();
         for mut packet in packets.drain(..) {
             let NodeState::Router(r) = &mut self.nodes[node] else {
                 return;
@@ -299,7 +377,9 @@ impl Sim {
         // Give the (now empty) buffer back, keeping its capacity.
         r.outbox = packets;
         // What came out of TCP-carried tunnels goes on like what comes out of ESP.
-        for (mut packet, k) in r.take_unwrapped() {
+        let unwrapped = r.take_unwrapped();
+        sent |= !unwrapped.is_empty();
+        for (mut packet, k) in unwrapped {
             let NodeState::Router(r) = &mut self.nodes[node] else {
                 return;
             };
@@ -326,12 +406,31 @@ impl Sim {
             }
             *seen = (control.len(), r.log.len(), r.route_log.len());
         }
-        if let Some(w) = wake {
+        let progressed = received || sent || r.route_log.len() != routes_before;
+        if let Some(w) = wake.map(|w| self.next_wake(node, w, progressed)) {
+            let NodeState::Router(r) = &mut self.nodes[node] else {
+                return;
+            };
             if r.pending_wake.is_none_or(|p| w < p) {
                 r.pending_wake = Some(w);
                 self.sched.schedule(w, Event::Wake { node: node as u32 });
             }
         }
+    }
+
+    /// The wake-up a node asked for after a poll at `now`, checked against the rule every
+    /// component that wakes itself keeps ([`crate::engine`]): a poll that sent and received
+    /// nothing asks for a later instant. Builds with debug assertions stop at a breach, naming
+    /// the node; others move the wake-up to the next nanosecond, and the run's watchdog
+    /// ([`Watchdog`]) stops a storm of such polls.
+    fn next_wake(&self, node: usize, wake: Time, progressed: bool) -> Time {
+        let now = self.sched.now();
+        debug_assert!(
+            wake > now || progressed,
+            "'{}' asked to be woken at {wake} ns, not after now ({now} ns), from a poll that sent and received nothing: a component that wakes itself must advance virtual time between polls that make no progress",
+            self.lab.nodes[node].name
+        );
+        wake.max(now.saturating_add(1))
     }
 
     fn poll_node(&mut self, node: usize) {
@@ -347,7 +446,9 @@ impl Sim {
         let NodeState::Host(h) = &mut self.nodes[node] else {
             return;
         };
+        let received = h.has_inbox();
         let wake = h.poll(now, &mut self.free, &mut self.records);
+        let progressed = received || !h.outbox().is_empty();
         let f = self.lab.nodes[node].ifaces[0];
         for packet in h.outbox().drain(..) {
             send(
@@ -359,7 +460,10 @@ impl Sim {
                 packet,
             );
         }
-        if let Some(w) = wake {
+        if let Some(w) = wake.map(|w| self.next_wake(node, w, progressed)) {
+            let NodeState::Host(h) = &mut self.nodes[node] else {
+                return;
+            };
             if h.pending_wake.is_none_or(|p| w < p) {
                 h.pending_wake = Some(w);
                 self.sched.schedule(w, Event::Wake { node: node as u32 });
@@ -489,4 +593,33 @@ pub fn run_with_probe_logs(lab: &Lab) -> Results {
     let mut sim = Sim::new(lab);
     sim.keep_probe_logs();
     sim.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_hosts() -> Sim {
+        let text = r#"(name: "t", seed: 1, duration: "1s",
+            nodes: [Host(name: "a"), Host(name: "b")],
+            links: [(name: "wire", a: (node: "a", ip: "10.0.0.1/24"), b: (node: "b", ip: "10.0.0.2/24"), delay: "1ms")],
+            apps: [])"#;
+        Sim::new(&crate::lab::load_str(text, std::path::Path::new("t.ron")).unwrap())
+    }
+
+    #[test]
+    fn a_poll_that_made_progress_may_ask_for_now_and_is_moved_on_a_nanosecond() {
+        let sim = two_hosts();
+        assert_eq!(sim.next_wake(0, 0, true), 1);
+        assert_eq!(sim.next_wake(1, 5, false), 5);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(
+        expected = "'b' asked to be woken at 0 ns, not after now (0 ns), from a poll that sent and received nothing"
+    )]
+    fn a_poll_without_progress_that_asks_for_now_again_names_the_node() {
+        two_hosts().next_wake(1, 0, false);
+    }
 }

@@ -60,3 +60,23 @@ pub fn wire_outage(down: &str, up: &str) -> String {
         r#"faults: [(at: "{down}", action: LinkDown("wire")), (at: "{up}", action: LinkUp("wire"))],"#
     )
 }
+
+/// Runs `f` in a thread and returns its result, or panics naming `what` when it takes longer
+/// than `wall` of wall time: a test of something that once hung fails instead of hanging.
+pub fn within<T: Send + 'static>(
+    wall: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(wall) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after {wall:?} of wall time: a hang")
+        }
+        Err(e) => panic!("{what}: {e} (the run panicked)"),
+    }
+}
