@@ -678,15 +678,16 @@ fn names_are_printable_and_nothing_reaches_the_terminal_raw() {
 fn values_echoed_in_messages_have_their_control_characters_escaped() {
     // An address and a route's prefix holding a newline and a tab: each problem stays one line
     // and shows the value as written, escaped.
-    let broken = GOOD
-        .replace(r#"ip: "10.1.0.10/24""#, "ip: \"\n\"")
-        .replace(
-            "routes: [],",
-            "routes: [(node: \"h1\", prefix: \"10.9.\t0.0/16\", via: \"10.1.0.1\")],",
-        );
+    let broken = GOOD.replace(r#"ip: "10.1.0.10/24""#, "ip: \"\n\"").replace(
+        "routes: [],",
+        "routes: [(node: \"h1\", prefix: \"10.9.\t0.0/16\", via: \"10.1.0.1\")],",
+    );
     let lab = common_lab_error(&broken);
     for line in lab.lines().skip(1) {
-        assert!(line.starts_with("  - "), "a problem broken over lines: {lab:?}");
+        assert!(
+            line.starts_with("  - "),
+            "a problem broken over lines: {lab:?}"
+        );
     }
     assert!(lab.contains(r"'\n'"), "{lab}");
     assert!(lab.contains(r"10.9.\t0.0/16"), "{lab}");
