@@ -5,11 +5,16 @@
 //! interval is the lower of this end's setting and a third of the negotiated hold time. Defaults
 //! (domain.md, "BGP over ER"): keepalive 60 s, hold 180 s. When nothing arrives for the hold
 //! time the session sends NOTIFICATION (hold timer expired) and goes down; its routes are
-//! withdrawn. A down session retries after `connect_retry`.
+//! withdrawn. A down session retries after `connect_retry`. Keepalive and connect-retry
+//! intervals are each multiplied by a random 0.75–1.0 from the session's seeded stream (RFC 4271
+//! §10), so when a hold timer notices a failure (between hold − keepalive and hold after it) varies
+//! from seed to seed, as on real routers.
 
 use super::bgp_wire::{Attributes, Message, CEASE, HOLD_TIMER_EXPIRED, MAX_PREFIXES_REACHED};
 use crate::engine::Time;
+use crate::rng::Rng;
 use crate::route::Prefix;
+use rand::Rng as _;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
@@ -116,10 +121,18 @@ pub struct Session {
     /// Routes the peer advertised (Adj-RIB-In), and what we advertised to it (Adj-RIB-Out).
     pub adj_in: BTreeMap<Prefix, Attributes>,
     pub adj_out: BTreeMap<Prefix, Attributes>,
+    /// The session's own stream, for the timers' jitter.
+    rng: Rng,
+}
+
+/// `interval` times a random factor from 0.75 to 1.0, as RFC 4271 §10 asks of the keepalive
+/// and connect-retry timers, so that peers restarted together do not stay in step.
+fn jitter(rng: &mut Rng, interval: Time) -> Time {
+    (interval as f64 * rng.random_range(0.75..=1.0)) as Time
 }
 
 impl Session {
-    pub fn new(cfg: Config, index: u16, sockets: &mut SocketSet<'static>) -> Self {
+    pub fn new(cfg: Config, index: u16, sockets: &mut SocketSet<'static>, rng: Rng) -> Self {
         let socket = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; BUFFER]),
             tcp::SocketBuffer::new(vec![0; BUFFER]),
@@ -140,6 +153,7 @@ impl Session {
             drain_until: 0,
             adj_in: BTreeMap::new(),
             adj_out: BTreeMap::new(),
+            rng,
         }
     }
 
@@ -205,7 +219,7 @@ impl Session {
         self.adj_out.clear();
         // The passive end listens again at once; the active end waits before reconnecting.
         self.retry_at = if self.cfg.active {
-            now.saturating_add(self.cfg.connect_retry)
+            now.saturating_add(jitter(&mut self.rng, self.cfg.connect_retry))
         } else {
             now
         };
@@ -254,7 +268,7 @@ impl Session {
                 if ok {
                     self.phase = Phase::Connect;
                 }
-                self.retry_at = now.saturating_add(self.cfg.connect_retry);
+                self.retry_at = now.saturating_add(jitter(&mut self.rng, self.cfg.connect_retry));
             }
             Phase::Connect => {
                 if s.state() == tcp::State::Established {
@@ -305,7 +319,8 @@ impl Session {
                         self.hold = self.cfg.hold.min(Time::from(hold_time) * 1_000_000_000);
                         self.keepalive = self.cfg.keepalive.min(self.hold / 3);
                         self.send(&Message::Keepalive);
-                        self.next_keepalive = now.saturating_add(self.keepalive);
+                        self.next_keepalive =
+                            now.saturating_add(jitter(&mut self.rng, self.keepalive));
                         self.phase = Phase::OpenConfirm;
                     }
                     Some(Message::Keepalive) if self.phase == Phase::OpenConfirm => {
@@ -350,7 +365,7 @@ impl Session {
             }
             if self.phase >= Phase::OpenConfirm && now >= self.next_keepalive {
                 self.send(&Message::Keepalive);
-                self.next_keepalive = now.saturating_add(self.keepalive);
+                self.next_keepalive = now.saturating_add(jitter(&mut self.rng, self.keepalive));
             }
         }
         let s = sockets.get_mut::<tcp::Socket>(self.socket);

@@ -134,9 +134,17 @@ impl ControlPlane {
         let mut bfd_sessions = Vec::new();
         for (i, s) in sessions.into_iter().enumerate() {
             bfd_sessions.push(s.bfd.map(|(interval, mult)| {
-                bfd::Session::new(s.bgp.peer, s.bgp.local, interval, mult, 1 + i as u32)
+                bfd::Session::new(
+                    s.bgp.peer,
+                    s.bgp.local,
+                    interval,
+                    mult,
+                    1 + i as u32,
+                    crate::rng::component_rng(seed, &format!("bfd/{}", s.bgp.peer)),
+                )
             }));
-            bgp_sessions.push(bgp::Session::new(s.bgp, i as u16, sockets));
+            let rng = crate::rng::component_rng(seed, &format!("bgp/{}", s.bgp.peer));
+            bgp_sessions.push(bgp::Session::new(s.bgp, i as u16, sockets, rng));
         }
         ControlPlane {
             router: router.to_string(),
