@@ -384,13 +384,23 @@ fn run_whole(lab: hybridlab::lab::model::Lab) -> Result<(), String> {
     }
 }
 
-fn fault(at: u64, action: hybridlab::lab::model::FaultKind) -> hybridlab::lab::model::Fault {
-    hybridlab::lab::model::Fault {
+/// `lab` with a fault `down` at 0 s and its repair `up` at [`FAULT_UP`], named `what`.
+fn down_then_up(
+    lab: &hybridlab::lab::model::Lab,
+    what: String,
+    down: hybridlab::lab::model::FaultKind,
+    up: hybridlab::lab::model::FaultKind,
+) -> (String, hybridlab::lab::model::Lab) {
+    let fault = |at, action| hybridlab::lab::model::Fault {
         at,
         action,
         label: "mutant".into(),
         continues: false,
-    }
+    };
+    let mut m = lab.clone();
+    m.faults.push(fault(0, down));
+    m.faults.push(fault(FAULT_UP, up));
+    (format!("{what} down 0-6 s"), m)
 }
 
 /// Each link of every lab down from 0 s and up again later: connections that cannot start,
@@ -401,12 +411,9 @@ fn every_link_down_at_start_then_up_runs_to_its_end() {
     run_mutants("link down at 0 s", |lab| {
         (0..lab.links.len())
             .map(|l| {
-                let mut m = lab.clone();
-                m.faults
-                    .push(fault(0, FaultKind::LinkState { link: l, up: false }));
-                m.faults
-                    .push(fault(FAULT_UP, FaultKind::LinkState { link: l, up: true }));
-                (format!("link '{}' down 0-6 s", lab.links[l].name), m)
+                let state = |up| FaultKind::LinkState { link: l, up };
+                let what = format!("link '{}'", lab.links[l].name);
+                down_then_up(lab, what, state(false), state(true))
             })
             .collect()
     });
@@ -437,15 +444,9 @@ fn every_gateway_instance_down_at_start_runs_to_its_end() {
         (0..lab.nodes.len())
             .filter(|&n| matches!(&lab.nodes[n].kind, NodeKind::Router(r) if r.capacity.is_some()))
             .map(|n| {
-                let mut m = lab.clone();
-                m.faults
-                    .push(fault(0, FaultKind::NodeState { node: n, up: false }));
-                m.faults
-                    .push(fault(FAULT_UP, FaultKind::NodeState { node: n, up: true }));
-                (
-                    format!("gateway instance '{}' down 0-6 s", lab.nodes[n].name),
-                    m,
-                )
+                let state = |up| FaultKind::NodeState { node: n, up };
+                let what = format!("gateway instance '{}'", lab.nodes[n].name);
+                down_then_up(lab, what, state(false), state(true))
             })
             .collect()
     });
