@@ -43,6 +43,17 @@ pub fn run(
         })
         .collect::<Result<Vec<_>, LabError>>()?;
     let results: Vec<Results> = labs.par_iter().map(crate::sim::run).collect();
+    // A lab whose run stopped early measured only part of its time: it is not compared.
+    if let Some((p, why)) = paths
+        .iter()
+        .zip(&results)
+        .find_map(|(p, r)| r.stopped_because.as_ref().map(|why| (p, why)))
+    {
+        return Err(LabError::Stopped {
+            path: p.clone(),
+            message: format!("the run stopped early, so it is not compared: {why}"),
+        });
+    }
     let summaries: Vec<Summary> = results.iter().map(|r| r.summary(None)).collect();
     Ok((compare(paths, &summaries), results))
 }

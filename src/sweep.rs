@@ -206,7 +206,8 @@ pub fn run(
         .build()
         .map_err(|e| SweepError::Usage(format!("cannot start {threads} threads: {e}")))?;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let runs: Vec<(Aggregate, Vec<crate::expect::Outcome>)> = pool.install(|| {
+    type Run = (Aggregate, Vec<crate::expect::Outcome>, Option<String>);
+    let runs: Vec<Run> = pool.install(|| {
         jobs.par_iter()
             .map(|&(c, seed)| {
                 let mut lab = labs[c].clone();
@@ -215,17 +216,37 @@ pub fn run(
                 let outcomes = crate::expect::check(&lab, &results.summary(None));
                 let aggregate = Aggregate::of(&results);
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                (aggregate, outcomes)
+                (aggregate, outcomes, results.stopped_because)
             })
             .collect()
     });
+    // A run that stopped early measured only part of its time: no figure is merged from it.
+    if let Some(((c, seed), why)) = jobs
+        .iter()
+        .zip(&runs)
+        .find_map(|(job, run)| run.2.as_ref().map(|why| (job, why)))
+    {
+        let sets: Vec<String> = combos[*c].iter().map(|s| s.to_string()).collect();
+        return Err(LabError::Stopped {
+            path: path.to_path_buf(),
+            message: format!(
+                "the run with seed {seed}{} stopped early, so the sweep gives no figures: {why}",
+                if sets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {}", sets.join(" "))
+                }
+            ),
+        }
+        .into());
+    }
     let mut out = Vec::with_capacity(combos.len());
     let mut runs = runs.into_iter();
     for (sets, lab) in combos.iter().zip(&labs) {
         let mut merged: Option<Aggregate> = None;
         let mut tallies: Vec<Tally> = Vec::new();
         let mut runs_meeting_all = 0;
-        for (run, outcomes) in runs.by_ref().take(seeds.len()) {
+        for (run, outcomes, _) in runs.by_ref().take(seeds.len()) {
             match &mut merged {
                 None => merged = Some(run),
                 Some(m) => m.merge(&run).expect("runs of one combination always merge"),

@@ -735,6 +735,34 @@ fn a_run_that_would_never_end_is_refused_before_it_starts() {
     let s = sim.finish().summary(None);
     assert_eq!(s.stalled_at_us, Some(0.0));
     assert!(hybridlab::report::render(&s).contains("STOPPED at 0ns"));
+    // A sweep or a comparison run without a budget gives no figures from such a run: it is
+    // refused, naming the run and why it stopped.
+    let file = std::env::temp_dir().join(format!("zero-{}.ron", std::process::id()));
+    std::fs::write(&file, ZERO_TIME).unwrap();
+    let plan = hybridlab::sweep::Plan {
+        seeds: vec![1],
+        axes: Vec::new(),
+        shard: None,
+        duration: None,
+        budget: None,
+    };
+    let swept = hybridlab::sweep::run(&file, &plan, 2, &|_| {});
+    let compared = hybridlab::compare::run(std::slice::from_ref(&file), None);
+    std::fs::remove_file(&file).ok();
+    let Err(e) = swept else {
+        panic!("a sweep of a stopped run was accepted")
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("the run with seed 1 stopped early, so the sweep gives no figures")
+            && e.contains("virtual time stopped advancing"),
+        "{e}"
+    );
+    let Err(e) = compared else {
+        panic!("a comparison of a stopped run was accepted")
+    };
+    let e = e.to_string();
+    assert!(e.contains("stopped early, so it is not compared"), "{e}");
 }
 
 #[test]

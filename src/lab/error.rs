@@ -70,6 +70,10 @@ pub enum LabError {
         name: String,
         message: String,
     },
+    /// A run that stopped before its end (virtual time stopped, or a storm of events): a sweep
+    /// or comparison gives no figures from it.
+    #[error("{}: {}", .path.display(), escape(.message))]
+    Stopped { path: PathBuf, message: String },
     #[error("{}", invalid_message(.path, .problems))]
     Invalid {
         path: PathBuf,
