@@ -199,23 +199,20 @@ fn run_bounded(mut lab: hybridlab::lab::model::Lab) -> Result<(), String> {
     if !long_run() {
         lab.cut_short(lab.duration.min(2_000_000_000));
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let outcome = std::panic::catch_unwind(|| {
-            let results = hybridlab::sim::run(&lab);
-            let summary = results.summary(None);
-            let _ = hybridlab::report::render(&summary);
-            let _ = serde_json::to_string(&summary);
-            results.stalled_at
-        });
-        let _ = tx.send(outcome);
-    });
-    match rx.recv_timeout(WALL_BOUND) {
-        Ok(Ok(None)) => Ok(()),
-        Ok(Ok(Some(at))) => Err(format!("virtual time stopped advancing at {at} ns")),
-        Ok(Err(_)) => Err("running panicked".into()),
-        Err(_) => Err(format!("running took more than {WALL_BOUND:?}: a hang")),
-    }
+    run_whole(lab)
+}
+
+/// The shipped labs, and `tests/labs/every-field.ron`, which sets every numeric field of the
+/// format, in name order.
+fn lab_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["topologies", "tests/labs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
 }
 
 /// Every number of every shipped lab, and of a lab that sets every numeric field, set to each
@@ -225,14 +222,7 @@ fn run_bounded(mut lab: hybridlab::lab::model::Lab) -> Result<(), String> {
 #[test]
 fn extreme_numbers_in_every_field_are_refused_or_run() {
     let budget = hybridlab::lab::budget::Budget::for_this_machine();
-    // The shipped labs, and one that sets every numeric field of the format.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = ["topologies", "tests/labs"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = lab_files();
     let (mut refused, mut accepted, mut ran, mut fields) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for file in &files {
@@ -318,14 +308,7 @@ const FAULT_UP: u64 = 6_000_000_000;
 
 /// Every shipped lab and `tests/labs/every-field.ron`, loaded (expanded and validated).
 fn every_lab() -> Vec<(String, hybridlab::lab::model::Lab)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = ["topologies", "tests/labs"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
+    lab_files()
         .iter()
         .map(|f| {
             let lab = hybridlab::lab::load(f).unwrap_or_else(|e| panic!("{e}"));
@@ -363,8 +346,8 @@ fn run_mutants(
     eprintln!("{kind}: {ran} mutants ran");
 }
 
-/// Runs `lab` whole in a thread with a wall-time bound: `Err` on a panic, an early stop or a
-/// hang.
+/// Runs `lab` whole in a thread with a wall-time bound, rendering its report and JSON: `Err`
+/// on a panic, an early stop (the reason) or a hang.
 fn run_whole(lab: hybridlab::lab::model::Lab) -> Result<(), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -372,6 +355,7 @@ fn run_whole(lab: hybridlab::lab::model::Lab) -> Result<(), String> {
             let results = hybridlab::sim::run(&lab);
             let summary = results.summary(None);
             let _ = hybridlab::report::render(&summary);
+            let _ = serde_json::to_string(&summary);
             results.stopped_because
         });
         let _ = tx.send(outcome);
