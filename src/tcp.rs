@@ -4,11 +4,13 @@
 //! | setting | `Linux` (default) | `Rfc6298` (stock smoltcp 0.14) | source |
 //! |---|---|---|---|
 //! | minimum RTO | 200 ms | 1 s | Linux `TCP_RTO_MIN`; RFC 6298 (2.4) |
+//! | RTO | SRTT + max(4·RTTVAR, 200 ms) | max(SRTT + 4·RTTVAR, 1 s) | Linux `__tcp_set_rto`, `tcp_rtt_estimator`; RFC 6298 (2.3), (2.4) |
 //! | initial RTO | 1 s | 1 s | RFC 6298 (2.1), Linux `TCP_TIMEOUT_INIT` |
 //! | initial window | 10 segments | 2048 bytes | RFC 6928, Linux `TCP_INIT_CWND`; smoltcp's controllers |
 //! | SACK | on, RFC 6675 recovery (RFC 6582 NewReno without SACK) | offered, but the sender ignores it | Linux `tcp_sack`; smoltcp 0.14 |
 //! | sending in recovery | Proportional Rate Reduction | one segment per fast retransmit | RFC 6937, Linux since 3.2; smoltcp 0.14 |
 //! | window growth | by bytes acknowledged, Cubic keeps α_cubic | per ACK, Cubic's α switches to 1 | RFC 3465 and Linux `tcp_cubic.c`; smoltcp 0.14 (RFC 9438 §4.3) |
+//! | after a timeout | ssthresh from cwnd, kept if fast recovery set it; Cubic forgets W_max and grows ≥ 5% per RTT until the next loss | ssthresh from FlightSize; Cubic from W_max = cwnd, K = 0 | Linux `tcp_enter_loss`, `bictcp_reset`, `bictcp_update`; RFC 5681 (3.1), RFC 9438 §4.8 |
 //! | delayed ACK | 40 ms | 10 ms | Linux `TCP_DELACK_MIN`; smoltcp's default |
 //! | HyStart++ | on with Cubic | off | RFC 9406, Linux `tcp_cubic` `hystart=1`; smoltcp 0.14 |
 //!
@@ -51,7 +53,8 @@ pub struct TcpBehaviour {
     /// Whether the initial slow start runs HyStart++ (RFC 9406).
     pub hystart: bool,
     /// Linux's sender: RFC 6675 recovery (RFC 6582 without SACK) paced by PRR, window growth
-    /// by bytes acknowledged, Cubic without the α switch. `false`: smoltcp 0.14's own sender.
+    /// by bytes acknowledged, Cubic without the α switch, Linux's RTO and response to a
+    /// timeout. `false`: smoltcp 0.14's own sender.
     pub linux_sender: bool,
 }
 
@@ -88,6 +91,7 @@ impl TcpBehaviour {
         let linux = self.linux_sender;
         s.set_congestion_control(self.congestion);
         s.set_rto_min(Duration::from_millis(self.min_rto_ms));
+        s.set_rto_variance_floor(linux);
         s.set_rto_initial(Duration::from_millis(INITIAL_RTO_MS.max(self.min_rto_ms)));
         s.set_initial_window(self.initial_window);
         s.set_sack_enabled(self.sack);
@@ -101,6 +105,7 @@ impl TcpBehaviour {
         s.set_prr(linux);
         s.set_byte_counting(linux);
         s.set_cubic_alpha_switch(!linux);
+        s.set_linux_timeout_response(linux);
     }
 }
 

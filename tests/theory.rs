@@ -255,9 +255,9 @@ fn lossy_bulk(p: f64, seed: u64, duration: &str, host_fields: &str) -> String {
     .replace("seed: 1,", &format!("seed: {seed},"))
 }
 
-/// Mean over seeds 1..=5 of a goodput figure of the lossy bulk lab.
-fn mean_goodput(p: f64, duration: &str, host_fields: &str, steady: bool) -> f64 {
-    let runs: Vec<f64> = (1..=5)
+/// Mean over seeds 1..=`seeds` of a goodput figure of the lossy bulk lab.
+fn mean_goodput(seeds: u64, p: f64, duration: &str, host_fields: &str, steady: bool) -> f64 {
+    let runs: Vec<f64> = (1..=seeds)
         .map(|seed| {
             let r = run(&lossy_bulk(p, seed, duration, host_fields));
             let s = app(&r, "bulk").summary(r.duration);
@@ -281,7 +281,7 @@ fn linux_tcp_under_random_loss_follows_mathis() {
     for (congestion, tolerance) in [("Cubic", 0.15), ("Reno", 0.20)] {
         for p in [0.001, 0.005, 0.01, 0.02] {
             let fields = format!(", congestion: {congestion}");
-            let goodput = mean_goodput(p, "20s", &fields, true);
+            let goodput = mean_goodput(5, p, "20s", &fields, true);
             let predicted = mathis(1460.0, 0.02, p);
             assert!(
                 (goodput / predicted - 1.0).abs() <= tolerance,
@@ -293,9 +293,11 @@ fn linux_tcp_under_random_loss_follows_mathis() {
 
 #[test]
 fn linux_profile_at_one_percent_loss_matches_linux_over_a_10_s_run() {
-    // The whole 10 s, slow start included, mean of 5 seeds: Linux's kernel TCP (Cubic) gives
-    // 7.06 Mbps on this path (6.84 to 7.34 over 5 runs), ns-3 7.70.
-    let goodput = mean_goodput(0.01, "10s", "", false);
+    // The whole 10 s, slow start included: Linux's kernel TCP (Cubic) gives 7.06 Mbps on this
+    // path (6.84 to 7.34 over 5 runs), ns-3 7.70. One run here spans 6-10 Mbps (when the first
+    // loss ends slow start varies more than in Linux's five runs), so a mean of 5 seeds moves
+    // by +-7% with any change that reshuffles the losses; 20 seeds hold it to about +-4%.
+    let goodput = mean_goodput(20, 0.01, "10s", "", false);
     let linux = 7.06e6;
     assert!(
         (goodput / linux - 1.0).abs() <= 0.10,
@@ -308,7 +310,7 @@ fn stock_smoltcp_under_random_loss_lies_between_padhye_and_mathis() {
     // The Rfc6298 profile keeps smoltcp 0.14's sender: a 1 s RTO floor and one retransmission
     // per fast recovery, so timeouts cost it throughput as Padhye et al. predict (T0 = 1 s).
     for p in [0.01, 0.001] {
-        let goodput = mean_goodput(p, "20s", ", congestion: Reno, tcp: Rfc6298", false);
+        let goodput = mean_goodput(5, p, "20s", ", congestion: Reno, tcp: Rfc6298", false);
         let (low, high) = (padhye(1460.0, 0.02, p, 2.0, 1.0), mathis(1460.0, 0.02, p));
         assert!(
             goodput >= 0.8 * low && goodput <= 0.9 * high,
@@ -321,7 +323,7 @@ fn stock_smoltcp_under_random_loss_lies_between_padhye_and_mathis() {
 fn sack_recovery_beats_stock_recovery_under_loss() {
     // The same path at 1%: the Linux profile recovers every hole of a window in one round
     // trip; stock smoltcp waits for 1 s timeouts.
-    let linux = mean_goodput(0.01, "10s", "", false);
-    let stock = mean_goodput(0.01, "10s", ", tcp: Rfc6298", false);
+    let linux = mean_goodput(5, 0.01, "10s", "", false);
+    let stock = mean_goodput(5, 0.01, "10s", ", tcp: Rfc6298", false);
     assert!(linux > 1.4 * stock, "linux {linux}, stock {stock}");
 }

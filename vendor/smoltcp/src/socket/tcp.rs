@@ -186,6 +186,8 @@ struct RttEstimator {
     initial_rto: u32,
     /// The smallest RTT sample, to the microsecond (the samples above count milliseconds).
     min_rtt: Option<Duration>,
+    /// Whether `min_rto` bounds the variance term rather than the whole RTO (Linux).
+    variance_floor: bool,
 }
 
 impl Default for RttEstimator {
@@ -209,12 +211,16 @@ impl RttEstimator {
             min_rto,
             initial_rto,
             min_rtt: None,
+            variance_floor: false,
         }
     }
 
     /// Forgets every measurement, keeping the configured bounds.
     fn reset(&mut self) {
-        *self = Self::new(self.min_rto, self.initial_rto);
+        *self = Self {
+            variance_floor: self.variance_floor,
+            ..Self::new(self.min_rto, self.initial_rto)
+        };
     }
 
     fn retransmission_timeout(&self) -> Duration {
@@ -239,9 +245,15 @@ impl RttEstimator {
             self.rttvar = new_rtt / 2;
         }
 
-        // RFC 6298 (2.2), (2.3)
-        let margin = RTTE_MIN_MARGIN.max(self.rttvar * RTTE_K);
-        self.rto = (self.srtt + margin).clamp(self.min_rto, RTTE_MAX_RTO);
+        // RFC 6298 (2.2), (2.3); or, as Linux's `__tcp_set_rto` computes it, the smoothed RTT
+        // plus the larger of the variance term and the floor (`tcp_rtt_estimator` keeps
+        // `rttvar_us = max(mdev_max_us, tcp_rto_min)`).
+        self.rto = if self.variance_floor {
+            (self.srtt + (self.rttvar * RTTE_K).max(self.min_rto)).min(RTTE_MAX_RTO)
+        } else {
+            let margin = RTTE_MIN_MARGIN.max(self.rttvar * RTTE_K);
+            (self.srtt + margin).clamp(self.min_rto, RTTE_MAX_RTO)
+        };
 
         self.rto_count = 0;
 
@@ -601,6 +613,7 @@ pub struct Socket<'a> {
     byte_counting: bool,
     /// Whether Cubic's Reno-friendly α switches to 1 (RFC 9438 §4.3).
     cubic_alpha_switch: bool,
+    linux_timeout_response: bool,
     /// Whether the initial slow start runs HyStart++ (RFC 9406).
     hystart_enabled: bool,
     /// HyStart++ state of the current connection.
@@ -697,6 +710,7 @@ impl<'a> Socket<'a> {
             initial_window: None,
             byte_counting: false,
             cubic_alpha_switch: true,
+            linux_timeout_response: false,
             hystart_enabled: false,
             hystart: hystart::HyStart::new(false),
             tsval_generator: None,
@@ -758,6 +772,19 @@ impl<'a> Socket<'a> {
         let controller = self.congestion_controller.inner_mut();
         controller.set_byte_counting(self.byte_counting);
         controller.set_cubic_alpha_switch(self.cubic_alpha_switch);
+        controller.set_linux_timeout_response(self.linux_timeout_response);
+    }
+
+    /// Respond to a retransmission timeout as Linux's `tcp_enter_loss` and `tcp_cubic` do:
+    /// ssthresh from cwnd, kept when the timer fires during fast recovery; Cubic then has no
+    /// plateau (W_max forgotten) and grows at least 5% per round trip until the next
+    /// congestion event, as from the start of a connection. Off by default (RFC 5681 (3.1),
+    /// RFC 9438 §4.8).
+    pub fn set_linux_timeout_response(&mut self, enabled: bool) {
+        self.linux_timeout_response = enabled;
+        self.congestion_controller
+            .inner_mut()
+            .set_linux_timeout_response(enabled);
     }
 
     /// Cubic: whether the Reno-friendly window estimate grows at α = 1 once it has reached the
@@ -999,6 +1026,14 @@ impl<'a> Socket<'a> {
         if !self.rtte.have_measurement {
             self.rtte.rto = self.rtte.rto.max(ms);
         }
+    }
+
+    /// Make the RTO floor ([`Socket::set_rto_min`]) bound the variance term instead of the
+    /// whole RTO: RTO = SRTT + max(4·RTTVAR, floor), as Linux computes it, so a path's own
+    /// round trip adds to the 200 ms minimum (RTO ≈ 0.22 s on a 20 ms path, not 0.2 s).
+    /// Default off: RFC 6298 (2.4), max(SRTT + 4·RTTVAR, floor).
+    pub fn set_rto_variance_floor(&mut self, on: bool) {
+        self.rtte.variance_floor = on;
     }
 
     /// Return the smallest round-trip time measured on this connection, to the microsecond,
@@ -7498,6 +7533,34 @@ mod test {
         s.reset();
         assert_eq!(s.rto_min(), Duration::from_millis(200));
         assert_eq!(s.rtte.retransmission_timeout(), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn test_rtt_estimator_variance_floor() {
+        // Linux: the floor bounds 4 * RTTVAR, and the smoothed RTT adds to it.
+        let mut r = RttEstimator::new(200, 1000);
+        r.variance_floor = true;
+        r.sample(20);
+        // srtt 20 + max(4 * rttvar 10, 200) = 220.
+        assert_eq!(r.retransmission_timeout(), Duration::from_millis(220));
+        for _ in 0..40 {
+            r.sample(40);
+        }
+        // srtt near 40, a variance term far below the floor: about 240.
+        let rto = r.retransmission_timeout().total_millis();
+        assert!((238..=242).contains(&rto), "{rto}");
+        // A variance term above the floor is used as it is.
+        let mut r = RttEstimator::new(200, 1000);
+        r.variance_floor = true;
+        r.sample(300);
+        assert_eq!(r.retransmission_timeout(), Duration::from_millis(300 + 600));
+        // The setting outlives a reset.
+        r.reset();
+        assert!(r.variance_floor);
+        // Off, the floor bounds the whole RTO (RFC 6298).
+        let mut r = RttEstimator::new(200, 1000);
+        r.sample(20);
+        assert_eq!(r.retransmission_timeout(), Duration::from_millis(200));
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub(super) trait Controller {
     /// Set the congestion window a connection starts with, in bytes (RFC 6928).
     fn set_initial_window(&mut self, cwnd: usize) {}
 
+    /// Respond to a retransmission timeout as Linux's `tcp_enter_loss` does: ssthresh comes
+    /// from cwnd (not FlightSize) and is kept when the timer fires during fast recovery (the
+    /// recovery already reduced it); Cubic then forgets W_max (`bictcp_reset`) and, until the
+    /// next congestion event, grows by at least 5% per round trip, as it does from the start
+    /// of a connection. Off by default: RFC 5681 (3.1) and RFC 9438 §4.8.
+    fn set_linux_timeout_response(&mut self, enabled: bool) {}
+
     /// Divide slow start's growth by `divisor`: HyStart++'s Conservative Slow Start (RFC 9406
     /// §4.3) uses 4; 1 is ordinary slow start.
     fn set_slow_start_divisor(&mut self, divisor: usize) {}

@@ -33,6 +33,10 @@ pub struct Cubic {
     byte_counting: bool,         // RFC 3465: grow by bytes acknowledged, not per ACK
     alpha_switch: bool,          // RFC 9438 §4.3: α_cubic becomes 1 once W_est >= cwnd_prior
     slow_start_divisor: usize,   // RFC 9406 §4.3: 4 in Conservative Slow Start
+    linux_timeout: bool,         // Linux's response to a timeout (`set_linux_timeout_response`)
+    // Linux `last_max_cwnd == 0`: no congestion event since the start or the last timeout, so
+    // the cubic curve has no plateau and growth is at least 5% per RTT (with `linux_timeout`).
+    no_plateau: bool,
 }
 
 impl Cubic {
@@ -54,6 +58,8 @@ impl Cubic {
             byte_counting: false,
             alpha_switch: true,
             slow_start_divisor: 1,
+            linux_timeout: false,
+            no_plateau: true,
         };
         cubic.recompute_k();
         cubic
@@ -163,9 +169,18 @@ impl Controller for Cubic {
             self.w_est
         };
 
+        // Linux `bictcp_update`: without a plateau to approach, the cubic curve grows at least
+        // 5% per round trip (`cnt` at most 20 ACKed segments per segment of growth).
+        let floor = if self.linux_timeout && self.no_plateau {
+            segment / 20
+        } else {
+            0
+        };
+
         // RFC 9438 §4.3: use the suggested window that grows fastest.
         if w_cubic < w_est {
-            self.cwnd = (w_est as usize).min(self.rwnd).max(self.mss);
+            let grown = (w_est as usize).max(self.cwnd + floor);
+            self.cwnd = grown.min(self.rwnd).max(self.mss);
             return;
         }
 
@@ -182,7 +197,9 @@ impl Controller for Cubic {
         // TODO: clamps to 0 on small w_cubic_target (i.e. close to plateau)
         // add additional counter (linux `cwnd_cnt`?) to track "lost" bytes
         let increment = (w_cubic_target as usize).saturating_sub(self.cwnd) * segment / self.cwnd;
-        self.cwnd = (self.cwnd + increment).min(self.rwnd).max(self.mss);
+        self.cwnd = (self.cwnd + increment.max(floor))
+            .min(self.rwnd)
+            .max(self.mss);
     }
 
     fn on_dup_ack(&mut self, _now: Instant, len: usize, _in_flight: usize) {
@@ -209,7 +226,7 @@ impl Controller for Cubic {
             // RFC 9483.4.7: Fast Convergence
             // If loss happened at a smaller cwnd than before, it indicates a new flow.
             // Reduce the cubic plateau more than usual to create headroom.
-            self.w_max = if self.cwnd < self.w_max {
+            self.w_max = if self.cwnd < self.w_max && !(self.linux_timeout && self.no_plateau) {
                 ((self.cwnd as f64) * (1.0 + BETA_CUBIC) / 2.0) as usize
             } else {
                 self.cwnd
@@ -217,6 +234,7 @@ impl Controller for Cubic {
 
             self.ssthresh = ((in_flight as f64 * BETA_CUBIC) as usize).max(2 * self.mss);
             self.cwnd = self.ssthresh.min(self.rwnd).saturating_add(3 * self.mss);
+            self.no_plateau = false;
 
             self.recovery_start = Some(now);
             self.in_fast_recovery = true;
@@ -227,8 +245,15 @@ impl Controller for Cubic {
     fn on_rto(&mut self, _now: Instant, in_flight: usize) {
         // RFC 5681: when the retransmission timer fires for a segment that has
         // already been retransmitted by the timer (no new data was ACKed since
-        // the previous RTO), ssthresh is held constant.
-        if !self.in_rto_recovery {
+        // the previous RTO), ssthresh is held constant. Linux (`tcp_enter_loss`) also keeps
+        // it when the timer fires during fast recovery, and reduces from cwnd.
+        if self.linux_timeout {
+            if !self.in_rto_recovery && !self.in_fast_recovery {
+                self.ssthresh = ((self.cwnd as f64 * BETA_CUBIC) as usize).max(2 * self.mss);
+            }
+            self.in_rto_recovery = true;
+            self.no_plateau = true;
+        } else if !self.in_rto_recovery {
             self.ssthresh = ((in_flight as f64 * BETA_CUBIC) as usize).max(2 * self.mss);
             self.in_rto_recovery = true;
         }
@@ -254,6 +279,10 @@ impl Controller for Cubic {
 
     fn set_byte_counting(&mut self, enabled: bool) {
         self.byte_counting = enabled;
+    }
+
+    fn set_linux_timeout_response(&mut self, enabled: bool) {
+        self.linux_timeout = enabled;
     }
 
     fn set_cubic_alpha_switch(&mut self, enabled: bool) {
@@ -421,6 +450,92 @@ mod test {
             (linux - ALPHA_CUBIC * MSS as f64 / 10.0).abs() < 1.0,
             "{linux}"
         );
+    }
+
+    /// A Cubic in congestion avoidance with a large window, as a bulk flow has before a
+    /// timeout, and a rwnd that does not limit it.
+    fn busy_cubic(linux_timeout: bool) -> Cubic {
+        let mut cubic = Cubic::new();
+        cubic.set_mss(MSS);
+        cubic.set_remote_window(usize::MAX / 2);
+        cubic.set_linux_timeout_response(linux_timeout);
+        cubic.cwnd = MSS * 1000;
+        cubic.ssthresh = MSS * 700;
+        cubic
+    }
+
+    /// Window after `rtts` round trips of congestion avoidance, each acknowledging the whole
+    /// window one segment per ACK, starting at `start`; `rtt` ms apart.
+    fn after_rtts(cubic: &mut Cubic, start: i64, rtts: i64, rtt: i64) -> usize {
+        for r in 0..rtts {
+            let now = Instant::from_millis(start + r * rtt);
+            for _ in 0..cubic.window() / MSS {
+                ack(cubic, MSS, now);
+            }
+        }
+        cubic.window()
+    }
+
+    #[test]
+    fn linux_timeout_response_grows_at_least_five_percent_per_rtt_until_the_next_loss() {
+        // After a timeout Linux's Cubic has no plateau (`bictcp_reset`): the cubic curve starts
+        // flat at the window where congestion avoidance begins, and `cnt <= 20` makes it grow
+        // at least 5% per round trip. RFC 9438 §4.8 alone grows as C·t³: a few segments in a
+        // second.
+        let climb = |linux: bool| {
+            let mut cubic = busy_cubic(linux);
+            cubic.on_rto(Instant::from_millis(0), MSS * 1000);
+            assert_eq!(cubic.window(), MSS);
+            // Slow start back to ssthresh, then 10 round trips of 40 ms.
+            cubic.cwnd = cubic.ssthresh;
+            let ca_start = cubic.window();
+            let w = after_rtts(&mut cubic, 1000, 10, 40);
+            (ca_start, w)
+        };
+        let (start, linux) = climb(true);
+        assert!(
+            linux as f64 >= start as f64 * 1.05f64.powi(10) * 0.98,
+            "{start} -> {linux}"
+        );
+        let (start, rfc) = climb(false);
+        assert!(rfc < start + 20 * MSS, "{start} -> {rfc}");
+
+        // A congestion event gives the curve its plateau again: no floor after it.
+        let mut cubic = busy_cubic(true);
+        cubic.on_rto(Instant::from_millis(0), MSS * 1000);
+        cubic.cwnd = cubic.ssthresh;
+        after_rtts(&mut cubic, 1000, 2, 40);
+        cubic.on_fast_recovery(Instant::from_millis(1100), cubic.window());
+        ack(&mut cubic, MSS, Instant::from_millis(1140));
+        let after_loss = cubic.window();
+        let w = after_rtts(&mut cubic, 1180, 3, 40);
+        assert!(w < after_loss + 3 * after_loss / 20, "{after_loss} -> {w}");
+    }
+
+    #[test]
+    fn linux_timeout_response_keeps_ssthresh_set_by_fast_recovery_and_reduces_from_cwnd() {
+        // Linux's `tcp_enter_loss` keeps ssthresh when the timer fires during recovery.
+        let mut cubic = busy_cubic(true);
+        cubic.on_fast_recovery(Instant::from_millis(0), MSS * 1000);
+        let ssthresh = cubic.ssthresh;
+        assert!(ssthresh.abs_diff(MSS * 700) <= 1, "{ssthresh}");
+        cubic.on_rto(Instant::from_millis(300), MSS * 10);
+        assert_eq!(cubic.ssthresh, ssthresh);
+
+        // From the open state it reduces from cwnd, not from the (smaller) flight.
+        let mut cubic = busy_cubic(true);
+        cubic.on_rto(Instant::from_millis(0), MSS * 10);
+        assert!(
+            cubic.ssthresh.abs_diff(MSS * 700) <= 1,
+            "{}",
+            cubic.ssthresh
+        );
+
+        // RFC 5681 (3.1) as smoltcp had it: from the flight, also during fast recovery.
+        let mut cubic = busy_cubic(false);
+        cubic.on_fast_recovery(Instant::from_millis(0), MSS * 1000);
+        cubic.on_rto(Instant::from_millis(300), MSS * 10);
+        assert!(cubic.ssthresh < MSS * 8, "{}", cubic.ssthresh);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Reno {
     // are retransmissions of the same segment and must not reduce ssthresh
     // again (RFC 5681 section 3.1).
     in_rto_recovery: bool,
+    // Linux's response to a timeout (`set_linux_timeout_response`).
+    linux_timeout: bool,
     // RFC 3465 byte counting.
     byte_counting: bool,
     // RFC 9406 §4.3: 4 in HyStart++'s Conservative Slow Start, else 1.
@@ -32,6 +34,7 @@ impl Reno {
             rwnd: 64 * DEFAULT_MSS,
             in_fast_recovery: false,
             in_rto_recovery: false,
+            linux_timeout: false,
             byte_counting: false,
             slow_start_divisor: 1,
         }
@@ -100,11 +103,16 @@ impl Controller for Reno {
     fn on_rto(&mut self, _now: Instant, in_flight: usize) {
         // RFC 5681: when the retransmission timer fires for a segment that has
         // already been retransmitted by the timer (no new data was ACKed since
-        // the previous RTO), ssthresh is held constant.
-        if !self.in_rto_recovery {
+        // the previous RTO), ssthresh is held constant. Linux (`tcp_enter_loss`) also keeps
+        // it when the timer fires during fast recovery, and halves cwnd.
+        if self.linux_timeout {
+            if !self.in_rto_recovery && !self.in_fast_recovery {
+                self.ssthresh = (self.cwnd >> 1).max(2 * self.mss);
+            }
+        } else if !self.in_rto_recovery {
             self.ssthresh = (in_flight >> 1).max(2 * self.mss);
-            self.in_rto_recovery = true;
         }
+        self.in_rto_recovery = true;
 
         // cwnd collapses to the loss window (1 MSS) and we re-enter slow start.
         self.cwnd = self.mss;
@@ -115,6 +123,10 @@ impl Controller for Reno {
 
     fn set_mss(&mut self, mss: usize) {
         self.mss = mss;
+    }
+
+    fn set_linux_timeout_response(&mut self, enabled: bool) {
+        self.linux_timeout = enabled;
     }
 
     fn on_fast_recovery(&mut self, now: Instant, in_flight: usize) {
@@ -516,6 +528,29 @@ mod test {
         ack(&mut reno, MSS, Instant::from_millis(2));
         reno.on_rto(Instant::from_millis(3), MSS * 4);
         assert_eq!(reno.ssthresh, MSS * 2);
+    }
+
+    #[test]
+    fn linux_timeout_response_keeps_ssthresh_set_by_fast_recovery_and_halves_cwnd() {
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.set_linux_timeout_response(true);
+        reno.cwnd = MSS * 32;
+
+        // A timeout during fast recovery keeps the ssthresh recovery set (`tcp_enter_loss`).
+        reno.on_fast_recovery(Instant::from_millis(0), MSS * 32);
+        assert_eq!(reno.ssthresh, MSS * 16);
+        reno.on_rto(Instant::from_millis(300), MSS * 4);
+        assert_eq!(reno.ssthresh, MSS * 16);
+        assert_eq!(reno.window(), MSS);
+
+        // From the open state, half of cwnd, whatever the flight.
+        let mut reno = Reno::new();
+        reno.set_mss(MSS);
+        reno.set_linux_timeout_response(true);
+        reno.cwnd = MSS * 32;
+        reno.on_rto(Instant::from_millis(0), MSS * 4);
+        assert_eq!(reno.ssthresh, MSS * 16);
     }
 
     #[test]
