@@ -171,11 +171,14 @@ impl Host {
         &mut self.groups[g as usize].stack.sockets
     }
 
-    /// A TCP socket with this host's buffer sizes, congestion control and Nagle setting.
+    /// A TCP socket with this host's buffer sizes (autotuned ones start small and grow as
+    /// far as the connection needs), congestion control and Nagle setting.
     pub fn tcp_socket(&self) -> tcp::Socket<'static> {
         let rx = tcp::SocketBuffer::new(vec![0; self.tcp.rx_buffer]);
         let tx = tcp::SocketBuffer::new(vec![0; self.tcp.tx_buffer]);
         let mut s = tcp::Socket::new(rx, tx);
+        s.set_rx_buffer_max(self.tcp.rx_buffer_max);
+        s.set_tx_buffer_max(self.tcp.tx_buffer_max);
         s.set_nagle_enabled(self.tcp.nagle);
         self.tcp.behaviour.apply(&mut s);
         s
@@ -415,7 +418,9 @@ mod tests {
             tcp: TcpConfig {
                 behaviour: Default::default(),
                 rx_buffer: 1024,
+                rx_buffer_max: 1024,
                 tx_buffer: 1024,
+                tx_buffer_max: 1024,
                 nagle: false,
             },
             rng: crate::rng::component_rng(1, "host/h"),

@@ -4,21 +4,25 @@ use crate::results::{Latency, Summary, WindowLimit};
 use crate::units::{format_bitrate, format_bytes, format_nanos};
 use std::fmt::Write;
 
-/// A window-limited flow: the limit, and what doubling the buffer that sets it would allow.
+/// A window-limited flow: the limit, and what doubling the buffer that sets it (or, for an
+/// autotuned buffer, its maximum) would allow.
 fn window_line(out: &mut String, w: &WindowLimit) {
     let streams = match w.streams {
         1 => String::new(),
         n => format!("{n} streams × "),
     };
+    let (setting, how) = match w.autotune_max {
+        Some(_) => (format!("{}_max", w.buffer), ", autotuned to its maximum"),
+        None => (w.buffer.to_string(), ""),
+    };
     let _ = writeln!(
         out,
-        "    window-limited: {streams}{} ({} on {}) / {} RTT = {}; {}: \"{}\" would allow up to {} if the path carries it",
+        "    window-limited: {streams}{} ({} on {}{how}) / {} RTT = {}; {setting}: \"{}\" would allow up to {} if the path carries it",
         format_bytes(w.window_bytes),
         w.buffer,
         w.host,
         format_nanos((w.min_rtt_us * 1e3) as u64),
         format_bitrate(w.limit_bps),
-        w.buffer,
         format_bytes(2 * w.window_bytes),
         format_bitrate(2.0 * w.limit_bps),
     );

@@ -11,6 +11,7 @@
 //! | sending in recovery | Proportional Rate Reduction | one segment per fast retransmit | RFC 6937, Linux since 3.2; smoltcp 0.14 |
 //! | window growth | by bytes acknowledged, Cubic keeps α_cubic | per ACK, Cubic's α switches to 1 | RFC 3465 and Linux `tcp_cubic.c`; smoltcp 0.14 (RFC 9438 §4.3) |
 //! | after a timeout | ssthresh from cwnd, kept if fast recovery set it; Cubic forgets W_max and grows ≥ 5% per RTT until the next loss | ssthresh from FlightSize; Cubic from W_max = cwnd, K = 0 | Linux `tcp_enter_loss`, `bictcp_reset`, `bictcp_update`; RFC 5681 (3.1), RFC 9438 §4.8 |
+//! | buffers | autotuned: receive 128 KiB growing by dynamic right-sizing to 32 MiB, send 16 KiB growing to two congestion windows, at most 4 MiB | fixed, 1 MiB | Linux `tcp_rmem`, `tcp_wmem` (6.18), `tcp_rcv_space_adjust`, `tcp_sndbuf_expand`; smoltcp 0.14 |
 //! | delayed ACK | 40 ms | 10 ms | Linux `TCP_DELACK_MIN`; smoltcp's default |
 //! | HyStart++ | on with Cubic | off | RFC 9406, Linux `tcp_cubic` `hystart=1`; smoltcp 0.14 |
 //!
@@ -37,6 +38,18 @@ pub const LINUX_INITIAL_WINDOW: u16 = 10;
 pub const LINUX_ACK_DELAY_MS: u64 = 40;
 /// smoltcp 0.14's delayed-ACK timeout.
 pub const SMOLTCP_ACK_DELAY_MS: u64 = 10;
+/// Linux's `tcp_rmem[1]`: a socket's receive buffer before autotuning grows it.
+pub const LINUX_RX_BUFFER: usize = 131_072;
+/// Linux's `tcp_rmem[2]` on the 6.x kernels the profile follows (6.18: 32 MiB; before 6.x
+/// 6 MiB): the most receive-buffer autotuning grows to.
+pub const LINUX_RX_BUFFER_MAX: usize = 32 << 20;
+/// Linux's `tcp_wmem[1]`: a socket's send buffer before autotuning grows it.
+pub const LINUX_TX_BUFFER: usize = 16_384;
+/// Linux's `tcp_wmem[2]`: the most send-buffer autotuning grows to.
+pub const LINUX_TX_BUFFER_MAX: usize = 4 << 20;
+/// A fixed buffer's size when a lab writes none and autotuning is off (stock smoltcp has
+/// fixed buffers; hybridlab has always given them 1 MiB).
+pub const FIXED_BUFFER: usize = 1 << 20;
 
 /// TCP behaviour of a host's sockets, resolved from its profile and overrides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +65,9 @@ pub struct TcpBehaviour {
     pub ack_delay_ms: Option<u64>,
     /// Whether the initial slow start runs HyStart++ (RFC 9406).
     pub hystart: bool,
+    /// Whether buffers a lab does not size grow as Linux's autotuning grows them (from
+    /// `tcp_rmem[1]`/`tcp_wmem[1]`); otherwise they are fixed at [`FIXED_BUFFER`].
+    pub autotune: bool,
     /// Linux's sender: RFC 6675 recovery (RFC 6582 without SACK) paced by PRR, window growth
     /// by bytes acknowledged, Cubic without the α switch, Linux's RTO and response to a
     /// timeout. `false`: smoltcp 0.14's own sender.
@@ -69,6 +85,7 @@ impl TcpBehaviour {
             sack: true,
             ack_delay_ms: Some(LINUX_ACK_DELAY_MS),
             hystart: congestion == tcp::CongestionControl::Cubic,
+            autotune: true,
             linux_sender: true,
         }
     }
@@ -82,6 +99,7 @@ impl TcpBehaviour {
             sack: true,
             ack_delay_ms: Some(SMOLTCP_ACK_DELAY_MS),
             hystart: false,
+            autotune: false,
             linux_sender: false,
         }
     }

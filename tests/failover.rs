@@ -108,16 +108,16 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
     // Measured 2.63 s.
     let probe = outage(down, "probe");
     assert!((2.6 * S..=3.0 * S).contains(&probe.outage_us), "{probe:?}");
-    // Bulk TCP (Linux profile): the RTO when the circuit fails is the 200 ms floor (the ER
-    // round trip is a few ms), and it doubles with every unanswered retransmission, at 0.2,
-    // 0.6, 1.4 and 3.0 s after the first lost segment. The path is whole again at 2.6-2.9 s,
-    // so the retransmission at 3.0 s gets through and the flow resumes one VPN round trip
-    // later; the last read before the failure was at most a round trip before it. (The stock
-    // stack's 1 s floor retries at 1 and 3 s: the same 3 s here, by coincidence of the
-    // programming delay.) Measured 3.06 s.
+    // Bulk TCP (Linux profile): the RTO when the circuit fails is the smoothed RTT (a few ms
+    // of fibre and up to 12 ms of the queue bulk TCP keeps full) plus 200 ms, and it doubles
+    // with every unanswered retransmission, at 0.22, 0.65, 1.52 and 3.26 s after the first
+    // lost segment. The path is whole again at 2.6-2.9 s, so the retransmission at 3.26 s gets
+    // through and the flow resumes one VPN round trip later; the last read before the failure
+    // was at most a round trip before it. (The stock stack's 1 s floor retries at 1 and 3 s.)
+    // Measured 3.35 s over 8 seeds.
     let bulk = outage(down, "bulk");
     assert!(
-        bulk.outage_us >= probe.outage_us && (2.9 * S..=3.2 * S).contains(&bulk.outage_us),
+        bulk.outage_us >= probe.outage_us && (3.2 * S..=3.5 * S).contains(&bulk.outage_us),
         "{bulk:?}"
     );
     // Failback: sessions return within the 5 s connect retry; the VNet moves 2 s after; the
@@ -134,11 +134,12 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
     let ergw = route_move(up, "ergw");
     assert_eq!(ergw.settled_next_hops.len(), 2, "{ergw:?}");
     assert_eq!(outage(up, "probe").outage_us, 0.0);
-    // Latency per phase: the VPN over the internet is slower than ExpressRoute.
+    // Latency per phase: the VPN over the internet is slower than ExpressRoute, even with
+    // er-primary's queue kept full by bulk TCP (ER: 4 ms of fibre and ~12 ms of queue).
     let summary = r.summary(None);
     let s = summary.apps.iter().find(|a| a.name == "probe").unwrap();
     let rtt = |i: usize| s.phases[i].rtt.as_ref().unwrap().p50_us;
-    assert!(rtt(1) > 3.0 * rtt(0), "VPN {} vs ER {}", rtt(1), rtt(0));
+    assert!(rtt(1) > 2.0 * rtt(0), "VPN {} vs ER {}", rtt(1), rtt(0));
     assert!(rtt(2) < 1.5 * rtt(0));
 }
 
@@ -149,7 +150,16 @@ fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
     lab.cut_short(15_000_000_000);
     let r = hybridlab::sim::run(&lab);
     let s = app(&r, "probe").summary(r.duration);
-    assert_eq!(s.lost, 0);
+    // Bulk TCP's window outgrows the circuit and overflows er-primary's drop-tail queue now
+    // and then (Cubic probes for capacity until a loss), and a probe arriving then is lost
+    // with its segments: a few, never more than the queue dropped.
+    let queue_drops: u64 = r
+        .links
+        .iter()
+        .filter(|l| l.name == "er-primary")
+        .map(|l| l.dirs[0].drops.queue + l.dirs[1].drops.queue)
+        .sum();
+    assert!(s.lost <= 10 && s.lost <= queue_drops, "{} lost", s.lost);
     // Only BGP keepalives cross the tunnel; the probes' 1000 round trips go over the circuit.
     assert!(
         r.tunnels[0].stats[0].encapsulated < 20,

@@ -4,12 +4,15 @@ mod common;
 use common::*;
 
 /// When the bulk flow over a 20 ms RTT path delivers again after the link failed at 5 s and
-/// came back at 5.5 s: the start of the first 100 ms window with goodput after 5.5 s.
+/// came back at 5.5 s: the start of the first 100 ms window with goodput after 5.5 s. The
+/// receiver's window is fixed near the path's bandwidth-delay product (250 KB), so no queue
+/// builds and the RTT the timer starts from is the path's.
 fn resumes_at(host_fields: &str) -> f64 {
+    let receiver = format!(r#"{host_fields}, tcp_rx_buffer: "256KiB""#);
     let text = two_hosts(
         "9s",
         r#"delay: "10ms", rate: "100Mbps""#,
-        (host_fields, host_fields),
+        (host_fields, &receiver),
         r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
     )
     .replace(
@@ -26,8 +29,8 @@ fn resumes_at(host_fields: &str) -> f64 {
 
 #[test]
 fn a_restored_path_carries_the_flow_again_after_the_profiles_timeout() {
-    // Linux: RTO = max(SRTT + 4·RTTVAR, 200 ms); backed off once during the 0.5 s outage
-    // (retransmissions near 5.2 s and 5.6 s), so the flow is back within a few hundred ms.
+    // Linux: RTO = SRTT + max(4·RTTVAR, 200 ms); backed off once during the 0.5 s outage
+    // (retransmissions near 5.22 s and 5.66 s), so the flow is back within a few hundred ms.
     let linux = resumes_at("");
     assert!(
         (5.5..=6.0).contains(&linux),
@@ -194,4 +197,84 @@ fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() 
     let (w, report) = summary(("", r#", tcp_rx_buffer: "64KiB""#), "TcpBulk(streams: 64)");
     assert!(!w.limited, "{w:?}");
     assert!(!report.contains("window-limited"), "{report}");
+}
+
+#[test]
+fn linux_buffers_grow_as_far_as_the_flow_needs_and_the_report_names_the_maximum() {
+    // 1 Gbps over 20 ms: the bandwidth-delay product is 2.5 MB. A Linux host's buffers start
+    // at 128 KiB (receive) and 16 KiB (send) and grow to carry it: no window limit.
+    let r = bulk_run(("", ""), "TcpBulk()");
+    let s = r.summary(None);
+    let w = s.apps[0].window.clone().unwrap();
+    assert!(!w.limited, "{w:?}");
+    assert!(s.apps[0].steady_goodput_bps.unwrap() > 900e6, "{w:?}");
+    let bulk = app(&r, "bulk").bulk().unwrap();
+    let (rx, tx) = (bulk.rx_buffer.unwrap(), bulk.tx_buffer.unwrap());
+    assert!(rx > 2_500_000 && rx < 32 << 20, "receive buffer {rx}");
+    assert!(tx > 2_500_000 && tx <= 4 << 20, "send buffer {tx}");
+
+    // A maximum below the bandwidth-delay product: autotuning stops there, and the report
+    // says to raise the maximum, not the buffer.
+    let r = bulk_run((r#", tcp_tx_buffer_max: "256KiB""#, ""), "TcpBulk()");
+    let s = r.summary(None);
+    let w = s.apps[0].window.clone().unwrap();
+    assert!(w.limited, "{w:?}");
+    assert_eq!(
+        (w.buffer, w.window_bytes, w.autotune_max),
+        ("tcp_tx_buffer", 256 << 10, Some(256 << 10))
+    );
+    let report = hybridlab::report::render(&s);
+    assert!(
+        report.contains("autotuned to its maximum")
+            && report.contains(r#"tcp_tx_buffer_max: "512KiB" would allow"#),
+        "{report}"
+    );
+
+    // Autotuning off: fixed 1 MiB buffers, as smoltcp's own.
+    let r = bulk_run(
+        (r#", tcp_autotune: false"#, r#", tcp_autotune: false"#),
+        "TcpBulk()",
+    );
+    let bulk = app(&r, "bulk").bulk().unwrap();
+    assert_eq!(
+        (bulk.rx_buffer, bulk.tx_buffer),
+        (Some(1 << 20), Some(1 << 20))
+    );
+    let w = r.summary(None).apps[0].window.clone().unwrap();
+    assert!(w.limited && w.autotune_max.is_none(), "{w:?}");
+}
+
+#[test]
+fn buffer_settings_that_contradict_each_other_are_refused() {
+    let refused = |fields: &str, says: &str| {
+        let text = two_hosts(
+            "1s",
+            r#"delay: "1ms""#,
+            (fields, ""),
+            r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
+        );
+        let err = hybridlab::lab::load_str(&text, std::path::Path::new("lab.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("host 'a'") && err.contains(says),
+            "{fields}: {err}"
+        );
+    };
+    refused(
+        r#", tcp_rx_buffer: "1MiB", tcp_rx_buffer_max: "8MiB""#,
+        "sets both tcp_rx_buffer and tcp_rx_buffer_max",
+    );
+    refused(
+        r#", tcp_autotune: false, tcp_tx_buffer_max: "8MiB""#,
+        "sets tcp_tx_buffer_max with autotuning off",
+    );
+    refused(
+        r#", tcp_rx_buffer_max: "64KiB""#,
+        "tcp_rx_buffer_max 65536 bytes is below the 131072 bytes",
+    );
+    refused(
+        r#", tcp: Rfc6298, tcp_rx_buffer_max: "8MiB""#,
+        "autotuning off",
+    );
 }

@@ -59,11 +59,12 @@ fn idle_probe_rtt_is_the_sum_of_propagation_and_serialization() {
 #[test]
 fn a_receive_window_below_the_bdp_limits_tcp_to_window_over_rtt() {
     // 100 Mbps, 20 ms RTT: the BDP is 250 kB; a 48 KiB window allows window/RTT ~ 19.6 Mbps.
+    // The sender's buffer is fixed well above it, so that only the receive window limits.
     let window = 48 * 1024;
     let text = two_hosts(
         "12s",
         r#"delay: "10ms", rate: "100Mbps""#,
-        ("", r#", tcp_rx_buffer: "48KiB""#),
+        (r#", tcp_tx_buffer: "1MiB""#, r#", tcp_rx_buffer: "48KiB""#),
         r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
     );
     let r = run(&text);

@@ -31,6 +31,8 @@ pub struct Sender {
     written: u64,
     connected: bool,
     closed: bool,
+    /// The send buffer's autotuning maximum, if it is autotuned.
+    tx_buffer_max: Option<u64>,
 }
 
 impl Sender {
@@ -43,6 +45,7 @@ impl Sender {
         rate: Option<u64>,
     ) -> Self {
         let socket = host.tcp_socket();
+        let tcp = host.tcp;
         Sender {
             socket: host.open(Endpoint::Tcp(local_port)).add(socket),
             dst: IpEndpoint::new(IpAddress::Ipv4(app.to_addr), port),
@@ -54,6 +57,7 @@ impl Sender {
             written: 0,
             connected: false,
             closed: false,
+            tx_buffer_max: (tcp.tx_buffer_max > tcp.tx_buffer).then_some(tcp.tx_buffer_max as u64),
         }
     }
 
@@ -89,6 +93,7 @@ impl Agent for Sender {
             rec.established_at = Some(now);
         }
         rec.tx_buffer = Some(s.send_capacity() as u64);
+        rec.tx_buffer_max = self.tx_buffer_max;
         if let Some(rtt) = s.min_rtt() {
             rec.tcp_rtt(rtt.total_micros() * 1_000);
         }
@@ -121,15 +126,19 @@ pub struct Receiver {
     socket: SocketHandle,
     port: u16,
     expected: Option<u64>,
+    /// The receive buffer's autotuning maximum, if it is autotuned.
+    rx_buffer_max: Option<u64>,
 }
 
 impl Receiver {
     pub fn new(host: &mut Host, port: u16, expected: Option<u64>) -> Self {
         let socket = host.tcp_socket();
+        let tcp = host.tcp;
         Receiver {
             socket: host.open(Endpoint::Tcp(port)).add(socket),
             port,
             expected,
+            rx_buffer_max: (tcp.rx_buffer_max > tcp.rx_buffer).then_some(tcp.rx_buffer_max as u64),
         }
     }
 }
@@ -146,6 +155,7 @@ impl Agent for Receiver {
         let rec = rec.bulk_mut()?;
         let s = sockets.get_mut::<tcp::Socket>(self.socket);
         rec.rx_buffer = Some(s.recv_capacity() as u64);
+        rec.rx_buffer_max = self.rx_buffer_max;
         if s.state() == tcp::State::Closed && rec.bytes_received == 0 {
             let _ = s.listen(self.port);
         }

@@ -245,6 +245,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
                 }
             }))
             .min();
+        // A socket's buffers at the start (autotuned ones grow only for bulk flows).
         let tcp = |node: usize| match &lab.nodes[node].kind {
             NodeKind::Host(h) => (h.tcp.rx_buffer + h.tcp.tx_buffer) as u64,
             NodeKind::Router(_) => 0,
@@ -282,9 +283,13 @@ pub fn estimate(lab: &Lab) -> Estimate {
                 rate,
                 ..
             } => {
-                let buffers = u64::from(streams).saturating_mul(tcp(a.from) + tcp(a.to));
-                let window = match (&lab.nodes[a.from].kind, &lab.nodes[a.to].kind) {
-                    (NodeKind::Host(x), NodeKind::Host(y)) => x.tcp.tx_buffer.min(y.tcp.rx_buffer),
+                let (sender, receiver) = match (&lab.nodes[a.from].kind, &lab.nodes[a.to].kind) {
+                    (NodeKind::Host(x), NodeKind::Host(y)) => (Some(&x.tcp), Some(&y.tcp)),
+                    _ => (None, None),
+                };
+                // The most a window can be: what autotuning may grow the buffers to.
+                let window = match (sender, receiver) {
+                    (Some(x), Some(y)) => x.tx_buffer_max.min(y.rx_buffer_max),
                     _ => 0,
                 } as f64;
                 // Bits per second: the slowest link or gateway, the buffers over the round
@@ -301,6 +306,27 @@ pub fn estimate(lab: &Lab) -> Estimate {
                 let bytes = size
                     .map_or(f64::INFINITY, |s| s as f64)
                     .min(bps * seconds / 8.0);
+                // Autotuned buffers grow as far as the flow needs: the receive buffer to about
+                // four bandwidth-delay products (twice a round trip's reads, and twice that while
+                // the sender speeds up), the send buffer to two windows; fixed ones are fixed.
+                let bdp = if bps.is_finite() {
+                    bps / 8.0 * (2.0 * delay as f64 / 1e9)
+                } else {
+                    f64::INFINITY
+                };
+                let grown = |start: usize, max: usize, windows: f64| -> u64 {
+                    (windows * bdp).clamp(start as f64, max as f64) as u64
+                };
+                let per_stream = match (sender, receiver) {
+                    (Some(x), Some(y)) => {
+                        let sending = grown(x.tx_buffer, x.tx_buffer_max, 2.0) + x.rx_buffer as u64;
+                        let receiving =
+                            grown(y.rx_buffer, y.rx_buffer_max, 4.0) + y.tx_buffer as u64;
+                        sending + receiving
+                    }
+                    _ => 0,
+                };
+                let buffers = u64::from(streams).saturating_mul(per_stream);
                 let windows = (seconds * 10.0).ceil() as u64;
                 (
                     buffers + hist(f64::INFINITY) + windows * 8,
@@ -309,7 +335,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
                         format!(
                             "{streams} stream(s) at up to {} over {hops} links, each with its hosts' socket buffers ({})",
                             crate::units::format_bitrate(bps),
-                            format_bytes(tcp(a.from) + tcp(a.to))
+                            format_bytes(per_stream)
                         )
                     } else {
                         "its path has no rate and no delay, so TCP would move data without limit at one instant: give a link of the path a delay or a rate, or the app a size or rate".to_string()

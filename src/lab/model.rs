@@ -104,8 +104,13 @@ pub struct TcpConfig {
     /// Congestion control, timers, initial window, SACK and delayed ACKs, from the host's
     /// profile and overrides.
     pub behaviour: crate::tcp::TcpBehaviour,
+    /// Receive buffer per socket at the start, and the most it may grow to by autotuning
+    /// (equal: a fixed buffer).
     pub rx_buffer: usize,
+    pub rx_buffer_max: usize,
+    /// Send buffer per socket at the start, and the most it may grow to.
     pub tx_buffer: usize,
+    pub tx_buffer_max: usize,
     pub nagle: bool,
 }
 

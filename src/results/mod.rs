@@ -79,6 +79,9 @@ pub struct BulkRecord {
     /// smallest RTT any sender measured.
     pub rx_buffer: Option<u64>,
     pub tx_buffer: Option<u64>,
+    /// The most autotuning may grow each buffer to, for buffers that are autotuned.
+    pub rx_buffer_max: Option<u64>,
+    pub tx_buffer_max: Option<u64>,
     pub min_rtt: Option<Time>,
     /// The lab's fault instants, sorted and distinct: phase k > 0 begins at `phase_starts[k-1]`.
     pub phase_starts: Vec<Time>,
@@ -187,6 +190,8 @@ impl BulkRecord {
             last_read: None,
             rx_buffer: None,
             tx_buffer: None,
+            rx_buffer_max: None,
+            tx_buffer_max: None,
             min_rtt: None,
             phase_starts: fault_instants.to_vec(),
             phase_bytes: vec![0; fault_instants.len() + 1],
@@ -220,21 +225,25 @@ impl BulkRecord {
     /// name the sending and receiving hosts.
     fn window_limit(&self, from: &str, to: &str, steady_bps: Option<f64>) -> Option<WindowLimit> {
         let (rx, tx, rtt) = (self.rx_buffer?, self.tx_buffer?, self.min_rtt?);
-        let (window_bytes, buffer, host) = if rx <= tx {
-            (rx, "tcp_rx_buffer", to)
+        let (window_bytes, buffer, host, autotune_max) = if rx <= tx {
+            (rx, "tcp_rx_buffer", to, self.rx_buffer_max)
         } else {
-            (tx, "tcp_tx_buffer", from)
+            (tx, "tcp_tx_buffer", from, self.tx_buffer_max)
         };
         let limit_bps =
             f64::from(self.streams) * window_bytes as f64 * 8.0 / (rtt.max(1) as f64 / 1e9);
+        // An autotuned buffer below its maximum would have grown had the flow needed it.
+        let could_grow = autotune_max.is_some_and(|max| window_bytes < max);
         Some(WindowLimit {
             streams: self.streams,
             window_bytes,
             buffer,
             host: host.to_string(),
+            autotune_max,
             min_rtt_us: us(rtt),
             limit_bps,
-            limited: steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
+            limited: !could_grow
+                && steady_bps.is_some_and(|g| g >= (1.0 - WINDOW_LIMITED) * limit_bps),
         })
     }
 }
@@ -512,6 +521,10 @@ pub struct WindowLimit {
     pub window_bytes: u64,
     pub buffer: &'static str,
     pub host: String,
+    /// For an autotuned buffer, the most it may grow to (`window_bytes` is what it grew to);
+    /// absent for a fixed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autotune_max: Option<u64>,
     /// The smallest RTT the senders measured (microseconds): the path without queueing.
     pub min_rtt_us: f64,
     pub limit_bps: f64,

@@ -149,12 +149,23 @@ pub enum NodeSpec {
         gateway: Option<String>,
         #[serde(default)]
         congestion: Congestion,
-        /// TCP receive buffer per socket (also sets the window scale). Default 1 MiB.
+        /// TCP receive buffer per socket, fixed at this size (as `SO_RCVBUF`; also sets the
+        /// window scale). Default: the profile's (`Linux`: autotuned, `Rfc6298`: 1 MiB).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tcp_rx_buffer: Option<Bytes>,
-        /// TCP send buffer per socket. Default 1 MiB.
+        /// TCP send buffer per socket, fixed at this size (as `SO_SNDBUF`). Default: the
+        /// profile's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tcp_tx_buffer: Option<Bytes>,
+        /// Overrides whether buffers the lab does not size are autotuned (`Linux`: true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tcp_autotune: Option<bool>,
+        /// The most receive-buffer autotuning grows to (Linux's `tcp_rmem[2]`). Default 32 MiB.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tcp_rx_buffer_max: Option<Bytes>,
+        /// The most send-buffer autotuning grows to (Linux's `tcp_wmem[2]`). Default 4 MiB.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tcp_tx_buffer_max: Option<Bytes>,
         /// Nagle's algorithm on TCP sockets. Default true.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nagle: Option<bool>,

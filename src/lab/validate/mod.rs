@@ -11,8 +11,6 @@ use crate::route::{NextHop, Port, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-/// Default per-socket TCP buffer: 1 MiB, above the bandwidth-delay product of 1 Gbps × 8 ms.
-pub const DEFAULT_TCP_BUFFER: usize = 1 << 20;
 /// smoltcp panics on a receive buffer above 1 GiB (its window scale tops out).
 const MAX_TCP_BUFFER: u64 = 1 << 30;
 /// The smallest MTU IPv4 allows (RFC 791).

@@ -3,7 +3,10 @@
 
 use super::*;
 use crate::lab::spec::TcpProfile;
-use crate::tcp::TcpBehaviour;
+use crate::tcp::{
+    TcpBehaviour, FIXED_BUFFER, LINUX_RX_BUFFER, LINUX_RX_BUFFER_MAX, LINUX_TX_BUFFER,
+    LINUX_TX_BUFFER_MAX,
+};
 use smoltcp::socket::tcp::CongestionControl;
 
 /// The nodes with their kind-specific settings (interfaces come with the links).
@@ -20,8 +23,10 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
                     routes: Vec::new(),
                     tcp: TcpConfig {
                         behaviour: Default::default(),
-                        rx_buffer: DEFAULT_TCP_BUFFER,
-                        tx_buffer: DEFAULT_TCP_BUFFER,
+                        rx_buffer: FIXED_BUFFER,
+                        rx_buffer_max: FIXED_BUFFER,
+                        tx_buffer: FIXED_BUFFER,
+                        tx_buffer_max: FIXED_BUFFER,
                         nagle: true,
                     },
                 }),
@@ -180,6 +185,9 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
             congestion,
             tcp_rx_buffer,
             tcp_tx_buffer,
+            tcp_autotune,
+            tcp_rx_buffer_max,
+            tcp_tx_buffer_max,
             nagle,
             tcp,
             min_rto,
@@ -275,23 +283,84 @@ pub(super) fn hosts(spec: &LabSpec, nodes: &mut [Node], c: &mut Checker) {
         if let Some(h) = hystart {
             behaviour.hystart = *h;
         }
-        let mut buffer = |what: &str, b: &Option<crate::units::Bytes>| -> usize {
-            match b {
-                None => DEFAULT_TCP_BUFFER,
-                Some(b) if b.0 == 0 || b.0 > MAX_TCP_BUFFER => {
+        let autotune = tcp_autotune.unwrap_or(behaviour.autotune);
+        // A written size fixes the buffer (as SO_RCVBUF and SO_SNDBUF do on Linux); one not
+        // written is autotuned from Linux's starting size up to its maximum, or fixed.
+        let mut buffer = |what: &str,
+                          size: &Option<crate::units::Bytes>,
+                          max: &Option<crate::units::Bytes>,
+                          (start, default_max): (usize, usize)|
+         -> (usize, usize) {
+            let checked = |c: &mut Checker, field: &str, b: crate::units::Bytes| {
+                if b.0 == 0 || b.0 > MAX_TCP_BUFFER {
                     c.fail(
                         &item,
-                        format!("{what} {} bytes is outside 1 byte..1 GiB", b.0),
+                        format!("{field} {} bytes is outside 1 byte..1 GiB", b.0),
                     );
-                    DEFAULT_TCP_BUFFER
+                    FIXED_BUFFER
+                } else {
+                    b.0 as usize
                 }
-                Some(b) => b.0 as usize,
+            };
+            let max = max.map(|m| (m, checked(c, &format!("{what}_max"), m)));
+            match (size, max) {
+                (Some(b), None) => {
+                    let b = checked(c, what, *b);
+                    (b, b)
+                }
+                (Some(_), Some(_)) => {
+                    c.fail(
+                        &item,
+                        format!(
+                            "sets both {what} and {what}_max: a written {what} fixes the size, \
+                             {what}_max bounds an autotuned one; write one of them"
+                        ),
+                    );
+                    (FIXED_BUFFER, FIXED_BUFFER)
+                }
+                (None, _) if !autotune => {
+                    if max.is_some() {
+                        c.fail(
+                            &item,
+                            format!(
+                                "sets {what}_max with autotuning off: the buffer is fixed at \
+                                 {FIXED_BUFFER} bytes; remove {what}_max or set tcp_autotune: true"
+                            ),
+                        );
+                    }
+                    (FIXED_BUFFER, FIXED_BUFFER)
+                }
+                (None, Some((m, bytes))) if bytes < start => {
+                    c.fail(
+                        &item,
+                        format!(
+                            "{what}_max {} bytes is below the {start} bytes an autotuned buffer starts at",
+                            m.0
+                        ),
+                    );
+                    (start, start)
+                }
+                (None, max) => (start, max.map_or(default_max, |(_, bytes)| bytes)),
             }
         };
+        let (rx_buffer, rx_buffer_max) = buffer(
+            "tcp_rx_buffer",
+            tcp_rx_buffer,
+            tcp_rx_buffer_max,
+            (LINUX_RX_BUFFER, LINUX_RX_BUFFER_MAX),
+        );
+        let (tx_buffer, tx_buffer_max) = buffer(
+            "tcp_tx_buffer",
+            tcp_tx_buffer,
+            tcp_tx_buffer_max,
+            (LINUX_TX_BUFFER, LINUX_TX_BUFFER_MAX),
+        );
         let tcp = TcpConfig {
             behaviour,
-            rx_buffer: buffer("tcp_rx_buffer", tcp_rx_buffer),
-            tx_buffer: buffer("tcp_tx_buffer", tcp_tx_buffer),
+            rx_buffer,
+            rx_buffer_max,
+            tx_buffer,
+            tx_buffer_max,
             nagle: nagle.unwrap_or(true),
         };
         if let NodeKind::Host(h) = &mut nodes[i].kind {

@@ -18,6 +18,7 @@ use crate::wire::{
     TcpRepr, TcpSeqNumber, TcpTimestampGenerator, TcpTimestampRepr,
 };
 
+mod autotune;
 mod congestion;
 mod hystart;
 mod prr;
@@ -614,6 +615,10 @@ pub struct Socket<'a> {
     /// Whether Cubic's Reno-friendly α switches to 1 (RFC 9438 §4.3).
     cubic_alpha_switch: bool,
     linux_timeout_response: bool,
+    /// Receive-buffer autotuning (`set_rx_buffer_max`), when on.
+    rx_autotune: Option<autotune::RxAutotune>,
+    /// The send buffer's autotuning ceiling (`set_tx_buffer_max`); 0: a fixed buffer.
+    tx_buffer_max: usize,
     /// Whether the initial slow start runs HyStart++ (RFC 9406).
     hystart_enabled: bool,
     /// HyStart++ state of the current connection.
@@ -711,6 +716,8 @@ impl<'a> Socket<'a> {
             byte_counting: false,
             cubic_alpha_switch: true,
             linux_timeout_response: false,
+            rx_autotune: None,
+            tx_buffer_max: 0,
             hystart_enabled: false,
             hystart: hystart::HyStart::new(false),
             tsval_generator: None,
@@ -780,6 +787,38 @@ impl<'a> Socket<'a> {
     /// plateau (W_max forgotten) and grows at least 5% per round trip until the next
     /// congestion event, as from the start of a connection. Off by default (RFC 5681 (3.1),
     /// RFC 9438 §4.8).
+    /// Let the receive buffer grow, as Linux's receive-buffer autotuning ("dynamic
+    /// right-sizing") grows it, up to `max` bytes: once per round trip, to about twice what the
+    /// application read in the last one. The window scale is chosen for `max`. `max` no larger
+    /// than the buffer, or a buffer whose storage is borrowed, keeps its size (the default).
+    /// Set it before the socket connects or listens. At most 1 GiB (RFC 7323).
+    pub fn set_rx_buffer_max(&mut self, max: usize) {
+        let max = max.min(1 << 30);
+        self.rx_autotune =
+            (max > self.rx_buffer.capacity()).then(|| autotune::RxAutotune::new(max));
+        let rx_cap_log2 =
+            mem::size_of::<usize>() * 8 - self.rx_window_max().leading_zeros() as usize;
+        self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
+    }
+
+    /// Let the send buffer grow, as Linux's `tcp_sndbuf_expand` does, to twice the congestion
+    /// window (at least ten segments) when an ACK finds the application filled it while the
+    /// window is not full, by at least a quarter at a time, up to `max` bytes. `max` no larger
+    /// than the buffer keeps its size (the default).
+    pub fn set_tx_buffer_max(&mut self, max: usize) {
+        self.tx_buffer_max = if max > self.tx_buffer.capacity() {
+            max
+        } else {
+            0
+        };
+    }
+
+    /// The largest receive buffer this socket may have: what its window scale is chosen for.
+    fn rx_window_max(&self) -> usize {
+        let capacity = self.rx_buffer.capacity();
+        self.rx_autotune.map_or(capacity, |rx| rx.max.max(capacity))
+    }
+
     pub fn set_linux_timeout_response(&mut self, enabled: bool) {
         self.linux_timeout_response = enabled;
         self.congestion_controller
@@ -1162,7 +1201,10 @@ impl<'a> Socket<'a> {
 
     fn reset(&mut self) {
         let rx_cap_log2 =
-            mem::size_of::<usize>() * 8 - self.rx_buffer.capacity().leading_zeros() as usize;
+            mem::size_of::<usize>() * 8 - self.rx_window_max().leading_zeros() as usize;
+        if let Some(rx) = &mut self.rx_autotune {
+            rx.reset();
+        }
 
         self.state = State::Closed;
         self.timer = Timer::new();
@@ -2392,6 +2434,9 @@ impl<'a> Socket<'a> {
             .set_remote_window(new_remote_win_len);
 
         if ack_len > 0 {
+            // The application filled the buffer (Linux's `SOCK_NOSPACE`): only then may it grow.
+            let tx_buffer_filled = self.tx_buffer.window() == 0;
+
             // Dequeue acknowledged octets.
             debug_assert!(self.tx_buffer.len() >= ack_len);
             tcp_trace!(
@@ -2400,6 +2445,20 @@ impl<'a> Socket<'a> {
                 self.tx_buffer.len() - ack_len
             );
             self.tx_buffer.dequeue_allocated(ack_len);
+
+            // tcp_new_space: when the application filled the buffer while the congestion
+            // window is not, the buffer is what limits the sender, so it grows to two windows
+            // (by at least a quarter, so that a window growing segment by segment does not
+            // move the buffer on every ACK).
+            let cwnd = self.congestion_controller.inner().window();
+            let capacity = self.tx_buffer.capacity();
+            if tx_buffer_filled && self.tx_buffer_max > capacity && self.flight_size() < cwnd {
+                let target = autotune::send_buffer_for(cwnd, self.remote_mss, self.tx_buffer_max);
+                if target > capacity {
+                    self.tx_buffer
+                        .grow(target.max(capacity + capacity / 4).min(self.tx_buffer_max));
+                }
+            }
 
             // There's new room available in tx_buffer, wake the waiting task if any.
             #[cfg(feature = "async")]
@@ -2573,6 +2632,21 @@ impl<'a> Socket<'a> {
                 self.rx_buffer.len() + contig_len
             );
             self.rx_buffer.enqueue_unallocated(contig_len);
+
+            if let Some(rx) = &mut self.rx_autotune {
+                let rcv_nxt = self.remote_seq_no + self.rx_buffer.len();
+                let grow_to = rx.on_data(
+                    cx.now(),
+                    rcv_nxt,
+                    self.rx_buffer.window(),
+                    self.remote_seq_no,
+                    self.rx_buffer.capacity(),
+                    self.remote_mss,
+                );
+                if let Some(capacity) = grow_to {
+                    self.rx_buffer.grow(capacity);
+                }
+            }
 
             // There's new data in rx_buffer, notify waiting task if any.
             #[cfg(feature = "async")]

@@ -56,6 +56,41 @@ impl<'a, T: 'a> RingBuffer<'a, T> {
         self.storage.len()
     }
 
+    /// Grow owned storage to `capacity` elements, keeping every element where it is relative
+    /// to the read position (allocated and unallocated alike, so data written ahead with
+    /// `write_unallocated` keeps its offset). Returns whether it grew: borrowed storage and a
+    /// `capacity` no larger than today's leave the buffer as it is.
+    #[cfg(feature = "alloc")]
+    pub fn grow(&mut self, capacity: usize) -> bool
+    where
+        T: Clone + Default,
+    {
+        let ManagedSlice::Owned(storage) = &mut self.storage else {
+            return false;
+        };
+        if capacity <= storage.len() {
+            return false;
+        }
+        // A fresh allocation (for bytes, zeroed pages the kernel maps only when touched) with
+        // the ring laid out from its read position: no page of the new space is written here.
+        let mut grown = alloc::vec![T::default(); capacity];
+        let (wrapped, from_read) = storage.split_at(self.read_at);
+        grown[..from_read.len()].clone_from_slice(from_read);
+        grown[from_read.len()..from_read.len() + wrapped.len()].clone_from_slice(wrapped);
+        *storage = grown;
+        self.read_at = 0;
+        true
+    }
+
+    /// Without an allocator storage cannot grow: the buffer keeps its size.
+    #[cfg(not(feature = "alloc"))]
+    pub fn grow(&mut self, _capacity: usize) -> bool
+    where
+        T: Clone + Default,
+    {
+        false
+    }
+
     /// Clear the ring buffer, and reset every element.
     pub fn reset(&mut self)
     where
@@ -410,6 +445,31 @@ impl<'a, T: 'a> From<ManagedSlice<'a, T>> for RingBuffer<'a, T> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    #[cfg(feature = "alloc")]
+    fn test_grow_keeps_allocated_and_unallocated_offsets() {
+        let mut ring = RingBuffer::new(vec![0u8; 8]);
+        // Wrap the ring: read position 6, data 6 7 0 1, out-of-order byte 9 two ahead.
+        assert_eq!(ring.enqueue_slice(&[0; 6]), 6);
+        assert_eq!(ring.dequeue_many(6).len(), 6);
+        assert_eq!(ring.enqueue_slice(&[1, 2, 3, 4]), 4);
+        assert_eq!(ring.write_unallocated(1, &[9]), 1);
+        assert!(ring.grow(16));
+        assert_eq!(ring.capacity(), 16);
+        assert_eq!(ring.len(), 4);
+        assert_eq!(ring.window(), 12);
+        ring.enqueue_unallocated(2);
+        let mut out = [0u8; 6];
+        assert_eq!(ring.dequeue_slice(&mut out), 6);
+        assert_eq!(out, [1, 2, 3, 4, 0, 9]);
+        // Smaller or borrowed storage is left alone.
+        assert!(!ring.grow(8));
+        let mut storage = [0u8; 4];
+        let mut borrowed = RingBuffer::new(&mut storage[..]);
+        assert!(!borrowed.grow(8));
+        assert_eq!(borrowed.capacity(), 4);
+    }
 
     #[test]
     fn test_buffer_length_changes() {
