@@ -320,6 +320,13 @@ impl RttEstimator {
     }
 }
 
+/// The window scale (RFC 7323) that lets a receive buffer of `capacity` bytes be advertised
+/// whole: the bits it needs beyond the header's 16.
+fn window_shift(capacity: usize) -> u8 {
+    let bits = mem::size_of::<usize>() * 8 - capacity.leading_zeros() as usize;
+    bits.saturating_sub(16) as u8
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Timer {
@@ -672,7 +679,6 @@ impl<'a> Socket<'a> {
         if rx_capacity > (1 << 30) {
             panic!("receiving buffer too large, cannot exceed 1 GiB")
         }
-        let rx_cap_log2 = mem::size_of::<usize>() * 8 - rx_capacity.leading_zeros() as usize;
 
         Socket {
             state: State::Closed,
@@ -693,7 +699,7 @@ impl<'a> Socket<'a> {
             remote_last_ack: None,
             remote_last_win: 0,
             remote_win_len: 0,
-            remote_win_shift: rx_cap_log2.saturating_sub(16) as u8,
+            remote_win_shift: window_shift(rx_capacity),
             remote_win_scale: None,
             remote_has_sack: false,
             sack_enabled: true,
@@ -782,11 +788,6 @@ impl<'a> Socket<'a> {
         controller.set_linux_timeout_response(self.linux_timeout_response);
     }
 
-    /// Respond to a retransmission timeout as Linux's `tcp_enter_loss` and `tcp_cubic` do:
-    /// ssthresh from cwnd, kept when the timer fires during fast recovery; Cubic then has no
-    /// plateau (W_max forgotten) and grows at least 5% per round trip until the next
-    /// congestion event, as from the start of a connection. Off by default (RFC 5681 (3.1),
-    /// RFC 9438 §4.8).
     /// Let the receive buffer grow, as Linux's receive-buffer autotuning ("dynamic
     /// right-sizing") grows it, up to `max` bytes: once per round trip, to about twice what the
     /// application read in the last one. The window scale is chosen for `max`. `max` no larger
@@ -796,9 +797,7 @@ impl<'a> Socket<'a> {
         let max = max.min(1 << 30);
         self.rx_autotune =
             (max > self.rx_buffer.capacity()).then(|| autotune::RxAutotune::new(max));
-        let rx_cap_log2 =
-            mem::size_of::<usize>() * 8 - self.rx_window_max().leading_zeros() as usize;
-        self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
+        self.remote_win_shift = window_shift(self.rx_window_max());
     }
 
     /// Let the send buffer grow, as Linux's `tcp_sndbuf_expand` does, to twice the congestion
@@ -819,6 +818,11 @@ impl<'a> Socket<'a> {
         self.rx_autotune.map_or(capacity, |rx| rx.max.max(capacity))
     }
 
+    /// Respond to a retransmission timeout as Linux's `tcp_enter_loss` and `tcp_cubic` do:
+    /// ssthresh from cwnd, kept when the timer fires during fast recovery; Cubic then has no
+    /// plateau (W_max forgotten) and grows at least 5% per round trip until the next
+    /// congestion event, as from the start of a connection. Off by default (RFC 5681 (3.1),
+    /// RFC 9438 §4.8).
     pub fn set_linux_timeout_response(&mut self, enabled: bool) {
         self.linux_timeout_response = enabled;
         self.congestion_controller
@@ -1200,8 +1204,6 @@ impl<'a> Socket<'a> {
     }
 
     fn reset(&mut self) {
-        let rx_cap_log2 =
-            mem::size_of::<usize>() * 8 - self.rx_window_max().leading_zeros() as usize;
         if let Some(rx) = &mut self.rx_autotune {
             rx.reset();
         }
@@ -1222,7 +1224,7 @@ impl<'a> Socket<'a> {
         self.remote_last_win = 0;
         self.remote_win_len = 0;
         self.remote_win_scale = None;
-        self.remote_win_shift = rx_cap_log2.saturating_sub(16) as u8;
+        self.remote_win_shift = window_shift(self.rx_window_max());
         self.remote_mss = DEFAULT_MSS;
         self.sack_reported = [None; 3];
         self.recovery = recovery::Recovery::new();
