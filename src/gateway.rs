@@ -5,6 +5,7 @@
 //! | SKU | throughput | packets/s | applies to |
 //! |---|---|---|---|
 //! | Basic | 100 Mbps | — | tunnel traffic |
+//! | VpnStandard, VpnHighPerformance (legacy) | 100 / 200 Mbps | — | tunnel traffic |
 //! | VpnGw1 (Gen1 and Gen2) | 650 Mbps | 62k (per tunnel, GCMAES256) | tunnel traffic |
 //! | VpnGw2 | 1 Gbps | — | tunnel traffic |
 //! | VpnGw2Gen2 | 1.25 Gbps | 120k | tunnel traffic |
@@ -47,6 +48,12 @@ pub enum Sku {
     VpnGw3Az,
     VpnGw4Az,
     VpnGw5Az,
+    /// The legacy VPN SKUs a gateway of type Vpn named `Standard` and `HighPerformance`:
+    /// 100 and 200 Mbps (the platform's legacy-SKU table; since 30 September 2025 migrated to
+    /// VpnGw1AZ and VpnGw2AZ). In a lab, `Standard` and `HighPerformance` are the ExpressRoute
+    /// SKUs of those names.
+    VpnStandard,
+    VpnHighPerformance,
     Standard,
     HighPerformance,
     UltraPerformance,
@@ -86,7 +93,8 @@ impl Sku {
         use Sku::*;
         // (aggregate throughput, aggregate pps, per-tunnel throughput and pps)
         let (throughput, pps, tunnel) = match self {
-            Basic => (100 * M, None, None),
+            Basic | VpnStandard => (100 * M, None, None),
+            VpnHighPerformance => (200 * M, None, None),
             VpnGw1 | VpnGw1Gen2 | VpnGw1Az => (650 * M, None, Some((650 * M, Some(62_000)))),
             VpnGw2 | VpnGw2Az => (G, None, None),
             VpnGw2Gen2 => (1_250 * M, None, Some((1_250 * M, Some(120_000)))),
@@ -136,6 +144,8 @@ impl Sku {
                 | VpnGw3Az
                 | VpnGw4Az
                 | VpnGw5Az
+                | VpnStandard
+                | VpnHighPerformance
         )
     }
 }

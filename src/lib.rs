@@ -17,6 +17,7 @@ pub mod findings;
 pub mod gateway;
 pub mod histogram;
 pub mod host;
+pub mod import;
 pub mod lab;
 pub mod link;
 pub mod observe;

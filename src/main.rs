@@ -86,6 +86,21 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<Override>,
     },
+    /// Print the lab an ARM template (Bicep's output) or resource JSON describes: the cloud
+    /// side as read, every assumption marked, ready to check and run (README, "Your own design").
+    #[command(
+        after_help = "Example: emulate import infra/network.json --parameters infra/prod.parameters.json --param vpnSku=VpnGw2AZ > prod.ron"
+    )]
+    Import {
+        /// The infrastructure file (JSON).
+        file: PathBuf,
+        /// An ARM deployment-parameters file.
+        #[arg(long, value_name = "FILE")]
+        parameters: Option<PathBuf>,
+        /// A template parameter's value (repeatable; a later one wins), read as its type.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+    },
     /// Run two or more labs in parallel and put their apps' figures side by side.
     #[command(
         after_help = "Example: emulate compare topologies/s2s-vpn.ron topologies/expressroute.ron --json cmp.json --svg cmp.svg"
@@ -236,6 +251,11 @@ fn main() -> ExitCode {
             labs, sets, budget, ..
         }) => check(&labs, &sets, &budget),
         Some(Command::Draw { lab, svg, sets }) => draw(&lab, &svg, &sets),
+        Some(Command::Import {
+            file,
+            parameters,
+            params,
+        }) => import(&file, parameters.as_deref(), &params),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Compare {
@@ -383,6 +403,23 @@ fn print_expanded(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> 
     Ok(true)
 }
 
+/// Prints the lab an infrastructure file becomes.
+fn import(file: &Path, parameters: Option<&Path>, params: &[String]) -> Result<bool, String> {
+    let params = params
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| format!("--param {p}: expected NAME=VALUE"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let text =
+        hybridlab::import::import_file(file, parameters, &params).map_err(|e| e.to_string())?;
+    out(&text)?;
+    Ok(true)
+}
+
 /// Validates every file (reporting each that fails), then says whether all were valid.
 fn check(paths: &[PathBuf], sets: &[Override], settings: &[String]) -> Result<bool, String> {
     let budget = budget(settings)?;
@@ -397,6 +434,9 @@ fn check(paths: &[PathBuf], sets: &[Override], settings: &[String]) -> Result<bo
             Ok((lab, estimate)) => {
                 for w in &lab.warnings {
                     out(&format!("warning: {w}\n"))?;
+                }
+                for a in &lab.assumptions {
+                    out(&format!("assumed: {}\n", hybridlab::lab::escape(a)))?;
                 }
                 out(&format!(
                     "{}: lab '{}' is valid: {} nodes, {} links, {} apps, {} faults, {} expectations\n",

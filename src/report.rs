@@ -62,6 +62,12 @@ pub fn render(s: &Summary) -> String {
         s.seed,
         format_nanos((s.duration_us * 1e3) as u64)
     );
+    if !s.assumptions.is_empty() {
+        let _ = writeln!(out, "\nassumptions (what the imported design does not say)");
+        for a in &s.assumptions {
+            let _ = writeln!(out, "  {}", crate::lab::escape(a));
+        }
+    }
     if let Some(at) = s.stalled_at_us {
         let _ = writeln!(
             out,

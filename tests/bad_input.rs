@@ -1,7 +1,7 @@
 //! Bad input never panics: it exits with code 2 and a message that says where (file:line:column)
 //! or which item breaks which rule.
 
-use std::path::PathBuf;
+mod common;
 use std::process::Command;
 
 const GOOD: &str = r#"(
@@ -61,17 +61,15 @@ fn the_good_lab_checks_and_runs() {
 
 #[test]
 fn every_shipped_topology_is_valid() {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/topologies"));
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in common::shipped_labs() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("//"),
             "{} starts with teaching comments",
             path.display()
         );
-        let (code, out) = emulate(&["check"], Some(&text));
+        let (code, out) = emulate(&["check", path.to_str().unwrap()], None);
         assert_eq!(code, 0, "{}: {out}", path.display());
         // A lab that shows the mistake a warning is about warns; no other lab does.
         let on_purpose = path

@@ -6,14 +6,8 @@ use hybridlab::lab;
 use std::path::{Path, PathBuf};
 
 fn shipped_labs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut labs: Vec<PathBuf> = std::fs::read_dir(root.join("topologies"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
-    labs.sort();
-    labs.push(root.join("tests/labs/every-field.ron"));
+    let mut labs = common::shipped_labs();
+    labs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/labs/every-field.ron"));
     labs
 }
 

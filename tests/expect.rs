@@ -39,13 +39,7 @@ fn lab_expecting(expect: &str) -> String {
 
 #[test]
 fn every_shipped_lab_meets_its_expectations() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for path in files {
+    for path in shipped_labs() {
         let lab = hybridlab::lab::load(&path).unwrap();
         assert!(
             !lab.expectations.is_empty(),

@@ -89,13 +89,7 @@ fn a_capture_stops_at_its_share_of_the_limit_and_says_when() {
 fn exports_never_change_what_a_run_computes() {
     // Every shipped lab (its first 25 s), with and without every export on (captures and
     // series): the same JSON.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
-    let mut files: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for file in files {
+    for file in shipped_labs() {
         let mut lab = hybridlab::lab::load(&file).unwrap();
         lab.cut_short(lab.duration.min(25_000_000_000));
         let json =

@@ -29,22 +29,86 @@ fn mutate(text: &str, rng: &mut ChaCha8Rng) -> String {
     out.into_iter().collect()
 }
 
+/// Every infrastructure file the tests and labs read: templates, parameters, resource JSON,
+/// Terraform states and plans.
+fn design_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("tests/iac"), root.join("topologies/iac")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "json" || x == "tfstate") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Mutated infrastructure files are imported or refused with a message, never a panic, and
+/// the labs printed from those that import load or are refused, never panic. Overflow checks
+/// are on in the test profile.
+#[test]
+fn mutated_designs_never_panic() {
+    let files = design_files();
+    assert!(files.len() >= 6, "{files:?}");
+    let dir =
+        std::env::temp_dir().join(format!("hybridlab-mutated-designs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut imported, mut refused) = (0, 0);
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let target = dir.join(file.file_name().unwrap());
+        for _ in 0..if long_run() { 1000 } else { 100 } {
+            let broken = mutate(&text, &mut rng);
+            std::fs::write(&target, &broken).unwrap();
+            let result =
+                std::panic::catch_unwind(|| hybridlab::import::import_file(&target, None, &[]));
+            let Ok(result) = result else {
+                panic!("importing {} panicked on:\n{broken}", file.display());
+            };
+            match result {
+                Err(e) => {
+                    refused += 1;
+                    assert!(!e.to_string().is_empty());
+                }
+                Ok(lab) => {
+                    imported += 1;
+                    let loaded = std::panic::catch_unwind(|| {
+                        hybridlab::lab::load_str(&lab, Path::new("printed.ron")).map(|_| ())
+                    });
+                    assert!(
+                        loaded.is_ok(),
+                        "loading the lab printed from a mutant of {} panicked:\n{lab}",
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    eprintln!("imported {imported}, refused {refused}");
+    assert!(
+        imported > 0 && refused > 0,
+        "imported {imported}, refused {refused}"
+    );
+}
+
 #[test]
 fn mutated_labs_never_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = common::shipped_labs();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let (mut loaded, mut rejected, mut ran) = (0, 0, 0);
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for _ in 0..if long_run() { 1500 } else { 150 } {
             let broken = mutate(&text, &mut rng);
-            let result =
-                std::panic::catch_unwind(|| hybridlab::lab::load_str(&broken, Path::new("m.ron")));
+            let result = std::panic::catch_unwind(|| hybridlab::lab::load_str(&broken, file));
             let Ok(result) = result else {
                 panic!("loading panicked on:\n{broken}");
             };
@@ -205,13 +269,8 @@ fn run_bounded(mut lab: hybridlab::lab::model::Lab) -> Result<(), String> {
 /// The shipped labs, and `tests/labs/every-field.ron`, which sets every numeric field of the
 /// format, in name order.
 fn lab_files() -> Vec<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = ["topologies", "tests/labs"]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let mut files = common::shipped_labs();
+    files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/labs/every-field.ron"));
     files
 }
 
@@ -231,7 +290,7 @@ fn extreme_numbers_in_every_field_are_refused_or_run() {
             fields += 1;
             for mutant in extremes(&text, n) {
                 let loaded = std::panic::catch_unwind(|| {
-                    let lab = hybridlab::lab::load_str(&mutant, Path::new("m.ron"))?;
+                    let lab = hybridlab::lab::load_str(&mutant, file)?;
                     hybridlab::lab::budget::admit(&lab, Path::new("m.ron"), &budget)?;
                     Ok::<_, hybridlab::lab::LabError>(lab)
                 });

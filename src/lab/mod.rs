@@ -34,7 +34,7 @@ pub fn parse(text: &str, path: &Path) -> Result<LabSpec, LabError> {
 
 /// Parses and validates lab text.
 pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
-    let spec = parse(text, path)?;
+    let (spec, assumptions) = crate::import::resolve(parse(text, path)?, path)?;
     let invalid = |problems| LabError::Invalid {
         path: path.to_path_buf(),
         problems,
@@ -42,6 +42,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
     let expanded = expand::expand(&spec).map_err(invalid)?;
     let mut lab = validate::validate(&expanded.spec).map_err(invalid)?;
     lab.warnings.splice(0..0, expanded.warnings);
+    lab.assumptions = assumptions;
     Ok(lab)
 }
 
@@ -50,7 +51,8 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
 pub fn expanded(path: &Path, sets: &[overrides::Override]) -> Result<String, LabError> {
     load_with(path, sets)?;
     let text = apply_overrides(&read_text(path)?, sets, path)?;
-    let spec = expand::expand(&parse(&text, path)?)
+    let (spec, _) = crate::import::resolve(parse(&text, path)?, path)?;
+    let spec = expand::expand(&spec)
         .map_err(|problems| LabError::Invalid {
             path: path.to_path_buf(),
             problems,

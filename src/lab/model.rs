@@ -32,6 +32,9 @@ pub struct Lab {
     pub faults: Vec<Fault>,
     /// Valid settings that likely do not do what was meant, for `check` and the run to print.
     pub warnings: Vec<super::error::Problem>,
+    /// Defaults an imported design was completed with (README, "Your own design"), each with
+    /// what to write to change it; reports list them under "assumptions".
+    pub assumptions: Vec<String>,
     pub expectations: Vec<Expectation>,
     /// In a sweep, the fraction of a combination's runs that must meet every expectation.
     pub expect_pass: f64,

@@ -376,6 +376,8 @@ pub struct RouterRecord {
 #[derive(Debug, Clone)]
 pub struct Results {
     pub lab: String,
+    /// The lab's assumptions (an imported design's defaults).
+    pub assumptions: Vec<String>,
     pub seed: u64,
     pub duration: Time,
     pub events: u64,
@@ -569,6 +571,9 @@ pub struct RouteChangeSummary {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
     pub lab: String,
+    /// Defaults an imported design was completed with: a run never depends on one silently.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
     pub seed: u64,
     pub duration_us: f64,
     pub events: u64,
@@ -707,6 +712,7 @@ impl Results {
         }
         Summary {
             lab: self.lab.clone(),
+            assumptions: self.assumptions.clone(),
             seed: self.seed,
             duration_us: us(self.duration),
             events: self.events,

@@ -12,6 +12,7 @@ impl Sim {
         let lab = self.lab;
         Results {
             lab: lab.name.clone(),
+            assumptions: lab.assumptions.clone(),
             seed: lab.seed,
             duration: lab.duration,
             events: self.sched.processed(),

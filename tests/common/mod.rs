@@ -15,6 +15,24 @@ pub fn topology(file: &str) -> String {
     std::fs::read_to_string(format!("{}/topologies/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
+/// Every shipped lab, in name order: topologies/*.ron, then the labs that read their cloud side
+/// from infrastructure code, topologies/iac/*.ron.
+pub fn shipped_labs() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let ron_files = |dir: &Path| {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+            .collect();
+        files.sort();
+        files
+    };
+    let mut labs = ron_files(&root);
+    labs.extend(ron_files(&root.join("iac")));
+    labs
+}
+
 /// Runs the lab, keeping every probe's record for the tests that look at single probes.
 pub fn run(text: &str) -> Results {
     hybridlab::sim::run_with_probe_logs(&lab(text))

@@ -233,6 +233,7 @@ fn gen1(
         ce_prepend: None,
         peering_location: pc.peering_location.clone(),
         used_keys: vec![],
+        weights: vec![],
         authorizations: pc.authorizations.clone(),
         premium: false,
         fast_path: false,

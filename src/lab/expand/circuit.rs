@@ -210,9 +210,13 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
                 );
                 backbone_link.rate = None;
                 out.links.push(backbone_link);
+                let weight = c.weights.iter().find(|w| w.0 == **gateway).map(|w| w.1);
                 out.bgp_sessions.push(BgpSessionSpec {
                     a: end(&msee, m),
-                    b: end(gateway, g),
+                    b: BgpEndSpec {
+                        weight,
+                        ..end(gateway, g)
+                    },
                     bfd: None,
                 });
             }

@@ -226,6 +226,12 @@ pub enum ConnectionSpec {
         circuit: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         authorization: Option<String>,
+        /// The weight the gateway gives routes learned over this circuit (the connection's
+        /// `routingWeight`): of two circuits announcing the same prefix, the gateway prefers
+        /// the one with the higher weight (domain.md: "RoutingWeight applies to ER connections
+        /// only"). Default 0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        routing_weight: Option<u32>,
     },
     /// IPsec between two VPN gateways (each instance with the other's first); BGP over it
     /// when their ASNs differ, static routes to each other's address spaces when they do not.

@@ -5,7 +5,9 @@
 //! Nothing here is checked beyond its syntax: [`super::validate`] turns a spec into a model.
 
 mod cloud;
+mod imported;
 pub use cloud::*;
+pub use imported::*;
 
 use crate::gateway::Sku;
 use crate::link::{JitterSpec, LossSpec, QueueLimit};
@@ -22,7 +24,16 @@ pub struct LabSpec {
     pub seed: u64,
     /// Virtual time the run lasts.
     pub duration: Duration,
+    /// Infrastructure code the cloud side is read from, at every run (README, "Your own
+    /// design"): its VNets, gateways, circuits, connections, peerings and VMs join the lab's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub design: Vec<DesignSource>,
+    /// What the lab says about imported items that their code cannot, by resource name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportedSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
@@ -489,6 +500,10 @@ pub struct CircuitSpec {
     /// Further gateways, from the lab's ExpressRoute connections; not written in lab files.
     #[serde(skip)]
     pub connections: Vec<String>,
+    /// The weight each of those gateways gives routes learned over the circuit (a
+    /// connection's `routing_weight`); not written in lab files.
+    #[serde(skip)]
+    pub weights: Vec<(String, u32)>,
     /// A bandwidth tier: 50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps (100 Gbps for ER Direct),
     /// each direction, on each link.
     pub bandwidth: Bitrate,

@@ -293,6 +293,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         apps,
         faults,
         warnings: std::mem::take(&mut c.warnings),
+        assumptions: Vec::new(),
         expectations,
         expect_pass,
     };

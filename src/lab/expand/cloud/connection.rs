@@ -29,6 +29,7 @@ pub(super) fn connections(
                 gateway: g,
                 circuit,
                 authorization,
+                routing_weight,
                 ..
             } => {
                 if let Some(key) = authorization {
@@ -65,6 +66,9 @@ pub(super) fn connections(
                 match out.circuits.iter_mut().find(|k| k.name == *circuit) {
                     Some(k) => {
                         k.connections.push(g.clone());
+                        if let Some(w) = routing_weight {
+                            k.weights.push((g.clone(), *w));
+                        }
                         if let Some(key) = authorization {
                             k.used_keys.push((key.clone(), c.name().to_string()));
                         }
