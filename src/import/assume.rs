@@ -281,7 +281,7 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
             Some(NodeSpec::Host { .. }) => {}
             Some(NodeSpec::Router { .. }) => {}
             None if d.appliances.contains(vm) => out.nodes.push(NodeSpec::router(vm)),
-            None => out.nodes.push(host(vm, None)),
+            None => out.nodes.push(NodeSpec::host(vm, None)),
         }
     }
 
@@ -528,7 +528,7 @@ impl Site {
             *mss_clamp = self.mss_clamp.then_some(SITE_MSS_CLAMP);
         }
         out.nodes
-            .push(host(&self.host, Some(router_ip.to_string())));
+            .push(NodeSpec::host(&self.host, Some(router_ip.to_string())));
         out.nodes.push(router);
         out.links.push(LinkSpec {
             delay: Some(LAN_DELAY),
@@ -566,28 +566,6 @@ impl Site {
             });
         }
         Ok(())
-    }
-}
-
-/// A host with every optional field left out.
-fn host(name: &str, gateway: Option<String>) -> NodeSpec {
-    NodeSpec::Host {
-        name: name.to_string(),
-        addresses: vec![],
-        gateway,
-        congestion: Congestion::default(),
-        tcp_rx_buffer: None,
-        tcp_tx_buffer: None,
-        tcp_autotune: None,
-        tcp_rx_buffer_max: None,
-        tcp_tx_buffer_max: None,
-        nagle: None,
-        tcp: TcpProfile::default(),
-        min_rto: None,
-        initial_window: None,
-        sack: None,
-        hystart: None,
-        ack_delay: None,
     }
 }
 

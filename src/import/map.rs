@@ -1075,27 +1075,16 @@ impl<'a> Mapper<'a> {
             self.d.circuit_peer_asn.insert(c.name.clone(), asn);
             self.global_reach(c, &peering_name, &label, &props);
             self.d.circuits.push(CircuitSpec {
-                name: c.name.clone(),
-                ce: String::new(),
-                gateway: None,
-                connections: vec![],
-                bandwidth: Bitrate(u64::try_from(bandwidth).unwrap_or(0)),
-                primary,
-                secondary,
-                delay: None,
-                backbone_delay: None,
-                bfd: None,
-                bfd_enabled: true,
-                keepalive: None,
-                hold: None,
-                ce_local_pref: None,
-                ce_prepend: None,
                 peering_location: location,
-                used_keys: vec![],
-                weights: vec![],
                 authorizations,
                 premium: tier.eq_ignore_ascii_case("Premium"),
-                fast_path: false,
+                ..CircuitSpec::new(
+                    &c.name,
+                    "",
+                    Bitrate(u64::try_from(bandwidth).unwrap_or(0)),
+                    primary,
+                    secondary,
+                )
             });
         }
     }

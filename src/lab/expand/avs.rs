@@ -216,27 +216,15 @@ fn gen1(
         return;
     };
     out.circuits.push(CircuitSpec {
-        name: format!("{}-er", pc.name),
-        ce: pc.name.clone(),
-        gateway: None,
-        connections: vec![],
-        bandwidth: pc.bandwidth.unwrap_or(AVS_CIRCUIT),
-        primary: primary.to_string(),
-        secondary: secondary.to_string(),
-        delay: None,
-        backbone_delay: None,
-        bfd: None,
-        bfd_enabled: true,
-        keepalive: None,
-        hold: None,
-        ce_local_pref: None,
-        ce_prepend: None,
         peering_location: pc.peering_location.clone(),
-        used_keys: vec![],
-        weights: vec![],
         authorizations: pc.authorizations.clone(),
-        premium: false,
-        fast_path: false,
+        ..CircuitSpec::new(
+            &format!("{}-er", pc.name),
+            &pc.name,
+            pc.bandwidth.unwrap_or(AVS_CIRCUIT),
+            primary.to_string(),
+            secondary.to_string(),
+        )
     });
 }
 

@@ -253,6 +253,28 @@ impl NodeSpec {
         }
     }
 
+    /// A host with every optional field left out (the profile's defaults), with `gateway`.
+    pub fn host(name: &str, gateway: Option<String>) -> NodeSpec {
+        NodeSpec::Host {
+            name: name.to_string(),
+            addresses: vec![],
+            gateway,
+            congestion: Congestion::default(),
+            tcp_rx_buffer: None,
+            tcp_tx_buffer: None,
+            tcp_autotune: None,
+            tcp_rx_buffer_max: None,
+            tcp_tx_buffer_max: None,
+            nagle: None,
+            tcp: TcpProfile::default(),
+            min_rto: None,
+            initial_window: None,
+            sack: None,
+            hystart: None,
+            ack_delay: None,
+        }
+    }
+
     /// A router with every optional field left out.
     pub fn router(name: &str) -> NodeSpec {
         NodeSpec::Router {
@@ -555,6 +577,41 @@ pub struct CircuitSpec {
     /// capacity limit does not apply.
     #[serde(default, skip_serializing_if = "is_false")]
     pub fast_path: bool,
+}
+
+impl CircuitSpec {
+    /// A circuit with every optional field left out (BFD on, as the default is).
+    pub fn new(
+        name: &str,
+        ce: &str,
+        bandwidth: Bitrate,
+        primary: String,
+        secondary: String,
+    ) -> CircuitSpec {
+        CircuitSpec {
+            name: name.to_string(),
+            ce: ce.to_string(),
+            gateway: None,
+            connections: vec![],
+            weights: vec![],
+            bandwidth,
+            primary,
+            secondary,
+            delay: None,
+            backbone_delay: None,
+            bfd: None,
+            bfd_enabled: true,
+            keepalive: None,
+            hold: None,
+            ce_local_pref: None,
+            ce_prepend: None,
+            peering_location: None,
+            used_keys: vec![],
+            authorizations: vec![],
+            premium: false,
+            fast_path: false,
+        }
+    }
 }
 
 fn default_true() -> bool {
