@@ -83,7 +83,6 @@ pub const FUNCTIONS: &[&str] = &[
     "true",
     "union",
     "uniqueString",
-    "guid",
     "variables",
 ];
 
@@ -1192,6 +1191,25 @@ mod tests {
         );
         assert_ne!(ev("[guid('a')]").unwrap(), ev("[guid('b')]").unwrap());
         assert_eq!(ev("[resourceGroup().name]").unwrap(), json!("rg"));
+    }
+
+    #[test]
+    fn every_listed_function_is_evaluated_and_in_readme() {
+        let readme = include_str!("../../../README.md");
+        for f in FUNCTIONS {
+            let e = ev(&format!("[{f}()]")).err().unwrap_or_default();
+            assert!(!e.contains("is not among"), "{f}: {e}");
+            assert!(
+                *f == "reference"
+                    || readme.contains(&format!("`{f}`"))
+                    || readme.contains(&format!("`{f}()`")),
+                "README lists {f}"
+            );
+        }
+        let mut sorted = FUNCTIONS.to_vec();
+        sorted.sort_by_key(|f| f.to_ascii_lowercase());
+        sorted.dedup();
+        assert_eq!(sorted.len(), FUNCTIONS.len(), "each function once");
     }
 
     #[test]
