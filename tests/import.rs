@@ -483,3 +483,258 @@ fn routing_weight_on_a_connection_makes_the_gateway_prefer_that_circuit() {
         "weight on c1: {a1} {a2}; on c2: {b1} {b2}"
     );
 }
+
+/// Runs a printed lab and requires every probe delivered (a few may be in flight at the end).
+fn runs_with_every_probe_delivered(text: &str) {
+    let lab =
+        lab::load_str(text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let s = hybridlab::sim::run(&lab).summary(None);
+    assert!(!s.apps.is_empty(), "{text}");
+    for app in &s.apps {
+        assert!(
+            app.sent > 2000 && app.lost == 0 && app.received + app.in_flight == app.sent,
+            "{}: {app:?}",
+            app.name
+        );
+    }
+}
+
+#[test]
+fn a_hybrid_design_as_a_template_a_terraform_plan_and_a_terraform_state_imports_to_the_same_lab() {
+    // tests/iac/*/hybrid.json: an active-active VPN gateway with BGP to a data centre given by
+    // FQDN and static routes to an office, an IPsec policy and DPD timeout, a point-to-site
+    // pool, a VNet-to-VNet pair, a circuit with an authorization and a routing weight, and a
+    // VMware private cloud reached by an authorized connection and by Global Reach. The
+    // template has copy loops (resources and properties) and a nested deployment; the plan
+    // knows no ID, address or key, and follows the configuration's references to them.
+    let arm = import_text(&fixture("arm/hybrid.json"), None, &[]).unwrap();
+    let plan = import_text(&fixture("terraform-plan/hybrid.json"), None, &[]).unwrap();
+    let state = import_text(&fixture("terraform/hybrid.json"), None, &[]).unwrap();
+    // The template and the plan leave the same values to deployment, and say so in their own
+    // words: what they make of them is the same.
+    let same = |t: &str| {
+        t.lines()
+            .skip(1)
+            .filter(|l| !l.contains("known only at deployment"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(same(&arm), same(&plan));
+    assert_eq!(
+        arm.lines()
+            .filter(|l| l.contains("known only at deployment"))
+            .count(),
+        3,
+        "{arm}"
+    );
+    // The state knows the addresses the template leaves to deployment (the same ones here) and
+    // the private cloud's management network: the same lab, fewer assumptions.
+    let lab_only = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(lab_only(&arm), lab_only(&state));
+    assert!(
+        !state.contains("known only at deployment")
+            && !state.contains("management network 10.90.0.0/26: the first"),
+        "{state}"
+    );
+    for want in [
+        r#"(name: "vpngw", vnet: "hub", kind: Vpn, sku: VpnGw2Az, public_ip: "198.51.100.5/30""#,
+        r#"active_active: true, second_public_ip: "198.51.100.9/30", p2s_pool: "172.16.200.0/24")"#,
+        r#"(name: "dc", device: "dc-edge", ip: "203.0.113.1", bgp: (asn: 65001, ip: "172.16.255.1"))"#,
+        r#"(name: "office", device: "office-edge", ip: "203.0.113.20", prefixes: ["10.50.0.0/24"])"#,
+        r#"VnetToVnet(name: "branch-to-hub", a: "branchgw", b: "vpngw""#,
+        r#"SiteToSite(name: "s2s-dc", gateway: "vpngw", local: "dc", cipher: AesGcm, mss_clamp: 1350, dpd: (timeout: "45s"))"#,
+        r#"ExpressRoute(name: "er-conn", gateway: "ergw", circuit: "er-onprem", authorization: "hub-key", routing_weight: 10)"#,
+        r#"ExpressRoute(name: "hub-avs", gateway: "ergw", circuit: "avs-er", authorization: "hub-avs-key")"#,
+        r#"(name: "avs", generation: Gen1, segments: [], management: (name: "management", prefix: "10.90.0.0/26", vms: [(node: "avs-vcenter")]), peering_location: "avs (westeurope)", authorizations: ["hub-avs-key"])"#,
+        r#"(name: "onprem-avs", circuit: "er-onprem", peer: "avs-er", subnet: "192.168.50.0/29")"#,
+        "gateway 'vpngw' offers point-to-site over OpenVPN, IkeV2",
+    ] {
+        assert!(arm.contains(want), "missing {want} in\n{arm}");
+    }
+    runs_with_every_probe_delivered(&state);
+}
+
+/// An ExpressRoute gateway in `vnet` (the VNET fixture's GatewaySubnet) and a circuit `er`
+/// with a private peering and an authorization `gr-key`.
+const ER: &str = r#",
+  {"type": "Microsoft.Network/virtualNetworkGateways", "apiVersion": "2023-09-01", "name": "ergw",
+   "properties": {"gatewayType": "ExpressRoute", "sku": {"name": "ErGw1AZ"},
+     "ipConfigurations": [{"name": "c", "properties": {"subnet": {"id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet', 'GatewaySubnet')]"}}}]}},
+  {"type": "Microsoft.Network/expressRouteCircuits", "apiVersion": "2023-09-01", "name": "er", "sku": {"tier": "Standard"},
+   "properties": {"serviceProviderProperties": {"peeringLocation": "London", "bandwidthInMbps": 1000},
+     "authorizations": [{"name": "gr-key", "properties": {"authorizationKey": "k-123"}}],
+     "peerings": [{"name": "AzurePrivatePeering", "properties": {"peerASN": 65001, "primaryPeerAddressPrefix": "192.168.100.0/30", "secondaryPeerAddressPrefix": "192.168.100.4/30"}}]}},
+  {"type": "Microsoft.Network/connections", "apiVersion": "2023-09-01", "name": "er-conn",
+   "properties": {"connectionType": "ExpressRoute", "virtualNetworkGateway1": {"id": "[resourceId('Microsoft.Network/virtualNetworkGateways', 'ergw')]"},
+     "peer": {"id": "[resourceId('Microsoft.Network/expressRouteCircuits', 'er')]"}}}"#;
+
+#[test]
+fn private_clouds_are_read_with_their_segments_authorizations_and_global_reach() {
+    // Gen 1, as a deployed private cloud returns it (its management network stated), with an
+    // NSX segment, and Global Reach made from its side with the customer circuit's key.
+    let gen1 = template(
+        "",
+        "",
+        &format!(
+            r#"{VNET}{ER},
+  {{"type": "Microsoft.AVS/privateClouds", "apiVersion": "2023-09-01", "name": "pc1", "location": "northeurope", "sku": {{"name": "av36"}},
+   "properties": {{"networkBlock": "10.90.0.0/22", "managementNetwork": "10.90.0.0/24"}}}},
+  {{"type": "Microsoft.AVS/privateClouds/workloadNetworks/segments", "apiVersion": "2023-09-01", "name": "pc1/default/app",
+   "properties": {{"subnet": {{"gatewayAddress": "10.100.7.1/24"}}}}}},
+  {{"type": "Microsoft.AVS/privateClouds/globalReachConnections", "apiVersion": "2023-09-01", "name": "pc1/to-onprem",
+   "properties": {{"peerExpressRouteCircuit": "[resourceId('Microsoft.Network/expressRouteCircuits', 'er')]", "authorizationKey": "k-123"}}}},
+  {{"type": "Microsoft.AVS/privateClouds/clusters", "apiVersion": "2023-09-01", "name": "pc1/cluster-2", "properties": {{"clusterSize": 3}}}}"#
+        ),
+    );
+    let text = import_template("avs-gen1", &gen1, &[]).unwrap();
+    for want in [
+        r#"(name: "pc1", generation: Gen1, segments: [(name: "app", prefix: "10.100.7.0/24", vms: [(node: "pc1-app-vm")])], management: (name: "management", prefix: "10.90.0.0/24", vms: [(node: "pc1-vcenter")]), peering_location: "pc1 (northeurope)")"#,
+        r#"(name: "to-onprem", circuit: "pc1-er", peer: "er", subnet: "10.90.1.0/29", authorization: "gr-key")"#,
+        // The Global Reach range the management network (stated: a /24) leaves free.
+        "the platform takes the /29 from private cloud 'pc1''s networkBlock 10.90.0.0/22",
+        "not modelled: Microsoft.AVS/privateClouds/clusters pc1/cluster-2",
+        "app 'er-to-pc1': UDP probes from 'er-host' to 'pc1-app-vm'",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    assert!(!text.contains("management network 10.90.0.0"), "{text}");
+    runs_with_every_probe_delivered(&text);
+    // Gen 2, in its VNet: the management network is carved from the block in the VNet.
+    let gen2 = template(
+        "",
+        "",
+        &format!(
+            r#"{VNET}{ER},
+  {{"type": "Microsoft.AVS/privateClouds", "apiVersion": "2024-09-01", "name": "pc2", "sku": {{"name": "av64"}},
+   "properties": {{"networkBlock": "10.20.4.0/22", "virtualNetworkId": "[resourceId('Microsoft.Network/virtualNetworks', 'vnet')]"}}}}"#
+        ),
+    );
+    let text = import_template("avs-gen2", &gen2, &[]).unwrap();
+    for want in [
+        r#"(name: "pc2", generation: Gen2, segments: [], management: (name: "management", prefix: "10.20.4.0/26", vms: [(node: "pc2-vcenter")]), vnet: "vnet", block: "10.20.4.0/22")"#,
+        "assumed: private cloud 'pc2' management network 10.20.4.0/26: the first /26 of its networkBlock",
+        "app 'er-to-pc2': UDP probes from 'er-host' to 'pc2-vcenter'",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    runs_with_every_probe_delivered(&text);
+    // The lab states what the platform decides: no assumption is left for it.
+    let dir = dir_with(
+        "avs-lab",
+        &[
+            ("net.json", &gen2),
+            (
+                "lab.ron",
+                r#"(name: "mine", duration: "8s", design: [Arm(template: "net.json")],
+    imported: (private_clouds: [(name: "pc2", asn: 4200000001, management: "10.20.5.0/24")]))"#,
+            ),
+        ],
+    );
+    let lab = lab::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !lab.assumptions
+            .iter()
+            .any(|a| a.contains("management network")),
+        "{:?}",
+        lab.assumptions
+    );
+    let expanded = lab::expanded(&dir.join("lab.ron"), &[]).unwrap();
+    assert!(
+        expanded.contains("asn: 4200000001") && expanded.contains("10.20.5.0/24"),
+        "{expanded}"
+    );
+}
+
+#[test]
+fn designs_that_do_not_hold_together_are_refused_or_noted_naming_the_resource() {
+    let avs = |props: &str, more: &str| {
+        template(
+            "",
+            "",
+            &format!(
+                r#"{VNET}{ER},
+  {{"type": "Microsoft.AVS/privateClouds", "apiVersion": "2023-09-01", "name": "pc", "properties": {props}}}{more}"#
+            ),
+        )
+    };
+    let gw = |subnet: &str| {
+        template(
+            "",
+            "",
+            &format!(
+                r#"{VNET}, {{"type": "Microsoft.Network/virtualNetworkGateways", "name": "g", "properties": {{"gatewayType": "ExpressRoute", "sku": {{"name": "ErGw1AZ"}},
+              "ipConfigurations": [{{"properties": {{"subnet": {{"id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet', '{subnet}')]"}}}}}}]}}}}"#
+            ),
+        )
+    };
+    let refused: Vec<(String, &str)> = vec![
+        (avs("{}", ""), "resource Microsoft.AVS/privateClouds 'pc': has no networkBlock"),
+        (avs(r#"{"networkBlock": "10.90.0.0/23"}"#, ""), "property networkBlock: '10.90.0.0/23' is not a network of at least a /22"),
+        (
+            avs(r#"{"networkBlock": "10.90.0.0/22"}"#, r#", {"type": "Microsoft.AVS/privateClouds/workloadNetworks/segments", "name": "pc/default/s", "properties": {}}"#),
+            "segments 'pc/default/s': has no subnet.gatewayAddress",
+        ),
+        (
+            avs(r#"{"networkBlock": "10.20.4.0/22", "virtualNetworkId": "[resourceId('Microsoft.Network/virtualNetworks', 'vnet')]"}"#,
+                r#", {"type": "Microsoft.Network/connections", "name": "to-pc", "properties": {"connectionType": "ExpressRoute",
+                   "virtualNetworkGateway1": {"id": "[resourceId('Microsoft.Network/virtualNetworkGateways', 'ergw')]"},
+                   "peer": {"id": "[reference(resourceId('Microsoft.AVS/privateClouds', 'pc')).circuit.expressRouteID]"}}}"#),
+            "resource Microsoft.Network/connections 'to-pc': refers to private cloud 'pc''s circuit, but it is Gen 2 (in a VNet) and has none",
+        ),
+        (
+            avs(r#"{"networkBlock": "10.90.0.0/22"}"#, r#", {"type": "Microsoft.AVS/privateClouds/globalReachConnections", "name": "other/gr", "properties": {}}"#),
+            "globalReachConnections 'other/gr': belongs to private cloud 'other', which the design does not define",
+        ),
+        (gw("workload"), "'g'"),
+        (
+            template("", "", &format!(r#"{VNET}, {{"type": "Microsoft.Network/connections", "name": "c", "properties": {{"connectionType": "Vnet2Vnet",
+               "virtualNetworkGateway1": {{"id": "[resourceId('Microsoft.Network/virtualNetworkGateways', 'nowhere')]"}}, "virtualNetworkGateway2": {{"id": "[resourceId('Microsoft.Network/virtualNetworkGateways', 'g')]"}}}}}}"#)),
+            "property virtualNetworkGateway1: refers to Microsoft.Network/virtualNetworkGateways 'nowhere', which the design does not define",
+        ),
+    ];
+    for (i, (text, want)) in refused.iter().enumerate() {
+        let e = import_template(&format!("refused{i}"), text, &[]).unwrap_err();
+        assert!(e.contains(want), "case {i}: {e}\nwanted: {want}");
+    }
+    // Half of something the platform makes of two resources is noted, not connected.
+    let peering = |from: &str, to: &str| {
+        format!(
+            r#"{{"type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "name": "{from}/to-{to}",
+          "properties": {{"remoteVirtualNetwork": {{"id": "[resourceId('Microsoft.Network/virtualNetworks', '{to}')]"}}}}}}"#
+        )
+    };
+    let two = template(
+        "",
+        "",
+        &format!(
+            r#"{VNET}, {{"type": "Microsoft.Network/virtualNetworks", "name": "other", "properties": {{"addressSpace": {{"addressPrefixes": ["10.30.0.0/16"]}}}}}}, {}"#,
+            peering("vnet", "other")
+        ),
+    );
+    let text = import_template("half-peering", &two, &[]).unwrap();
+    assert!(
+        text.contains("not connected") && text.contains("other"),
+        "{text}"
+    );
+    assert!(!text.contains("peerings: ["), "{text}");
+    // A plan whose reference leads nowhere: the value is known only after apply, and said so.
+    let plan = r#"{"format_version": "1.2", "resource_changes": [
+      {"address": "azurerm_virtual_network.v", "mode": "managed", "type": "azurerm_virtual_network",
+       "change": {"actions": ["create"], "after": {"name": "v", "address_space": ["10.1.0.0/16"]}, "after_unknown": {"id": true}}},
+      {"address": "azurerm_virtual_network_peering.p", "mode": "managed", "type": "azurerm_virtual_network_peering",
+       "change": {"actions": ["create"], "after": {"name": "p", "virtual_network_name": "v"}, "after_unknown": {"id": true, "remote_virtual_network_id": true}}}],
+      "configuration": {"root_module": {"resources": [{"address": "azurerm_virtual_network_peering.p",
+        "expressions": {"remote_virtual_network_id": {"references": ["data.azurerm_virtual_network.elsewhere.id"]}}}]}}}"#;
+    let e = import_template("plan-ref", plan, &[]).unwrap_err();
+    assert!(
+        e.contains(
+            "azurerm_virtual_network_peering.p.remote_virtual_network_id (known after apply)"
+        ),
+        "{e}"
+    );
+}

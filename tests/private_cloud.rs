@@ -229,3 +229,34 @@ fn a_gen2_private_cloud_lives_in_a_vnet_and_fails_over_with_it() {
         &["'edge' does not support 4-byte AS numbers", "AS 65536"],
     );
 }
+
+#[test]
+fn a_gen2_private_clouds_own_networks_may_lie_in_its_block() {
+    // As the platform carves the management networks from the block: the private cloud then
+    // sits in the block's last /28, and both its networks are reached.
+    let text = topology("avs-gen2.ron")
+        .replace(r#"prefix: "10.99.0.0/24""#, r#"prefix: "10.30.0.0/26""#)
+        .replace(r#"prefix: "10.100.0.0/24""#, r#"prefix: "10.30.1.0/24""#);
+    let r = run(&text);
+    let outside = run(&topology("avs-gen2.ron"));
+    for a in ["onprem-to-avs", "onprem-to-vcenter"] {
+        let (p, q) = (
+            app(&r, a).probes().unwrap(),
+            app(&outside, a).probes().unwrap(),
+        );
+        // Reached as when the networks lie outside the block, failover and all.
+        assert!(
+            p.returned > 0 && (p.sent, p.returned) == (q.sent, q.returned),
+            "{a}: {} of {} returned, {} of {} outside the block",
+            p.returned,
+            p.sent,
+            q.returned,
+            q.sent
+        );
+    }
+    // A network over the last /28 leaves it no room.
+    refused(
+        &text.replace(r#"prefix: "10.30.1.0/24""#, r#"prefix: "10.30.3.0/24""#),
+        &["private cloud 'avs'", "its last /28 (10.30.3.240/28) must be free"],
+    );
+}

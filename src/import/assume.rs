@@ -49,6 +49,10 @@ pub const CE_LOCAL_PREF: u32 = 150;
 pub const SITE_MSS_CLAMP: u16 = 1350;
 pub const PROBE_START: Duration = Duration(5_000_000_000);
 pub const PROBE_INTERVAL: Duration = Duration(10_000_000);
+/// The management network of a private cloud whose code does not state it: the first /26 of
+/// its networkBlock ("The management CIDR is automatically carved up in smaller segments":
+/// Microsoft Learn, planning an Azure VMware Solution deployment; the management /26 first).
+pub const MANAGEMENT_LEN: u8 = 26;
 /// A printed lab's duration: the probes' start and 25 s of steady state.
 pub const DURATION: Duration = Duration(30_000_000_000);
 
@@ -102,7 +106,15 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
             .iter()
             .flat_map(|c| [format!("{}-msee1", c.name), format!("{}-msee2", c.name)]),
     );
+    names.extend(d.private_clouds.iter().flat_map(|p| {
+        [
+            p.name.clone(),
+            format!("{}-er-msee1", p.name),
+            format!("{}-er-msee2", p.name),
+        ]
+    }));
     let mut taken = Taken::new(&d, lab);
+    let cloud_vms = private_clouds(&mut d, &mut names, &mut assumptions);
 
     // Deployment-time addresses.
     for u in &d.unknown {
@@ -285,8 +297,49 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
         }
     }
 
+    for vm in &cloud_vms {
+        if !lab.nodes.iter().any(|n| n.name() == vm) {
+            out.nodes.push(NodeSpec::host(vm, None));
+        }
+    }
+
     // Traffic, when the lab has none.
     if lab.apps.is_empty() {
+        for s in &sites {
+            let vnets = reached(&d, s);
+            for pc in d.private_clouds.iter().filter(|pc| match pc.generation {
+                AvsGeneration::Gen1 => d.global_reach.iter().any(|g| {
+                    let own = format!("{}-er", pc.name);
+                    (g.circuit == own && s.circuits.contains(&g.peer))
+                        || (g.peer == own && s.circuits.contains(&g.circuit))
+                }),
+                AvsGeneration::Gen2 => pc.vnet.as_ref().is_some_and(|v| vnets.contains(v)),
+            }) {
+                let Some(vm) = pc
+                    .segments
+                    .iter()
+                    .chain([&pc.management])
+                    .flat_map(|n| &n.vms)
+                    .next()
+                else {
+                    continue;
+                };
+                let name = format!("{}-to-{}", s.name, pc.name);
+                out.apps.push(AppSpec {
+                    name: name.clone(),
+                    from: s.host.clone(),
+                    to: vm.node.clone(),
+                    start: Some(PROBE_START),
+                    stop: None,
+                    traffic: TrafficSpec::UdpProbe {
+                        interval: Some(PROBE_INTERVAL),
+                        size: None,
+                        port: None,
+                    },
+                });
+                assumptions.push(format!("app '{name}': UDP probes from '{}' to '{}' every {pi} from {ps} (the lab has no apps) — write apps in the lab to change it", s.host, vm.node));
+            }
+        }
         for s in &sites {
             for vnet in reached(&d, s) {
                 let Some(vm) = d.vnets.iter().find(|v| v.name == vnet).and_then(|v| {
@@ -431,6 +484,13 @@ impl Taken {
         for g in &d.global_reach {
             texts.push(g.subnet.clone());
         }
+        for b in d.private_cloud_blocks.values() {
+            texts.push(b.block.to_string());
+        }
+        for pc in &d.private_clouds {
+            texts.extend(pc.segments.iter().map(|s| s.prefix.clone()));
+            texts.push(pc.management.prefix.clone());
+        }
         for l in &lab.links {
             texts.push(l.a.ip.clone());
             texts.push(l.b.ip.clone());
@@ -567,6 +627,63 @@ impl Site {
         }
         Ok(())
     }
+}
+
+/// A private cloud's management network (the first /26 of its block, where the code does not
+/// state it), its circuit's location (Gen 1, when Global Reach needs one), and a host standing
+/// for the VMs of each of its networks (VMware's VMs are not Azure resources). Returns those
+/// hosts' names.
+fn private_clouds(
+    d: &mut Design,
+    names: &mut BTreeSet<String>,
+    assumptions: &mut Vec<String>,
+) -> Vec<String> {
+    let mut vms = Vec::new();
+    for pc in &mut d.private_clouds {
+        let block = d.private_cloud_blocks.get(&pc.name);
+        if pc.management.prefix.is_empty() {
+            if let Some(b) = block {
+                let m = Prefix::new(b.block.addr, MANAGEMENT_LEN);
+                pc.management.prefix = m.to_string();
+                assumptions.push(format!("private cloud '{}' management network {m}: the first /{MANAGEMENT_LEN} of its networkBlock {}, which the platform carves its management networks from — write imported.private_clouds (name: \"{}\", management: ...) to change it", pc.name, b.block, pc.name));
+            }
+        }
+        let own = format!("{}-er", pc.name);
+        let joined = d
+            .global_reach
+            .iter()
+            .any(|g| g.circuit == own || g.peer == own);
+        if pc.generation == AvsGeneration::Gen1 && pc.peering_location.is_none() && joined {
+            let region = block
+                .and_then(|b| b.region.clone())
+                .unwrap_or_else(|| "its region".to_string());
+            let at = format!("{} ({region})", pc.name);
+            assumptions.push(format!("private cloud '{}''s circuit meets Microsoft at '{at}', a location of its own (each private cloud is its own ExpressRoute location, where Global Reach joins it) — write imported.private_clouds (name: \"{}\", peering_location: ...) to change it", pc.name, pc.name));
+            pc.peering_location = Some(at);
+        }
+        let mut stand_ins = Vec::new();
+        for seg in pc.segments.iter_mut().chain([&mut pc.management]) {
+            if seg.vms.is_empty() {
+                let want = if seg.name == "management" {
+                    format!("{}-vcenter", pc.name)
+                } else {
+                    format!("{}-{}-vm", pc.name, seg.name)
+                };
+                let vm = unique(names, &want);
+                stand_ins.push(format!("'{vm}' on {} {}", seg.name, seg.prefix));
+                seg.vms.push(VmSpec {
+                    node: vm.clone(),
+                    ip: None,
+                    rate: None,
+                });
+                vms.push(vm);
+            }
+        }
+        if !stand_ins.is_empty() {
+            assumptions.push(format!("private cloud '{}' has hosts {} standing for its VMs (VMware's VMs are not in the code) — refer to them in apps, or write the private cloud in the lab to change it", pc.name, stand_ins.join(", ")));
+        }
+    }
+    vms
 }
 
 /// `want`, or `want-2`, `want-3`... whichever no item of the lab has.
@@ -727,6 +844,32 @@ fn refine(
                 "circuits",
                 &r.name,
                 d.circuits.iter().map(|c| c.name.as_str()),
+            ),
+        }
+    }
+    for r in &imp.private_clouds {
+        match d.private_clouds.iter_mut().find(|p| p.name == r.name) {
+            Some(p) => {
+                p.asn = r.asn.or(p.asn);
+                p.peering_location = r.peering_location.clone().or(p.peering_location.take());
+                p.bandwidth = r.bandwidth.or(p.bandwidth);
+                if let Some(m) = &r.management {
+                    p.management.prefix = m.clone();
+                }
+                if p.generation == AvsGeneration::Gen2
+                    && (r.peering_location.is_some() || r.bandwidth.is_some())
+                {
+                    problems.push(Problem::new(
+                        &format!("imported.private_clouds '{}'", r.name),
+                        "is Gen 2 (in a VNet): peering_location and bandwidth are its circuit's, and it has none",
+                    ));
+                }
+            }
+            None => missing(
+                problems,
+                "private_clouds",
+                &r.name,
+                d.private_clouds.iter().map(|p| p.name.as_str()),
             ),
         }
     }

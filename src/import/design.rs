@@ -26,6 +26,9 @@ pub struct Design {
     pub private_clouds: Vec<PrivateCloudSpec>,
     /// The customer's ASN on each circuit's private peering (`peerASN`).
     pub circuit_peer_asn: BTreeMap<String, u32>,
+    /// What the code says of each private cloud that its item leaves for completion: the
+    /// address block the platform carves its management networks from, and its region.
+    pub private_cloud_blocks: BTreeMap<String, PrivateCloudBlock>,
     /// Values the code leaves to deployment (a public IP's address, an FQDN's), by item.
     pub unknown: Vec<Unknown>,
     /// What the code says that the lab records only as a comment (a circuit's VLAN).
@@ -36,6 +39,13 @@ pub struct Design {
     /// Resources the model has no meaning for ("not modelled: TYPE NAME") or does not have yet
     /// ("not modelled yet: ..."), and parts of resources left out, each once.
     pub notes: Vec<String>,
+}
+
+/// A private cloud's `networkBlock` and region (`location`), by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateCloudBlock {
+    pub block: crate::route::Prefix,
+    pub region: Option<String>,
 }
 
 /// A value the code leaves to deployment.
@@ -71,6 +81,7 @@ impl Design {
         self.global_reach.extend(other.global_reach);
         self.private_clouds.extend(other.private_clouds);
         self.circuit_peer_asn.extend(other.circuit_peer_asn);
+        self.private_cloud_blocks.extend(other.private_cloud_blocks);
         self.unknown.extend(other.unknown);
         self.facts.extend(other.facts);
         self.assumed.extend(other.assumed);

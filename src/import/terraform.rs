@@ -355,18 +355,41 @@ impl Translator<'_> {
         (!v.is_null()).then_some(v)
     }
 
+    /// A value that only exists after apply (an authorization key): what the attribute holds,
+    /// or, where a plan does not know it yet, an unknown that names the resource its
+    /// expression reads it from, as a template's `reference(ID).authorizationKey` does.
+    fn secret(&self, r: &TfResource, path: &str) -> Option<Value> {
+        let v = self.attr(r, path)?;
+        if super::arm::expr::is_unknown(&v).is_none() {
+            return Some(v);
+        }
+        let parts: Vec<&str> = path.split('.').collect();
+        let from = self
+            .config
+            .get(&config_address(&r.address))
+            .and_then(|c| Self::walk(c, &parts))
+            .and_then(|expr| self.follow_references(expr, module_of(r), None, 0));
+        Some(match from {
+            Some(Value::String(id)) => unknown(&format!("reference({}).{path}", json!(id))),
+            _ => v,
+        })
+    }
+
     /// The ID an attribute holds, or, where a plan does not know it yet, the ID of the resource
     /// its expression refers to, made from that resource's names.
     fn id(&self, r: &TfResource, path: &str) -> Option<Value> {
-        if let Some(Value::String(s)) = self.attr(r, path) {
-            return Some(Value::String(s));
+        match self.attr(r, path) {
+            Some(Value::String(s)) => Some(Value::String(s)),
+            // A reference that leads to no resource of the plan stays known after apply.
+            other => self.referenced_id(r, path).or(other),
         }
+    }
+
+    /// The ID of the resource the configuration's expression for `path` refers to.
+    fn referenced_id(&self, r: &TfResource, path: &str) -> Option<Value> {
         let parts: Vec<&str> = path.split('.').collect();
         let config = self.config.get(&config_address(&r.address))?;
-        let module = r
-            .address
-            .find(&format!("{}.", r.kind))
-            .map_or("", |i| &r.address[..i]);
+        let module = module_of(r);
         // A reference inside a `for_each` or `count` resource is to the instance of the same
         // key (`each.key`), else to the only or first one.
         let key = r
@@ -375,6 +398,7 @@ impl Translator<'_> {
             .filter(|_| r.address.ends_with(']'))
             .map(|i| r.address[i..].to_string());
         if let Some(expr) = Self::walk(config, &parts) {
+            // A reference that leads to no resource of the plan stays known after apply.
             return self.follow_references(expr, module, key.as_deref(), 0);
         }
         // A list written as one expression (`[azurerm_network_interface.a.id, ...]`): its
@@ -495,6 +519,11 @@ impl Translator<'_> {
                 let (_, p) = super::resource::reference(&peering)?;
                 Some(format!("{p}/{}", own?))
             }
+            "azurerm_vmware_express_route_authorization" => {
+                let pc = self.id(r, "private_cloud_id")?;
+                let (_, p) = super::resource::reference(&pc)?;
+                Some(format!("{p}/{}", own?))
+            }
             _ => own,
         }
     }
@@ -572,7 +601,7 @@ impl Translator<'_> {
                 "localNetworkGateway2": id("local_network_gateway_id"),
                 "virtualNetworkGateway2": id("peer_virtual_network_gateway_id"),
                 "peer": id("express_route_circuit_id"),
-                "authorizationKey": g("authorization_key"),
+                "authorizationKey": self.secret(r, "authorization_key"),
                 "routingWeight": g("routing_weight"),
                 "enableBgp": flag("bgp_enabled", "enable_bgp"),
                 "dpdTimeoutSeconds": g("dpd_timeout_seconds"),
@@ -605,7 +634,7 @@ impl Translator<'_> {
                 "expressRouteCircuitPeering": id("peering_id"),
                 "peerExpressRouteCircuitPeering": id("peer_peering_id"),
                 "addressPrefix": g("address_prefix_ipv4"),
-                "authorizationKey": g("authorization_key"),
+                "authorizationKey": self.secret(r, "authorization_key"),
             }),
             "azurerm_route_table" => {
                 let routes: Vec<Value> = self
@@ -658,12 +687,30 @@ impl Translator<'_> {
                 json!({ "networkProfile": { "networkInterfaces": nics } })
             }
             "azurerm_public_ip" => json!({ "ipAddress": g("ip_address") }),
+            "azurerm_vmware_private_cloud" => {
+                sku = Some(json!({ "name": g("sku_name") }));
+                json!({
+                    "networkBlock": g("network_subnet_cidr"),
+                    "managementNetwork": g("management_subnet_cidr"),
+                    "managementCluster": { "clusterSize": g("management_cluster.0.size") },
+                    "circuit": {
+                        "expressRouteID": g("circuit.0.express_route_id"),
+                        "expressRoutePrivatePeeringID": g("circuit.0.express_route_private_peering_id"),
+                    },
+                })
+            }
+            "azurerm_vmware_express_route_authorization" => json!({
+                "expressRouteAuthorizationKey": g("express_route_authorization_key"),
+            }),
             _ => json!({}),
         };
         let mut body = Map::new();
         body.insert("properties".into(), strip_nulls(props));
         if let Some(s) = sku {
             body.insert("sku".into(), strip_nulls(s));
+        }
+        if let Some(l) = self.get(r, "location") {
+            body.insert("location".into(), l.clone());
         }
         out.push(Resource::new(kind, &name, Value::Object(body)));
         Ok(())
@@ -729,6 +776,13 @@ impl Translator<'_> {
 }
 
 /// A resource's address in the plan's configuration: instance keys dropped.
+/// The module path an address is in (`module.spokes["a"].`), or "" at the root.
+fn module_of(r: &TfResource) -> &str {
+    r.address
+        .find(&format!("{}.", r.kind))
+        .map_or("", |i| &r.address[..i])
+}
+
 fn config_address(address: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;

@@ -18,7 +18,7 @@
 //!   it to on premises, and an `ExpressRoute` connection (with one of its `authorizations`)
 //!   links it to a VNet's gateway.
 //! - Gen 2: the router sits in its VNet's address `block` (at least a /22) as a subnet of its
-//!   own; the VNet routes the private cloud's networks to it and announces them through its
+//!   own (the block's last /28 when the private cloud's networks lie in the block); the VNet routes the private cloud's networks to it and announces them through its
 //!   gateways. It reaches on premises through the VNet's ExpressRoute gateway or a site-to-site
 //!   VPN, one of which the VNet must have.
 //!
@@ -286,10 +286,37 @@ fn gen2(
     if !reaches {
         problems.push(Problem::new(item, format!("vnet '{vnet}' has no ExpressRoute gateway (gateway type ExpressRoute, not VPN) or site-to-site VPN to reach on premises (seed 000)")));
     }
-    let at = Ipv4Addr::from(u32::from(block.addr) + 4);
+    // The router's subnet: the block, or, when the private cloud's own networks lie in it (as
+    // the platform carves the management networks from it), the block's last /28.
+    let inside = networks
+        .iter()
+        .filter_map(|n| n.parse::<Prefix>().ok())
+        .any(|n| n.overlaps(block));
+    let subnet = if inside {
+        let size = 1u64 << (32 - u32::from(block.len));
+        let last = Prefix::new(
+            Ipv4Addr::from((u64::from(u32::from(block.addr)) + size - 16) as u32),
+            28,
+        );
+        if networks
+            .iter()
+            .filter_map(|n| n.parse::<Prefix>().ok())
+            .any(|n| n.overlaps(last))
+        {
+            problems.push(Problem::new(
+                item,
+                format!("its networks fill block {block}: its last /28 ({last}) must be free for its VNet attachment"),
+            ));
+            return;
+        }
+        last
+    } else {
+        block
+    };
+    let at = Ipv4Addr::from(u32::from(subnet.addr) + 4);
     out.vnets[v].subnets.push(SubnetSpec {
         name: pc.name.clone(),
-        prefix: block.to_string(),
+        prefix: subnet.to_string(),
         vms: vec![VmSpec {
             node: pc.name.clone(),
             ip: Some(at.to_string()),

@@ -47,6 +47,8 @@ pub struct ImportedSpec {
     pub circuits: Vec<ImportedCircuit>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ImportedConnection>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_clouds: Vec<ImportedPrivateCloud>,
 }
 
 /// A VNet's fabric figures (the code has none).
@@ -147,4 +149,23 @@ pub struct ImportedConnection {
     pub nat_t: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mss_clamp: Option<Option<u16>>,
+}
+
+/// What the platform decides for a private cloud and its code does not state.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedPrivateCloud {
+    pub name: String,
+    /// The public 4-byte ASN it shows (default: a documentation ASN, as for written labs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// Gen 1: where its circuit meets Microsoft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peering_location: Option<String>,
+    /// Gen 1: its circuit's bandwidth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bitrate>,
+    /// The management network's prefix (vCenter, NSX Manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management: Option<String>,
 }

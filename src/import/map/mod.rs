@@ -6,6 +6,10 @@
 //! not define, a value that does not parse, or a SKU the platform does not have is a problem
 //! naming the resource and the property.
 
+mod avs;
+
+pub use avs::{PC_AUTHORIZATION, PC_GLOBAL_REACH, PC_SEGMENT, PRIVATE_CLOUD};
+
 use super::arm::expr::is_unknown;
 use super::design::{Design, Field, Unknown};
 use super::json;
@@ -72,6 +76,10 @@ const CONSUMED: &[&str] = &[
     NIC,
     PUBLIC_IP,
     VM,
+    PRIVATE_CLOUD,
+    PC_AUTHORIZATION,
+    PC_SEGMENT,
+    PC_GLOBAL_REACH,
 ];
 
 /// Maps resources (every design entry's, together) to the design they describe.
@@ -93,6 +101,7 @@ pub fn map(resources: &[Resource]) -> Result<Design, Vec<Problem>> {
     m.peerings();
     m.gateways();
     m.local_gateways();
+    m.private_clouds();
     m.circuits();
     m.connections();
     m.drop_unreachable_routes(&vm_ips);
@@ -147,7 +156,7 @@ impl<'a> Mapper<'a> {
         kind: &str,
     ) -> Option<&'a Resource> {
         let v = v?;
-        if let Some(what) = is_unknown(v) {
+        if let Some(what) = is_unknown(v).or_else(|| json::get(v, "id").and_then(is_unknown)) {
             self.problem(
                 format!("{item}, property {prop}"),
                 format!("refers to a resource known only at deployment ({what})"),
@@ -284,13 +293,7 @@ impl<'a> Mapper<'a> {
             if CONSUMED.iter().any(|k| r.is(k)) {
                 continue;
             }
-            if r.is("Microsoft.AVS/privateClouds")
-                || r.kind.to_ascii_lowercase().starts_with("microsoft.avs/")
-            {
-                self.d
-                    .notes
-                    .push(format!("not modelled yet (import): {} {}", r.kind, r.name));
-            } else if NOT_YET.iter().any(|k| r.is(k)) {
+            if NOT_YET.iter().any(|k| r.is(k)) {
                 self.d
                     .notes
                     .push(format!("not modelled yet: {} {}", r.kind, r.name));
@@ -1124,25 +1127,22 @@ impl<'a> Mapper<'a> {
                 self.problem(item, "has no peerExpressRouteCircuitPeering");
                 continue;
             };
-            if let Some(what) = is_unknown(peer) {
+            let peer_pc = self.private_cloud_of(peer);
+            if let Some(what) = is_unknown(peer).filter(|_| peer_pc.is_none()) {
                 self.d.notes.push(format!(
                     "not connected: {item}: its peer circuit is known only at deployment ({what})"
                 ));
                 continue;
             }
-            let Some((_, full)) = Self::name_of(peer) else {
-                self.problem(
-                    format!("{item}, property peerExpressRouteCircuitPeering"),
-                    "is not a circuit peering's resource ID",
-                );
-                continue;
-            };
-            let peer_circuit = full.split('/').next().unwrap_or("").to_string();
-            let Some(peer) = self.find(CIRCUIT, &peer_circuit).map(|r| r.name.clone()) else {
-                self.problem(
-                    format!("{item}, property peerExpressRouteCircuitPeering"),
-                    format!("refers to circuit '{peer_circuit}', which the design does not define"),
-                );
+            let peer = match peer_pc {
+                Some(pc) => match self.private_cloud_circuit(&item, &pc) {
+                    Some(c) => Some(c),
+                    None => continue,
+                },
+                None => None,
+            }
+            .map_or_else(|| self.customer_circuit(&item, peer), Some);
+            let Some(peer) = peer else {
                 continue;
             };
             let Some(subnet) =
@@ -1161,6 +1161,26 @@ impl<'a> Mapper<'a> {
                 authorization,
             });
         }
+    }
+
+    /// The circuit of the design a Global Reach connection's peer peering ID names.
+    fn customer_circuit(&mut self, item: &str, peer: &Value) -> Option<String> {
+        let Some((_, full)) = Self::name_of(peer) else {
+            self.problem(
+                format!("{item}, property peerExpressRouteCircuitPeering"),
+                "is not a circuit peering's resource ID",
+            );
+            return None;
+        };
+        let peer_circuit = full.split('/').next().unwrap_or("").to_string();
+        let found = self.find(CIRCUIT, &peer_circuit).map(|r| r.name.clone());
+        if found.is_none() {
+            self.problem(
+                format!("{item}, property peerExpressRouteCircuitPeering"),
+                format!("refers to circuit '{peer_circuit}', which the design does not define"),
+            );
+        }
+        found
     }
 
     /// The authorization an authorization key stands for: the one a `reference(...)` reads
@@ -1199,6 +1219,7 @@ impl<'a> Mapper<'a> {
                 auths.push((a.short_name().to_string(), k));
             }
         }
+        auths.extend(self.private_cloud_authorizations(circuit));
         auths.sort();
         let text = is_unknown(key)
             .map(str::to_string)
@@ -1313,7 +1334,14 @@ impl<'a> Mapper<'a> {
                     }
                 }
                 "expressroute" => {
+                    let pc = c.prop("peer").and_then(|p| self.private_cloud_of(p));
                     let circuit = match c.prop("peer") {
+                        Some(_) if pc.is_some() => {
+                            match self.private_cloud_circuit(&item, pc.as_deref().unwrap_or("")) {
+                                Some(x) => Some(x),
+                                None => continue,
+                            }
+                        }
                         Some(p) => match Self::name_of(p) {
                             Some((_, n))
                                 if self
