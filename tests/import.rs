@@ -320,6 +320,20 @@ fn a_lab_that_leaves_the_site_out_gets_one_and_the_report_lists_the_assumptions(
     assert!(json["assumptions"]
         .as_array()
         .is_some_and(|a| !a.is_empty()));
+    // The one-page report lists them near the top, as its own section.
+    let page = hybridlab::export::html::page(&hybridlab::export::html::Page {
+        summary: &summary,
+        notes: "",
+        topology: "",
+        charts: &[],
+        report: "",
+        expectations: "",
+    });
+    assert!(
+        page.contains("<h2>Assumptions (what the imported design does not say)</h2>")
+            && page.contains("<li>circuit 'er' ends at router 'er-edge'"),
+        "{page}"
+    );
     // The lab writes the edge: no site is assumed for it.
     std::fs::write(
         dir.join("edge.ron"),

@@ -257,6 +257,9 @@ fn a_gen2_private_clouds_own_networks_may_lie_in_its_block() {
     // A network over the last /28 leaves it no room.
     refused(
         &text.replace(r#"prefix: "10.30.1.0/24""#, r#"prefix: "10.30.3.0/24""#),
-        &["private cloud 'avs'", "its last /28 (10.30.3.240/28) must be free"],
+        &[
+            "private cloud 'avs'",
+            "its last /28 (10.30.3.240/28) must be free",
+        ],
     );
 }

@@ -102,6 +102,14 @@ pub fn page(p: &Page) -> String {
             escape(p.notes)
         );
     }
+    if !s.assumptions.is_empty() {
+        // What the run depends on that the imported design does not say: never silently.
+        h.push_str("<h2>Assumptions (what the imported design does not say)</h2>\n<ul>\n");
+        for a in &s.assumptions {
+            let _ = writeln!(h, "<li>{}</li>", escape(a));
+        }
+        h.push_str("</ul>\n");
+    }
     let _ = write!(h, "<h2>Topology</h2>\n<figure>{}</figure>\n", p.topology);
     if !p.expectations.is_empty() {
         let _ = write!(
