@@ -430,6 +430,13 @@ pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
                     t.expectation, t.met, t.runs
                 );
             }
+            for t in c.expectations.iter().filter(|t| t.not_reached > 0) {
+                let _ = writeln!(
+                    out,
+                    "    {} not reached in {} of {} runs (they end before its fault)",
+                    t.expectation, t.not_reached, t.runs
+                );
+            }
         }
         for f in &a.faults {
             let _ = writeln!(out, "  fault at {}s: {}", secs(f.at_us), f.fault);

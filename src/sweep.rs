@@ -168,6 +168,13 @@ pub struct Tally {
     pub expectation: String,
     pub met: u64,
     pub runs: u64,
+    /// Runs that ended before the fault it is about (counted in `met`: they do not fail).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_reached: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Runs `plan` on the lab at `path` with `threads` workers (0: one per core), calling
@@ -258,12 +265,14 @@ pub fn run(
                         expectation: o.expectation.clone(),
                         met: 0,
                         runs: 0,
+                        not_reached: 0,
                     })
                     .collect();
             }
             for (t, o) in tallies.iter_mut().zip(&outcomes) {
                 t.runs += 1;
                 t.met += u64::from(o.passed);
+                t.not_reached += u64::from(o.not_reached);
             }
             runs_meeting_all += u64::from(outcomes.iter().all(|o| o.passed));
         }

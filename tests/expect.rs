@@ -144,3 +144,49 @@ fn a_sweep_counts_the_seeds_that_meet_every_expectation() {
     let (code, text) = emulate(&["sweep", "--seeds", "1..=3"], &lenient, "lenient");
     assert_eq!(code, 0, "{text}");
 }
+
+#[test]
+fn an_expectation_about_a_fault_after_the_runs_end_is_not_reached_not_missed() {
+    // The outage bound would miss; `--duration` ends the run before the fault at 1 s.
+    let lab = lab_expecting(r#"Outage(app: "probe", fault: "link wire down", max: "100ms")"#);
+    let junit = std::env::temp_dir().join(format!(
+        "hybridlab-expect-{}-skipped.xml",
+        std::process::id()
+    ));
+    let (code, text) = emulate(
+        &[
+            "run",
+            "--duration",
+            "900ms",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &lab,
+        "short",
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("skip probe outage after 'link wire down' at most 100ms: not reached (run ends at 900ms)"),
+        "{text}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).ok();
+    assert!(
+        xml.contains(r#"failures="0" skipped="1""#)
+            && xml.contains(r#"<skipped message="not reached (run ends at 900ms)"/>"#),
+        "{xml}"
+    );
+    // Reached, it misses as before; and a sweep cut short says how many runs never reached it.
+    let (code, _) = emulate(&["run"], &lab, "full");
+    assert_eq!(code, 1);
+    let (code, text) = emulate(
+        &["sweep", "--seeds", "1..=2", "--duration", "900ms"],
+        &lab,
+        "sweep-short",
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("not reached in 2 of 2 runs (they end before its fault)"),
+        "{text}"
+    );
+}

@@ -165,11 +165,13 @@ impl Message {
         let body = &buf[HEADER_LEN..];
         match buf[18] {
             TYPE_OPEN => {
-                let hold_time = u16::from_be_bytes([*body.get(3)?, *body.get(4)?]);
-                let router_id = Ipv4Addr::new(*body.get(5)?, body[6], body[7], body[8]);
-                let mut asn = u32::from(u16::from_be_bytes([body[1], body[2]]));
+                // Version, AS, hold time, identifier, parameters' length: 10 bytes at least.
+                let fixed = body.get(..10)?;
+                let hold_time = u16::from_be_bytes([fixed[3], fixed[4]]);
+                let router_id = Ipv4Addr::new(fixed[5], fixed[6], fixed[7], fixed[8]);
+                let mut asn = u32::from(u16::from_be_bytes([fixed[1], fixed[2]]));
                 // Look for the 4-octet AS capability among the optional parameters.
-                let params = body.get(10..10 + usize::from(*body.get(9)?))?;
+                let params = body.get(10..10 + usize::from(fixed[9]))?;
                 let mut i = 0;
                 while i + 2 <= params.len() {
                     let (kind, len) = (params[i], usize::from(params[i + 1]));
@@ -302,6 +304,18 @@ mod tests {
         .encode(&mut buf);
         assert_eq!(u16::from_be_bytes([buf[20], buf[21]]), AS_TRANS);
         assert_eq!(buf.len(), 19 + 10 + 8);
+    }
+
+    #[test]
+    fn a_truncated_open_is_refused_not_a_panic() {
+        // Every OPEN body shorter than its 10 fixed bytes, each length framed correctly.
+        for len in 0..10 {
+            let mut buf = MARKER.to_vec();
+            buf.extend_from_slice(&((HEADER_LEN + len) as u16).to_be_bytes());
+            buf.push(TYPE_OPEN);
+            buf.extend(std::iter::repeat_n(4u8, len));
+            assert_eq!(Message::decode(&buf), None, "body of {len} bytes");
+        }
     }
 
     #[test]
