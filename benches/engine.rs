@@ -12,6 +12,7 @@
 //! Run: `cargo bench --bench engine`. Each case prints its derived figure once.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hybridlab::analysis::Summarize;
 use hybridlab::engine::Scheduler;
 use hybridlab::lab;
 use hybridlab::sim::Sim;

@@ -9,6 +9,7 @@
 //! Run: `cargo bench --bench scale`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use hybridlab::analysis::Summarize;
 use hybridlab::lab;
 use std::path::Path;
 use std::time::Instant;

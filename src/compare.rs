@@ -2,9 +2,11 @@
 //! figures a choice between them rests on — latency percentiles, goodput, loss and the
 //! longest failover outage — with each lab's difference from the first.
 
+use crate::analysis::Summarize;
+use crate::analysis::{AppSummary, Summary};
 use crate::lab::{self, LabError};
 use crate::plot::{CdfPanel, Curve, PlotError};
-use crate::results::{AppSummary, Results, Summary};
+use crate::results::Results;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -2,18 +2,16 @@
 //!
 //! Data flows one way: a lab file ([`lab::spec`]) is validated into a model ([`lab::model`]),
 //! the model is run ([`sim`]) on a discrete-event engine ([`engine`]) that moves real IPv4
-//! packets over impaired [`link`]s between smoltcp [`host`]s and [`router`]s, and the
-//! [`results`] are rendered by [`report`].
+//! packets over impaired [`link`]s between smoltcp [`host`]s and [`router`]s into [`results`]
+//! (records), which [`analysis`] reads into a summary that [`report`] and [`export`] render.
 
-pub mod aggregate;
+pub mod analysis;
 pub mod app;
 pub mod compare;
 pub mod control;
 pub mod device;
 pub mod engine;
-pub mod expect;
 pub mod export;
-pub mod findings;
 pub mod gateway;
 pub mod histogram;
 pub mod host;
@@ -30,6 +28,5 @@ pub mod router;
 pub mod sim;
 pub mod sweep;
 pub mod tcp;
-pub mod timeline;
 pub mod units;
 pub mod vpn;

@@ -5,10 +5,11 @@
 //! combination missed an expectation; 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
+use hybridlab::analysis::Summarize;
+use hybridlab::analysis::Timing;
 use hybridlab::lab::budget::Budget;
 use hybridlab::lab::overrides::Override;
 use hybridlab::lab::{self, LabError};
-use hybridlab::results::Timing;
 use hybridlab::sim::Sim;
 use hybridlab::units::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -555,22 +556,30 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         sim_per_wall: lab.duration as f64 / 1e9 / wall.max(1e-9),
         events_per_second: events as f64 / wall.max(1e-9),
     };
+    // The summary, once: the HTML page, expectations, JSON and report all read this one.
+    let mut summary = results.summary(Some(timing));
     if let (Some(file), Some(queues)) = (&args.html, &queues) {
         let queues = queues
             .lock()
             .map_err(|_| "the queue samples were lost".to_string())?;
         let lab_text = std::fs::read_to_string(path).unwrap_or_default();
-        let page =
-            hybridlab::export::html::report(&lab, &lab_text, &results, &queues, Some(timing))
-                .map_err(|e| e.to_string())?;
+        let page = hybridlab::export::html::report(&lab, &lab_text, &results, &summary, &queues)
+            .map_err(|e| e.to_string())?;
         std::fs::write(file, page).map_err(|e| format!("{}: cannot write: {e}", file.display()))?;
         exported.push(format!("html: {}", file.display()));
     }
-    let outcomes = hybridlab::expect::check(&lab, &results.summary(None));
+    let outcomes = hybridlab::analysis::expect::check(&lab, &summary);
     let held = outcomes.iter().all(|o| o.passed);
     if let Some(json) = &args.json {
-        let summary = results.summary(args.json_timing.then_some(timing));
-        let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+        // Wall-clock figures differ between runs of one lab: in the JSON only when asked for.
+        let kept = if args.json_timing {
+            None
+        } else {
+            summary.timing.take()
+        };
+        let value = serde_json::to_value(&summary).map_err(|e| e.to_string());
+        summary.timing = summary.timing.or(kept);
+        let mut value = value?;
         if let Some(map) = value.as_object_mut().filter(|_| !outcomes.is_empty()) {
             let o = serde_json::to_value(&outcomes).map_err(|e| e.to_string())?;
             map.insert("expectations".to_string(), o);
@@ -580,17 +589,20 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
     }
     if let Some(junit) = &args.junit {
-        std::fs::write(junit, hybridlab::expect::junit(&lab.name, &outcomes))
-            .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
+        std::fs::write(
+            junit,
+            hybridlab::analysis::expect::junit(&lab.name, &outcomes),
+        )
+        .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
     }
     if !args.quiet {
-        out(&hybridlab::report::render(&results.summary(Some(timing))))?;
+        out(&hybridlab::report::render(&summary))?;
         for line in &exported {
             out(&format!("{line}\n"))?;
         }
-        out(&hybridlab::expect::render(&outcomes))?;
+        out(&hybridlab::analysis::expect::render(&outcomes))?;
     } else if !held {
-        err(&hybridlab::expect::render(&outcomes))?;
+        err(&hybridlab::analysis::expect::render(&outcomes))?;
     }
     Ok(held)
 }

@@ -1,6 +1,6 @@
 //! The human-readable report of a run, rendered from a [`Summary`].
 
-use crate::results::{Latency, Summary, WindowLimit};
+use crate::analysis::{Latency, Summary, WindowLimit};
 use crate::units::{format_bitrate, format_bytes, format_nanos};
 use std::fmt::Write;
 
@@ -83,7 +83,7 @@ pub fn render(s: &Summary) -> String {
     }
     for a in &s.apps {
         let _ = writeln!(out, "  {} ({}, {} -> {})", a.name, a.kind, a.from, a.to);
-        if a.unit == crate::results::Unit::Bytes {
+        if a.unit == crate::analysis::Unit::Bytes {
             let _ = writeln!(out, "    sent {} B, received {} B", a.sent, a.received);
         } else {
             let _ = writeln!(
@@ -137,7 +137,7 @@ pub fn render(s: &Summary) -> String {
         }
     }
     let _ = writeln!(out, "\nlinks");
-    let label = |l: &crate::results::LinkSummary| format!("{} {}->{}", l.link, l.from, l.to);
+    let label = |l: &crate::analysis::LinkSummary| format!("{} {}->{}", l.link, l.from, l.to);
     let w = s
         .links
         .iter()
@@ -367,7 +367,7 @@ pub fn render(s: &Summary) -> String {
 /// A sweep, per combination: each app's merged latencies and loss, its goodput across runs,
 /// and per fault the detection time and each app's outage across runs.
 pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
-    use crate::aggregate::Spread;
+    use crate::analysis::aggregate::Spread;
     let mut out = String::new();
     let spread = |s: Option<Spread>, unit: fn(f64) -> String| match s {
         None => "-".to_string(),
@@ -478,7 +478,7 @@ pub fn sweep_csv(combos: &[crate::sweep::Combination]) -> String {
                 f.join(",")
             );
         };
-        let per_run = |p: &crate::aggregate::PerRun| {
+        let per_run = |p: &crate::analysis::aggregate::PerRun| {
             p.spread().map(|s| {
                 [s.runs as f64, s.min, s.median, s.p95, s.max, s.mean, s.ci95]
                     .map(|v| v.to_string())

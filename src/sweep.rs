@@ -5,7 +5,8 @@
 //! the plan and merged in seed order, so the output is the same bytes for any number of
 //! threads.
 
-use crate::aggregate::Aggregate;
+use crate::analysis::aggregate::Aggregate;
+use crate::analysis::Summarize;
 use crate::lab::overrides::Override;
 use crate::lab::{self, LabError};
 use rayon::prelude::*;
@@ -213,14 +214,18 @@ pub fn run(
         .build()
         .map_err(|e| SweepError::Usage(format!("cannot start {threads} threads: {e}")))?;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    type Run = (Aggregate, Vec<crate::expect::Outcome>, Option<String>);
+    type Run = (
+        Aggregate,
+        Vec<crate::analysis::expect::Outcome>,
+        Option<String>,
+    );
     let runs: Vec<Run> = pool.install(|| {
         jobs.par_iter()
             .map(|&(c, seed)| {
                 let mut lab = labs[c].clone();
                 lab.seed = seed;
                 let results = crate::sim::run(&lab);
-                let outcomes = crate::expect::check(&lab, &results.summary(None));
+                let outcomes = crate::analysis::expect::check(&lab, &results.summary(None));
                 let aggregate = Aggregate::of(&results);
                 progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
                 (aggregate, outcomes, results.stopped_because)

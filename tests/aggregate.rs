@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use hybridlab::aggregate::{Aggregate, MergeError};
+use hybridlab::analysis::aggregate::{Aggregate, MergeError};
 
 /// A lossy link that fails for a second, with probes and a bulk flow, run with `seed`.
 fn run_seed(seed: u64) -> Aggregate {

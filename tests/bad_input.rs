@@ -1,6 +1,7 @@
 //! Bad input never panics: it exits with code 2 and a message that says where (file:line:column)
 //! or which item breaks which rule.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use std::process::Command;
 

@@ -1,6 +1,7 @@
 //! The control plane: BGP over real TCP learns routes, BFD detects a dead link within its
 //! detection time, the hold timer does without BFD, and best-path rules pick the path.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 use hybridlab::control::bgp::DownReason;

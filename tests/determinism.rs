@@ -1,6 +1,7 @@
 //! Same lab and seed give byte-identical results; the seed matters; components draw from their
 //! own random streams.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 use std::process::Command;

@@ -1,6 +1,7 @@
 //! Expansion: high-level items (circuits, VNets, gateways, connections, peerings) become the
 //! low-level lab that `emulate check --expanded` prints, and that lab is the same lab.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use hybridlab::lab;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Expectations: what a lab says must hold. A miss exits 1, lists the measured value and the
 //! bound, and shows in JUnit XML; every shipped lab carries expectations that hold.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 use std::process::Command;
@@ -47,7 +48,7 @@ fn every_shipped_lab_meets_its_expectations() {
             path.display()
         );
         let summary = hybridlab::sim::run(&lab).summary(None);
-        for o in hybridlab::expect::check(&lab, &summary) {
+        for o in hybridlab::analysis::expect::check(&lab, &summary) {
             assert!(
                 o.passed,
                 "{}: {} measured {}",

@@ -1,5 +1,6 @@
 //! Exports: captures and series that watch a run without changing it.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 use hybridlab::export::pcap::{PcapExport, PcapOptions};
@@ -438,7 +439,8 @@ fn the_html_report_is_one_self_contained_page_with_everything() {
         hybridlab::observe::Shared::attach(hybridlab::export::plots::QueueSamples::new(&lab));
     let (r, _) = hybridlab::sim::run_with_exports(&lab, vec![observer]).unwrap();
     let page =
-        hybridlab::export::html::report(&lab, &text, &r, &queues.lock().unwrap(), None).unwrap();
+        hybridlab::export::html::report(&lab, &text, &r, &r.summary(None), &queues.lock().unwrap())
+            .unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
     // Nothing to fetch and nothing to run: the only URLs are SVG's namespace.
     for bad in ["<script", "<img", "<link", "src=", "href=", "@import"] {

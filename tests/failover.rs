@@ -1,10 +1,11 @@
 //! ExpressRoute with VPN failover: which path carries traffic, how failures are detected, and
 //! the shipped headline lab's timings, held as regression bounds.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
+use hybridlab::analysis::timeline::FaultTimeline;
 use hybridlab::results::Results;
-use hybridlab::timeline::FaultTimeline;
 
 const S: f64 = 1e6; // microseconds per second
 
@@ -12,14 +13,17 @@ fn timelines(r: &Results) -> Vec<FaultTimeline> {
     r.summary(None).failover
 }
 
-fn route_move<'a>(t: &'a FaultTimeline, router: &str) -> &'a hybridlab::timeline::RouteMove {
+fn route_move<'a>(
+    t: &'a FaultTimeline,
+    router: &str,
+) -> &'a hybridlab::analysis::timeline::RouteMove {
     t.route_changes
         .iter()
         .find(|m| m.router == router)
         .unwrap_or_else(|| panic!("{router} moved: {t:?}"))
 }
 
-fn outage<'a>(t: &'a FaultTimeline, app: &str) -> &'a hybridlab::timeline::Outage {
+fn outage<'a>(t: &'a FaultTimeline, app: &str) -> &'a hybridlab::analysis::timeline::Outage {
     t.outages.iter().find(|o| o.app == app).unwrap()
 }
 

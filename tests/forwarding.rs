@@ -1,6 +1,7 @@
 //! Routers forward real IPv4 by longest-prefix match, spread flows over equal-cost routes, and
 //! count every drop by cause; faults change links at their scheduled times.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 

@@ -3,6 +3,7 @@
 //! completed by the lab or a stated assumption, and every bad input refused naming the
 //! resource and property.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use hybridlab::import;
 use hybridlab::lab::{self, LabError};

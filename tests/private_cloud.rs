@@ -1,6 +1,7 @@
 //! Private clouds: ExpressRoute Global Reach (and, on it, Azure VMware Solution), as domain.md's
 //! "Global Reach" section and seed 001 describe them.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::{app, lab, run, topology};
 use hybridlab::results::Results;

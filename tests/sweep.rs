@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use hybridlab::aggregate::Aggregate;
+use hybridlab::analysis::aggregate::Aggregate;
 use hybridlab::sweep::{self, Plan};
 use std::process::Command;
 

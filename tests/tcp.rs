@@ -1,5 +1,6 @@
 //! Host TCP follows its profile: `Linux` (the default) or `Rfc6298` (stock smoltcp 0.14).
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 

@@ -1,5 +1,6 @@
 //! Results agree with theory where theory exists.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 

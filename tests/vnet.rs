@@ -1,6 +1,7 @@
 //! The cloud vocabulary (VNets, gateways, connections, peerings) and the platform behaviour it
 //! builds in (domain.md, "Virtual networks, peering and hub-spoke" and "Route selection").
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::{app, lab, run};
 use hybridlab::results::Results;
@@ -601,7 +602,7 @@ fn active_active(edits: &[(&str, &str)]) -> Results {
 }
 
 fn outage_s(r: &Results, app_name: &str, fault: &str) -> f64 {
-    let t = hybridlab::timeline::timelines(r);
+    let t = hybridlab::analysis::timeline::timelines(r);
     let t = t
         .iter()
         .find(|t| t.fault == fault)

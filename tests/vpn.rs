@@ -1,6 +1,7 @@
 //! Site-to-site VPN: ESP sizes on the wire, MSS clamping and the black hole without it, and
 //! gateway SKU caps.
 
+use hybridlab::analysis::Summarize;
 mod common;
 use common::*;
 

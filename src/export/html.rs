@@ -3,7 +3,7 @@
 //! the plots and the report's tables — what a teacher projects and an engineer attaches to a
 //! design review.
 
-use crate::results::Summary;
+use crate::analysis::Summary;
 use std::fmt::Write;
 
 /// What the page shows.
@@ -22,24 +22,24 @@ pub struct Page<'a> {
     pub expectations: &'a str,
 }
 
-/// The page of a finished run of `lab` (whose file reads `lab_text`): its summary with
-/// `timing`, charts from `queues`, the topology and the text report.
+/// The page of a finished run of `lab` (whose file reads `lab_text`): its `summary` (computed
+/// once per run, by the caller), charts from `queues`, the topology and the text report.
 pub fn report(
     lab: &crate::lab::model::Lab,
     lab_text: &str,
     results: &crate::results::Results,
+    summary: &crate::analysis::Summary,
     queues: &super::plots::QueueSamples,
-    timing: Option<crate::results::Timing>,
 ) -> Result<String, crate::plot::PlotError> {
     let charts = super::plots::charts(lab, results, queues)?;
-    let summary = results.summary(timing);
+    let outcomes = crate::analysis::expect::check(lab, summary);
     Ok(page(&Page {
-        summary: &summary,
+        summary,
         notes: &teaching_notes(lab_text),
         topology: &super::draw::topology_svg(lab)?,
         charts: &charts,
-        report: &crate::report::render(&summary),
-        expectations: &crate::expect::render(&crate::expect::check(lab, &summary)),
+        report: &crate::report::render(summary),
+        expectations: &crate::analysis::expect::render(&outcomes),
     }))
 }
 
@@ -128,7 +128,7 @@ pub fn page(p: &Page) -> String {
     for a in &s.apps {
         let latency = a.rtt.as_ref().or(a.completion.as_ref());
         let cell =
-            |f: fn(&crate::results::Latency) -> f64| latency.map_or(String::new(), |l| ms(f(l)));
+            |f: fn(&crate::analysis::Latency) -> f64| latency.map_or(String::new(), |l| ms(f(l)));
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{} {}</td><td>{}</td><td>{}</td>\

@@ -10,6 +10,7 @@
 //! - `timeline-K.svg`: fault K's failover: detection, route changes and each app's outage,
 //!   first packet on a new path and restoration, in time after the fault.
 
+use crate::analysis::Summarize;
 use crate::engine::Time;
 use crate::lab::model::Lab;
 use crate::observe::{Observer, On};

@@ -6,7 +6,8 @@
 //! and the neighbours that sent them there are the loop's members. Routers joined by such
 //! drops form one loop; each is reported once, with when it was seen.
 
-use crate::results::{us, Results};
+use crate::analysis::us;
+use crate::results::Results;
 use serde::Serialize;
 
 /// A forwarding loop the run observed.

@@ -8,6 +8,7 @@
 //! between threads or machines. An aggregate serialises, so parts written on different
 //! machines can be merged on another.
 
+use crate::analysis::Summarize;
 use crate::histogram::Latencies;
 use crate::lab::model::AppKind;
 use crate::results::Results;

@@ -2,8 +2,8 @@
 //! `emulate` exit 1, so a CI job fails when a failover outage grows; `--junit` writes one
 //! test case per expectation for CI systems to display.
 
+use crate::analysis::Summary;
 use crate::lab::model::{Expectation, Lab};
-use crate::results::Summary;
 use crate::units::{format_bitrate, format_nanos};
 use std::fmt::Write;
 
@@ -68,9 +68,9 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
             .find(|t| t.fault.split(", ").any(|f| f == fault))
     };
     fn phase<'a>(
-        a: &'a crate::results::AppSummary,
+        a: &'a crate::analysis::AppSummary,
         phase: &str,
-    ) -> Option<&'a crate::timeline::Phase> {
+    ) -> Option<&'a crate::analysis::timeline::Phase> {
         a.phases
             .iter()
             .find(|p| p.phase.split(", ").any(|f| f == phase))

@@ -8,7 +8,8 @@ use crate::control::plane::What;
 use crate::engine::Time;
 use crate::histogram::Latencies;
 
-use crate::results::{us, AppRecord, Latency, Measured, Results, STALL_MIN};
+use crate::analysis::{us, Latency};
+use crate::results::{AppRecord, Measured, Results, STALL_MIN};
 use serde::Serialize;
 use std::net::Ipv4Addr;
 
