@@ -13,7 +13,7 @@
 //! round-robin one segment per socket per round in endpoint order — the order one stack
 //! holding every socket would send in — and ask each stack when it next needs a poll.
 
-use crate::app::Agent;
+use crate::agent::Agent;
 use crate::device::Stack;
 use crate::engine::Time;
 use crate::lab::model::TcpConfig;

@@ -5,6 +5,7 @@
 //! packets over impaired [`link`]s between smoltcp [`host`]s and [`router`]s into [`results`]
 //! (records), which [`analysis`] reads into a summary that [`report`] and [`export`] render.
 
+pub mod agent;
 pub mod analysis;
 pub mod app;
 pub mod compare;

@@ -9,27 +9,12 @@ mod ping;
 mod probe;
 mod reqresp;
 
+pub use crate::agent::Agent;
 use crate::engine::Time;
 use crate::host::Host;
 use crate::lab::model::{App, Traffic, CLIENT_PORT_BASE};
 use crate::results::{AppRecord, BulkRecord, ExchangeRecord, Measured, ProbeRecord};
-use smoltcp::iface::{Context, SocketSet};
 use smoltcp::socket::tcp;
-
-/// One side of an app.
-///
-/// `rec` is the record of the agent's own app, made by [`record`] from the same traffic that
-/// [`install`] made the agent from, so it is of the agent's kind; an agent handed another
-/// kind's record measures nothing and asks for no wake-up.
-pub trait Agent {
-    fn poll(
-        &mut self,
-        now: Time,
-        cx: &mut Context,
-        sockets: &mut SocketSet<'static>,
-        rec: &mut AppRecord,
-    ) -> Option<Time>;
-}
 
 /// The local port of app `index`'s client side (its first stream).
 pub fn client_port(index: usize) -> u16 {
