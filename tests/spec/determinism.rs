@@ -1,9 +1,9 @@
 //! Same lab and seed give byte-identical results; the seed matters; components draw from their
 //! own random streams.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 use std::process::Command;
 
 fn json_of(path: &str, extra: &[&str]) -> String {

@@ -1,6 +1,6 @@
 //! Runs merge without loss and without regard to order: the foundation of sweeps and shards.
 
-mod common;
+use crate::common;
 use common::*;
 use hybridlab::analysis::aggregate::{Aggregate, MergeError};
 

@@ -1,6 +1,6 @@
 //! Designs side by side: each shared app's figures in every lab, and the change from the first.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::PathBuf;
 

@@ -1,8 +1,8 @@
 //! Host TCP follows its profile: `Linux` (the default) or `Rfc6298` (stock smoltcp 0.14).
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 
 /// When the bulk flow over a 20 ms RTT path delivers again after the link failed at 5 s and
 /// came back at 5.5 s: the start of the first 100 ms window with goodput after 5.5 s. The

@@ -1,10 +1,10 @@
 //! ExpressRoute with VPN failover: which path carries traffic, how failures are detected, and
 //! the shipped headline lab's timings, held as regression bounds.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
 use hybridlab::analysis::timeline::FaultTimeline;
+use hybridlab::analysis::Summarize;
 use hybridlab::results::Results;
 
 const S: f64 = 1e6; // microseconds per second

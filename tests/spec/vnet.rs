@@ -1,9 +1,9 @@
 //! The cloud vocabulary (VNets, gateways, connections, peerings) and the platform behaviour it
 //! builds in (domain.md, "Virtual networks, peering and hub-spoke" and "Route selection").
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::{app, lab, run};
+use hybridlab::analysis::Summarize;
 use hybridlab::results::Results;
 
 /// On premises: a host behind an edge router that is both the ExpressRoute CE and the VPN

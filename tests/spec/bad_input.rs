@@ -1,8 +1,8 @@
 //! Bad input never panics: it exits with code 2 and a message that says where (file:line:column)
 //! or which item breaks which rule.
 
+use crate::common;
 use hybridlab::analysis::Summarize;
-mod common;
 use std::process::Command;
 
 const GOOD: &str = r#"(

@@ -6,9 +6,9 @@
 //! Measured after T (four runs): BFD detection 0.70-0.89 s at either end, the ends 89-178 ms
 //! apart; a TCP stall of 1.67-1.72 s; 425-479 Mbps on the backup, 90% of it by T+2.8-5.0 s.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 use hybridlab::control::plane::What;
 use hybridlab::results::{Results, GOODPUT_WINDOW};
 use rayon::prelude::*;

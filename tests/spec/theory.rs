@@ -1,8 +1,8 @@
 //! Results agree with theory where theory exists.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 
 /// Serialization time of `bytes` at `rate`, rounded up to the nanosecond, as a link computes it.
 fn ser(bytes: u64, rate: u64) -> u64 {

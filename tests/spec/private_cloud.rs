@@ -1,9 +1,9 @@
 //! Private clouds: ExpressRoute Global Reach (and, on it, Azure VMware Solution), as domain.md's
 //! "Global Reach" section and seed 001 describe them.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::{app, lab, run, topology};
+use hybridlab::analysis::Summarize;
 use hybridlab::results::Results;
 
 fn refused(text: &str, words: &[&str]) {

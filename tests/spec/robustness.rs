@@ -1,8 +1,8 @@
 //! Never a panic, on any input: mutated lab files either load or give an error, and those that
 //! load run (briefly) without panicking.
 
+use crate::common;
 use hybridlab::analysis::Summarize;
-mod common;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! Exports: captures and series that watch a run without changing it.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 use hybridlab::export::pcap::{PcapExport, PcapOptions};
 use hybridlab::observe::Observer;
 use pcap_file::pcap::PcapReader;

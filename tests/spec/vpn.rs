@@ -1,9 +1,9 @@
 //! Site-to-site VPN: ESP sizes on the wire, MSS clamping and the black hole without it, and
 //! gateway SKU caps.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 
 /// onprem host - vpn device = internet link = gateway - vm, with a tunnel between the routers.
 /// `tunnel` holds extra tunnel fields, `gateway` extra fields of the cloud gateway router,

@@ -1,8 +1,8 @@
 //! Expansion: high-level items (circuits, VNets, gateways, connections, peerings) become the
 //! low-level lab that `emulate check --expanded` prints, and that lab is the same lab.
 
+use crate::common;
 use hybridlab::analysis::Summarize;
-mod common;
 use hybridlab::lab;
 use std::path::{Path, PathBuf};
 

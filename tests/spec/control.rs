@@ -1,9 +1,9 @@
 //! The control plane: BGP over real TCP learns routes, BFD detects a dead link within its
 //! detection time, the hold timer does without BFD, and best-path rules pick the path.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 use hybridlab::control::bgp::DownReason;
 use hybridlab::control::plane::What;
 

@@ -3,8 +3,8 @@
 //! completed by the lab or a stated assumption, and every bad input refused naming the
 //! resource and property.
 
+use crate::common;
 use hybridlab::analysis::Summarize;
-mod common;
 use hybridlab::import;
 use hybridlab::lab::{self, LabError};
 use std::path::{Path, PathBuf};

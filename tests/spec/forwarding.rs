@@ -1,9 +1,9 @@
 //! Routers forward real IPv4 by longest-prefix match, spread flows over equal-cost routes, and
 //! count every drop by cause; faults change links at their scheduled times.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 
 /// h1 - r1 = (two parallel links p and q) = r2 - h2, with equal-cost static routes both ways.
 fn ecmp_lab(apps: &str, faults: &str, p_fields: &str) -> String {

@@ -1,9 +1,9 @@
 //! Expectations: what a lab says must hold. A miss exits 1, lists the measured value and the
 //! bound, and shows in JUnit XML; every shipped lab carries expectations that hold.
 
-use hybridlab::analysis::Summarize;
-mod common;
+use crate::common;
 use common::*;
+use hybridlab::analysis::Summarize;
 use std::process::Command;
 
 fn emulate(args: &[&str], lab: &str, tag: &str) -> (i32, String) {

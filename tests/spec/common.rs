@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+
 //! Helpers shared by the specification tests.
 
 use hybridlab::lab::{self, Lab};

@@ -1,6 +1,6 @@
 //! Sweeps: every combination of seeds and values, merged, the same bytes for any thread count.
 
-mod common;
+use crate::common;
 use common::*;
 use hybridlab::analysis::aggregate::Aggregate;
 use hybridlab::sweep::{self, Plan};
