@@ -36,13 +36,7 @@ pub fn run(
 ) -> Result<(Comparison, Vec<Results>), LabError> {
     let labs = paths
         .iter()
-        .map(|p| {
-            let l = lab::load(p)?;
-            if let Some(b) = budget {
-                lab::budget::admit(&l, p, b)?;
-            }
-            Ok(l)
-        })
+        .map(|p| lab::prepare(p, &[], None, budget))
         .collect::<Result<Vec<_>, LabError>>()?;
     let results: Vec<Results> = labs.par_iter().map(crate::sim::run).collect();
     // A lab whose run stopped early measured only part of its time: it is not compared.

@@ -26,6 +26,7 @@ pub mod results;
 pub mod rng;
 pub mod route;
 pub mod router;
+pub mod session;
 pub mod sim;
 pub mod sweep;
 pub mod tcp;

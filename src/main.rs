@@ -5,12 +5,11 @@
 //! combination missed an expectation; 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
-use hybridlab::analysis::Summarize;
-use hybridlab::analysis::Timing;
+use hybridlab::export::pcap::PcapOptions;
 use hybridlab::lab::budget::Budget;
 use hybridlab::lab::overrides::Override;
 use hybridlab::lab::{self, LabError};
-use hybridlab::sim::Sim;
+use hybridlab::session;
 use hybridlab::units::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -340,47 +339,12 @@ fn err(text: &str) -> Result<(), String> {
     emit(text, true)
 }
 
-/// Refuses an output path that cannot be written, before anything runs: a directory, a
-/// read-only file, a folder that cannot be made or written. Missing folders are created; a
-/// file that did not exist is left not existing.
-fn writable(path: &Path) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
-    if path.is_dir() {
-        return Err(format!(
-            "{}: cannot write: it is a directory",
-            path.display()
-        ));
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(fail)?;
-    }
-    if path.exists() {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(fail)?;
-    } else {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(fail)?;
-        std::fs::remove_file(path).map_err(fail)?;
-    }
-    Ok(())
-}
-
-/// Makes folder `dir` if missing and refuses it, before anything runs, if files cannot be
-/// written in it.
-fn writable_dir(dir: &Path) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    writable(&dir.join(".hybridlab-write-test"))
-}
-
-/// Checks every output path given.
+/// Checks every output path given, before anything runs.
 fn writable_all(paths: &[Option<&Path>]) -> Result<(), String> {
-    paths.iter().flatten().try_for_each(|p| writable(p))
+    paths
+        .iter()
+        .flatten()
+        .try_for_each(|p| session::writable(p).map_err(|e| e.to_string()))
 }
 
 /// The machine's default budget with the `--budget` settings applied.
@@ -426,11 +390,12 @@ fn check(paths: &[PathBuf], sets: &[Override], settings: &[String]) -> Result<bo
     let budget = budget(settings)?;
     let mut failed = Vec::new();
     for path in paths {
-        let admitted = load(path, sets).and_then(|lab| {
-            let e =
-                hybridlab::lab::budget::admit(&lab, path, &budget).map_err(|e| e.to_string())?;
-            Ok((lab, e))
-        });
+        let admitted = lab::prepare(path, sets, None, Some(&budget))
+            .map(|lab| {
+                let estimate = hybridlab::lab::budget::estimate(&lab);
+                (lab, estimate)
+            })
+            .map_err(|e| e.to_string());
         match admitted {
             Ok((lab, estimate)) => {
                 for w in &lab.warnings {
@@ -475,141 +440,54 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     if args.duration.is_some_and(|d| d.0 == 0) {
         return Err("--duration must be above zero".to_string());
     }
-    let lab = lab::load_for(path, &sets, args.duration.map(|d| d.0)).map_err(|e| e.to_string())?;
-    hybridlab::lab::budget::admit(&lab, path, &budget(&args.budget)?).map_err(|e| e.to_string())?;
+    let budget = budget(&args.budget)?;
+    let lab = lab::prepare(path, &sets, args.duration.map(|d| d.0), Some(&budget))
+        .map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &lab.warnings {
             err(&format!("warning: {w}\n"))?;
         }
     }
-    writable_all(&[
-        args.json.as_deref(),
-        args.junit.as_deref(),
-        args.html.as_deref(),
-    ])?;
-    let mut sim = Sim::new(&lab);
-    if let Some(dir) = &args.pcap {
-        use hybridlab::export::pcap::{PcapExport, PcapOptions};
-        PcapExport::check_links(&lab, &args.pcap_links)?;
-        let options = PcapOptions {
+    if !args.pcap_links.is_empty() && args.pcap.is_none() {
+        return Err("--pcap-links needs --pcap DIR".to_string());
+    }
+    let outputs = session::Outputs {
+        pcap: args.pcap.as_ref().map(|dir| PcapOptions {
             dir: dir.clone(),
             links: args.pcap_links.clone(),
             snaplen: args.snaplen,
             max_bytes: args.pcap_max.0,
-        };
-        let export = PcapExport::create(&lab, &options)
-            .map_err(|e| format!("{}: cannot write the captures: {e}", dir.display()))?;
-        sim.observe(Box::new(export));
-    } else if !args.pcap_links.is_empty() {
-        return Err("--pcap-links needs --pcap DIR".to_string());
-    }
-    let queues = match (&args.svg, &args.html) {
-        (None, None) => None,
-        (svg, _) => {
-            if let Some(dir) = svg {
-                writable_dir(dir)?;
-            }
-            let samples = hybridlab::export::plots::QueueSamples::new(&lab);
-            let (observer, handle) = hybridlab::observe::Shared::attach(samples);
-            sim.observe(observer);
-            Some(handle)
-        }
+        }),
+        csv: args.csv.as_ref().map(|dir| (dir.clone(), args.interval.0)),
+        svg: args.svg.clone(),
+        html: args.html.clone(),
+        json: args.json.clone(),
+        json_timing: args.json_timing,
+        junit: args.junit.clone(),
     };
-    if let Some(dir) = &args.csv {
-        use hybridlab::export::series::{check_interval, SeriesExport};
-        check_interval(args.interval.0)?;
-        let export = SeriesExport::create(&lab, dir, args.interval.0)
-            .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
-        sim.observe(Box::new(export));
-    }
     let started = Instant::now();
     let progress = Progress::new(lab.duration, args.quiet);
-    // Run in slices of 1% of virtual time so the progress bar can follow.
-    let slice = (lab.duration / 100).max(1);
-    while sim.now() < lab.duration && sim.stalled().is_none() {
-        sim.run_until(sim.now().saturating_add(slice));
-        progress.update(&started, sim.now());
-    }
+    let finished = session::run(&lab, path, &outputs, &mut |now| {
+        progress.update(&started, now)
+    });
     progress.finish();
-    let events = sim.events();
-    let mut exported = sim
-        .finish_exports()
-        .map_err(|e| format!("writing the exports failed: {e}"))?;
-    if let Some(halt) = sim.halt() {
-        return Err(format!("{}: {}", path.display(), halt.describe(&lab)));
-    }
-    let results = sim.finish();
-    if let Some(dir) = &args.csv {
-        hybridlab::export::series::write_goodput(dir, args.interval.0, &results)
-            .map_err(|e| format!("{}: cannot write the series: {e}", dir.display()))?;
-    }
-    if let (Some(dir), Some(queues)) = (&args.svg, &queues) {
-        let queues = queues
-            .lock()
-            .map_err(|_| "the queue samples were lost".to_string())?;
-        let files = hybridlab::export::plots::write_svgs(dir, &lab, &results, &queues)?;
-        exported.push(format!("svg: {} plots in {}", files.len(), dir.display()));
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let timing = Timing {
-        wall_seconds: wall,
-        sim_per_wall: lab.duration as f64 / 1e9 / wall.max(1e-9),
-        events_per_second: events as f64 / wall.max(1e-9),
-    };
-    // The summary, once: the HTML page, expectations, JSON and report all read this one.
-    let mut summary = results.summary(Some(timing));
-    if let (Some(file), Some(queues)) = (&args.html, &queues) {
-        let queues = queues
-            .lock()
-            .map_err(|_| "the queue samples were lost".to_string())?;
-        let lab_text = std::fs::read_to_string(path).unwrap_or_default();
-        let page = hybridlab::export::html::report(&lab, &lab_text, &results, &summary, &queues)
-            .map_err(|e| e.to_string())?;
-        std::fs::write(file, page).map_err(|e| format!("{}: cannot write: {e}", file.display()))?;
-        exported.push(format!("html: {}", file.display()));
-    }
-    let outcomes = hybridlab::analysis::expect::check(&lab, &summary);
-    let held = outcomes.iter().all(|o| o.passed);
-    if let Some(json) = &args.json {
-        // Wall-clock figures differ between runs of one lab: in the JSON only when asked for.
-        let kept = if args.json_timing {
-            None
-        } else {
-            summary.timing.take()
-        };
-        let value = serde_json::to_value(&summary).map_err(|e| e.to_string());
-        summary.timing = summary.timing.or(kept);
-        let mut value = value?;
-        if let Some(map) = value.as_object_mut().filter(|_| !outcomes.is_empty()) {
-            let o = serde_json::to_value(&outcomes).map_err(|e| e.to_string())?;
-            map.insert("expectations".to_string(), o);
-        }
-        let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
-        std::fs::write(json, text + "\n")
-            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
-    }
-    if let Some(junit) = &args.junit {
-        std::fs::write(
-            junit,
-            hybridlab::analysis::expect::junit(&lab.name, &outcomes),
-        )
-        .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
-    }
+    let finished = finished.map_err(|e| e.to_string())?;
+    let held = finished.met_expectations();
     if !args.quiet {
-        out(&hybridlab::report::render(&summary))?;
-        for line in &exported {
+        out(&hybridlab::report::render(&finished.summary))?;
+        for line in &finished.exported {
             out(&format!("{line}\n"))?;
         }
-        out(&hybridlab::analysis::expect::render(&outcomes))?;
+        out(&hybridlab::analysis::expect::render(&finished.outcomes))?;
     } else if !held {
-        err(&hybridlab::analysis::expect::render(&outcomes))?;
+        err(&hybridlab::analysis::expect::render(&finished.outcomes))?;
     }
     Ok(held)
 }
 
 fn draw(path: &Path, svg: &Path, sets: &[Override]) -> Result<bool, String> {
     let lab = load(path, sets)?;
-    writable(svg)?;
+    writable_all(&[Some(svg)])?;
     let text = hybridlab::export::draw::topology_svg(&lab).map_err(|e| e.to_string())?;
     std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
     Ok(true)

@@ -198,13 +198,7 @@ pub fn run(
     }
     let labs = combos
         .iter()
-        .map(|sets| {
-            let lab = lab::load_for(path, sets, plan.duration)?;
-            if let Some(budget) = &plan.budget {
-                lab::budget::admit(&lab, path, budget)?;
-            }
-            Ok(lab)
-        })
+        .map(|sets| lab::prepare(path, sets, plan.duration, plan.budget.as_ref()))
         .collect::<Result<Vec<_>, LabError>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
         .flat_map(|c| seeds.iter().map(move |&s| (c, s)))

@@ -215,7 +215,9 @@ pub struct Summary {
     /// Forwarding loops the run observed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<super::findings::ForwardingLoop>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wall-clock figures, for the report; the JSON carries them only when asked
+    /// ([`crate::session::Finished::document`]), as they differ between runs.
+    #[serde(skip)]
     pub timing: Option<Timing>,
 }
 

@@ -131,6 +131,21 @@ pub fn load_for(
     }
 }
 
+/// A lab ready to run: [`load_for`] (`sets`, then `duration`), refused when its estimated
+/// cost exceeds `budget` (when given). Runs, sweeps and comparisons all load through here.
+pub fn prepare(
+    path: &Path,
+    sets: &[overrides::Override],
+    duration: Option<crate::engine::Time>,
+    budget: Option<&budget::Budget>,
+) -> Result<Lab, LabError> {
+    let lab = load_for(path, sets, duration)?;
+    if let Some(b) = budget {
+        budget::admit(&lab, path, b)?;
+    }
+    Ok(lab)
+}
+
 /// Reads a lab file, applies `sets` to its text in order (`--set`, see [`overrides`]), then
 /// parses and validates it: an override meets the same checks as the file.
 pub fn load_with(path: &Path, sets: &[overrides::Override]) -> Result<Lab, LabError> {

@@ -34,6 +34,18 @@ pub fn shipped_labs() -> Vec<std::path::PathBuf> {
     labs
 }
 
+/// The JSON document a run of the lab file at `path` writes (`emulate run --json`), with
+/// overrides `sets` (`PATH=VALUE`) and a `duration` ("12s") if given.
+pub fn json_of(path: &Path, sets: &[&str], duration: Option<&str>) -> String {
+    let sets: Vec<_> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    let duration = duration.map(|d| d.parse::<hybridlab::units::Duration>().unwrap().0);
+    let lab = lab::prepare(path, &sets, duration, None).unwrap_or_else(|e| panic!("{e}"));
+    let outputs = hybridlab::session::Outputs::default();
+    let finished = hybridlab::session::run(&lab, path, &outputs, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    finished.document(false).to_json().unwrap()
+}
+
 /// Runs the lab, keeping every probe's record for the tests that look at single probes.
 pub fn run(text: &str) -> Results {
     hybridlab::sim::run_with_probe_logs(&lab(text))

@@ -6,7 +6,13 @@ use common::*;
 use hybridlab::analysis::Summarize;
 use std::process::Command;
 
-fn json_of(path: &str, extra: &[&str]) -> String {
+/// The JSON `emulate run LAB --json` writes, through the library.
+fn json_of(path: &str, sets: &[&str], duration: Option<&str>) -> String {
+    common::json_of(std::path::Path::new(path), sets, duration)
+}
+
+/// The JSON the command line writes for `path` with `args`.
+fn cli_json(path: &str, args: &[&str]) -> String {
     // A file of its own per call, whatever tests run beside it.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -16,7 +22,7 @@ fn json_of(path: &str, extra: &[&str]) -> String {
         .arg(path)
         .args(["--quiet", "--json"])
         .arg(&out)
-        .args(extra)
+        .args(args)
         .status()
         .expect("emulate runs");
     assert!(status.success());
@@ -26,10 +32,22 @@ fn json_of(path: &str, extra: &[&str]) -> String {
 }
 
 #[test]
+fn the_command_line_writes_the_librarys_document() {
+    let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/point-to-point.ron");
+    assert_eq!(
+        cli_json(lab, &["--seed", "3", "--duration", "2s"]),
+        json_of(lab, &["seed=3"], Some("2s"))
+    );
+    let timed: serde_json::Value =
+        serde_json::from_str(&cli_json(lab, &["--json-timing", "--duration", "2s"])).unwrap();
+    assert!(timed["timing"]["wall_seconds"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn two_runs_of_a_lab_are_byte_identical() {
     let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/three-hop.ron");
-    let first = json_of(lab, &[]);
-    let second = json_of(lab, &[]);
+    let first = json_of(lab, &[], None);
+    let second = json_of(lab, &[], None);
     assert_eq!(first, second);
     assert!(!first.contains("wall"), "no wall-clock values unless asked");
 }
@@ -37,8 +55,8 @@ fn two_runs_of_a_lab_are_byte_identical() {
 #[test]
 fn the_failover_lab_with_its_control_plane_is_byte_identical_too() {
     let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/expressroute.ron");
-    let first = json_of(lab, &["--duration", "12s"]);
-    assert_eq!(first, json_of(lab, &["--duration", "12s"]));
+    let first = json_of(lab, &[], Some("12s"));
+    assert_eq!(first, json_of(lab, &[], Some("12s")));
     assert!(
         first.contains("BFD down"),
         "the run exercised the control plane"
@@ -51,7 +69,7 @@ fn a_different_seed_changes_a_lossy_run() {
     let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/topologies/point-to-point.ron");
     let measured = |seed: &str| {
         let mut v: serde_json::Value =
-            serde_json::from_str(&json_of(lab, &["--seed", seed])).unwrap();
+            serde_json::from_str(&json_of(lab, &[&format!("seed={seed}")], None)).unwrap();
         v.as_object_mut().unwrap().remove("seed");
         v
     };
