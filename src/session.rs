@@ -240,15 +240,16 @@ pub fn run(
     };
     // The summary, once: the HTML page, expectations, JSON and report all read this one.
     let summary = results.summary(Some(timing));
+    let outcomes = expect::check(lab, &summary);
     if let (Some(file), Some(queues)) = (&outputs.html, &queues) {
         let queues = queues.lock().map_err(|_| lost())?;
         let lab_text = std::fs::read_to_string(path).unwrap_or_default();
-        let page = crate::export::html::report(lab, &lab_text, &results, &summary, &queues)
-            .map_err(|e| RunError::Output(e.to_string()))?;
+        let page =
+            crate::export::html::report(lab, &lab_text, &results, &summary, &outcomes, &queues)
+                .map_err(|e| RunError::Output(e.to_string()))?;
         write(file, page)?;
         exported.push(format!("html: {}", file.display()));
     }
-    let outcomes = expect::check(lab, &summary);
     let finished = Finished {
         results,
         summary,

@@ -22,24 +22,25 @@ pub struct Page<'a> {
     pub expectations: &'a str,
 }
 
-/// The page of a finished run of `lab` (whose file reads `lab_text`): its `summary` (computed
-/// once per run, by the caller), charts from `queues`, the topology and the text report.
+/// The page of a finished run of `lab` (whose file reads `lab_text`): its `summary` and
+/// expectation `outcomes` (computed once per run, by the caller), charts from `queues`, the
+/// topology and the text report.
 pub fn report(
     lab: &crate::lab::model::Lab,
     lab_text: &str,
     results: &crate::results::Results,
     summary: &crate::analysis::Summary,
+    outcomes: &[crate::analysis::expect::Outcome],
     queues: &super::plots::QueueSamples,
 ) -> Result<String, crate::plot::PlotError> {
     let charts = super::plots::charts(lab, results, queues)?;
-    let outcomes = crate::analysis::expect::check(lab, summary);
     Ok(page(&Page {
         summary,
         notes: &teaching_notes(lab_text),
         topology: &super::draw::topology_svg(lab)?,
         charts: &charts,
         report: &crate::report::render(summary),
-        expectations: &crate::analysis::expect::render(&outcomes),
+        expectations: &crate::analysis::expect::render(outcomes),
     }))
 }
 

@@ -438,9 +438,17 @@ fn the_html_report_is_one_self_contained_page_with_everything() {
     let (observer, queues) =
         hybridlab::observe::Shared::attach(hybridlab::export::plots::QueueSamples::new(&lab));
     let (r, _) = hybridlab::sim::run_with_exports(&lab, vec![observer]).unwrap();
-    let page =
-        hybridlab::export::html::report(&lab, &text, &r, &r.summary(None), &queues.lock().unwrap())
-            .unwrap();
+    let summary = r.summary(None);
+    let outcomes = hybridlab::analysis::expect::check(&lab, &summary);
+    let page = hybridlab::export::html::report(
+        &lab,
+        &text,
+        &r,
+        &summary,
+        &outcomes,
+        &queues.lock().unwrap(),
+    )
+    .unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
     // Nothing to fetch and nothing to run: the only URLs are SVG's namespace.
     for bad in ["<script", "<img", "<link", "src=", "href=", "@import"] {
