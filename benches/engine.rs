@@ -94,7 +94,7 @@ fn bulk_1gbps(c: &mut Criterion) {
     let s = r.apps[0].summary(r.duration);
     eprintln!(
         "bulk_1gbps_2ms: goodput {:.1} Mbps, {:.1}x faster than real time",
-        s.goodput_bps.unwrap_or(0.0) / 1e6,
+        s.figures.goodput_bps.unwrap_or(0.0) / 1e6,
         10.0 / wall
     );
     let mut g = c.benchmark_group("bulk_1gbps_2ms");

@@ -89,7 +89,7 @@ fn scale(c: &mut Criterion) {
             .iter()
             .map(|a| {
                 let s = a.summary(r.duration);
-                s.sent - s.received - s.in_flight
+                s.figures.sent - s.received - s.figures.in_flight
             })
             .sum();
         assert!(

@@ -107,15 +107,19 @@ pub fn compare(paths: &[PathBuf], summaries: &[Summary]) -> Comparison {
     }
     type Figure = fn(&Summary, &AppSummary) -> Option<f64>;
     let figures: [(&'static str, Figure); 8] = [
-        ("rtt p50 (us)", |_, a| a.rtt.as_ref().map(|l| l.p50_us)),
-        ("rtt p99 (us)", |_, a| a.rtt.as_ref().map(|l| l.p99_us)),
+        ("rtt p50 (us)", |_, a| {
+            a.figures.rtt.as_ref().map(|l| l.p50_us)
+        }),
+        ("rtt p99 (us)", |_, a| {
+            a.figures.rtt.as_ref().map(|l| l.p99_us)
+        }),
         ("completion p50 (us)", |_, a| {
-            a.completion.as_ref().map(|l| l.p50_us)
+            a.figures.completion.as_ref().map(|l| l.p50_us)
         }),
         ("completion p99 (us)", |_, a| {
-            a.completion.as_ref().map(|l| l.p99_us)
+            a.figures.completion.as_ref().map(|l| l.p99_us)
         }),
-        ("goodput (bps)", |_, a| a.goodput_bps),
+        ("goodput (bps)", |_, a| a.figures.goodput_bps),
         ("steady goodput (bps)", |_, a| a.steady_goodput_bps),
         ("loss (%)", |_, a| {
             a.unit.counts_messages().then_some(100.0 * a.loss_ratio)

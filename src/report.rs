@@ -84,23 +84,27 @@ pub fn render(s: &Summary) -> String {
     for a in &s.apps {
         let _ = writeln!(out, "  {} ({}, {} -> {})", a.name, a.kind, a.from, a.to);
         if a.unit == crate::analysis::Unit::Bytes {
-            let _ = writeln!(out, "    sent {} B, received {} B", a.sent, a.received);
+            let _ = writeln!(
+                out,
+                "    sent {} B, received {} B",
+                a.figures.sent, a.received
+            );
         } else {
             let _ = writeln!(
                 out,
                 "    sent {} {u}, received {}, lost {} ({:.3}%), in flight at end {}",
-                a.sent,
+                a.figures.sent,
                 a.received,
-                a.lost,
+                a.figures.lost,
                 a.loss_ratio * 100.0,
-                a.in_flight,
+                a.figures.in_flight,
                 u = a.unit
             );
         }
-        latency_line(&mut out, "one-way", &a.one_way);
-        latency_line(&mut out, "rtt", &a.rtt);
-        latency_line(&mut out, "completion", &a.completion);
-        if let Some(g) = a.goodput_bps {
+        latency_line(&mut out, "one-way", &a.figures.one_way);
+        latency_line(&mut out, "rtt", &a.figures.rtt);
+        latency_line(&mut out, "completion", &a.figures.completion);
+        if let Some(g) = a.figures.goodput_bps {
             let _ = write!(out, "    goodput {}", format_bitrate(g));
             if let Some(st) = a.steady_goodput_bps {
                 let _ = write!(out, ", steady state {}", format_bitrate(st));
@@ -115,11 +119,11 @@ pub fn render(s: &Summary) -> String {
         }
         for p in &a.phases {
             let phase = format!("{} ({}s)", p.phase, secs(p.from_us));
-            if let Some(g) = p.goodput_bps {
+            if let Some(g) = p.figures.goodput_bps {
                 let _ = writeln!(out, "    phase {phase:<32} goodput {}", format_bitrate(g));
                 continue;
             }
-            let (label, l) = match (&p.rtt, &p.completion) {
+            let (label, l) = match (&p.figures.rtt, &p.figures.completion) {
                 (Some(l), _) => ("rtt", Some(l)),
                 (None, Some(l)) => ("completion", Some(l)),
                 _ => ("rtt", None),
@@ -129,7 +133,7 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(
                 out,
                 "    phase {phase:<32} {label} p50 {:>10}  p99 {:>10}  sent {:>6}  lost {:>5}",
-                rtt, p99, p.sent, p.lost
+                rtt, p99, p.figures.sent, p.figures.lost
             );
         }
         if a.kind.is_tcp() && a.established_at_us.is_none() {

@@ -82,10 +82,10 @@ impl Aggregate {
             .map(|(record, s)| AppAggregate {
                 name: record.name.clone(),
                 kind: record.kind(),
-                sent: s.sent,
+                sent: s.figures.sent,
                 received: s.received,
-                lost: s.lost,
-                in_flight: s.in_flight,
+                lost: s.figures.lost,
+                in_flight: s.figures.in_flight,
                 one_way: record
                     .probes()
                     .map(|p| p.one_way.clone())
@@ -95,7 +95,7 @@ impl Aggregate {
                     .exchanges()
                     .map(|e| e.completion.clone())
                     .unwrap_or_default(),
-                goodput_bps: PerRun::of(s.goodput_bps),
+                goodput_bps: PerRun::of(s.figures.goodput_bps),
                 steady_goodput_bps: PerRun::of(s.steady_goodput_bps),
             })
             .collect();

@@ -121,8 +121,17 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                 format_nanos(*max)
             );
             let latency = app(name).and_then(|a| match in_phase {
-                None => a.rtt.clone().or_else(|| a.completion.clone()),
-                Some(p) => phase(a, p).and_then(|p| p.rtt.clone().or_else(|| p.completion.clone())),
+                None => a
+                    .figures
+                    .rtt
+                    .clone()
+                    .or_else(|| a.figures.completion.clone()),
+                Some(p) => phase(a, p).and_then(|p| {
+                    p.figures
+                        .rtt
+                        .clone()
+                        .or_else(|| p.figures.completion.clone())
+                }),
             });
             match latency {
                 Some(l) => {
@@ -152,8 +161,8 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                 format_bitrate(*min as f64)
             );
             let goodput = app(name).and_then(|a| match in_phase {
-                None => a.goodput_bps,
-                Some(p) => phase(a, p).and_then(|p| p.goodput_bps),
+                None => a.figures.goodput_bps,
+                Some(p) => phase(a, p).and_then(|p| p.figures.goodput_bps),
             });
             match goodput {
                 Some(g) => (text, format_bitrate(g), g >= *min as f64),
@@ -170,7 +179,7 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                         .flat_map(|t| t.outages.iter().filter(|o| &o.app == name))
                         .map(|o| o.lost)
                         .sum();
-                    let outside = a.lost.saturating_sub(in_outages);
+                    let outside = a.figures.lost.saturating_sub(in_outages);
                     (text, format!("{outside} lost outside"), outside == 0)
                 }
                 None => (text, "no such app in the run".to_string(), false),
@@ -181,8 +190,8 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
             match app(name) {
                 Some(a) => (
                     text,
-                    format!("{} of {} came back", a.received, a.sent),
-                    a.sent > 0 && a.received == 0,
+                    format!("{} of {} came back", a.received, a.figures.sent),
+                    a.figures.sent > 0 && a.received == 0,
                 ),
                 None => (text, "no such app in the run".to_string(), false),
             }

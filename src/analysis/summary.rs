@@ -54,6 +54,28 @@ impl Latency {
     }
 }
 
+/// What an app and each phase of it both report: what was sent and lost, latency, goodput.
+/// Which figures an app has depends on its kind (probes: one-way and round-trip latency;
+/// request/response: completion times; bulk TCP: goodput).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Figures {
+    /// Probes, echoes or requests sent, or bytes written (the app's [`Unit`]).
+    pub sent: u64,
+    /// Never answered, not counting those still in flight at the end of the run.
+    pub lost: u64,
+    /// Sent so close to the end that their answers could still come.
+    pub in_flight: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_way: Option<Latency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<Latency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Latency>,
+    /// Bulk TCP: bytes read over the time the app ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput_bps: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AppSummary {
     pub name: String,
@@ -62,23 +84,15 @@ pub struct AppSummary {
     pub to: String,
     /// What `sent`, `received`, `lost` and `in_flight` count.
     pub unit: Unit,
-    pub sent: u64,
+    /// What the app sent and how it fared over the whole run: counts, latency, goodput (TCP
+    /// bulk: bytes read over the time from the app's start to its stop or completion).
+    #[serde(flatten)]
+    pub figures: Figures,
     pub received: u64,
-    pub lost: u64,
-    pub in_flight: u64,
     pub loss_ratio: f64,
     /// Probes only: how many reached the peer (one way).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrived: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_way: Option<Latency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rtt: Option<Latency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub completion: Option<Latency>,
-    /// TCP bulk: bytes read over the time from the app's start to its stop or completion.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub goodput_bps: Option<f64>,
     /// TCP bulk: goodput over the second half of the transfer, past slow start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steady_goodput_bps: Option<f64>,
@@ -246,16 +260,10 @@ impl Summarize for AppRecord {
             from: self.from.clone(),
             to: self.to.clone(),
             unit: Unit::Bytes,
-            sent: 0,
+            figures: Figures::default(),
             received: 0,
-            lost: 0,
-            in_flight: 0,
             loss_ratio: 0.0,
             arrived: None,
-            one_way: None,
-            rtt: None,
-            completion: None,
-            goodput_bps: None,
             steady_goodput_bps: None,
             goodput_series_bps: Vec::new(),
             completed_at_us: None,
@@ -267,33 +275,33 @@ impl Summarize for AppRecord {
             Measured::UdpProbe(p) | Measured::Ping(p) => {
                 let probe = matches!(self.measured, Measured::UdpProbe(_));
                 s.unit = if probe { Unit::Probes } else { Unit::Echoes };
-                s.sent = p.sent;
+                s.figures.sent = p.sent;
                 s.received = p.returned;
-                s.in_flight = p.in_flight(run_end).0;
-                s.lost = s.sent - s.received - s.in_flight;
+                s.figures.in_flight = p.in_flight(run_end).0;
+                s.figures.lost = s.figures.sent - s.received - s.figures.in_flight;
                 if probe {
                     s.arrived = Some(p.arrived);
                 }
-                s.one_way = Latency::of(&p.one_way);
-                s.rtt = Latency::of(&p.rtt);
+                s.figures.one_way = Latency::of(&p.one_way);
+                s.figures.rtt = Latency::of(&p.rtt);
             }
             Measured::TcpRequestResponse(e) => {
                 s.unit = Unit::Requests;
-                s.sent = e.requests;
+                s.figures.sent = e.requests;
                 s.received = e.responses;
-                s.in_flight = e.requests - e.responses;
-                s.completion = Latency::of(&e.completion);
+                s.figures.in_flight = e.requests - e.responses;
+                s.figures.completion = Latency::of(&e.completion);
                 s.established_at_us = e.established_at.map(us);
             }
             Measured::TcpBulk(b) => {
-                s.sent = b.bytes_sent;
+                s.figures.sent = b.bytes_sent;
                 s.received = b.bytes_received;
-                s.in_flight = b.bytes_sent - b.bytes_received;
+                s.figures.in_flight = b.bytes_sent - b.bytes_received;
                 s.completed_at_us = b.completed_at.map(us);
                 s.established_at_us = b.established_at.map(us);
                 let end = b.completed_at.unwrap_or(self.stop.min(run_end));
                 let span = end.saturating_sub(self.start);
-                s.goodput_bps = Some(bps(b.bytes_received, span));
+                s.figures.goodput_bps = Some(bps(b.bytes_received, span));
                 s.goodput_series_bps = b
                     .goodput_windows
                     .iter()
@@ -309,8 +317,9 @@ impl Summarize for AppRecord {
                 s.window = window_limit(b, &self.from, &self.to, s.steady_goodput_bps);
             }
         }
-        if s.sent > 0 && s.unit.counts_messages() {
-            s.loss_ratio = s.lost as f64 / (s.sent - s.in_flight).max(1) as f64;
+        if s.figures.sent > 0 && s.unit.counts_messages() {
+            s.loss_ratio =
+                s.figures.lost as f64 / (s.figures.sent - s.figures.in_flight).max(1) as f64;
         }
         s
     }

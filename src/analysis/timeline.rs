@@ -8,7 +8,7 @@ use crate::control::plane::What;
 use crate::engine::Time;
 use crate::histogram::Latencies;
 
-use crate::analysis::{us, Latency};
+use crate::analysis::{us, Figures, Latency};
 use crate::results::{AppRecord, Measured, Results, STALL_MIN};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -79,21 +79,10 @@ pub struct Phase {
     pub phase: String,
     pub from_us: f64,
     pub to_us: f64,
-    pub sent: u64,
-    /// Probes never answered, not counting those still in flight at the end of the run.
-    pub lost: u64,
-    /// Probes sent so close to the end that their answers could still come (as the app's).
-    pub in_flight: u64,
-    /// Bulk TCP: bytes read in the phase over the time the app ran in it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub goodput_bps: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_way: Option<Latency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rtt: Option<Latency>,
-    /// Request/response: completion times of the requests issued in the phase.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub completion: Option<Latency>,
+    /// The app's figures within the phase: probes and requests sent in it (completion times of
+    /// the requests issued in it), bulk TCP's bytes read in it over the time the app ran in it.
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// Fault instants and their joined descriptions.
@@ -289,13 +278,15 @@ pub fn phases(r: &Results, app: &AppRecord) -> Vec<Phase> {
                 phase: name.clone(),
                 from_us: us(*from),
                 to_us: us(to),
-                sent,
-                lost,
-                in_flight,
-                goodput_bps,
-                one_way: Latency::of(&one_way),
-                rtt: Latency::of(&rtt),
-                completion: Latency::of(&completion),
+                figures: Figures {
+                    sent,
+                    lost,
+                    in_flight,
+                    goodput_bps,
+                    one_way: Latency::of(&one_way),
+                    rtt: Latency::of(&rtt),
+                    completion: Latency::of(&completion),
+                },
             }
         })
         .collect()

@@ -127,7 +127,7 @@ pub fn page(p: &Page) -> String {
          <th>goodput (Mbps)</th></tr>\n"
     );
     for a in &s.apps {
-        let latency = a.rtt.as_ref().or(a.completion.as_ref());
+        let latency = a.figures.rtt.as_ref().or(a.figures.completion.as_ref());
         let cell =
             |f: fn(&crate::analysis::Latency) -> f64| latency.map_or(String::new(), |l| ms(f(l)));
         let _ = writeln!(
@@ -138,14 +138,15 @@ pub fn page(p: &Page) -> String {
             a.kind,
             escape(&a.from),
             escape(&a.to),
-            a.sent,
+            a.figures.sent,
             a.unit,
             a.received,
-            a.lost,
+            a.figures.lost,
             cell(|l| l.p50_us),
             cell(|l| l.p99_us),
             cell(|l| l.max_us),
-            a.goodput_bps
+            a.figures
+                .goodput_bps
                 .map_or(String::new(), |g| format!("{:.2}", g / 1e6))
         );
     }

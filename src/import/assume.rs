@@ -72,12 +72,7 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
         ISP_DELAY.exact(),
         ISP_RATE.exact(),
     );
-    let (cd, bd, pi, ps) = (
-        CIRCUIT_DELAY.exact(),
-        BACKBONE_DELAY.exact(),
-        PROBE_INTERVAL.exact(),
-        PROBE_START.exact(),
-    );
+    let (cd, bd) = (CIRCUIT_DELAY.exact(), BACKBONE_DELAY.exact());
     let mut d = design.clone();
     let mut problems = Vec::new();
     let mut assumptions: Vec<String> = design.assumed.clone();
@@ -324,20 +319,9 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
                 else {
                     continue;
                 };
-                let name = format!("{}-to-{}", s.name, pc.name);
-                out.apps.push(AppSpec {
-                    name: name.clone(),
-                    from: s.host.clone(),
-                    to: vm.node.clone(),
-                    start: Some(PROBE_START),
-                    stop: None,
-                    traffic: TrafficSpec::UdpProbe {
-                        interval: Some(PROBE_INTERVAL),
-                        size: None,
-                        port: None,
-                    },
-                });
-                assumptions.push(format!("app '{name}': UDP probes from '{}' to '{}' every {pi} from {ps} (the lab has no apps) — write apps in the lab to change it", s.host, vm.node));
+                let app = probe_app(format!("{}-to-{}", s.name, pc.name), &s.host, &vm.node);
+                assumptions.push(probe_assumption(&app));
+                out.apps.push(app);
             }
         }
         for s in &sites {
@@ -350,20 +334,9 @@ pub fn complete(design: &Design, lab: &LabSpec) -> Result<Completed, Vec<Problem
                 }) else {
                     continue;
                 };
-                let name = format!("{}-to-{vnet}", s.name);
-                out.apps.push(AppSpec {
-                    name: name.clone(),
-                    from: s.host.clone(),
-                    to: vm.node.clone(),
-                    start: Some(PROBE_START),
-                    stop: None,
-                    traffic: TrafficSpec::UdpProbe {
-                        interval: Some(PROBE_INTERVAL),
-                        size: None,
-                        port: None,
-                    },
-                });
-                assumptions.push(format!("app '{name}': UDP probes from '{}' to '{}' every {pi} from {ps} (the lab has no apps) — write apps in the lab to change it", s.host, vm.node));
+                let app = probe_app(format!("{}-to-{vnet}", s.name), &s.host, &vm.node);
+                assumptions.push(probe_assumption(&app));
+                out.apps.push(app);
             }
         }
     }
@@ -907,4 +880,32 @@ fn refine(
             ),
         }
     }
+}
+
+/// The UDP probe app assumed from `from` to `to` when a lab has no apps.
+fn probe_app(name: String, from: &str, to: &str) -> AppSpec {
+    AppSpec {
+        name,
+        from: from.to_string(),
+        to: to.to_string(),
+        start: Some(PROBE_START),
+        stop: None,
+        traffic: TrafficSpec::UdpProbe {
+            interval: Some(PROBE_INTERVAL),
+            size: None,
+            port: None,
+        },
+    }
+}
+
+/// How [`probe_app`]'s assumption reads.
+fn probe_assumption(app: &AppSpec) -> String {
+    format!(
+        "app '{}': UDP probes from '{}' to '{}' every {} from {} (the lab has no apps) — write apps in the lab to change it",
+        app.name,
+        app.from,
+        app.to,
+        PROBE_INTERVAL.exact(),
+        PROBE_START.exact()
+    )
 }

@@ -45,7 +45,7 @@ fn bgp_learns_the_peers_prefix_and_traffic_flows() {
     // Both routers installed the other's prefix: two route changes.
     assert_eq!(r.route_changes.len(), 2, "{:?}", r.route_changes);
     let s = app(&r, "p").summary(r.duration);
-    assert_eq!(s.lost, 0, "{s:?}");
+    assert_eq!(s.figures.lost, 0, "{s:?}");
     assert!(s.received > 190);
 }
 

@@ -142,7 +142,7 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
     // er-primary's queue kept full by bulk TCP (ER: 4 ms of fibre and ~12 ms of queue).
     let summary = r.summary(None);
     let s = summary.apps.iter().find(|a| a.name == "probe").unwrap();
-    let rtt = |i: usize| s.phases[i].rtt.as_ref().unwrap().p50_us;
+    let rtt = |i: usize| s.phases[i].figures.rtt.as_ref().unwrap().p50_us;
     assert!(rtt(1) > 2.0 * rtt(0), "VPN {} vs ER {}", rtt(1), rtt(0));
     assert!(rtt(2) < 1.5 * rtt(0));
 }
@@ -163,7 +163,11 @@ fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
         .filter(|l| l.name == "er-primary")
         .map(|l| l.dirs[0].drops.queue + l.dirs[1].drops.queue)
         .sum();
-    assert!(s.lost <= 10 && s.lost <= queue_drops, "{} lost", s.lost);
+    assert!(
+        s.figures.lost <= 10 && s.figures.lost <= queue_drops,
+        "{} lost",
+        s.figures.lost
+    );
     // Only BGP keepalives cross the tunnel; the probes' 1000 round trips go over the circuit.
     assert!(
         r.tunnels[0].stats[0].encapsulated < 20,
@@ -194,8 +198,8 @@ fn a_more_specific_prefix_over_the_vpn_pulls_the_return_traffic_onto_it() {
     assert!(r.tunnels[0].stats[1].encapsulated >= probes);
     // Forward over ER (a few ms), back over the internet (~20 ms each way).
     let s = app(&r, "probe").summary(r.duration);
-    assert!(s.one_way.unwrap().p50_us < 6_000.0);
-    assert!(s.rtt.unwrap().p50_us > 20_000.0);
+    assert!(s.figures.one_way.unwrap().p50_us < 6_000.0);
+    assert!(s.figures.rtt.unwrap().p50_us > 20_000.0);
 }
 
 #[test]
@@ -306,17 +310,21 @@ fn the_phases_count_the_same_losses_as_their_app() {
     );
     let summary = run(&text).summary(None);
     let probe = &summary.apps[0];
-    let lost: u64 = probe.phases.iter().map(|p| p.lost).sum();
-    let in_flight: u64 = probe.phases.iter().map(|p| p.in_flight).sum();
-    let sent: u64 = probe.phases.iter().map(|p| p.sent).sum();
+    let lost: u64 = probe.phases.iter().map(|p| p.figures.lost).sum();
+    let in_flight: u64 = probe.phases.iter().map(|p| p.figures.in_flight).sum();
+    let sent: u64 = probe.phases.iter().map(|p| p.figures.sent).sum();
     assert!(
-        probe.in_flight >= 9,
+        probe.figures.in_flight >= 9,
         "the run ends with probes in the air: {probe:?}"
     );
-    assert!(probe.lost >= 100, "{probe:?}");
+    assert!(probe.figures.lost >= 100, "{probe:?}");
     assert_eq!(
         (sent, lost, in_flight),
-        (probe.sent, probe.lost, probe.in_flight)
+        (
+            probe.figures.sent,
+            probe.figures.lost,
+            probe.figures.in_flight
+        )
     );
 }
 
@@ -324,7 +332,11 @@ fn the_phases_count_the_same_losses_as_their_app() {
 fn bulk_tcp_reports_its_goodput_per_phase() {
     let summary = headline().summary(None);
     let bulk = summary.apps.iter().find(|a| a.name == "bulk").unwrap();
-    let goodput: Vec<f64> = bulk.phases.iter().map(|p| p.goodput_bps.unwrap()).collect();
+    let goodput: Vec<f64> = bulk
+        .phases
+        .iter()
+        .map(|p| p.figures.goodput_bps.unwrap())
+        .collect();
     // ExpressRoute's 1 Gbps carries the flow at close to line rate before the failure and
     // after the repair; the internet VPN, with its loss and longer RTT, far less.
     assert!(goodput[0] > 900e6, "{goodput:?}");

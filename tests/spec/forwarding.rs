@@ -144,7 +144,7 @@ fn with_every_route_down_the_router_counts_link_down() {
         r.routers[0].drops
     );
     let s = app(&r, "p0").summary(r.duration);
-    assert!(s.lost >= 140);
+    assert!(s.figures.lost >= 140);
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn ping_crosses_routers_and_equal_cost_paths() {
         "",
     ));
     let s = app(&r, "ping").summary(r.duration);
-    assert_eq!((s.sent, s.received), (20, 20));
+    assert_eq!((s.figures.sent, s.received), (20, 20));
     assert_eq!(
         r.routers[0].forwarded, 40,
         "20 requests out, 20 replies back"
@@ -218,9 +218,9 @@ fn request_response_records_completion_times() {
     );
     let r = run(&text);
     let s = app(&r, "rr").summary(r.duration);
-    assert_eq!(s.sent, 15);
+    assert_eq!(s.figures.sent, 15);
     assert_eq!(s.received, 15);
-    let c = s.completion.unwrap();
+    let c = s.figures.completion.unwrap();
     assert!(c.min_us >= 20_000.0 + 8_000.0, "{c:?}");
     assert!(c.p50_us < 100_000.0, "{c:?}");
 }

@@ -100,7 +100,7 @@ fn a_printed_lab_checks_clean_and_runs_with_a_probe_per_site_and_vnet() {
         let s = r.summary(None);
         let app = s.apps.iter().find(|x| x.name == a.name).unwrap();
         assert!(
-            app.received > 2000 && app.received == app.sent,
+            app.received > 2000 && app.received == app.figures.sent,
             "{}: {app:?}",
             a.name
         );
@@ -507,7 +507,9 @@ fn runs_with_every_probe_delivered(text: &str) {
     assert!(!s.apps.is_empty(), "{text}");
     for app in &s.apps {
         assert!(
-            app.sent > 2000 && app.lost == 0 && app.received + app.in_flight == app.sent,
+            app.figures.sent > 2000
+                && app.figures.lost == 0
+                && app.received + app.figures.in_flight == app.figures.sent,
             "{}: {app:?}",
             app.name
         );

@@ -26,7 +26,12 @@ fn global_reach_joins_two_sites_over_the_backbone_capped_by_the_smaller_circuit(
     // Both circuits' edge delays and both backbones, each way, plus the LANs (100 us each).
     let min = p.rtt.min().unwrap() as f64 / 1e6;
     assert!((14.4..14.5).contains(&min), "RTT {min} ms");
-    let bulk = app(&r, "bulk").summary(r.duration).goodput_bps.unwrap() / 1e6;
+    let bulk = app(&r, "bulk")
+        .summary(r.duration)
+        .figures
+        .goodput_bps
+        .unwrap()
+        / 1e6;
     assert!(
         (400.0..500.0).contains(&bulk),
         "{bulk} Mbps: London's 500 Mbps caps it"

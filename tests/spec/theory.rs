@@ -47,7 +47,7 @@ fn idle_probe_rtt_is_the_sum_of_propagation_and_serialization() {
     // floor (a bucket's lower edge, 0.05% under it, once was reported as the minimum).
     let rtt_us = 2.0 * one_way as f64 / 1e3;
     let s = app(&r, "p").summary(r.duration);
-    let rtt = s.rtt.unwrap();
+    let rtt = s.figures.rtt.unwrap();
     assert_eq!((rtt.min_us, rtt.max_us), (rtt_us, rtt_us));
     for v in [rtt.mean_us, rtt.p50_us, rtt.p90_us, rtt.p99_us, rtt.p999_us] {
         assert!(
@@ -118,7 +118,11 @@ fn bulk_tcp_fills_a_clean_link_from_the_start() {
             r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
         );
         let r = run(&text);
-        let goodput = app(&r, "bulk").summary(r.duration).goodput_bps.unwrap();
+        let goodput = app(&r, "bulk")
+            .summary(r.duration)
+            .figures
+            .goodput_bps
+            .unwrap();
         assert!(goodput >= floor, "{rate}: {goodput} over 10 s");
     }
 }
@@ -266,7 +270,7 @@ fn mean_goodput(seeds: u64, p: f64, duration: &str, host_fields: &str, steady: b
             if steady {
                 s.steady_goodput_bps.unwrap()
             } else {
-                s.goodput_bps.unwrap()
+                s.figures.goodput_bps.unwrap()
             }
         })
         .collect();

@@ -894,7 +894,7 @@ fn tunnels_carried_in_tcp_melt_down_under_loss_and_esp_does_not() {
     let clean = run(&text.replace(", loss: Bernoulli(0.01)", ""));
     let goodput = |name: &str| {
         let s = app(&clean, name).summary(clean.duration);
-        s.goodput_bps.unwrap()
+        s.figures.goodput_bps.unwrap()
     };
     let (alice, bob) = (goodput("alice-bulk"), goodput("bob-bulk"));
     assert!(bob > 0.9 * alice, "OpenVPN {bob} vs IKEv2 {alice}");
@@ -1024,8 +1024,14 @@ fn site_to_site_and_point_to_site_share_the_gateways_throughput() {
     };
     let site = r#"(name: "site", from: "site-host", to: "vm", start: "4s", traffic: TcpBulk(rate: "500Mbps")),"#;
     let home = r#"(name: "home", from: "laptop", to: "vm", start: "4s", traffic: TcpBulk(rate: "500Mbps")),"#;
-    let goodput =
-        |r: &Results, name: &str| app(r, name).summary(r.duration).goodput_bps.unwrap() / 1e6;
+    let goodput = |r: &Results, name: &str| {
+        app(r, name)
+            .summary(r.duration)
+            .figures
+            .goodput_bps
+            .unwrap()
+            / 1e6
+    };
     let alone = run(&lab(site));
     assert!(
         goodput(&alone, "site") > 450.0,

@@ -82,7 +82,7 @@ fn with_mss_clamping_tcp_flows_through_the_tunnel() {
         "{t:?}"
     );
     let s = app(&r, "bulk").summary(r.duration);
-    assert!(s.goodput_bps.unwrap() > 100e6, "{s:?}");
+    assert!(s.figures.goodput_bps.unwrap() > 100e6, "{s:?}");
     // No packet on the internet link exceeds its MTU: 1350 + 40 + 54 + padding < 1500.
     assert_eq!(r.links[1].dirs[0].drops.mtu, 0);
 }
@@ -229,7 +229,7 @@ fn dead_peer_detection_declares_the_tunnel_dead_after_its_timeout_and_revives_it
         assert!(dir.offered_packets - dir.delivered_packets <= 1, "{dir:?}");
     }
     let s = app(&r, "p").summary(r.duration);
-    assert!(s.lost > 0 && s.received > 250, "{s:?}");
+    assert!(s.figures.lost > 0 && s.received > 250, "{s:?}");
 }
 
 #[test]
@@ -258,7 +258,11 @@ fn bigger_tcp_buffers_never_slow_the_shipped_vpn_lab() {
             .clone()
             .map(|seed| {
                 let r = run(&text.replace("seed: 3,", &format!("seed: {seed},")));
-                app(&r, "bulk").summary(r.duration).goodput_bps.unwrap()
+                app(&r, "bulk")
+                    .summary(r.duration)
+                    .figures
+                    .goodput_bps
+                    .unwrap()
             })
             .sum();
         total / seeds.count() as f64
