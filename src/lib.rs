@@ -32,3 +32,4 @@ pub mod sweep;
 pub mod tcp;
 pub mod units;
 pub mod vpn;
+pub mod wire;

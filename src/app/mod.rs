@@ -76,19 +76,6 @@ fn drain(s: &mut tcp::Socket) -> u64 {
     total
 }
 
-/// Writes a probe's sequence number and send time at the front of `buf`.
-fn stamp(buf: &mut [u8], seq: u64, sent: Time) {
-    buf[..8].copy_from_slice(&seq.to_be_bytes());
-    buf[8..16].copy_from_slice(&sent.to_be_bytes());
-}
-
-/// Reads what [`stamp`] wrote.
-pub fn read_stamp(buf: &[u8]) -> Option<(u64, Time)> {
-    let seq = u64::from_be_bytes(buf.get(..8)?.try_into().ok()?);
-    let sent = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
-    Some((seq, sent))
-}
-
 /// The empty record app `app` measures into, of its traffic's kind. Probes and bulk
 /// transfers are counted per phase: from the start, then from each of `fault_instants`
 /// (sorted, distinct).

@@ -1,10 +1,11 @@
 //! ICMP echo through smoltcp's ICMP socket; the peer's stack answers on its own.
 
-use super::{read_stamp, stamp, Agent};
+use super::Agent;
 use crate::engine::Time;
 use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
+use crate::wire::stamp::Repr as Stamp;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::icmp;
@@ -67,14 +68,15 @@ impl Agent for Pinger {
             else {
                 continue;
             };
-            let Some((seq, sent)) = read_stamp(data).filter(|_| ident == self.ident) else {
+            let Some(Stamp { seq, sent }) = Stamp::parse(data).ok().filter(|_| ident == self.ident)
+            else {
                 continue;
             };
             rec.returned(seq, sent, now);
         }
         while self.next <= now && self.next < self.stop {
             let seq = rec.sent;
-            stamp(&mut self.payload, seq, now);
+            Stamp { seq, sent: now }.emit(&mut self.payload);
             let repr = Icmpv4Repr::EchoRequest {
                 ident: self.ident,
                 seq_no: seq as u16,

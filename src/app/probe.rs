@@ -1,11 +1,12 @@
 //! UDP probes: the sender stamps each datagram with a sequence number and its send time; the
 //! peer records the one-way delay and echoes it; the sender records the round trip.
 
-use super::{read_stamp, stamp, Agent};
+use super::Agent;
 use crate::engine::Time;
 use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
+use crate::wire::stamp::Repr as Stamp;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
@@ -66,13 +67,13 @@ impl Agent for Sender {
         let rec = rec.probes_mut()?;
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, _)) = s.recv_slice(&mut self.buf) {
-            if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
+            if let Ok(Stamp { seq, sent }) = Stamp::parse(&self.buf[..n]) {
                 rec.returned(seq, sent, now);
             }
         }
         while self.next <= now && self.next < self.stop {
             let seq = rec.sent;
-            stamp(&mut self.buf, seq, now);
+            Stamp { seq, sent: now }.emit(&mut self.buf);
             if s.send_slice(&self.buf[..self.size], self.dst).is_err() {
                 break;
             }
@@ -111,7 +112,7 @@ impl Agent for Echo {
         let rec = rec.probes_mut()?;
         let s = sockets.get_mut::<udp::Socket>(self.socket);
         while let Ok((n, meta)) = s.recv_slice(&mut self.buf) {
-            if let Some((seq, sent)) = read_stamp(&self.buf[..n]) {
+            if let Ok(Stamp { seq, sent }) = Stamp::parse(&self.buf[..n]) {
                 rec.arrived(seq, sent, now);
             }
             let _ = s.send_slice(&self.buf[..n], meta.endpoint);

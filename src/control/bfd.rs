@@ -16,79 +16,18 @@ use crate::rng::Rng;
 use rand::Rng as _;
 use std::net::Ipv4Addr;
 
+/// BFD control packets on the wire.
+pub use crate::wire::bfd::{Repr as Packet, State, LEN};
+
 /// BFD control port (RFC 5881).
 pub const PORT: u16 = 3784;
-const LEN: usize = 24;
 /// Transmit interval while the session is not Up.
 const SLOW_TX: Time = 1_000_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    AdminDown = 0,
-    Down = 1,
-    Init = 2,
-    Up = 3,
-}
-
-impl State {
-    fn from_bits(b: u8) -> State {
-        match b {
-            0 => State::AdminDown,
-            1 => State::Down,
-            2 => State::Init,
-            _ => State::Up,
-        }
-    }
-}
 
 /// Diagnostic codes (RFC 5880 §4.1).
 pub const DIAG_NONE: u8 = 0;
 pub const DIAG_DETECTION_EXPIRED: u8 = 1;
 pub const DIAG_NEIGHBOR_DOWN: u8 = 3;
-
-/// A BFD control packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet {
-    pub diag: u8,
-    pub state: State,
-    pub multiplier: u8,
-    pub my_disc: u32,
-    pub your_disc: u32,
-    /// Microseconds.
-    pub desired_min_tx: u32,
-    pub required_min_rx: u32,
-}
-
-impl Packet {
-    pub fn encode(&self) -> [u8; LEN] {
-        let mut b = [0u8; LEN];
-        b[0] = (1 << 5) | (self.diag & 0x1f);
-        b[1] = (self.state as u8) << 6;
-        b[2] = self.multiplier;
-        b[3] = LEN as u8;
-        b[4..8].copy_from_slice(&self.my_disc.to_be_bytes());
-        b[8..12].copy_from_slice(&self.your_disc.to_be_bytes());
-        b[12..16].copy_from_slice(&self.desired_min_tx.to_be_bytes());
-        b[16..20].copy_from_slice(&self.required_min_rx.to_be_bytes());
-        b
-    }
-
-    pub fn decode(b: &[u8]) -> Option<Packet> {
-        if b.len() < LEN || b[0] >> 5 != 1 || usize::from(b[3]) < LEN || b[2] == 0 {
-            return None;
-        }
-        let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        Some(Packet {
-            diag: b[0] & 0x1f,
-            state: State::from_bits(b[1] >> 6),
-            multiplier: b[2],
-            my_disc: word(4),
-            your_disc: word(8),
-            desired_min_tx: word(12),
-            required_min_rx: word(16),
-        })
-    }
-}
 
 /// What a session reports when its state crosses Up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +157,7 @@ impl Session {
                 },
                 required_min_rx: (self.interval / 1_000) as u32,
             };
-            out = Some(packet.encode());
+            out = Some(packet.to_bytes());
             let gap = if self.state == State::Up {
                 self.interval
             } else {
@@ -276,10 +215,10 @@ mod tests {
         let (c, pb) = b.poll(now);
         cb.extend(c);
         if let Some(p) = pa {
-            cb.extend(b.receive(now, &Packet::decode(&p).unwrap()));
+            cb.extend(b.receive(now, &Packet::parse(&p).unwrap()));
         }
         if let Some(p) = pb {
-            ca.extend(a.receive(now, &Packet::decode(&p).unwrap()));
+            ca.extend(a.receive(now, &Packet::parse(&p).unwrap()));
         }
         (ca, cb)
     }
@@ -360,7 +299,7 @@ mod tests {
             desired_min_tx: 300_000,
             required_min_rx: 300_000,
         };
-        assert_eq!(Packet::decode(&p.encode()), Some(p));
-        assert_eq!(Packet::decode(&[0u8; 24]), None);
+        assert_eq!(Packet::parse(&p.to_bytes()), Ok(p));
+        assert!(Packet::parse(&[0u8; 24]).is_err());
     }
 }

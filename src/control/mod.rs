@@ -3,6 +3,5 @@
 
 pub mod bfd;
 pub mod bgp;
-pub mod bgp_wire;
 pub mod plane;
 pub mod rib;

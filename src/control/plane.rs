@@ -8,11 +8,11 @@
 
 use super::bfd;
 use super::bgp::{self, DownReason, Event, Phase};
-use super::bgp_wire::Attributes;
 use super::rib::{self, Candidate, DEFAULT_LOCAL_PREF};
 use crate::device::Stack;
 use crate::engine::Time;
 use crate::route::Prefix;
+use crate::wire::bgp::Attributes;
 use serde::Serialize;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
@@ -238,7 +238,7 @@ impl ControlPlane {
                 break;
             };
             let (Some(packet), IpAddress::Ipv4(src)) =
-                (bfd::Packet::decode(&buf[..n]), meta.endpoint.addr)
+                (bfd::Packet::parse(&buf[..n]).ok(), meta.endpoint.addr)
             else {
                 continue;
             };

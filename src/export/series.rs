@@ -25,6 +25,7 @@ use crate::lab::model::{Lab, NodeKind, Traffic};
 use crate::link::LinkDrop;
 use crate::observe::{Observer, On};
 use crate::results::{Results, RouteChange, GOODPUT_WINDOW};
+use crate::wire::stamp::Repr as Stamp;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
@@ -259,7 +260,7 @@ impl SeriesExport {
                 let &(_, k) = waiting
                     .iter()
                     .find(|(a, _)| matches!(a, Answer::Udp(p) if *p == udp.dst_port()))?;
-                app::read_stamp(udp.payload()).map(|(_, sent)| (k, sent))
+                Stamp::parse(udp.payload()).ok().map(|s| (k, s.sent))
             }
             IpProtocol::Icmp => {
                 let icmp = Icmpv4Packet::new_checked(ip.payload()).ok()?;
@@ -271,7 +272,7 @@ impl SeriesExport {
                 let &(_, k) = waiting
                     .iter()
                     .find(|(a, _)| matches!(a, Answer::Ping(i) if *i == ident))?;
-                app::read_stamp(data).map(|(_, sent)| (k, sent))
+                Stamp::parse(data).ok().map(|s| (k, s.sent))
             }
             _ => None,
         }

@@ -50,7 +50,9 @@ impl super::Observer for ProbePaths {
         let Some(&(_, app, outbound)) = listening.get(first).filter(|l| l.0 == port) else {
             return;
         };
-        if let Some((seq, sent)) = app::read_stamp(udp.payload()) {
+        if let Ok(crate::wire::stamp::Repr { seq, sent }) =
+            crate::wire::stamp::Repr::parse(udp.payload())
+        {
             self.tags.push(Tag {
                 app,
                 seq,

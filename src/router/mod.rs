@@ -20,7 +20,8 @@ use crate::vpn::{dpd, esp, mss};
 mod stream;
 mod tunnel;
 use smoltcp::wire::{
-    Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+    Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, UdpPacket,
+    UdpRepr,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -755,18 +756,26 @@ fn decrement_ttl(ip: &mut Ipv4Packet<&mut [u8]>, ttl: u8) {
 /// A stable hash of the flow's 5-tuple (addresses, protocol, and ports for TCP and UDP) of a
 /// checked IPv4 packet.
 fn flow_hash(packet: &[u8], salt: u64) -> u64 {
+    let ip = Ipv4Packet::new_unchecked(packet);
     let mut key = [0u8; 21];
     key[..8].copy_from_slice(&salt.to_be_bytes());
-    key[8..16].copy_from_slice(&packet[12..20]);
-    let proto = packet[9];
-    key[16] = proto;
-    let header = usize::from(packet[0] & 0x0f) * 4;
-    let first_fragment = u16::from_be_bytes([packet[6], packet[7]]) & 0x1fff == 0;
-    let tcp_or_udp = proto == u8::from(IpProtocol::Tcp) || proto == u8::from(IpProtocol::Udp);
-    if tcp_or_udp && first_fragment {
-        if let Some(ports) = packet.get(header..header + 4) {
-            key[17..21].copy_from_slice(ports);
-        }
+    key[8..12].copy_from_slice(&ip.src_addr().octets());
+    key[12..16].copy_from_slice(&ip.dst_addr().octets());
+    key[16] = u8::from(ip.next_header());
+    // Later fragments carry no ports: a flow's fragments hash alike only by the first.
+    let ports = match ip.next_header() {
+        _ if ip.frag_offset() != 0 => None,
+        IpProtocol::Tcp => TcpPacket::new_checked(ip.payload())
+            .ok()
+            .map(|t| (t.src_port(), t.dst_port())),
+        IpProtocol::Udp => UdpPacket::new_checked(ip.payload())
+            .ok()
+            .map(|u| (u.src_port(), u.dst_port())),
+        _ => None,
+    };
+    if let Some((src, dst)) = ports {
+        key[17..19].copy_from_slice(&src.to_be_bytes());
+        key[19..21].copy_from_slice(&dst.to_be_bytes());
     }
     // FNV's low bits are weak; a final avalanche (MurmurHash3's fmix64) spreads them.
     let mut h = fnv1a(&key);

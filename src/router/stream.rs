@@ -9,12 +9,8 @@
 //! buffer is [`SEND_BUFFER`]: an inner packet that does not fit is dropped, as OpenVPN drops
 //! past its TCP queue limit, and what waits in it delays every inner packet behind it.
 //!
-//! Framing, so that a capture decodes (Wireshark: "Decode As" OpenVPN for port 443):
-//! - OpenVPN: a 2-byte length, then a data packet P_DATA_V2 (opcode 9, key id 0), a 3-byte
-//!   peer id, a 4-byte packet id, the inner packet, a 16-byte AES-GCM tag: 26 bytes per packet.
-//! - SSTP (MS-SSTP 2.2) inside TLS 1.2: a 5-byte application-data record header, an 8-byte
-//!   explicit nonce, the 4-byte SSTP data header (version 1.0, length), the PPP protocol
-//!   0x0021 (IPv4), the inner packet, a 16-byte tag: 35 bytes per packet.
+//! Framing, so that a capture decodes, is [`crate::wire::stream`]'s: OpenVPN's P_DATA_V2 (26
+//! bytes per packet) and SSTP in TLS 1.2 records (35 bytes per packet).
 //!
 //! The payload is not encrypted (nothing here reads it); sizes are a real tunnel's.
 //!
@@ -54,60 +50,6 @@ const FAILURES_BEFORE_BACKOFF: u32 = 5;
 /// buffer are dropped.
 pub const SEND_BUFFER: usize = 1024 * 1024;
 const RECV_BUFFER: usize = 1024 * 1024;
-/// The AES-GCM tag both framings end with.
-const TAG: usize = 16;
-
-impl Framing {
-    /// Bytes a frame adds to each inner packet.
-    pub fn overhead(self) -> usize {
-        match self {
-            Framing::OpenVpn => 2 + 1 + 3 + 4 + TAG,
-            Framing::Sstp => 5 + 8 + 4 + 2 + TAG,
-        }
-    }
-
-    /// The inner packet's offset in a frame.
-    fn header(self) -> usize {
-        self.overhead() - TAG
-    }
-
-    /// The length of the frame starting `buf`, once its length field has arrived.
-    fn frame_len(self, buf: &[u8]) -> Option<usize> {
-        match self {
-            Framing::OpenVpn => {
-                Some(2 + usize::from(u16::from_be_bytes([*buf.first()?, *buf.get(1)?])))
-            }
-            Framing::Sstp => {
-                Some(5 + usize::from(u16::from_be_bytes([*buf.get(3)?, *buf.get(4)?])))
-            }
-        }
-    }
-
-    /// Appends the frame of `inner`, numbered `id`, to `out`.
-    fn write(self, out: &mut Vec<u8>, inner: &[u8], id: u32) {
-        let body = inner.len() + self.overhead();
-        match self {
-            Framing::OpenVpn => {
-                out.extend_from_slice(&((body - 2) as u16).to_be_bytes());
-                out.push(9 << 3); // P_DATA_V2, key id 0
-                out.extend_from_slice(&[0, 0, 1]); // peer id
-                out.extend_from_slice(&id.to_be_bytes());
-            }
-            Framing::Sstp => {
-                out.extend_from_slice(&[23, 3, 3]); // TLS 1.2 application data
-                out.extend_from_slice(&((body - 5) as u16).to_be_bytes());
-                out.extend_from_slice(&u64::from(id).to_be_bytes()); // explicit nonce
-                let sstp = (inner.len() + 4 + 2) as u16;
-                out.extend_from_slice(&[0x10, 0]); // version 1.0, data packet
-                out.extend_from_slice(&sstp.to_be_bytes());
-                out.extend_from_slice(&[0x00, 0x21]); // PPP: IPv4
-            }
-        }
-        out.extend_from_slice(inner);
-        out.extend_from_slice(&[0; TAG]);
-    }
-}
-
 /// Where a client stands in connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Client {
@@ -262,7 +204,7 @@ impl Stream {
         }
         self.frame.clear();
         self.packet_id = self.packet_id.wrapping_add(1);
-        self.framing.write(&mut self.frame, inner, self.packet_id);
+        self.framing.emit(&mut self.frame, inner, self.packet_id);
         s.send_slice(&self.frame).is_ok_and(|n| n == len)
     }
 
@@ -299,16 +241,16 @@ impl Stream {
                 break;
             }
         }
-        let header = self.framing.header();
         let mut at = 0;
         while let Some(len) = self.framing.frame_len(&self.rx[at..]) {
             if self.rx.len() - at < len {
                 break;
             }
-            if len >= header + TAG {
+            // A frame that is not one of ours is skipped whole, as its length says.
+            if let Ok((_, packet)) = self.framing.parse(&self.rx[at..at + len]) {
                 let mut p = free.pop().unwrap_or_default();
                 p.clear();
-                p.extend_from_slice(&self.rx[at + header..at + len - TAG]);
+                p.extend_from_slice(packet);
                 inner.push(p);
             }
             at += len.max(1);
@@ -400,11 +342,10 @@ mod tests {
         for framing in [Framing::OpenVpn, Framing::Sstp] {
             let inner: Vec<u8> = (0..100).collect();
             let mut out = Vec::new();
-            framing.write(&mut out, &inner, 7);
+            framing.emit(&mut out, &inner, 7);
             assert_eq!(out.len(), inner.len() + framing.overhead());
             assert_eq!(framing.frame_len(&out), Some(out.len()), "{framing:?}");
-            let h = framing.header();
-            assert_eq!(&out[h..out.len() - TAG], &inner[..]);
+            assert_eq!(framing.parse(&out), Ok((7, &inner[..])));
         }
         assert_eq!(Framing::OpenVpn.overhead(), 26);
         assert_eq!(Framing::Sstp.overhead(), 35);

@@ -2,6 +2,7 @@
 //! counters, and IKE dead-peer detection (liveness messages on UDP 500 or 4500).
 
 use super::*;
+use crate::wire::esp::NON_ESP_MARKER;
 
 /// This router's end of an IPsec tunnel.
 pub struct TunnelEnd {
@@ -91,9 +92,9 @@ pub(super) fn ike_packet(
 ) {
     let mut payload = Vec::with_capacity(32);
     if nat_t {
-        payload.extend_from_slice(&[0, 0, 0, 0]);
+        payload.extend_from_slice(&NON_ESP_MARKER);
     }
-    payload.extend_from_slice(&msg.encode());
+    payload.extend_from_slice(&msg.to_bytes());
     let port = if nat_t {
         esp::NAT_T_PORT
     } else {
@@ -135,8 +136,12 @@ fn parse_ike(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, dpd::Liveness)> {
     let udp = UdpPacket::new_checked(ip.payload()).ok()?;
     let body = match udp.dst_port() {
         dpd::IKE_PORT => udp.payload(),
-        esp::NAT_T_PORT if udp.payload().get(..4) == Some(&[0, 0, 0, 0]) => &udp.payload()[4..],
+        esp::NAT_T_PORT => udp.payload().strip_prefix(&NON_ESP_MARKER)?,
         _ => return None,
     };
-    Some((ip.src_addr(), ip.dst_addr(), dpd::Liveness::decode(body)?))
+    Some((
+        ip.src_addr(),
+        ip.dst_addr(),
+        dpd::Liveness::parse(body).ok()?,
+    ))
 }

@@ -10,50 +10,9 @@ use crate::engine::Time;
 use std::net::Ipv4Addr;
 
 pub const IKE_PORT: u16 = 500;
-const IKE_HEADER: usize = 28;
-const INFORMATIONAL: u8 = 37;
-const FLAG_INITIATOR: u8 = 0x08;
-const FLAG_RESPONSE: u8 = 0x20;
 
-/// An IKEv2 liveness message: header only, no payloads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Liveness {
-    pub spi_i: u64,
-    pub spi_r: u64,
-    pub message_id: u32,
-    pub response: bool,
-}
-
-impl Liveness {
-    pub fn encode(&self) -> [u8; IKE_HEADER] {
-        let mut b = [0u8; IKE_HEADER];
-        b[0..8].copy_from_slice(&self.spi_i.to_be_bytes());
-        b[8..16].copy_from_slice(&self.spi_r.to_be_bytes());
-        b[16] = 0; // next payload: none
-        b[17] = 0x20; // version 2.0
-        b[18] = INFORMATIONAL;
-        b[19] = if self.response {
-            FLAG_RESPONSE
-        } else {
-            FLAG_INITIATOR
-        };
-        b[20..24].copy_from_slice(&self.message_id.to_be_bytes());
-        b[24..28].copy_from_slice(&(IKE_HEADER as u32).to_be_bytes());
-        b
-    }
-
-    pub fn decode(b: &[u8]) -> Option<Liveness> {
-        if b.len() < IKE_HEADER || b[17] != 0x20 || b[18] != INFORMATIONAL {
-            return None;
-        }
-        Some(Liveness {
-            spi_i: u64::from_be_bytes(b[0..8].try_into().ok()?),
-            spi_r: u64::from_be_bytes(b[8..16].try_into().ok()?),
-            message_id: u32::from_be_bytes(b[20..24].try_into().ok()?),
-            response: b[19] & FLAG_RESPONSE != 0,
-        })
-    }
-}
+/// The liveness messages on the wire.
+pub use crate::wire::ike::Liveness;
 
 /// A change of a tunnel's liveness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +113,6 @@ mod tests {
             message_id: 3,
             response: true,
         };
-        assert_eq!(Liveness::decode(&m.encode()), Some(m));
+        assert_eq!(Liveness::parse(&m.to_bytes()), Ok(m));
     }
 }

@@ -8,21 +8,21 @@
 //! HMAC-SHA256-128 62 bytes plus 0–15 padding to 16; AES-CBC with HMAC-SHA1-96 58 bytes plus
 //! 0–15 padding to 16.
 
+pub use crate::wire::esp::{esp_offset, NAT_T_PORT};
+use crate::wire::esp::{MutableEspPacket, Trailer, HEADER_LEN as ESP_HEADER};
 use serde::{Deserialize, Serialize};
+use smoltcp::wire::{IpProtocol, Ipv4Packet, UdpPacket};
 use std::net::Ipv4Addr;
 
 /// IP protocol number of ESP.
 pub const PROTO_ESP: u8 = 50;
-/// IP protocol number of UDP.
-const PROTO_UDP: u8 = 17;
-/// IPsec NAT traversal port (RFC 3948).
-pub const NAT_T_PORT: u16 = 4500;
 /// ESP "next header" for an IPv4 inner packet.
 const NEXT_IPV4: u8 = 4;
 const IPV4_HEADER: usize = 20;
 const UDP_HEADER: usize = 8;
-const ESP_HEADER: usize = 8;
-const TRAILER: usize = 2;
+const TRAILER: usize = crate::wire::esp::TRAILER_LEN;
+/// The outer header's time to live.
+const OUTER_TTL: u8 = 64;
 
 /// The ESP transform of a tunnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -90,7 +90,8 @@ impl Sa {
     /// Wraps the inner IPv4 packet in `buf` in ESP, in place, with sequence number `seq`.
     pub fn encapsulate(&self, buf: &mut Vec<u8>, seq: u32) {
         let inner = buf.len();
-        let tos = buf.first().map_or(0, |_| buf[1]);
+        // The outer header copies the inner one's DSCP and ECN (RFC 4301 §5.1.2.1).
+        let (dscp, ecn) = Ipv4Packet::new_checked(&buf[..]).map_or((0, 0), |p| (p.dscp(), p.ecn()));
         let iv = self.suite.iv_len();
         let pad = self.suite.padding(inner);
         let udp = if self.nat_t { UDP_HEADER } else { 0 };
@@ -102,56 +103,47 @@ impl Sa {
         buf.push(pad as u8);
         buf.push(NEXT_IPV4);
         buf.resize(total, 0); // ICV
-        let h = &mut buf[..head];
-        h[0] = 0x45;
-        h[1] = tos;
-        h[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        h[4..6].copy_from_slice(&(seq as u16).to_be_bytes());
-        h[6] = 0x40; // Don't Fragment: ESP packets are never fragmented
-        h[8] = 64;
-        h[9] = if self.nat_t { PROTO_UDP } else { PROTO_ESP };
-        h[12..16].copy_from_slice(&self.local.octets());
-        h[16..20].copy_from_slice(&self.remote.octets());
-        let checksum = ipv4_checksum(&h[..IPV4_HEADER]);
-        h[10..12].copy_from_slice(&checksum.to_be_bytes());
-        let mut esp = IPV4_HEADER;
+        let mut ip = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.set_version(4);
+        ip.set_header_len(IPV4_HEADER as u8);
+        ip.set_dscp(dscp);
+        ip.set_ecn(ecn);
+        ip.set_total_len(total as u16);
+        ip.set_ident(seq as u16);
+        ip.clear_flags();
+        ip.set_dont_frag(true); // ESP packets are never fragmented
+        ip.set_frag_offset(0);
+        ip.set_hop_limit(OUTER_TTL);
+        ip.set_next_header(if self.nat_t {
+            IpProtocol::Udp
+        } else {
+            IpProtocol::IpSecEsp
+        });
+        ip.set_src_addr(self.local);
+        ip.set_dst_addr(self.remote);
+        ip.fill_checksum();
         if self.nat_t {
-            let u = &mut h[IPV4_HEADER..IPV4_HEADER + UDP_HEADER];
-            u[0..2].copy_from_slice(&NAT_T_PORT.to_be_bytes());
-            u[2..4].copy_from_slice(&NAT_T_PORT.to_be_bytes());
-            u[4..6].copy_from_slice(&((total - IPV4_HEADER) as u16).to_be_bytes());
+            let mut u = UdpPacket::new_unchecked(&mut buf[IPV4_HEADER..]);
+            u.set_src_port(NAT_T_PORT);
+            u.set_dst_port(NAT_T_PORT);
+            u.set_len((total - IPV4_HEADER) as u16);
             // A zero UDP checksum is allowed for UDP-encapsulated ESP (RFC 3948).
-            esp += UDP_HEADER;
+            u.set_checksum(0);
         }
-        h[esp..esp + 4].copy_from_slice(&self.spi.to_be_bytes());
-        h[esp + 4..esp + 8].copy_from_slice(&seq.to_be_bytes());
+        let esp = IPV4_HEADER + udp;
+        let mut e = MutableEspPacket::new(&mut buf[esp..]).expect("room for the ESP header");
+        e.set_spi(self.spi);
+        e.set_sequence(seq);
         // A deterministic IV: a real one is random, but its size is what matters here.
-        for (i, b) in h[esp + 8..].iter_mut().enumerate() {
+        for (i, b) in buf[esp + ESP_HEADER..head].iter_mut().enumerate() {
             *b = (seq as u8).wrapping_add(i as u8);
         }
     }
 }
 
-/// Where the ESP header starts in an IPv4 packet, if the packet carries ESP (directly, or in
-/// UDP 4500 without the non-ESP marker that IKE uses).
-pub fn esp_offset(packet: &[u8]) -> Option<usize> {
-    let ihl = usize::from(*packet.first()? & 0x0f) * 4;
-    match *packet.get(9)? {
-        PROTO_ESP => Some(ihl),
-        PROTO_UDP => {
-            let udp = packet.get(ihl..ihl + UDP_HEADER + 4)?;
-            let dst = u16::from_be_bytes([udp[2], udp[3]]);
-            let marker = &udp[UDP_HEADER..];
-            (dst == NAT_T_PORT && marker != [0, 0, 0, 0]).then_some(ihl + UDP_HEADER)
-        }
-        _ => None,
-    }
-}
-
 /// The SPI of an ESP packet.
 pub fn spi(packet: &[u8]) -> Option<u32> {
-    let at = esp_offset(packet)?;
-    Some(u32::from_be_bytes(packet.get(at..at + 4)?.try_into().ok()?))
+    crate::wire::esp::header(packet).map(|h| h.get_spi())
 }
 
 /// Why an ESP packet could not be unwrapped.
@@ -165,38 +157,22 @@ pub enum DecapError {
 /// Unwraps an ESP packet of `suite` in place, leaving the inner IPv4 packet in `buf`.
 pub fn decapsulate(buf: &mut Vec<u8>, suite: CipherSuite) -> Result<(), DecapError> {
     let esp = esp_offset(buf).ok_or(DecapError::NotEsp)?;
-    let total = usize::from(u16::from_be_bytes([buf[2], buf[3]])).min(buf.len());
+    // esp_offset read the outer header through a checked view: its total length fits `buf`.
+    let total = Ipv4Packet::new_checked(&buf[..]).map_or(0, |p| usize::from(p.total_len()));
     let start = esp + ESP_HEADER + suite.iv_len();
-    let trailer_end = total
+    let protected = total
         .checked_sub(suite.icv_len())
+        .and_then(|end| buf.get(start..end))
+        .filter(|p| p.len() >= TRAILER)
         .ok_or(DecapError::Truncated)?;
-    if trailer_end < start + TRAILER {
-        return Err(DecapError::Truncated);
+    let t = Trailer::parse(protected).map_err(|_| DecapError::BadTrailer)?;
+    if t.next_header != NEXT_IPV4 {
+        return Err(DecapError::BadTrailer);
     }
-    let (pad, next) = (usize::from(buf[trailer_end - 2]), buf[trailer_end - 1]);
-    let end = (trailer_end - TRAILER)
-        .checked_sub(pad)
-        .filter(|&e| e >= start && next == NEXT_IPV4)
-        .ok_or(DecapError::BadTrailer)?;
+    let end = start + protected.len() - TRAILER - t.pad_len;
     buf.truncate(end);
     buf.drain(..start);
     Ok(())
-}
-
-/// The IPv4 header checksum (RFC 791) over `header`, with its checksum field taken as zero.
-pub fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for (i, pair) in header.chunks(2).enumerate() {
-        if i == 5 {
-            continue;
-        }
-        let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
-        sum += u32::from(word);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]

@@ -6,9 +6,5 @@ pub mod esp;
 pub mod mss;
 
 /// How a tunnel carried over one TCP connection frames its inner packets (see
-/// `router::stream`): point-to-site OpenVPN and SSTP run over TCP 443.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub enum Framing {
-    OpenVpn,
-    Sstp,
-}
+/// `router::stream`).
+pub use crate::wire::stream::Framing;

@@ -1,22 +1,23 @@
 //! TCP MSS clamping: a tunnel endpoint lowers the MSS option of SYNs that cross the tunnel so
 //! that full-size segments still fit once ESP overhead is added (the vendor requires 1350).
 
-use smoltcp::wire::{IpAddress, TcpPacket};
+use smoltcp::wire::{IpAddress, IpProtocol, Ipv4Packet, TcpPacket};
 
 /// Lowers the MSS option of a TCP SYN in the IPv4 packet `buf` to `clamp`, fixing the TCP
 /// checksum. Returns true when the packet was changed.
 pub fn clamp(buf: &mut [u8], clamp: u16) -> bool {
-    if buf.len() < 20 || buf[9] != 6 {
+    let Ok(mut ip) = Ipv4Packet::new_checked(buf) else {
+        return false;
+    };
+    // Only a first fragment holds the TCP header.
+    if ip.next_header() != IpProtocol::Tcp || ip.frag_offset() != 0 {
         return false;
     }
-    let ihl = usize::from(buf[0] & 0x0f) * 4;
-    let fragment = u16::from_be_bytes([buf[6], buf[7]]) & 0x1fff != 0;
-    if fragment || buf.len() < ihl {
-        return false;
-    }
-    let src = IpAddress::v4(buf[12], buf[13], buf[14], buf[15]);
-    let dst = IpAddress::v4(buf[16], buf[17], buf[18], buf[19]);
-    let Ok(mut tcp) = TcpPacket::new_checked(&mut buf[ihl..]) else {
+    let (src, dst) = (
+        IpAddress::Ipv4(ip.src_addr()),
+        IpAddress::Ipv4(ip.dst_addr()),
+    );
+    let Ok(mut tcp) = TcpPacket::new_checked(ip.payload_mut()) else {
         return false;
     };
     if !tcp.syn() {
@@ -60,7 +61,7 @@ pub fn clamp(buf: &mut [u8], clamp: u16) -> bool {
 mod tests {
     use super::*;
     use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
+    use smoltcp::wire::{Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
 
     fn syn(mss: u16) -> Vec<u8> {
         let (src, dst) = (IpAddress::v4(10, 1, 0, 10), IpAddress::v4(10, 20, 0, 10));

@@ -22,3 +22,4 @@ mod tcp;
 mod theory;
 mod vnet;
 mod vpn;
+mod wire;

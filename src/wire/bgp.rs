@@ -3,10 +3,29 @@
 //! Only what the labs use is supported: IPv4 unicast NLRI and the ORIGIN, AS_PATH, NEXT_HOP and
 //! LOCAL_PREF attributes; anything else is skipped on decode.
 
+use super::Error;
 use crate::route::Prefix;
+use pnet_macros::packet;
+use pnet_macros_support::types::*;
 use std::net::Ipv4Addr;
 
+/// The message header (RFC 4271 §4.1): marker, length, type.
+#[packet]
+pub struct BgpHeader {
+    // The 16-byte marker, all ones, as two halves: a fixed field, so that the view's minimum
+    // size counts it (pnet leaves variable fields out of it).
+    pub marker_high: u64be,
+    pub marker_low: u64be,
+    // The whole message's length, header included: 19 to 4096.
+    pub length: u16be,
+    pub message_type: u8,
+    #[payload]
+    pub body: Vec<u8>,
+}
+
 pub const HEADER_LEN: usize = 19;
+/// The longest message RFC 4271 allows.
+pub const MAX_LEN: usize = 4096;
 const MARKER: [u8; 16] = [0xff; 16];
 /// AS_TRANS (RFC 6793): the 2-octet stand-in for a 4-octet ASN in OPEN's My AS field.
 const AS_TRANS: u16 = 23456;
@@ -62,19 +81,52 @@ fn put_prefix(out: &mut Vec<u8>, p: Prefix) {
     out.extend_from_slice(&p.addr.octets()[..bytes]);
 }
 
-fn get_prefixes(mut b: &[u8]) -> Option<Vec<Prefix>> {
-    let mut out = Vec::new();
-    while let Some((&len, rest)) = b.split_first() {
-        if len > 32 {
-            return None;
-        }
-        let n = usize::from(len).div_ceil(8);
-        let mut octets = [0u8; 4];
-        octets[..n].copy_from_slice(rest.get(..n)?);
-        out.push(Prefix::new(Ipv4Addr::from(octets), len));
-        b = &rest[n..];
+/// A cursor over a message body whose every read is checked: a field past the end is
+/// [`Error::Truncated`], never a panic.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let (head, rest) = self.0.split_at_checked(n).ok_or(Error::Truncated)?;
+        self.0 = rest;
+        Ok(head)
     }
-    Some(out)
+
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, Error> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Prefixes as NLRI and withdrawn routes encode them: a length in bits, then the octets that
+/// hold it.
+fn get_prefixes(b: &[u8]) -> Result<Vec<Prefix>, Error> {
+    let mut r = Reader(b);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let len = r.u8()?;
+        if len > 32 {
+            return Err(Error::Malformed("a prefix longer than 32 bits"));
+        }
+        let mut octets = [0u8; 4];
+        let n = usize::from(len).div_ceil(8);
+        octets[..n].copy_from_slice(r.take(n)?);
+        out.push(Prefix::new(Ipv4Addr::from(octets), len));
+    }
+    Ok(out)
 }
 
 fn put_attr(out: &mut Vec<u8>, flags: u8, code: u8, value: &[u8]) {
@@ -153,97 +205,98 @@ impl Message {
 
     /// The length of the first message in `buf`, once its header has arrived.
     pub fn frame_len(buf: &[u8]) -> Option<usize> {
-        let h = buf.get(..HEADER_LEN)?;
-        Some(usize::from(u16::from_be_bytes([h[16], h[17]])))
+        BgpHeaderPacket::new(buf).map(|h| usize::from(h.get_length()))
     }
 
     /// Decodes one whole message (header included).
-    pub fn decode(buf: &[u8]) -> Option<Message> {
-        if buf.len() < HEADER_LEN || buf[..16] != MARKER || Self::frame_len(buf)? != buf.len() {
-            return None;
+    pub fn parse(buf: &[u8]) -> Result<Message, Error> {
+        let h = BgpHeaderPacket::new(buf).ok_or(Error::Truncated)?;
+        if (h.get_marker_high(), h.get_marker_low()) != (u64::MAX, u64::MAX) {
+            return Err(Error::Malformed("BGP marker not all ones"));
         }
-        let body = &buf[HEADER_LEN..];
-        match buf[18] {
+        let len = usize::from(h.get_length());
+        if !(HEADER_LEN..=MAX_LEN).contains(&len) || len != buf.len() {
+            return Err(Error::Malformed("BGP length is not the message's"));
+        }
+        let mut body = Reader(&buf[HEADER_LEN..]);
+        match h.get_message_type() {
             TYPE_OPEN => {
-                // Version, AS, hold time, identifier, parameters' length: 10 bytes at least.
-                let fixed = body.get(..10)?;
-                let hold_time = u16::from_be_bytes([fixed[3], fixed[4]]);
-                let router_id = Ipv4Addr::new(fixed[5], fixed[6], fixed[7], fixed[8]);
-                let mut asn = u32::from(u16::from_be_bytes([fixed[1], fixed[2]]));
-                // Look for the 4-octet AS capability among the optional parameters.
-                let params = body.get(10..10 + usize::from(fixed[9]))?;
-                let mut i = 0;
-                while i + 2 <= params.len() {
-                    let (kind, len) = (params[i], usize::from(params[i + 1]));
-                    let value = params.get(i + 2..i + 2 + len)?;
-                    if kind == 2 && value.len() >= 6 && value[0] == 65 {
-                        asn = u32::from_be_bytes([value[2], value[3], value[4], value[5]]);
-                    }
-                    i += 2 + len;
+                if body.u8()? != 4 {
+                    return Err(Error::Malformed("BGP version is not 4"));
                 }
-                Some(Message::Open {
+                let mut asn = u32::from(body.u16()?);
+                let hold_time = body.u16()?;
+                let router_id = Ipv4Addr::from(body.u32()?);
+                let params_len = usize::from(body.u8()?);
+                let mut params = Reader(body.take(params_len)?);
+                // Look for the 4-octet AS capability among the optional parameters.
+                while !params.is_empty() {
+                    let kind = params.u8()?;
+                    let len = usize::from(params.u8()?);
+                    let mut value = Reader(params.take(len)?);
+                    if kind == 2 && len >= 6 && value.u8()? == 65 && value.u8()? == 4 {
+                        asn = value.u32()?;
+                    }
+                }
+                Ok(Message::Open {
                     asn,
                     hold_time,
                     router_id,
                 })
             }
             TYPE_UPDATE => {
-                let wlen = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
-                let withdrawn = get_prefixes(body.get(2..2 + wlen)?)?;
-                let at = 2 + wlen;
-                let alen = usize::from(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
-                let mut attrs = body.get(at + 2..at + 2 + alen)?;
-                let nlri = get_prefixes(body.get(at + 2 + alen..)?)?;
+                let wlen = usize::from(body.u16()?);
+                let withdrawn = get_prefixes(body.take(wlen)?)?;
+                let alen = usize::from(body.u16()?);
+                let mut attrs = Reader(body.take(alen)?);
+                let nlri = get_prefixes(body.0)?;
                 let mut attributes = Attributes::default();
-                while attrs.len() >= 3 {
-                    let (flags, code) = (attrs[0], attrs[1]);
-                    let (len, head) = if flags & 0x10 != 0 {
-                        (
-                            usize::from(u16::from_be_bytes([attrs[2], *attrs.get(3)?])),
-                            4,
-                        )
+                while !attrs.is_empty() {
+                    let flags = attrs.u8()?;
+                    let code = attrs.u8()?;
+                    let len = if flags & 0x10 != 0 {
+                        usize::from(attrs.u16()?)
                     } else {
-                        (usize::from(attrs[2]), 3)
+                        usize::from(attrs.u8()?)
                     };
-                    let value = attrs.get(head..head + len)?;
+                    let mut value = Reader(attrs.take(len)?);
                     match code {
                         ATTR_AS_PATH => {
-                            let mut v = value;
-                            while v.len() >= 2 {
-                                let n = usize::from(v[1]);
-                                let seg = v.get(2..2 + 4 * n)?;
-                                attributes.as_path.extend(
-                                    seg.chunks(4)
-                                        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
-                                );
-                                v = &v[2 + 4 * n..];
+                            while !value.is_empty() {
+                                let _segment_type = value.u8()?;
+                                let n = usize::from(value.u8()?);
+                                for _ in 0..n {
+                                    attributes.as_path.push(value.u32()?);
+                                }
                             }
                         }
                         ATTR_NEXT_HOP if len == 4 => {
-                            attributes.next_hop =
-                                Some(Ipv4Addr::new(value[0], value[1], value[2], value[3]));
+                            attributes.next_hop = Some(Ipv4Addr::from(value.u32()?));
                         }
                         ATTR_LOCAL_PREF if len == 4 => {
-                            attributes.local_pref =
-                                Some(u32::from_be_bytes([value[0], value[1], value[2], value[3]]));
+                            attributes.local_pref = Some(value.u32()?);
                         }
                         _ => {}
                     }
-                    attrs = &attrs[head + len..];
                 }
-                Some(Message::Update {
+                Ok(Message::Update {
                     withdrawn,
                     attributes,
                     nlri,
                 })
             }
-            TYPE_NOTIFICATION => Some(Message::Notification {
-                code: *body.first()?,
-                subcode: *body.get(1)?,
+            TYPE_NOTIFICATION => Ok(Message::Notification {
+                code: body.u8()?,
+                subcode: body.u8()?,
             }),
-            TYPE_KEEPALIVE => Some(Message::Keepalive),
-            _ => None,
+            TYPE_KEEPALIVE => Ok(Message::Keepalive),
+            _ => Err(Error::Malformed("unknown BGP message type")),
         }
+    }
+
+    /// [`Message::parse`], for callers that only need to know whether it is one.
+    pub fn decode(buf: &[u8]) -> Option<Message> {
+        Message::parse(buf).ok()
     }
 }
 
