@@ -13,9 +13,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hybridlab::analysis::Summarize;
-use hybridlab::engine::Scheduler;
+use hybridlab::input;
 use hybridlab::lab;
 use hybridlab::sim::Sim;
+use hybridlab::substrate::engine::Scheduler;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -52,7 +53,7 @@ fn load(file: &str) -> lab::Lab {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("topologies")
         .join(file);
-    lab::load(&path).expect("shipped lab is valid")
+    input::load(&path).expect("shipped lab is valid")
 }
 
 fn three_hop(c: &mut Criterion) {
@@ -87,7 +88,7 @@ const BULK_1G: &str = r#"(
 )"#;
 
 fn bulk_1gbps(c: &mut Criterion) {
-    let lab = lab::load_str(BULK_1G, Path::new("bulk-1g.ron")).expect("valid");
+    let lab = input::load_str(BULK_1G, Path::new("bulk-1g.ron")).expect("valid");
     let started = Instant::now();
     let r = Sim::new(&lab).run();
     let wall = started.elapsed().as_secs_f64();

@@ -10,7 +10,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hybridlab::analysis::Summarize;
-use hybridlab::lab;
+use hybridlab::input;
 use std::path::Path;
 use std::time::Instant;
 
@@ -75,7 +75,7 @@ fn scale(c: &mut Criterion) {
     let mut g = c.benchmark_group("scale");
     g.sample_size(10);
     for n in [1usize, 10, 100, 1000] {
-        let lab = lab::load_str(&hub_lab(n), Path::new("hub.ron")).expect("the hub lab is valid");
+        let lab = input::load_str(&hub_lab(n), Path::new("hub.ron")).expect("the hub lab is valid");
         let started = Instant::now();
         let r = hybridlab::sim::run(&lab);
         let wall = started.elapsed().as_secs_f64();

@@ -7,7 +7,7 @@
 //! `emulate sweep topologies/er-vpn-failover.ron --seeds 1..=10 --duration 25s --threads 1`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use hybridlab::sweep::{self, Plan};
+use hybridlab::drivers::sweep::{self, Plan};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

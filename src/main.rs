@@ -5,11 +5,12 @@
 //! combination missed an expectation; 2 bad input or usage.
 
 use clap::{Parser, Subcommand};
+use hybridlab::drivers::session;
 use hybridlab::export::pcap::PcapOptions;
+use hybridlab::input;
 use hybridlab::lab::budget::Budget;
 use hybridlab::lab::overrides::Override;
 use hybridlab::lab::{self, LabError};
-use hybridlab::session;
 use hybridlab::units::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -131,7 +132,7 @@ struct SweepArgs {
     seeds: String,
     /// A parameter and its values, PATH=V1,V2,... (repeatable; every combination runs).
     #[arg(long = "set", value_name = "PATH=V1,V2,...")]
-    axes: Vec<hybridlab::sweep::Axis>,
+    axes: Vec<hybridlab::drivers::sweep::Axis>,
     /// Worker threads; 0 (the default) uses every core. The output does not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -357,13 +358,13 @@ fn budget(settings: &[String]) -> Result<Budget, String> {
 }
 
 fn load(path: &Path, sets: &[Override]) -> Result<lab::Lab, String> {
-    lab::load_with(path, sets).map_err(|e: LabError| e.to_string())
+    input::load_with(path, sets).map_err(|e: LabError| e.to_string())
 }
 
 /// Prints the low-level lab of every file.
 fn print_expanded(paths: &[PathBuf], sets: &[Override]) -> Result<bool, String> {
     for path in paths {
-        out(&lab::expanded(path, sets).map_err(|e| e.to_string())?)?;
+        out(&input::expanded(path, sets).map_err(|e| e.to_string())?)?;
     }
     Ok(true)
 }
@@ -390,7 +391,7 @@ fn check(paths: &[PathBuf], sets: &[Override], settings: &[String]) -> Result<bo
     let budget = budget(settings)?;
     let mut failed = Vec::new();
     for path in paths {
-        let admitted = lab::prepare(path, sets, None, Some(&budget))
+        let admitted = input::prepare(path, sets, None, Some(&budget))
             .map(|lab| {
                 let estimate = hybridlab::lab::budget::estimate(&lab);
                 (lab, estimate)
@@ -441,7 +442,7 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
         return Err("--duration must be above zero".to_string());
     }
     let budget = budget(&args.budget)?;
-    let lab = lab::prepare(path, &sets, args.duration.map(|d| d.0), Some(&budget))
+    let lab = input::prepare(path, &sets, args.duration.map(|d| d.0), Some(&budget))
         .map_err(|e| e.to_string())?;
     if !args.quiet {
         for w in &lab.warnings {
@@ -474,7 +475,7 @@ fn run(path: &Path, args: &RunArgs) -> Result<bool, String> {
     let finished = finished.map_err(|e| e.to_string())?;
     let held = finished.met_expectations();
     if !args.quiet {
-        out(&hybridlab::report::render(&finished.summary))?;
+        out(&hybridlab::export::report::render(&finished.summary))?;
         for line in &finished.exported {
             out(&format!("{line}\n"))?;
         }
@@ -501,28 +502,30 @@ fn compare(
 ) -> Result<bool, String> {
     writable_all(&[json, svg])?;
     let budget = budget(settings)?;
-    let (c, results) = hybridlab::compare::run(labs, Some(&budget)).map_err(|e| e.to_string())?;
+    let (c, results) =
+        hybridlab::drivers::compare::run(labs, Some(&budget)).map_err(|e| e.to_string())?;
     if let Some(json) = json {
         let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
     }
     if let Some(svg) = svg {
-        let text = hybridlab::compare::latency_svg(&c, &results).map_err(|e| e.to_string())?;
+        let text =
+            hybridlab::drivers::compare::latency_svg(&c, &results).map_err(|e| e.to_string())?;
         std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
     }
-    out(&hybridlab::compare::render(&c))?;
+    out(&hybridlab::drivers::compare::render(&c))?;
     Ok(true)
 }
 
 fn sweep(args: &SweepArgs) -> Result<bool, String> {
-    let plan = hybridlab::sweep::Plan {
-        seeds: hybridlab::sweep::parse_seeds(&args.seeds)?,
+    let plan = hybridlab::drivers::sweep::Plan {
+        seeds: hybridlab::drivers::sweep::parse_seeds(&args.seeds)?,
         axes: args.axes.clone(),
         shard: args
             .shard
             .as_deref()
-            .map(hybridlab::sweep::parse_shard)
+            .map(hybridlab::drivers::sweep::parse_shard)
             .transpose()?,
         duration: match args.duration {
             Some(d) if d.0 == 0 => return Err("--duration must be above zero".to_string()),
@@ -543,7 +546,7 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
         );
         bar
     };
-    let results = hybridlab::sweep::run(&args.lab, &plan, args.threads, &|n| {
+    let results = hybridlab::drivers::sweep::run(&args.lab, &plan, args.threads, &|n| {
         bar.set_position(n as u64)
     })
     .map_err(|e| e.to_string())?;
@@ -559,7 +562,7 @@ fn sweep(args: &SweepArgs) -> Result<bool, String> {
 /// Writes a sweep's (or merged parts') JSON and CSV and prints it; whether it met the lab's
 /// expectations.
 fn write_sweep(
-    results: &[hybridlab::sweep::Combination],
+    results: &[hybridlab::drivers::sweep::Combination],
     json: Option<&Path>,
     csv: Option<&Path>,
     quiet: bool,
@@ -570,11 +573,11 @@ fn write_sweep(
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
     }
     if let Some(csv) = csv {
-        std::fs::write(csv, hybridlab::report::sweep_csv(results))
+        std::fs::write(csv, hybridlab::export::report::sweep_csv(results))
             .map_err(|e| format!("{}: cannot write: {e}", csv.display()))?;
     }
     if !quiet {
-        out(&hybridlab::report::render_sweep(results))?;
+        out(&hybridlab::export::report::render_sweep(results))?;
     }
     Ok(results.iter().all(|c| c.passed()))
 }
@@ -591,7 +594,7 @@ fn merge(args: &MergeArgs) -> Result<bool, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     writable_all(&[args.json.as_deref(), args.csv.as_deref()])?;
-    let merged = hybridlab::sweep::merge_parts(parts)?;
+    let merged = hybridlab::drivers::sweep::merge_parts(parts)?;
     write_sweep(
         &merged,
         args.json.as_deref(),

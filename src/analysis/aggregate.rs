@@ -9,8 +9,8 @@
 //! machines can be merged on another.
 
 use crate::analysis::Summarize;
-use crate::histogram::Latencies;
 use crate::lab::model::AppKind;
+use crate::results::histogram::Latencies;
 use crate::results::Results;
 use serde::{Deserialize, Serialize};
 

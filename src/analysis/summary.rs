@@ -5,13 +5,13 @@
 //! sizes in bytes. No wall-clock value appears unless [`Timing`] is asked for.
 
 use super::Summarize;
-use crate::engine::Time;
-use crate::histogram::Latencies;
 use crate::lab::model::AppKind;
-use crate::link::DirStats;
+use crate::results::histogram::Latencies;
 use crate::results::{
     AppRecord, BulkRecord, Measured, Results, RouterRecord, TunnelRecord, GOODPUT_WINDOW,
 };
+use crate::substrate::engine::Time;
+use crate::substrate::link::DirStats;
 use serde::Serialize;
 
 /// Wall-clock figures of a run: excluded from the JSON unless asked for, since they differ
@@ -37,7 +37,7 @@ pub struct Latency {
 
 impl Latency {
     /// `None` when nothing was recorded. Minimum and maximum are exact; the rest within
-    /// [`crate::histogram::RELATIVE_PRECISION`], between them.
+    /// [`crate::results::histogram::RELATIVE_PRECISION`], between them.
     pub fn of(h: &Latencies) -> Option<Latency> {
         let us = |ns: u64| (ns as f64 / 1e3 * 1e3).round() / 1e3;
         let q = |q: f64| h.quantile(q).map_or(0.0, us);
@@ -230,7 +230,7 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<super::findings::ForwardingLoop>,
     /// Wall-clock figures, for the report; the JSON carries them only when asked
-    /// ([`crate::session::Finished::document`]), as they differ between runs.
+    /// ([`crate::drivers::session::Finished::document`]), as they differ between runs.
     #[serde(skip)]
     pub timing: Option<Timing>,
 }
@@ -349,7 +349,7 @@ impl Summarize for Results {
             seed: self.seed,
             duration_us: us(self.duration),
             events: self.events,
-            latency_precision: crate::histogram::RELATIVE_PRECISION,
+            latency_precision: crate::results::histogram::RELATIVE_PRECISION,
             apps: self
                 .apps
                 .iter()

@@ -5,8 +5,8 @@
 
 use crate::control::bgp::DownReason;
 use crate::control::plane::What;
-use crate::engine::Time;
-use crate::histogram::Latencies;
+use crate::results::histogram::Latencies;
+use crate::substrate::engine::Time;
 
 use crate::analysis::{us, Figures, Latency};
 use crate::results::{AppRecord, Measured, Results, STALL_MIN};

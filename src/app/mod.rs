@@ -9,11 +9,11 @@ mod ping;
 mod probe;
 mod reqresp;
 
-pub use crate::agent::Agent;
-use crate::engine::Time;
-use crate::host::Host;
 use crate::lab::model::{App, Traffic, CLIENT_PORT_BASE};
 use crate::results::{AppRecord, BulkRecord, ExchangeRecord, Measured, ProbeRecord};
+pub use crate::substrate::agent::Agent;
+use crate::substrate::engine::Time;
+use crate::substrate::host::Host;
 use smoltcp::socket::tcp;
 
 /// The local port of app `index`'s client side (its first stream).

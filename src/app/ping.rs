@@ -1,10 +1,10 @@
 //! ICMP echo through smoltcp's ICMP socket; the peer's stack answers on its own.
 
 use super::Agent;
-use crate::engine::Time;
-use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
+use crate::substrate::engine::Time;
+use crate::substrate::host::{Endpoint, Host};
 use crate::wire::stamp::Repr as Stamp;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;

@@ -2,10 +2,10 @@
 //! peer records the one-way delay and echoes it; the sender records the round trip.
 
 use super::Agent;
-use crate::engine::Time;
-use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
+use crate::substrate::engine::Time;
+use crate::substrate::host::{Endpoint, Host};
 use crate::wire::stamp::Repr as Stamp;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::udp;

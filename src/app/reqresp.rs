@@ -3,10 +3,10 @@
 //! scheduled issue time, so a stalled connection shows as the wait the user saw.
 
 use super::{drain, fill, Agent};
-use crate::engine::Time;
-use crate::host::{Endpoint, Host};
 use crate::lab::model::App;
 use crate::results::AppRecord;
+use crate::substrate::engine::Time;
+use crate::substrate::host::{Endpoint, Host};
 use smoltcp::iface::{Context, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint};

@@ -11,8 +11,8 @@
 //! and differs between the two ends, as real BFD (BIRD 2) measured on Linux does; a sweep over
 //! seeds shows the spread.
 
-use crate::engine::Time;
 use crate::rng::Rng;
+use crate::substrate::engine::Time;
 use rand::Rng as _;
 use std::net::Ipv4Addr;
 

@@ -10,9 +10,9 @@
 //! §10), so when a hold timer notices a failure (between hold − keepalive and hold after it) varies
 //! from seed to seed, as on real routers.
 
-use crate::engine::Time;
 use crate::rng::Rng;
-use crate::route::Prefix;
+use crate::substrate::engine::Time;
+use crate::substrate::route::Prefix;
 use crate::wire::bgp::{Attributes, Message, CEASE, HOLD_TIMER_EXPIRED, MAX_PREFIXES_REACHED};
 use rand::Rng as _;
 use smoltcp::iface::{Context, SocketHandle, SocketSet};

@@ -9,9 +9,9 @@
 use super::bfd;
 use super::bgp::{self, DownReason, Event, Phase};
 use super::rib::{self, Candidate, DEFAULT_LOCAL_PREF};
-use crate::device::Stack;
-use crate::engine::Time;
-use crate::route::Prefix;
+use crate::substrate::device::Stack;
+use crate::substrate::engine::Time;
+use crate::substrate::route::Prefix;
 use crate::wire::bgp::Attributes;
 use serde::Serialize;
 use smoltcp::iface::SocketHandle;
@@ -307,7 +307,7 @@ impl ControlPlane {
         for t in timers {
             wake = Some(wake.map_or(t, |w| w.min(t)));
         }
-        // Every timer is in the future after a poll (the run checks it: [`crate::engine`]).
+        // Every timer is in the future after a poll (the run checks it: [`crate::substrate::engine`]).
         (wake, changes)
     }
 

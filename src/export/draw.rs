@@ -10,8 +10,8 @@
 //! nodes keep their order in the file. Links are lines labelled with their delay and rate;
 //! tunnels are dashed lines between their ends.
 
+use crate::export::plot::PlotError;
 use crate::lab::model::{Lab, NodeKind};
-use crate::plot::PlotError;
 use crate::units::{format_bitrate, format_nanos};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -32,14 +32,14 @@ pub fn report(
     summary: &crate::analysis::Summary,
     outcomes: &[crate::analysis::expect::Outcome],
     queues: &super::plots::QueueSamples,
-) -> Result<String, crate::plot::PlotError> {
+) -> Result<String, crate::export::plot::PlotError> {
     let charts = super::plots::charts(lab, results, queues)?;
     Ok(page(&Page {
         summary,
         notes: &teaching_notes(lab_text),
         topology: &super::draw::topology_svg(lab)?,
         charts: &charts,
-        report: &crate::report::render(summary),
+        report: &crate::export::report::render(summary),
         expectations: &crate::analysis::expect::render(outcomes),
     }))
 }

@@ -1,10 +1,13 @@
-//! Exports: what a run writes beside its report, each an observer of the run
-//! ([`crate::observe`]) that never changes what the run computes.
+//! Output: the text report ([`report`]), charts ([`plot`]), and the exports a run writes beside
+//! it, each an observer of the run ([`crate::observe`]) that never changes what the run
+//! computes, or a reader of its records and summary.
 
 pub mod draw;
 pub mod html;
 pub mod pcap;
+pub mod plot;
 pub mod plots;
+pub mod report;
 pub mod series;
 
 /// A file name for a lab item (a link, an app): ASCII letters, digits, `-` and `_` stay, every

@@ -12,9 +12,9 @@
 //! share of the byte limit (the limit over the files), saying at which instant, so a long run
 //! writes a bounded amount and a busy link does not starve the quiet ones.
 
-use crate::engine::Time;
 use crate::lab::model::Lab;
 use crate::observe::{Observer, On};
+use crate::substrate::engine::Time;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 use std::fs::File;

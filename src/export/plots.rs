@@ -11,11 +11,11 @@
 //!   first packet on a new path and restoration, in time after the fault.
 
 use crate::analysis::Summarize;
-use crate::engine::Time;
+use crate::export::plot::{CdfPanel, Curve, Line, Marker, PlotError, TimelineRow};
 use crate::lab::model::Lab;
 use crate::observe::{Observer, On};
-use crate::plot::{CdfPanel, Curve, Line, Marker, PlotError, TimelineRow};
 use crate::results::{Results, GOODPUT_WINDOW};
+use crate::substrate::engine::Time;
 use std::path::{Path, PathBuf};
 
 /// The most points a queue chart draws.
@@ -106,7 +106,7 @@ pub fn charts(
         )
         .collect();
     for a in &r.apps {
-        let per_phase: Vec<&crate::histogram::Latencies> = if let Some(p) = a.probes() {
+        let per_phase: Vec<&crate::results::histogram::Latencies> = if let Some(p) = a.probes() {
             p.phases.iter().map(|ph| &ph.rtt).collect()
         } else if let Some(e) = a.exchanges() {
             e.phases.iter().collect()
@@ -124,7 +124,7 @@ pub fn charts(
                     latencies: l,
                 })
                 .collect();
-            let svg = crate::plot::latency_cdfs(&[CdfPanel {
+            let svg = crate::export::plot::latency_cdfs(&[CdfPanel {
                 title: format!("{}: {what} by phase", a.name),
                 curves,
             }])?;
@@ -183,7 +183,7 @@ pub fn charts(
                 }
             }
             markers.sort_by(|x, y| x.at.total_cmp(&y.at));
-            let svg = crate::plot::time_chart(
+            let svg = crate::export::plot::time_chart(
                 &format!("{}: goodput", a.name),
                 "goodput (Mbps)",
                 &[Line {
@@ -213,7 +213,7 @@ pub fn charts(
                     .collect(),
             })
             .collect();
-        let svg = crate::plot::time_chart(
+        let svg = crate::export::plot::time_chart(
             &format!("{}: queue", l.name),
             "packets waiting (peak per sample)",
             &lines,
@@ -268,8 +268,10 @@ pub fn charts(
                 points,
             });
         }
-        let svg =
-            crate::plot::timeline_chart(&format!("{} at {:.3} s", t.fault, t.at_us / 1e6), &rows)?;
+        let svg = crate::export::plot::timeline_chart(
+            &format!("{} at {:.3} s", t.fault, t.at_us / 1e6),
+            &rows,
+        )?;
         write(format!("timeline-{}.svg", k + 1), svg);
     }
     Ok(written)

@@ -20,11 +20,11 @@
 
 use crate::app;
 use crate::control::plane::ControlEvent;
-use crate::engine::Time;
 use crate::lab::model::{Lab, NodeKind, Traffic};
-use crate::link::LinkDrop;
 use crate::observe::{Observer, On};
 use crate::results::{Results, RouteChange, GOODPUT_WINDOW};
+use crate::substrate::engine::Time;
+use crate::substrate::link::LinkDrop;
 use crate::wire::stamp::Repr as Stamp;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::V2DeflateSerializer;

@@ -23,7 +23,7 @@ use super::design::{Design, Field};
 use super::map::host_prefix;
 use crate::lab::spec::*;
 use crate::lab::Problem;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use crate::units::{Bitrate, Duration};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;

@@ -44,7 +44,7 @@ pub struct Design {
 /// A private cloud's `networkBlock` and region (`location`), by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateCloudBlock {
-    pub block: crate::route::Prefix,
+    pub block: crate::substrate::route::Prefix,
     pub region: Option<String>,
 }
 

@@ -11,7 +11,7 @@
 //! right order, not a prediction: README's budget section compares it with real runs.
 
 use super::model::{Lab, NodeKind, Traffic};
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 use crate::units::{format_bytes, Bytes};
 use std::collections::VecDeque;
 
@@ -221,7 +221,8 @@ fn path(lab: &Lab, from: usize, to: usize) -> Option<Vec<(usize, usize)>> {
 
 /// Estimates what running `lab` costs.
 pub fn estimate(lab: &Lab) -> Estimate {
-    let hist = |values: f64| crate::histogram::Latencies::heap_bytes_for(values.ceil() as u64);
+    let hist =
+        |values: f64| crate::results::histogram::Latencies::heap_bytes_for(values.ceil() as u64);
     let phases = {
         let mut at: Vec<Time> = lab.faults.iter().map(|f| f.at).collect();
         at.sort_unstable();

@@ -1,10 +1,10 @@
 //! The validated lab: every name resolved to an index, every default filled in, every address
 //! parsed. The engine builds a run from this and nothing else.
 
-use crate::engine::Time;
-use crate::gateway::Capacity;
-use crate::link::DirParams;
-use crate::route::{NextHop, Prefix};
+use crate::substrate::engine::Time;
+use crate::substrate::gateway::Capacity;
+use crate::substrate::link::DirParams;
+use crate::substrate::route::{NextHop, Prefix};
 use crate::vpn::esp::CipherSuite;
 use std::net::Ipv4Addr;
 
@@ -106,7 +106,7 @@ pub struct Host {
 pub struct TcpConfig {
     /// Congestion control, timers, initial window, SACK and delayed ACKs, from the host's
     /// profile and overrides.
-    pub behaviour: crate::tcp::TcpBehaviour,
+    pub behaviour: crate::substrate::tcp::TcpBehaviour,
     /// Receive buffer per socket at the start, and the most it may grow to by autotuning
     /// (equal: a fixed buffer).
     pub rx_buffer: usize,
@@ -332,7 +332,7 @@ pub enum FaultKind {
     LinkChange {
         link: usize,
         sides: Vec<usize>,
-        change: crate::link::Change,
+        change: crate::substrate::link::Change,
     },
 }
 

@@ -5,7 +5,7 @@
 
 use super::model::{has_address, host_addresses};
 use super::model::{Lab, NodeKind};
-use crate::route::Port;
+use crate::substrate::route::Port;
 use std::net::Ipv4Addr;
 
 /// An item and what is wrong with it.

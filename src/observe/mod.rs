@@ -14,9 +14,9 @@ mod probe_paths;
 pub use probe_paths::{ProbePaths, Tag};
 
 use crate::control::plane::ControlEvent;
-use crate::engine::Time;
-use crate::link::LinkDrop;
 use crate::results::RouteChange;
+use crate::substrate::engine::Time;
+use crate::substrate::link::LinkDrop;
 
 /// Where a packet is: direction `dir` of `link` (direction 0 carries packets from the link's
 /// end a to its end b), having crossed the links `path` identifies (equal for packets that

@@ -7,8 +7,8 @@
 //! path after a fault.
 
 use crate::app;
-use crate::engine::Time;
 use crate::lab::model::{Lab, NodeKind, Traffic};
+use crate::substrate::engine::Time;
 use smoltcp::wire::{IpProtocol, Ipv4Packet, UdpPacket};
 
 /// The path a probe (`outbound`) or its echo took.

@@ -3,8 +3,8 @@
 //! grow with the length of the run.
 
 use super::STALL_MIN;
-use crate::engine::Time;
-use crate::histogram::Latencies;
+use crate::results::histogram::Latencies;
+use crate::substrate::engine::Time;
 
 /// TCP requests and their responses over one connection.
 #[derive(Debug, Clone, Default)]

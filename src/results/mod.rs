@@ -2,13 +2,14 @@
 //! times (so runs merge and outage gaps are found); [`crate::analysis`] reads them, in one
 //! direction, into the documented, serializable summary the report and exports are made of.
 
-use crate::engine::Time;
-use crate::histogram::Latencies;
 use crate::lab::model::AppKind;
-use crate::link::DirStats;
+use crate::results::histogram::Latencies;
+use crate::substrate::engine::Time;
+use crate::substrate::link::DirStats;
 use serde::Serialize;
 
 mod exchanges;
+pub mod histogram;
 mod probes;
 pub use exchanges::ExchangeRecord;
 pub use probes::{PhaseProbes, ProbeRecord};
@@ -256,7 +257,7 @@ pub struct RouteChange {
     #[serde(skip)]
     pub time: Time,
     pub router: String,
-    pub prefix: crate::route::Prefix,
+    pub prefix: crate::substrate::route::Prefix,
     /// The BGP next hops now used; empty when the route was withdrawn.
     pub next_hops: Vec<std::net::Ipv4Addr>,
 }

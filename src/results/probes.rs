@@ -8,8 +8,8 @@
 //! ([`ProbeRecord::keep_log`]), for tests and per-probe exports; nothing computed reads it.
 
 use super::{probe_timeout, Probe};
-use crate::engine::Time;
-use crate::histogram::Latencies;
+use crate::results::histogram::Latencies;
+use crate::substrate::engine::Time;
 use std::collections::BTreeMap;
 
 /// UDP probes or ICMP echoes of one app.

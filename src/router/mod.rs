@@ -8,13 +8,13 @@
 
 use crate::control::plane::ControlPlane;
 use crate::control::plane::{ControlEvent, What};
-use crate::engine::Time;
-use crate::gateway::{Capacity, Scope};
 use crate::lab::model::{Iface, Router as RouterModel, Tunnel};
-use crate::link::Queue;
 use crate::results::{RouteChange, RouterRecord, TunnelStats};
 use crate::rng::fnv1a;
-use crate::route::{Fib, NextHop, Port, Prefix};
+use crate::substrate::engine::Time;
+use crate::substrate::gateway::{Capacity, Scope};
+use crate::substrate::link::Queue;
+use crate::substrate::route::{Fib, NextHop, Port, Prefix};
 use crate::vpn::{dpd, esp, mss};
 
 mod stream;
@@ -267,7 +267,7 @@ impl Router {
             Port::Discard => true,
         };
         // A route with a live next hop decides; one without lets a shorter route decide.
-        let decide = |route: &crate::route::Route| -> Option<Result<Port, Miss>> {
+        let decide = |route: &crate::substrate::route::Route| -> Option<Result<Port, Miss>> {
             // One next hop (the usual case): no counting, no hashing.
             let port = if let [h] = route.next_hops.as_slice() {
                 live(&h).then_some(h.port)?

@@ -5,7 +5,7 @@
 //!
 //! Each end is its own small smoltcp stack holding the tunnel's address: the client (end `a`)
 //! connects to the gateway's port 443; the gateway listens, and takes a client's new attempt in
-//! place of whatever it held. The outer TCP behaves as Linux does ([`crate::tcp`]); its send
+//! place of whatever it held. The outer TCP behaves as Linux does ([`crate::substrate::tcp`]); its send
 //! buffer is [`SEND_BUFFER`]: an inner packet that does not fit is dropped, as OpenVPN drops
 //! past its TCP queue limit, and what waits in it delays every inner packet behind it.
 //!
@@ -25,8 +25,8 @@
 //! protocols differ in their framing only. Every step is on the virtual clock, and a client
 //! waiting for its next attempt asks to be woken then, not before.
 
-use crate::device::Stack;
-use crate::engine::Time;
+use crate::substrate::device::Stack;
+use crate::substrate::engine::Time;
 use crate::vpn::Framing;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
@@ -118,13 +118,17 @@ impl Stream {
         framing: Framing,
         seed: u64,
     ) -> Self {
-        let mut stack = Stack::new(&[crate::route::Prefix::new(local, 32)], 1500, seed);
+        let mut stack = Stack::new(
+            &[crate::substrate::route::Prefix::new(local, 32)],
+            1500,
+            seed,
+        );
         let _ = stack.iface.routes_mut().add_default_ipv4_route(local);
         let mut s = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; RECV_BUFFER]),
             tcp::SocketBuffer::new(vec![0; SEND_BUFFER]),
         );
-        crate::tcp::TcpBehaviour::linux(tcp::CongestionControl::Cubic).apply(&mut s);
+        crate::substrate::tcp::TcpBehaviour::linux(tcp::CongestionControl::Cubic).apply(&mut s);
         let socket = stack.sockets.add(s);
         Stream {
             stack,

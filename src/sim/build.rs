@@ -5,13 +5,13 @@
 use super::{Event, NodeState, Sim, Watchdog};
 use crate::app;
 use crate::control::plane::ControlPlane;
-use crate::engine::{Scheduler, Time};
-use crate::host::{Host, HostConfig};
 use crate::lab::model::{Lab, NodeKind};
-use crate::link::Direction;
 use crate::observe::ProbePaths;
 use crate::rng::component_rng;
 use crate::router::Router;
+use crate::substrate::engine::{Scheduler, Time};
+use crate::substrate::host::{Host, HostConfig};
+use crate::substrate::link::Direction;
 use rand::RngCore;
 
 impl Sim {

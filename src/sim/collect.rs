@@ -125,7 +125,7 @@ fn tunnel_end(
     nodes: &[NodeState],
     index: usize,
     side: usize,
-    end: crate::engine::Time,
+    end: crate::substrate::engine::Time,
 ) -> TunnelStats {
     let node = lab.tunnels[index].ends[side].0;
     match (&lab.nodes[node].kind, &nodes[node]) {

@@ -9,13 +9,13 @@
 mod build;
 mod collect;
 mod watchdog;
-use crate::engine::{Scheduler, Time};
-use crate::host::Host;
 use crate::lab::model::{FaultKind, Iface, Lab};
-use crate::link::{Direction, Fate, LinkDrop};
 use crate::observe::{Observer, On, ProbePaths};
 use crate::results::{AppRecord, Results};
 use crate::router::{Action, Router};
+use crate::substrate::engine::{Scheduler, Time};
+use crate::substrate::host::Host;
+use crate::substrate::link::{Direction, Fate, LinkDrop};
 pub use watchdog::{Component, Storm, Watchdog};
 
 enum Event {
@@ -419,7 +419,7 @@ impl Sim {
     }
 
     /// The wake-up a node asked for after a poll at `now`, checked against the rule every
-    /// component that wakes itself keeps ([`crate::engine`]): a poll that sent and received
+    /// component that wakes itself keeps ([`crate::substrate::engine`]): a poll that sent and received
     /// nothing asks for a later instant. Builds with debug assertions stop at a breach, naming
     /// the node; others move the wake-up to the next nanosecond, and the run's watchdog
     /// ([`Watchdog`]) stops a storm of such polls.
@@ -604,7 +604,7 @@ mod tests {
             nodes: [Host(name: "a"), Host(name: "b")],
             links: [(name: "wire", a: (node: "a", ip: "10.0.0.1/24"), b: (node: "b", ip: "10.0.0.2/24"), delay: "1ms")],
             apps: [])"#;
-        Sim::new(&crate::lab::load_str(text, std::path::Path::new("t.ron")).unwrap())
+        Sim::new(&crate::input::load_str(text, std::path::Path::new("t.ron")).unwrap())
     }
 
     #[test]

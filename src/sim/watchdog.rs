@@ -10,7 +10,7 @@
 //! the rate does it count events per component, so a run that keeps to its estimate pays one
 //! comparison per event.
 
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 
 /// Events per check.
 pub const WINDOW: u64 = 1 << 20;

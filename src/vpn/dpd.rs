@@ -6,7 +6,7 @@
 //!
 //! The probe interval (default 10 s) is our choice; the vendor documents only the timeout.
 
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 use std::net::Ipv4Addr;
 
 pub const IKE_PORT: u16 = 500;

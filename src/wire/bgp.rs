@@ -4,7 +4,7 @@
 //! LOCAL_PREF attributes; anything else is skipped on decode.
 
 use super::Error;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use pnet_macros::packet;
 use pnet_macros_support::types::*;
 use std::net::Ipv4Addr;

@@ -4,7 +4,7 @@
 //! packets on the wire.
 
 use super::Error;
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 use pnet_macros::packet;
 use pnet_macros_support::types::*;
 

@@ -698,7 +698,7 @@ fn values_echoed_in_messages_have_their_control_characters_escaped() {
 
 /// The message the library gives for invalid lab text.
 fn common_lab_error(text: &str) -> String {
-    match hybridlab::lab::load_str(text, std::path::Path::new("t.ron")) {
+    match hybridlab::input::load_str(text, std::path::Path::new("t.ron")) {
         Ok(_) => panic!("accepted:\n{text}"),
         Err(e) => e.to_string(),
     }
@@ -727,26 +727,26 @@ fn a_run_that_would_never_end_is_refused_before_it_starts() {
     assert_eq!(code, 2, "{text}");
     // Past the estimate (a library user running it anyway), the engine stops the run where
     // virtual time stopped and says so.
-    let lab = hybridlab::lab::load_str(ZERO_TIME, std::path::Path::new("zero.ron")).unwrap();
+    let lab = hybridlab::input::load_str(ZERO_TIME, std::path::Path::new("zero.ron")).unwrap();
     let mut sim = hybridlab::sim::Sim::new(&lab);
     sim.run_until(lab.duration);
     assert_eq!(sim.stalled(), Some(0));
     let s = sim.finish().summary(None);
     assert_eq!(s.stalled_at_us, Some(0.0));
-    assert!(hybridlab::report::render(&s).contains("STOPPED at 0ns"));
+    assert!(hybridlab::export::report::render(&s).contains("STOPPED at 0ns"));
     // A sweep or a comparison run without a budget gives no figures from such a run: it is
     // refused, naming the run and why it stopped.
     let file = std::env::temp_dir().join(format!("zero-{}.ron", std::process::id()));
     std::fs::write(&file, ZERO_TIME).unwrap();
-    let plan = hybridlab::sweep::Plan {
+    let plan = hybridlab::drivers::sweep::Plan {
         seeds: vec![1],
         axes: Vec::new(),
         shard: None,
         duration: None,
         budget: None,
     };
-    let swept = hybridlab::sweep::run(&file, &plan, 2, &|_| {});
-    let compared = hybridlab::compare::run(std::slice::from_ref(&file), None);
+    let swept = hybridlab::drivers::sweep::run(&file, &plan, 2, &|_| {});
+    let compared = hybridlab::drivers::compare::run(std::slice::from_ref(&file), None);
     std::fs::remove_file(&file).ok();
     let Err(e) = swept else {
         panic!("a sweep of a stopped run was accepted")

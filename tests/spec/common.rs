@@ -2,13 +2,14 @@
 
 //! Helpers shared by the specification tests.
 
-use hybridlab::lab::{self, Lab};
+use hybridlab::input;
+use hybridlab::lab::Lab;
 use hybridlab::results::{AppRecord, Results};
 use std::path::Path;
 
 /// Parses and validates lab text, panicking with the error message if it is invalid.
 pub fn lab(text: &str) -> Lab {
-    lab::load_str(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("{e}"))
+    input::load_str(text, Path::new("test.ron")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The text of a shipped lab in topologies/.
@@ -39,9 +40,9 @@ pub fn shipped_labs() -> Vec<std::path::PathBuf> {
 pub fn json_of(path: &Path, sets: &[&str], duration: Option<&str>) -> String {
     let sets: Vec<_> = sets.iter().map(|s| s.parse().unwrap()).collect();
     let duration = duration.map(|d| d.parse::<hybridlab::units::Duration>().unwrap().0);
-    let lab = lab::prepare(path, &sets, duration, None).unwrap_or_else(|e| panic!("{e}"));
-    let outputs = hybridlab::session::Outputs::default();
-    let finished = hybridlab::session::run(&lab, path, &outputs, &mut |_| {})
+    let lab = input::prepare(path, &sets, duration, None).unwrap_or_else(|e| panic!("{e}"));
+    let outputs = hybridlab::drivers::session::Outputs::default();
+    let finished = hybridlab::drivers::session::run(&lab, path, &outputs, &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"));
     finished.document(false).to_json().unwrap()
 }

@@ -27,7 +27,8 @@ const PING: &str = r#"(name: "ping", from: "a", to: "b", traffic: Ping(interval:
 fn compare_lines_up_apps_by_name_and_shows_the_change() {
     let near = lab_file("near", "5ms", PROBE);
     let far = lab_file("far", "20ms", &format!("{PROBE}, {PING}"));
-    let (c, results) = hybridlab::compare::run(&[near.clone(), far.clone()], None).unwrap();
+    let (c, results) =
+        hybridlab::drivers::compare::run(&[near.clone(), far.clone()], None).unwrap();
     std::fs::remove_file(&near).ok();
     std::fs::remove_file(&far).ok();
     assert_eq!(c.labs[0].0, "two-hosts-near");
@@ -46,14 +47,14 @@ fn compare_lines_up_apps_by_name_and_shows_the_change() {
     // The near lab has no ping app: its column is empty.
     assert_eq!(row("ping", "rtt p50 (us)")[0], None);
     assert!(row("ping", "rtt p50 (us)")[1].is_some());
-    let text = hybridlab::compare::render(&c);
+    let text = hybridlab::drivers::compare::render(&c);
     assert!(text.contains("[B] vs [A]"), "{text}");
     assert!(
         text.contains("+299.6%"),
         "the RTT change from 10.015 to 40.015 ms: {text}"
     );
     // The CDF chart: a panel per latency app, a curve per lab that has it.
-    let svg = hybridlab::compare::latency_svg(&c, &results).unwrap();
+    let svg = hybridlab::drivers::compare::latency_svg(&c, &results).unwrap();
     assert!(svg.contains("probe: round trip") && svg.contains("ping: round trip"));
     let curve = |colour: &str| {
         svg.lines()

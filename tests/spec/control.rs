@@ -153,7 +153,7 @@ fn a_bgp_reset_fault_tears_down_and_reestablishes() {
 }
 
 fn problems(text: &str) -> String {
-    match hybridlab::lab::load_str(text, std::path::Path::new("lab.ron")) {
+    match hybridlab::input::load_str(text, std::path::Path::new("lab.ron")) {
         Ok(_) => String::new(),
         Err(e) => e.to_string(),
     }

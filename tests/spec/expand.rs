@@ -3,6 +3,7 @@
 
 use crate::common;
 use hybridlab::analysis::Summarize;
+use hybridlab::input;
 use hybridlab::lab;
 use std::path::{Path, PathBuf};
 
@@ -21,14 +22,14 @@ fn summary(mut l: lab::Lab, secs: u64) -> String {
 #[test]
 fn every_shipped_lab_expanded_loads_and_runs_to_the_same_results() {
     for path in shipped_labs() {
-        let text = lab::expanded(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
-        let low = lab::load_str(&text, Path::new("expanded.ron")).unwrap_or_else(|e| {
+        let text = input::expanded(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let low = input::load_str(&text, Path::new("expanded.ron")).unwrap_or_else(|e| {
             panic!(
                 "{}: the expanded lab does not load: {e}\n{text}",
                 path.display()
             )
         });
-        let original = lab::load(&path).unwrap();
+        let original = input::load(&path).unwrap();
         assert_eq!(
             summary(low, 12),
             summary(original, 12),
@@ -42,7 +43,7 @@ fn every_shipped_lab_expanded_loads_and_runs_to_the_same_results() {
             path.file_name().unwrap().to_string_lossy()
         ));
         std::fs::write(&file, &text).unwrap();
-        let again = lab::expanded(&file, &[]).unwrap();
+        let again = input::expanded(&file, &[]).unwrap();
         std::fs::remove_file(&file).unwrap();
         assert_eq!(
             again.lines().skip(2).collect::<Vec<_>>(),

@@ -41,7 +41,7 @@ fn lab_expecting(expect: &str) -> String {
 #[test]
 fn every_shipped_lab_meets_its_expectations() {
     for path in shipped_labs() {
-        let lab = hybridlab::lab::load(&path).unwrap();
+        let lab = hybridlab::input::load(&path).unwrap();
         assert!(
             !lab.expectations.is_empty(),
             "{} states what must hold",

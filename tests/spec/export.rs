@@ -91,7 +91,7 @@ fn exports_never_change_what_a_run_computes() {
     // Every shipped lab (its first 25 s), with and without every export on (captures and
     // series): the same JSON.
     for file in shipped_labs() {
-        let mut lab = hybridlab::lab::load(&file).unwrap();
+        let mut lab = hybridlab::input::load(&file).unwrap();
         lab.cut_short(lab.duration.min(25_000_000_000));
         let json =
             |r: &hybridlab::results::Results| serde_json::to_string(&r.summary(None)).unwrap();

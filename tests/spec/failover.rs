@@ -91,7 +91,7 @@ fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_de
         (0.6 * S..=0.902 * S).contains(&ergw.settled_after_us),
         "{ergw:?}"
     );
-    let report = hybridlab::report::render(&r.summary(None));
+    let report = hybridlab::export::report::render(&r.summary(None));
     assert!(
         report.contains("ergw moves 10.1.0.0/16 -> 169.254.0.")
             && report.contains(", settling on withdrawn"),
@@ -359,7 +359,7 @@ fn a_run_cut_short_reports_only_the_faults_that_happened() {
     assert_eq!(t[0].fault, "circuit er down");
     let summary = r.summary(None);
     assert!(summary.apps.iter().all(|a| a.phases.len() == 2));
-    assert!(!hybridlab::report::render(&summary).contains("circuit er up"));
+    assert!(!hybridlab::export::report::render(&summary).contains("circuit er up"));
 }
 
 #[test]
@@ -369,14 +369,14 @@ fn an_override_changes_the_lab_before_it_is_validated() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/er-vpn-failover.ron");
     let set = |s: &str| s.parse::<hybridlab::lab::overrides::Override>().unwrap();
     let mut lab =
-        hybridlab::lab::load_with(&path, &[set("circuits.er.bfd.interval=150ms")]).unwrap();
+        hybridlab::input::load_with(&path, &[set("circuits.er.bfd.interval=150ms")]).unwrap();
     lab.cut_short(22_000_000_000);
     let t = timelines(&hybridlab::sim::run(&lab));
     let d = t[0].detection.as_ref().unwrap();
     assert_eq!(d.by, "BFD");
     assert!((0.3 * S..=0.452 * S).contains(&d.after_us), "{d:?}");
     // And it meets the file's checks: a BFD interval of zero is refused as in the file.
-    let e = hybridlab::lab::load_with(&path, &[set("circuits.er.bfd.interval=0ms")]).unwrap_err();
+    let e = hybridlab::input::load_with(&path, &[set("circuits.er.bfd.interval=0ms")]).unwrap_err();
     assert!(
         e.to_string()
             .contains("BFD interval and multiplier must be above zero"),
@@ -390,12 +390,13 @@ fn a_longer_duration_extends_the_apps_that_run_to_the_end() {
     // as if the file said `duration: "90s"`; `--duration 30s` ends them at 30 s.
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/er-vpn-failover.ron");
-    let longer = hybridlab::lab::load_for(&path, &[], Some(90_000_000_000)).unwrap();
+    let longer = hybridlab::input::load_for(&path, &[], Some(90_000_000_000)).unwrap();
     assert_eq!(longer.duration, 90_000_000_000);
     assert!(longer.apps.iter().all(|a| a.stop == 90_000_000_000));
-    let shorter = hybridlab::lab::load_for(&path, &[], Some(30_000_000_000)).unwrap();
+    let shorter = hybridlab::input::load_for(&path, &[], Some(30_000_000_000)).unwrap();
     assert!(shorter.apps.iter().all(|a| a.stop == 30_000_000_000));
     // The longer run meets the file's checks: 31 days is past the longest run there is.
-    let e = hybridlab::lab::load_for(&path, &[], Some(31 * 24 * 3600 * 1_000_000_000)).unwrap_err();
+    let e =
+        hybridlab::input::load_for(&path, &[], Some(31 * 24 * 3600 * 1_000_000_000)).unwrap_err();
     assert!(e.to_string().contains("duration"), "{e}");
 }

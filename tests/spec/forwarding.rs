@@ -257,7 +257,7 @@ fn a_forwarding_loop_is_reported_as_a_finding_with_its_routers_and_times() {
         "the first probe, after 64 hops of 1 ms: {l:?}"
     );
     assert!((1_900_000.0..2_000_000.0).contains(&l.last_us), "{l:?}");
-    let report = hybridlab::report::render(&s);
+    let report = hybridlab::export::report::render(&s);
     assert!(
         report.contains("finding: forwarding loop between r1, r2: 20 packets died of TTL"),
         "{report}"

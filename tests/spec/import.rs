@@ -6,7 +6,8 @@
 use crate::common;
 use hybridlab::analysis::Summarize;
 use hybridlab::import;
-use hybridlab::lab::{self, LabError};
+use hybridlab::input;
+use hybridlab::lab::LabError;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -69,7 +70,7 @@ fn import_template(name: &str, text: &str, params: &[(&str, &str)]) -> Result<St
 fn the_headline_lab_read_from_its_template_or_its_terraform_state_gives_the_same_results_to_the_byte(
 ) {
     let json = |path: &Path| {
-        let lab = lab::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let lab = input::load(path).unwrap_or_else(|e| panic!("{e}"));
         serde_json::to_string(&hybridlab::sim::run(&lab).summary(None)).unwrap()
     };
     let by_hand = json(&root().join("topologies/er-vpn-failover.ron"));
@@ -91,7 +92,7 @@ fn a_printed_lab_checks_clean_and_runs_with_a_probe_per_site_and_vnet() {
     )
     .unwrap();
     let lab =
-        lab::load_str(&text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        input::load_str(&text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(lab.warnings.is_empty(), "{:?}", lab.warnings);
     let apps: Vec<&str> = lab.apps.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(apps, ["er-to-spoke-1", "er-to-spoke-2"]);
@@ -194,7 +195,7 @@ fn values_known_only_at_deployment_become_stated_assumptions() {
         assert!(text.contains(want), "missing {want} in\n{text}");
     }
     let lab =
-        lab::load_str(&text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        input::load_str(&text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let r = hybridlab::sim::run(&lab).summary(None);
     let probe = &r.apps[0];
     assert!(probe.received > 2000, "{probe:?}");
@@ -217,11 +218,11 @@ fn a_lab_with_a_design_completes_it_and_lists_its_assumptions() {
             ),
         ],
     );
-    let lab = lab::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let lab = input::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
     // The lab's own node of a VM's name is that VM.
     assert_eq!(lab.nodes.iter().filter(|n| n.name == "vm").count(), 1);
     assert!(lab.assumptions.is_empty(), "{:?}", lab.assumptions);
-    let expanded = lab::expanded(&dir.join("lab.ron"), &[]).unwrap();
+    let expanded = input::expanded(&dir.join("lab.ron"), &[]).unwrap();
     assert!(
         expanded.contains(r#"delay: "1ms", rate: "1Gbps""#),
         "{expanded}"
@@ -233,7 +234,7 @@ fn a_lab_with_a_design_completes_it_and_lists_its_assumptions() {
     imported: (vnets: [(name: "vnte")]))"#,
     )
     .unwrap();
-    let e = lab::load(&dir.join("bad.ron")).unwrap_err().to_string();
+    let e = input::load(&dir.join("bad.ron")).unwrap_err().to_string();
     assert!(
         e.contains("imported.vnets 'vnte'") && e.contains("vnet"),
         "{e}"
@@ -245,7 +246,7 @@ fn a_lab_with_a_design_completes_it_and_lists_its_assumptions() {
     vnets: [(name: "vnet", address_space: ["10.30.0.0/16"])])"#,
     )
     .unwrap();
-    let e = lab::load(&dir.join("twice.ron")).unwrap_err().to_string();
+    let e = input::load(&dir.join("twice.ron")).unwrap_err().to_string();
     assert!(
         e.contains("vnet 'vnet'") && e.contains("both imported and written"),
         "{e}"
@@ -256,7 +257,7 @@ fn a_lab_with_a_design_completes_it_and_lists_its_assumptions() {
         r#"(name: "mine", duration: "10s", imported: ())"#,
     )
     .unwrap();
-    let e = lab::load(&dir.join("alone.ron")).unwrap_err().to_string();
+    let e = input::load(&dir.join("alone.ron")).unwrap_err().to_string();
     assert!(e.contains("no `design`"), "{e}");
     // A design file that is missing is a read error naming it.
     std::fs::write(
@@ -264,7 +265,7 @@ fn a_lab_with_a_design_completes_it_and_lists_its_assumptions() {
         r#"(name: "mine", duration: "10s", design: [Arm(template: "nowhere.json")])"#,
     )
     .unwrap();
-    let e = lab::load(&dir.join("gone.ron")).unwrap_err();
+    let e = input::load(&dir.join("gone.ron")).unwrap_err();
     assert!(
         matches!(e, LabError::Read { .. }) && e.to_string().contains("nowhere.json"),
         "{e}"
@@ -294,7 +295,7 @@ fn a_lab_that_leaves_the_site_out_gets_one_and_the_report_lists_the_assumptions(
             ),
         ],
     );
-    let lab = lab::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let lab = input::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         lab.assumptions
             .iter()
@@ -311,7 +312,7 @@ fn a_lab_that_leaves_the_site_out_gets_one_and_the_report_lists_the_assumptions(
     );
     let summary = hybridlab::sim::run(&lab).summary(None);
     assert_eq!(summary.assumptions, lab.assumptions);
-    let report = hybridlab::report::render(&summary);
+    let report = hybridlab::export::report::render(&summary);
     assert!(
         report.contains("assumptions (what the imported design does not say)")
             && report.contains("er-edge"),
@@ -343,7 +344,7 @@ fn a_lab_that_leaves_the_site_out_gets_one_and_the_report_lists_the_assumptions(
     nodes: [Router(name: "edge", bgp: (asn: 65001, originate: ["10.1.0.0/16"]))])"#,
     )
     .unwrap();
-    let lab = lab::load(&dir.join("edge.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let lab = input::load(&dir.join("edge.ron")).unwrap_or_else(|e| panic!("{e}"));
     assert!(lab.assumptions.is_empty(), "{:?}", lab.assumptions);
     assert!(!lab.nodes.iter().any(|n| n.name == "er-edge"));
 }
@@ -502,7 +503,7 @@ fn routing_weight_on_a_connection_makes_the_gateway_prefer_that_circuit() {
 /// Runs a printed lab and requires every probe delivered (a few may be in flight at the end).
 fn runs_with_every_probe_delivered(text: &str) {
     let lab =
-        lab::load_str(text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        input::load_str(text, Path::new("printed.ron")).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let s = hybridlab::sim::run(&lab).summary(None);
     assert!(!s.apps.is_empty(), "{text}");
     for app in &s.apps {
@@ -652,7 +653,7 @@ fn private_clouds_are_read_with_their_segments_authorizations_and_global_reach()
             ),
         ],
     );
-    let lab = lab::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
+    let lab = input::load(&dir.join("lab.ron")).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         !lab.assumptions
             .iter()
@@ -660,7 +661,7 @@ fn private_clouds_are_read_with_their_segments_authorizations_and_global_reach()
         "{:?}",
         lab.assumptions
     );
-    let expanded = lab::expanded(&dir.join("lab.ron"), &[]).unwrap();
+    let expanded = input::expanded(&dir.join("lab.ron"), &[]).unwrap();
     assert!(
         expanded.contains("asn: 4200000001") && expanded.contains("10.20.5.0/24"),
         "{expanded}"

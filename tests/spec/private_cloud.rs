@@ -7,7 +7,7 @@ use hybridlab::analysis::Summarize;
 use hybridlab::results::Results;
 
 fn refused(text: &str, words: &[&str]) {
-    let e = hybridlab::lab::load_str(text, std::path::Path::new("t.ron"))
+    let e = hybridlab::input::load_str(text, std::path::Path::new("t.ron"))
         .expect_err("refused")
         .to_string();
     for w in words {

@@ -81,7 +81,7 @@ fn mutated_designs_never_panic() {
                 Ok(lab) => {
                     imported += 1;
                     let loaded = std::panic::catch_unwind(|| {
-                        hybridlab::lab::load_str(&lab, Path::new("printed.ron")).map(|_| ())
+                        hybridlab::input::load_str(&lab, Path::new("printed.ron")).map(|_| ())
                     });
                     assert!(
                         loaded.is_ok(),
@@ -109,7 +109,7 @@ fn mutated_labs_never_panic() {
         let text = std::fs::read_to_string(file).unwrap();
         for _ in 0..if long_run() { 1500 } else { 150 } {
             let broken = mutate(&text, &mut rng);
-            let result = std::panic::catch_unwind(|| hybridlab::lab::load_str(&broken, file));
+            let result = std::panic::catch_unwind(|| hybridlab::input::load_str(&broken, file));
             let Ok(result) = result else {
                 panic!("loading panicked on:\n{broken}");
             };
@@ -291,7 +291,7 @@ fn extreme_numbers_in_every_field_are_refused_or_run() {
             fields += 1;
             for mutant in extremes(&text, n) {
                 let loaded = std::panic::catch_unwind(|| {
-                    let lab = hybridlab::lab::load_str(&mutant, file)?;
+                    let lab = hybridlab::input::load_str(&mutant, file)?;
                     hybridlab::lab::budget::admit(&lab, Path::new("m.ron"), &budget)?;
                     Ok::<_, hybridlab::lab::LabError>(lab)
                 });
@@ -352,7 +352,7 @@ fn a_run_far_above_its_estimated_rate_is_stopped_naming_the_component() {
     );
     let results = sim.finish();
     assert_eq!(results.stalled_at, Some(at));
-    let report = hybridlab::report::render(&results.summary(None));
+    let report = hybridlab::export::report::render(&results.summary(None));
     assert!(
         report.contains("STOPPED at") && report.contains("link 'wire'"),
         "{report}"
@@ -371,7 +371,7 @@ fn every_lab() -> Vec<(String, hybridlab::lab::model::Lab)> {
     lab_files()
         .iter()
         .map(|f| {
-            let lab = hybridlab::lab::load(f).unwrap_or_else(|e| panic!("{e}"));
+            let lab = hybridlab::input::load(f).unwrap_or_else(|e| panic!("{e}"));
             (f.file_name().unwrap().to_string_lossy().into_owned(), lab)
         })
         .collect()
@@ -414,7 +414,7 @@ fn run_whole(lab: hybridlab::lab::model::Lab) -> Result<(), String> {
         let outcome = std::panic::catch_unwind(|| {
             let results = hybridlab::sim::run(&lab);
             let summary = results.summary(None);
-            let _ = hybridlab::report::render(&summary);
+            let _ = hybridlab::export::report::render(&summary);
             let _ = serde_json::to_string(&summary);
             results.stopped_because
         });
@@ -466,7 +466,7 @@ fn every_link_down_at_start_then_up_runs_to_its_end() {
 /// Each link of every lab losing every packet, both ways, for the whole run.
 #[test]
 fn every_link_losing_everything_runs_to_its_end() {
-    use hybridlab::link::LossSpec;
+    use hybridlab::substrate::link::LossSpec;
     run_mutants("100% loss", |lab| {
         (0..lab.links.len())
             .map(|l| {

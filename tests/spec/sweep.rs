@@ -3,7 +3,7 @@
 use crate::common;
 use common::*;
 use hybridlab::analysis::aggregate::Aggregate;
-use hybridlab::sweep::{self, Plan};
+use hybridlab::drivers::sweep::{self, Plan};
 use std::process::Command;
 
 /// A lossy link that fails for a second, with probes and a bulk flow.

@@ -170,7 +170,7 @@ fn an_application_rate_paces_the_flow() {
 fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() {
     let summary = |hosts: (&str, &str), traffic: &str| {
         let s = bulk_run(hosts, traffic).summary(None);
-        let report = hybridlab::report::render(&s);
+        let report = hybridlab::export::report::render(&s);
         (
             s.apps[0].window.clone().expect("a bulk app has a window"),
             report,
@@ -224,7 +224,7 @@ fn linux_buffers_grow_as_far_as_the_flow_needs_and_the_report_names_the_maximum(
         (w.buffer, w.window_bytes, w.autotune_max),
         ("tcp_tx_buffer", 256 << 10, Some(256 << 10))
     );
-    let report = hybridlab::report::render(&s);
+    let report = hybridlab::export::report::render(&s);
     assert!(
         report.contains("autotuned to its maximum")
             && report.contains(r#"tcp_tx_buffer_max: "512KiB" would allow"#),
@@ -254,7 +254,7 @@ fn buffer_settings_that_contradict_each_other_are_refused() {
             (fields, ""),
             r#"(name: "bulk", from: "a", to: "b", traffic: TcpBulk())"#,
         );
-        let err = hybridlab::lab::load_str(&text, std::path::Path::new("lab.ron"))
+        let err = hybridlab::input::load_str(&text, std::path::Path::new("lab.ron"))
             .unwrap_err()
             .to_string();
         assert!(

@@ -306,7 +306,7 @@ fn peering_is_not_transitive_unless_the_hub_routes_it() {
 #[test]
 fn the_vocabulary_refuses_what_the_platform_refuses() {
     let refused = |text: String, words: &[&str]| {
-        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+        let e = hybridlab::input::load_str(&text, std::path::Path::new("t.ron"))
             .err()
             .unwrap_or_else(|| panic!("accepted: {text}"))
             .to_string();
@@ -420,7 +420,7 @@ fn past_its_prefix_limit_a_peering_drops_the_session_and_premium_raises_the_limi
     // The edge hears why: NOTIFICATION, cease.
     assert!(down(&r, "edge", "BGP down (notification, code 6)") >= 3);
     // No fault explains it: the report lists it on its own.
-    let report = hybridlab::report::render(&r.summary(None));
+    let report = hybridlab::export::report::render(&r.summary(None));
     assert!(
         report.contains("control plane, before any fault")
             && report.contains("er-msee1 (peer 192.168.100.1): BGP down (prefix limit exceeded)"),
@@ -521,7 +521,7 @@ fn check_warns_when_the_two_directions_would_take_different_paths_and_the_run_ag
 #[test]
 fn coexisting_gateways_follow_the_coexistence_rules() {
     let refused = |text: String, words: &str| {
-        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+        let e = hybridlab::input::load_str(&text, std::path::Path::new("t.ron"))
             .expect_err("refused")
             .to_string();
         assert!(e.contains(words), "{e}");
@@ -744,7 +744,7 @@ fn an_authorization_key_is_valid_for_one_connection_only() {
         );
     lab(&text);
     let refused = |text: String, words: &str| {
-        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+        let e = hybridlab::input::load_str(&text, std::path::Path::new("t.ron"))
             .expect_err("refused")
             .to_string();
         assert!(e.contains(words), "{e}");
@@ -822,7 +822,7 @@ fn an_ikev2_client_reaches_the_vnet_through_its_own_tunnel_with_a_pool_address()
 #[test]
 fn point_to_site_limits_and_rules_are_the_platforms() {
     let refused = |text: String, words: &str| {
-        let e = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"))
+        let e = hybridlab::input::load_str(&text, std::path::Path::new("t.ron"))
             .expect_err("refused")
             .to_string();
         assert!(e.contains(words), "{e}");
@@ -955,7 +955,7 @@ fn a_tcp_carried_client_whose_home_link_is_down_at_start_connects_when_it_return
         let probe = format!("{client}-probe");
         let answered = app(&r, &probe).probes().unwrap().rtt.len();
         assert!(answered > 100, "{probe}: {answered} answered");
-        let report = hybridlab::report::render(&r.summary(None));
+        let report = hybridlab::export::report::render(&r.summary(None));
         assert!(
             report.contains(&format!(
                 "{client}-vpn connected 1 time(s) in 1 attempt(s), the first at 15.036s; without a connection for 15.036s in all"
@@ -987,7 +987,7 @@ fn a_tcp_carried_client_that_never_reaches_the_gateway_retries_as_openvpn_does()
     assert_eq!((c.connect_attempts, c.connections), (3, 0), "{c:?}");
     assert_eq!(c.first_connected, None);
     assert_eq!(c.unconnected, 300_000_000_000);
-    let report = hybridlab::report::render(&r.summary(None));
+    let report = hybridlab::export::report::render(&r.summary(None));
     assert!(
         report.contains(
             "bob-vpn never connected: 3 attempt(s), without a connection for the whole run (300s)"
@@ -1068,7 +1068,7 @@ fn a_gateways_programming_delay_holds_back_what_it_learns() {
 #[test]
 fn addresses_at_the_ends_of_the_space_are_refused_never_overflowing() {
     let loads = |text: String| {
-        let _ = hybridlab::lab::load_str(&text, std::path::Path::new("t.ron"));
+        let _ = hybridlab::input::load_str(&text, std::path::Path::new("t.ron"));
     };
     let top = r#"(name: "top", address_space: ["255.255.255.0/24"], gateway_subnet: "255.255.255.224/27",
         subnets: [(name: "w", prefix: "255.255.255.248/29", vms: [(node: "a"), (node: "b"), (node: "c"), (node: "d")])])"#;

@@ -100,7 +100,7 @@ fn without_mss_clamping_full_size_segments_vanish_and_the_report_says_why() {
         "the handshake's small packets get through"
     );
     assert_eq!(s.received, 0, "but no full-size segment does");
-    let report = hybridlab::report::render(&r.summary(None));
+    let report = hybridlab::export::report::render(&r.summary(None));
     assert!(report.contains("too large once wrapped in ESP"), "{report}");
     assert!(report.contains("clamp the TCP MSS"), "{report}");
 }

@@ -2,7 +2,7 @@
 //! what is emitted parses back to what was emitted. Property tests over a fixed seed, so a run
 //! is the same run everywhere.
 
-use hybridlab::route::Prefix;
+use hybridlab::substrate::route::Prefix;
 use hybridlab::vpn::esp::{self, CipherSuite, Sa};
 use hybridlab::wire::bgp::{Attributes, Message};
 use hybridlab::wire::stream::Framing;

@@ -2,7 +2,7 @@
 //! each other or with an address the lab file writes.
 
 use crate::lab::spec::LabSpec;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use std::net::Ipv4Addr;
 
 /// Hands out /30 networks from link-local space (169.254.0.0/16, RFC 3927) for links the

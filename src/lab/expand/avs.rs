@@ -27,7 +27,7 @@
 use super::address::Allocator;
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use crate::units::Bitrate;
 use std::net::Ipv4Addr;
 

@@ -6,7 +6,7 @@
 use super::address::{hosts_of_30, Allocator};
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use std::net::Ipv4Addr;
 
 pub const MSEE_ASN: u32 = 12076;
@@ -113,7 +113,10 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             && !gw_skus.iter().all(|sku| {
                 matches!(
                     sku,
-                    Some(crate::gateway::Sku::UltraPerformance | crate::gateway::Sku::ErGw3Az)
+                    Some(
+                        crate::substrate::gateway::Sku::UltraPerformance
+                            | crate::substrate::gateway::Sku::ErGw3Az
+                    )
                 )
             })
         {

@@ -17,7 +17,7 @@
 
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use crate::units::Duration;
 use std::net::Ipv4Addr;
 

@@ -7,8 +7,8 @@
 //! on gateways") are named constants in `expand::cloud`.
 
 use super::{is_false, DpdSpec};
-use crate::gateway::Sku;
-use crate::link::{JitterSpec, LossSpec, QueueLimit};
+use crate::substrate::gateway::Sku;
+use crate::substrate::link::{JitterSpec, LossSpec, QueueLimit};
 use crate::units::{Bitrate, Duration};
 use crate::vpn::esp::CipherSuite;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! What the lab leaves out is filled with a stated default (`crate::import::assume`).
 
 use super::{BfdSpec, UplinkSpec};
-use crate::link::QueueLimit;
+use crate::substrate::link::QueueLimit;
 use crate::units::{Bitrate, Duration};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -9,8 +9,8 @@ mod imported;
 pub use cloud::*;
 pub use imported::*;
 
-use crate::gateway::Sku;
-use crate::link::{JitterSpec, LossSpec, QueueLimit};
+use crate::substrate::gateway::Sku;
+use crate::substrate::link::{JitterSpec, LossSpec, QueueLimit};
 use crate::units::{Bitrate, Bytes, Duration};
 use crate::vpn::esp::CipherSuite;
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ pub enum Congestion {
     None,
 }
 
-/// A profile of TCP defaults, named in a host's `tcp` field; `crate::tcp` lists what each
+/// A profile of TCP defaults, named in a host's `tcp` field; `crate::substrate::tcp` lists what each
 /// resolves to and the sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 pub enum TcpProfile {

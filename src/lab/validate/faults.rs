@@ -107,7 +107,7 @@ pub(super) fn faults(
                 FaultKind::LinkChange {
                     link,
                     sides: sides.to_vec(),
-                    change: crate::link::Change {
+                    change: crate::substrate::link::Change {
                         delay: delay.map(|d| d.0),
                         jitter: jitter.clone().map(|j| (j.amount.0 > 0).then_some(j)),
                         loss: loss.clone(),

@@ -5,9 +5,9 @@ use super::error::Problem;
 use super::limits;
 use super::model::*;
 use super::spec::*;
-use crate::gateway::{Capacity, Scope};
-use crate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
-use crate::route::{NextHop, Port, Prefix};
+use crate::substrate::gateway::{Capacity, Scope};
+use crate::substrate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
+use crate::substrate::route::{NextHop, Port, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -109,7 +109,7 @@ impl Checker {
             JitterDistribution::Pareto => return,
             _ => delay,
         };
-        let mean = crate::link::Jitter::truncated_mean(j, delay);
+        let mean = crate::substrate::link::Jitter::truncated_mean(j, delay);
         if mean - untruncated > JITTER_MEAN_TOLERANCE * untruncated {
             let ns = |v: f64| crate::units::format_nanos(v.round() as u64);
             let kind = match j.distribution {

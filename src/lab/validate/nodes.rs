@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::lab::spec::TcpProfile;
-use crate::tcp::{
+use crate::substrate::tcp::{
     TcpBehaviour, FIXED_BUFFER, LINUX_RX_BUFFER, LINUX_RX_BUFFER_MAX, LINUX_TX_BUFFER,
     LINUX_TX_BUFFER_MAX,
 };

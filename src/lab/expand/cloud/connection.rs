@@ -48,9 +48,9 @@ pub(super) fn connections(
                         // ErGw1Az/2Az/3Az (and Standard, HighPerformance, UltraPerformance)
                         // accept 4, 8 and 16 circuit connections (domain.md, "More on gateways").
                         let limit = match gw.sku {
-                            crate::gateway::Sku::ErGw1Az | crate::gateway::Sku::Standard => Some(4),
-                            crate::gateway::Sku::ErGw2Az | crate::gateway::Sku::HighPerformance => Some(8),
-                            crate::gateway::Sku::ErGw3Az | crate::gateway::Sku::UltraPerformance => Some(16),
+                            crate::substrate::gateway::Sku::ErGw1Az | crate::substrate::gateway::Sku::Standard => Some(4),
+                            crate::substrate::gateway::Sku::ErGw2Az | crate::substrate::gateway::Sku::HighPerformance => Some(8),
+                            crate::substrate::gateway::Sku::ErGw3Az | crate::substrate::gateway::Sku::UltraPerformance => Some(16),
                             _ => None,
                         };
                         let count = spec.connections.iter().filter(|k| matches!(k, ConnectionSpec::ExpressRoute { gateway, .. } if gateway == g)).count();
@@ -270,7 +270,9 @@ pub(super) fn site_to_site(
                 ));
                 return;
             }
-            if gw.sku == crate::gateway::Sku::Basic || gw.vpn_type == Some(VpnType::PolicyBased) {
+            if gw.sku == crate::substrate::gateway::Sku::Basic
+                || gw.vpn_type == Some(VpnType::PolicyBased)
+            {
                 problems.push(Problem::new(item, format!("gateway '{}' is Basic or policy-based, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
                 return;
             }

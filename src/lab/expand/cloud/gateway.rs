@@ -6,7 +6,7 @@ use super::model::*;
 use crate::lab::error::Problem;
 use crate::lab::expand::address::hosts_of_30;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use crate::units::Duration;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -65,7 +65,7 @@ pub(super) fn gateways(
                 problems.push(Problem::new(&item, "`vpn_type` is for VPN gateways"))
             }
             (GatewayKind::Vpn, Some(VpnType::PolicyBased), sku)
-                if sku != crate::gateway::Sku::Basic =>
+                if sku != crate::substrate::gateway::Sku::Basic =>
             {
                 problems.push(Problem::new(
                     &item,

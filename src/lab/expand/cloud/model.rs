@@ -3,7 +3,7 @@
 
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use crate::units::{Bitrate, Duration};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

@@ -4,14 +4,14 @@
 use super::model::*;
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// Point-to-site connections a VPN SKU takes, IKEv2 and OpenVPN together (domain.md,
 /// "Point-to-site"); SSTP takes at most [`SSTP_LIMIT`] on any SKU.
-pub(super) fn p2s_limit(sku: crate::gateway::Sku) -> u32 {
-    use crate::gateway::Sku::*;
+pub(super) fn p2s_limit(sku: crate::substrate::gateway::Sku) -> u32 {
+    use crate::substrate::gateway::Sku::*;
     match sku {
         Basic => 0,
         VpnGw1 | VpnGw1Gen2 | VpnGw1Az => 250,

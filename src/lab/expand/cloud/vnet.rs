@@ -4,7 +4,7 @@
 use super::model::*;
 use crate::lab::error::Problem;
 use crate::lab::spec::*;
-use crate::route::Prefix;
+use crate::substrate::route::Prefix;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 

@@ -2,7 +2,7 @@
 //! elements and sized by plotters' built-in estimate, so drawing reads no system font and gives
 //! the same bytes on every machine.
 
-use crate::histogram::Latencies;
+use crate::results::histogram::Latencies;
 use plotters::coord::combinators::{BindKeyPoints, IntoLogRange, LogCoord};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -6,7 +6,7 @@
 //! reported is held between them, so none is below what physics allows (a bucket's lower edge
 //! can be: a 20,014.72 µs round trip falls in a bucket that starts at 20,004.86 µs).
 
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 use hdrhistogram::Histogram;
 
 /// Significant decimal digits the buckets keep.

@@ -13,13 +13,13 @@
 //! round-robin one segment per socket per round in endpoint order — the order one stack
 //! holding every socket would send in — and ask each stack when it next needs a poll.
 
-use crate::agent::Agent;
-use crate::device::Stack;
-use crate::engine::Time;
 use crate::lab::model::TcpConfig;
 use crate::results::AppRecord;
 use crate::rng::Rng;
-use crate::route::Prefix;
+use crate::substrate::agent::Agent;
+use crate::substrate::device::Stack;
+use crate::substrate::engine::Time;
+use crate::substrate::route::Prefix;
 use rand::RngCore;
 use smoltcp::iface::SocketSet;
 use smoltcp::socket::tcp;

@@ -370,7 +370,7 @@ pub fn render(s: &Summary) -> String {
 
 /// A sweep, per combination: each app's merged latencies and loss, its goodput across runs,
 /// and per fault the detection time and each app's outage across runs.
-pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
+pub fn render_sweep(combos: &[crate::drivers::sweep::Combination]) -> String {
     use crate::analysis::aggregate::Spread;
     let mut out = String::new();
     let spread = |s: Option<Spread>, unit: fn(f64) -> String| match s {
@@ -468,7 +468,7 @@ pub fn render_sweep(combos: &[crate::sweep::Combination]) -> String {
 /// A sweep as CSV: one row per combination and figure. Per-run figures (goodput, detection,
 /// outage) give their spread across runs; latencies give the merged distribution of every
 /// sample (count = samples, no interval).
-pub fn sweep_csv(combos: &[crate::sweep::Combination]) -> String {
+pub fn sweep_csv(combos: &[crate::drivers::sweep::Combination]) -> String {
     let mut out = String::from("combination,app,fault,metric,count,min,median,p95,max,mean,ci95\n");
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     for c in combos {

@@ -1,9 +1,9 @@
-//! What a host runs for an app: an agent. Hosts ([`crate::host`]) hold agents and poll them;
+//! What a host runs for an app: an agent. Hosts ([`crate::substrate::host`]) hold agents and poll them;
 //! the apps ([`crate::app`]) make them. This trait lives apart from both so that neither needs
 //! the other to name it.
 
-use crate::engine::Time;
 use crate::results::AppRecord;
+use crate::substrate::engine::Time;
 use smoltcp::iface::{Context, SocketSet};
 
 /// One side of an app.

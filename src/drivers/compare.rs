@@ -4,8 +4,8 @@
 
 use crate::analysis::Summarize;
 use crate::analysis::{AppSummary, Summary};
+use crate::export::plot::{CdfPanel, Curve, PlotError};
 use crate::lab::{self, LabError};
-use crate::plot::{CdfPanel, Curve, PlotError};
 use crate::results::Results;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub fn run(
 ) -> Result<(Comparison, Vec<Results>), LabError> {
     let labs = paths
         .iter()
-        .map(|p| lab::prepare(p, &[], None, budget))
+        .map(|p| crate::input::prepare(p, &[], None, budget))
         .collect::<Result<Vec<_>, LabError>>()?;
     let results: Vec<Results> = labs.par_iter().map(crate::sim::run).collect();
     // A lab whose run stopped early measured only part of its time: it is not compared.
@@ -87,7 +87,7 @@ pub fn latency_svg(c: &Comparison, results: &[Results]) -> Result<String, PlotEr
                 .collect(),
         })
         .collect();
-    crate::plot::latency_cdfs(&panels)
+    crate::export::plot::latency_cdfs(&panels)
 }
 
 /// The letter that names the `i`-th lab's column.

@@ -8,7 +8,7 @@
 use crate::analysis::aggregate::Aggregate;
 use crate::analysis::Summarize;
 use crate::lab::overrides::Override;
-use crate::lab::{self, LabError};
+use crate::lab::LabError;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -90,7 +90,7 @@ pub struct Plan {
     /// every combination; [`merge_parts`] joins the parts.
     pub shard: Option<(usize, usize)>,
     /// Run only the first part of each run (as `--duration` does for one run), in ns.
-    pub duration: Option<crate::engine::Time>,
+    pub duration: Option<crate::substrate::engine::Time>,
     /// Refuse, before anything runs, a combination whose single run would cost more.
     pub budget: Option<crate::lab::budget::Budget>,
 }
@@ -198,7 +198,7 @@ pub fn run(
     }
     let labs = combos
         .iter()
-        .map(|sets| lab::prepare(path, sets, plan.duration, plan.budget.as_ref()))
+        .map(|sets| crate::input::prepare(path, sets, plan.duration, plan.budget.as_ref()))
         .collect::<Result<Vec<_>, LabError>>()?;
     let jobs: Vec<(usize, u64)> = (0..labs.len())
         .flat_map(|c| seeds.iter().map(move |&s| (c, s)))

@@ -25,7 +25,7 @@
 //! packet as it leaves, ESP included. Where the documentation gives no packet rate or
 //! per-tunnel figure, none is imposed.
 
-use crate::link::QueueLimit;
+use crate::substrate::link::QueueLimit;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

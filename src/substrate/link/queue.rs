@@ -5,7 +5,7 @@
 //! counted, as in a Linux qdisc. Each admitted packet's start and end of serialization are fixed
 //! on admission (virtual finish time), so the engine needs one event per packet per link.
 
-use crate::engine::Time;
+use crate::substrate::engine::Time;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 

@@ -1,8 +1,8 @@
 //! The smoltcp device every stack (host or router control plane) sees: packets the engine
 //! delivered go in, packets the stack sends come out, in order, at the instant of the poll.
 
-use crate::engine::Time;
-use crate::route::Prefix;
+use crate::substrate::engine::Time;
+use crate::substrate::route::Prefix;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;

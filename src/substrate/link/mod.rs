@@ -20,8 +20,8 @@ pub use jitter::{Jitter, JitterDistribution, JitterSpec};
 pub use loss::{Loss, LossSpec};
 pub use queue::{Queue, QueueLimit};
 
-use crate::engine::Time;
 use crate::rng::{component_rng, Rng};
+use crate::substrate::engine::Time;
 use serde::Serialize;
 
 /// The configuration of one direction of a link, fully resolved (no defaults left open).

@@ -1,7 +1,7 @@
 //! One run of a lab, from its file to its outputs, as a library call: the pipeline behind
 //! `emulate run`, and the one the tests and the other commands drive.
 //!
-//! [`crate::lab::prepare`] loads the lab (overrides, duration, budget); [`check_outputs`]
+//! [`crate::input::prepare`] loads the lab (overrides, duration, budget); [`check_outputs`]
 //! refuses outputs that cannot be written before anything runs; [`run`] watches the run with
 //! the exports asked for, runs it in slices (reporting progress), writes every export, computes
 //! the summary once, checks the expectations and returns a [`Finished`] run, whose
@@ -9,10 +9,10 @@
 
 use crate::analysis::expect::{self, Outcome};
 use crate::analysis::{Summarize, Summary, Timing};
-use crate::engine::Time;
 use crate::export::pcap::{PcapExport, PcapOptions};
 use crate::lab::{Lab, LabError};
 use crate::results::Results;
+use crate::substrate::engine::Time;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -166,7 +166,7 @@ fn write(path: &Path, text: impl AsRef<[u8]>) -> Result<(), RunError> {
         .map_err(|e| RunError::Output(format!("{}: cannot write: {e}", path.display())))
 }
 
-/// Runs `lab` (read from `path`, a validated lab as [`crate::lab::prepare`] gives it) with the
+/// Runs `lab` (read from `path`, a validated lab as [`crate::input::prepare`] gives it) with the
 /// exports `outputs` asks for, calling `progress` with the virtual time reached after each
 /// hundredth of the run. The outputs are checked first ([`check_outputs`]). A run that stops
 /// early (virtual time stopped, a storm of events) is an error that says why.
