@@ -18,6 +18,11 @@
 //! | UltraPerformance, ErGw3Az | 10 Gbps | 1M | all traffic |
 //! | ErGwScale(n) | n × 1 Gbps | n × 100k | all traffic |
 //!
+//! The platform's other per-SKU facts live here too, so that one file holds them all:
+//! ExpressRoute circuit connections per gateway ([`Sku::circuit_connections`]), point-to-site
+//! connections ([`Sku::p2s_connections`], [`SSTP_CONNECTIONS`]) and what the Basic SKU lacks
+//! (BGP, coexistence with ExpressRoute; it alone may be policy-based).
+//!
 //! The model is serializers in series, one per limit and direction, since the vendor's figures
 //! are one-way measurements: a tunnel's packets pass its per-tunnel limit (where the SKU has
 //! one), then the gateway's aggregate limit for the egress interface. Each takes
@@ -85,6 +90,9 @@ pub struct Capacity {
     pub queue: QueueLimit,
 }
 
+/// SSTP point-to-site connections a gateway takes on any SKU (domain.md, "Point-to-site").
+pub const SSTP_CONNECTIONS: u32 = 128;
+
 const G: u64 = 1_000_000_000;
 const M: u64 = 1_000_000;
 
@@ -121,6 +129,49 @@ impl Sku {
             scope,
             queue: QueueLimit::default(),
         }
+    }
+
+    /// Circuit connections an ExpressRoute gateway accepts: ErGw1Az/2Az/3Az (and Standard,
+    /// HighPerformance, UltraPerformance) 4, 8 and 16 (domain.md, "More on gateways"); `None`
+    /// where the documentation states no limit (ErGwScale) or the SKU is a VPN one.
+    pub fn circuit_connections(self) -> Option<usize> {
+        use Sku::*;
+        match self {
+            ErGw1Az | Standard => Some(4),
+            ErGw2Az | HighPerformance => Some(8),
+            ErGw3Az | UltraPerformance => Some(16),
+            _ => None,
+        }
+    }
+
+    /// Point-to-site connections a VPN SKU takes, IKEv2 and OpenVPN together (domain.md,
+    /// "Point-to-site"); SSTP takes at most [`SSTP_CONNECTIONS`] on any SKU.
+    pub fn p2s_connections(self) -> u32 {
+        use Sku::*;
+        match self {
+            Basic => 0,
+            VpnGw1 | VpnGw1Gen2 | VpnGw1Az => 250,
+            VpnGw2 | VpnGw2Gen2 | VpnGw2Az => 500,
+            VpnGw3 | VpnGw3Gen2 | VpnGw3Az => 1_000,
+            VpnGw4 | VpnGw4Gen2 | VpnGw4Az => 5_000,
+            _ => 10_000,
+        }
+    }
+
+    /// Whether the SKU runs BGP with the customer's devices: all VPN SKUs but Basic.
+    pub fn supports_bgp(self) -> bool {
+        self != Sku::Basic
+    }
+
+    /// Whether a VPN gateway of this SKU may share a VNet with an ExpressRoute gateway (the
+    /// coexistence guide: VpnGw1 or above, so not Basic).
+    pub fn coexists_with_expressroute(self) -> bool {
+        self != Sku::Basic
+    }
+
+    /// Whether a VPN gateway of this SKU may be policy-based: Basic only.
+    pub fn may_be_policy_based(self) -> bool {
+        self == Sku::Basic
     }
 
     /// A VPN gateway SKU (its cap applies to tunnel traffic only).
@@ -196,5 +247,18 @@ mod tests {
             Sku::VpnGw4.capacity().per_tunnel().is_none(),
             "no per-tunnel figure for Gen1"
         );
+    }
+
+    #[test]
+    fn the_platforms_per_sku_facts() {
+        assert_eq!(Sku::ErGw1Az.circuit_connections(), Some(4));
+        assert_eq!(Sku::HighPerformance.circuit_connections(), Some(8));
+        assert_eq!(Sku::ErGw3Az.circuit_connections(), Some(16));
+        assert_eq!(Sku::VpnGw1.circuit_connections(), None);
+        assert_eq!(Sku::VpnGw2Az.p2s_connections(), 500);
+        assert_eq!(Sku::Basic.p2s_connections(), 0);
+        assert!(!Sku::Basic.supports_bgp() && Sku::VpnGw1.supports_bgp());
+        assert!(!Sku::Basic.coexists_with_expressroute());
+        assert!(Sku::Basic.may_be_policy_based() && !Sku::VpnGw1.may_be_policy_based());
     }
 }

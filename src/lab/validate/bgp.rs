@@ -166,7 +166,7 @@ pub(super) fn bgp(
         // rules are about the customer's side.
         for end in [a, b].into_iter().filter(|_| a.2 != b.2) {
             let Some(sku) = vpn_sku(end.0) else { continue };
-            if sku == crate::substrate::gateway::Sku::Basic {
+            if !sku.supports_bgp() {
                 c.fail(
                     &item,
                     format!(

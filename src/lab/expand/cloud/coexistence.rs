@@ -33,7 +33,7 @@ pub(super) fn coexistence(
         };
         let item = format!("vnet '{}'", vnet.spec.name);
         const GUIDE: &str = "the ExpressRoute and site-to-site coexistence guide";
-        if vpn.sku == crate::substrate::gateway::Sku::Basic {
+        if !vpn.sku.coexists_with_expressroute() {
             problems.push(Problem::new(&item, format!("its ExpressRoute and VPN gateways coexist, and '{}' is Basic: coexistence needs VpnGw1 or above ({GUIDE})", vpn.name)));
         }
         if vpn.vpn_type == Some(VpnType::PolicyBased) {

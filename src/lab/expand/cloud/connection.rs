@@ -45,14 +45,7 @@ pub(super) fn connections(
                 }
                 match gateway(g) {
                     Some(gw) if gw.kind == GatewayKind::ExpressRoute => {
-                        // ErGw1Az/2Az/3Az (and Standard, HighPerformance, UltraPerformance)
-                        // accept 4, 8 and 16 circuit connections (domain.md, "More on gateways").
-                        let limit = match gw.sku {
-                            crate::substrate::gateway::Sku::ErGw1Az | crate::substrate::gateway::Sku::Standard => Some(4),
-                            crate::substrate::gateway::Sku::ErGw2Az | crate::substrate::gateway::Sku::HighPerformance => Some(8),
-                            crate::substrate::gateway::Sku::ErGw3Az | crate::substrate::gateway::Sku::UltraPerformance => Some(16),
-                            _ => None,
-                        };
+                        let limit = gw.sku.circuit_connections();
                         let count = spec.connections.iter().filter(|k| matches!(k, ConnectionSpec::ExpressRoute { gateway, .. } if gateway == g)).count();
                         if let Some(limit) = limit.filter(|&l| count > l) {
                             if er_over_limit.insert(g.clone()) {
@@ -270,9 +263,7 @@ pub(super) fn site_to_site(
                 ));
                 return;
             }
-            if gw.sku == crate::substrate::gateway::Sku::Basic
-                || gw.vpn_type == Some(VpnType::PolicyBased)
-            {
+            if !gw.sku.supports_bgp() || gw.vpn_type == Some(VpnType::PolicyBased) {
                 problems.push(Problem::new(item, format!("gateway '{}' is Basic or policy-based, which does not support BGP: give the local gateway `prefixes` instead", gw.name)));
                 return;
             }

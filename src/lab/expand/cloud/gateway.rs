@@ -64,9 +64,7 @@ pub(super) fn gateways(
             (GatewayKind::ExpressRoute, Some(_), _) => {
                 problems.push(Problem::new(&item, "`vpn_type` is for VPN gateways"))
             }
-            (GatewayKind::Vpn, Some(VpnType::PolicyBased), sku)
-                if sku != crate::substrate::gateway::Sku::Basic =>
-            {
+            (GatewayKind::Vpn, Some(VpnType::PolicyBased), sku) if !sku.may_be_policy_based() => {
                 problems.push(Problem::new(
                     &item,
                     format!("a policy-based VPN gateway is Basic only, not {sku:?}"),

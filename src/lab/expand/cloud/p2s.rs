@@ -8,20 +8,7 @@ use crate::substrate::route::Prefix;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-/// Point-to-site connections a VPN SKU takes, IKEv2 and OpenVPN together (domain.md,
-/// "Point-to-site"); SSTP takes at most [`SSTP_LIMIT`] on any SKU.
-pub(super) fn p2s_limit(sku: crate::substrate::gateway::Sku) -> u32 {
-    use crate::substrate::gateway::Sku::*;
-    match sku {
-        Basic => 0,
-        VpnGw1 | VpnGw1Gen2 | VpnGw1Az => 250,
-        VpnGw2 | VpnGw2Gen2 | VpnGw2Az => 500,
-        VpnGw3 | VpnGw3Gen2 | VpnGw3Az => 1_000,
-        VpnGw4 | VpnGw4Gen2 | VpnGw4Az => 5_000,
-        _ => 10_000,
-    }
-}
-pub(super) const SSTP_LIMIT: u32 = 128;
+use crate::substrate::gateway::SSTP_CONNECTIONS;
 
 /// Point-to-site clients. Each becomes its VPN stack, a router `NAME-vpn` (one per client, as
 /// on the client machine), linked to the host by `NAME-adapter` (a /31 from the gateway's pool:
@@ -225,12 +212,12 @@ pub(super) fn p2s_clients(
         let Some(gw) = spec.gateways.iter().find(|g| g.name == name) else {
             continue;
         };
-        let limit = p2s_limit(gw.sku);
+        let limit = gw.sku.p2s_connections();
         if tunnelled > limit {
             problems.push(Problem::new(&format!("gateway '{name}'"), format!("{:?} takes {limit} IKEv2 and OpenVPN point-to-site connections; the lab gives it {tunnelled}", gw.sku)));
         }
-        if sstp > SSTP_LIMIT {
-            problems.push(Problem::new(&format!("gateway '{name}'"), format!("SSTP takes at most {SSTP_LIMIT} connections per gateway; the lab gives it {sstp}")));
+        if sstp > SSTP_CONNECTIONS {
+            problems.push(Problem::new(&format!("gateway '{name}'"), format!("SSTP takes at most {SSTP_CONNECTIONS} connections per gateway; the lab gives it {sstp}")));
         }
     }
 }
