@@ -1,8 +1,9 @@
 //! The topology as a picture: on-premises on the left, the internet and the provider edge in
 //! the middle, the cloud on the right.
 //!
-//! Layout: the lab's own anchors say which side is which — each circuit's customer edge and
-//! each tunnel's end a are on premises, each circuit's gateway and tunnel end b in the cloud.
+//! Layout: the lab's own anchors say which side is which, by the roles the lab gives its nodes
+//! ([`Role`]) — each circuit's customer edge and each tunnel's end a are on premises, each
+//! gateway linked to an MSEE and each tunnel's end b in the cloud.
 //! A node's column is its hop distance from the on-premises anchors minus its distance from
 //! the cloud ones, ranked: the MSEEs and the internet, equally far from both, land in the
 //! middle; nodes behind an anchor (the hosts, the VNet) go one column further out per hop. A
@@ -11,7 +12,7 @@
 //! tunnels are dashed lines between their ends.
 
 use crate::export::plot::PlotError;
-use crate::lab::model::{Lab, NodeKind};
+use crate::lab::model::{Lab, Role};
 use crate::units::{format_bitrate, format_nanos};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -46,24 +47,18 @@ pub fn layout(lab: &Lab) -> Vec<(usize, usize)> {
     let n = lab.nodes.len();
     let mut left: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[0].0).collect();
     let mut right: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[1].0).collect();
-    // Circuits are expanded: a CE is a router peering with AS 12076, the MSEEs' gateway
-    // peers with them from the other side.
+    // A circuit's customer edge is on premises; a gateway that links to an MSEE in the cloud.
     for (i, node) in lab.nodes.iter().enumerate() {
-        let NodeKind::Router(r) = &node.kind else {
-            continue;
-        };
-        let Some(bgp) = &r.bgp else { continue };
-        if bgp.asn == crate::lab::MSEE_ASN {
-            continue;
-        }
-        for s in &bgp.sessions {
-            if s.bgp.peer_asn == crate::lab::MSEE_ASN {
-                if bgp.asn == crate::lab::GATEWAY_ASN {
-                    right.push(i);
-                } else {
-                    left.push(i);
-                }
+        match node.role {
+            Role::CustomerEdge => left.push(i),
+            Role::Gateway
+                if node.ifaces.iter().any(|f| {
+                    lab.nodes[lab.links[f.link].ends[1 - f.side].0].role == Role::Msee
+                }) =>
+            {
+                right.push(i)
             }
+            _ => {}
         }
     }
     let score: Vec<i64> = if left.is_empty() || right.is_empty() {
@@ -171,19 +166,11 @@ pub fn topology_svg(lab: &Lab) -> Result<String, PlotError> {
         }
         for (i, node) in lab.nodes.iter().enumerate() {
             let (x, y) = centre(i);
-            let (fill, kind) = match &node.kind {
-                NodeKind::Host(_) => (RGBColor(0xdd, 0xea, 0xf6), "host"),
-                NodeKind::Router(r) if r.capacity.is_some() => {
-                    (RGBColor(0xfd, 0xe3, 0xc8), "gateway")
-                }
-                NodeKind::Router(r)
-                    if r.bgp
-                        .as_ref()
-                        .is_some_and(|b| b.asn == crate::lab::MSEE_ASN) =>
-                {
-                    (RGBColor(0xe5, 0xe5, 0xe5), "MSEE")
-                }
-                NodeKind::Router(_) => (RGBColor(0xe3, 0xf1, 0xdf), "router"),
+            let (fill, kind) = match node.role {
+                Role::Host => (RGBColor(0xdd, 0xea, 0xf6), "host"),
+                Role::Gateway => (RGBColor(0xfd, 0xe3, 0xc8), "gateway"),
+                Role::Msee => (RGBColor(0xe5, 0xe5, 0xe5), "MSEE"),
+                Role::Router | Role::CustomerEdge => (RGBColor(0xe3, 0xf1, 0xdf), "router"),
             };
             let (w, h) = (BOX.0 / 2, BOX.1 / 2);
             root.draw(&Rectangle::new(

@@ -57,6 +57,22 @@ pub struct Node {
     /// Interfaces in the order their links appear in the file.
     pub ifaces: Vec<Iface>,
     pub kind: NodeKind,
+    pub role: Role,
+}
+
+/// What a node is in the design, as the lab (or its expansion) states it, never guessed from
+/// addresses or AS numbers: the drawing places nodes by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Host,
+    /// A router of the customer's or the internet's.
+    Router,
+    /// A router with a gateway's capacity (a SKU, or a throughput or packet rate).
+    Gateway,
+    /// A router of Microsoft's edge (`microsoft: true`, as circuits create them).
+    Msee,
+    /// A customer router with a BGP session to an MSEE: a circuit's customer edge.
+    CustomerEdge,
 }
 
 /// A node's attachment to one end of a link.

@@ -53,3 +53,30 @@ fn every_shipped_lab_expanded_loads_and_runs_to_the_same_results() {
         );
     }
 }
+
+#[test]
+fn expansion_keeps_each_nodes_role_and_the_expanded_lab_keeps_it_too() {
+    use hybridlab::lab::model::Role;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/expressroute.ron");
+    let roles = |l: &lab::Lab| -> Vec<(String, Role)> {
+        l.nodes.iter().map(|n| (n.name.clone(), n.role)).collect()
+    };
+    let lab = input::load(&path).unwrap();
+    let want = [
+        ("onprem-host", Role::Host),
+        ("edge", Role::CustomerEdge),
+        ("ergw", Role::Gateway),
+        ("vnet", Role::Router),
+        ("azure-vm", Role::Host),
+        ("er-msee1", Role::Msee),
+        ("er-msee2", Role::Msee),
+    ];
+    assert_eq!(
+        roles(&lab),
+        want.map(|(n, r)| (n.to_string(), r)),
+        "roles from the circuit, not from AS numbers"
+    );
+    let text = input::expanded(&path, &[]).unwrap();
+    let low = input::load_str(&text, Path::new("expanded.ron")).unwrap();
+    assert_eq!(roles(&low), roles(&lab));
+}

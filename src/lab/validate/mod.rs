@@ -276,6 +276,18 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     let tunnels = routing::tunnels(spec, &index, &mut nodes, c);
     routing::routes(spec, &index, &mut nodes, &tunnels, &links, c);
     bgp::bgp(spec, &index, &mut nodes, c);
+    // A customer router peering with an MSEE is a circuit's customer edge.
+    for s in &spec.bgp_sessions {
+        let (Some(&a), Some(&b)) = (index.get(s.a.node.as_str()), index.get(s.b.node.as_str()))
+        else {
+            continue;
+        };
+        for (x, y) in [(a, b), (b, a)] {
+            if nodes[x].role == Role::Router && nodes[y].role == Role::Msee {
+                nodes[x].role = Role::CustomerEdge;
+            }
+        }
+    }
     let apps = apps::apps(spec, &index, &nodes, &links, c);
     let faults = faults::faults(spec, &index, &nodes, &links, c);
     let expectations = expect::expectations(spec, &apps, &faults, c);

@@ -16,6 +16,19 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
         .map(|n| Node {
             name: n.name().to_string(),
             ifaces: Vec::new(),
+            role: match n {
+                NodeSpec::Host { .. } => Role::Host,
+                NodeSpec::Router {
+                    microsoft: true, ..
+                } => Role::Msee,
+                NodeSpec::Router {
+                    sku,
+                    throughput,
+                    pps,
+                    ..
+                } if sku.is_some() || throughput.is_some() || pps.is_some() => Role::Gateway,
+                NodeSpec::Router { .. } => Role::Router,
+            },
             kind: match n {
                 NodeSpec::Host { .. } => NodeKind::Host(Host {
                     extra_addresses: Vec::new(),
