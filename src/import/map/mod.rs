@@ -472,7 +472,6 @@ impl<'a> Mapper<'a> {
                 gateway_subnet: None,
                 delay: None,
                 programming_delay: None,
-                attached: vec![],
             };
             for (label, s) in self.subnets_of(vnet) {
                 let Some(prefix) = self.prefix(&label, "addressPrefix", &s.prefix) else {

@@ -46,6 +46,7 @@ pub fn expand(
     spec: &LabSpec,
     alloc: &mut Allocator,
     warnings: &mut Vec<Problem>,
+    handoff: &mut super::Handoff,
 ) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec.clone();
     out.private_clouds.clear();
@@ -79,7 +80,15 @@ pub fn expand(
         attach_vms(pc, &networks, &mut out, &mut problems);
         match pc.generation {
             AvsGeneration::Gen1 => gen1(pc, &item, alloc, &mut out, &mut problems),
-            AvsGeneration::Gen2 => gen2(spec, pc, &originate, &item, &mut out, &mut problems),
+            AvsGeneration::Gen2 => gen2(
+                spec,
+                pc,
+                &originate,
+                &item,
+                &mut out,
+                handoff,
+                &mut problems,
+            ),
         }
         if pc.generation == AvsGeneration::Gen1 {
             lone_default(spec, pc, warnings);
@@ -235,6 +244,7 @@ fn gen2(
     networks: &[String],
     item: &str,
     out: &mut LabSpec,
+    handoff: &mut super::Handoff,
     problems: &mut Vec<Problem>,
 ) {
     if pc.peering_location.is_some() || !pc.authorizations.is_empty() || pc.bandwidth.is_some() {
@@ -324,8 +334,9 @@ fn gen2(
         }],
         routes: vec![],
     });
+    let attached = handoff.attached.entry(vnet.clone()).or_default();
     for n in networks {
-        out.vnets[v].attached.push((n.clone(), at.to_string()));
+        attached.push((n.clone(), at.to_string()));
     }
 }
 

@@ -35,7 +35,11 @@ fn hosts(item: &str, what: &str, s: &str) -> Result<(Ipv4Addr, Ipv4Addr), Proble
 }
 
 /// Returns `spec` with every circuit replaced by what it is made of.
-pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Problem>> {
+pub fn expand(
+    spec: &LabSpec,
+    alloc: &mut Allocator,
+    handoff: &super::Handoff,
+) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec.clone();
     let mut problems = Vec::new();
     out.circuits.clear();
@@ -64,7 +68,8 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
             }
         };
         // The gateways the circuit connects to: the one it names, then its connections'.
-        let gateways: Vec<&String> = c.gateway.iter().chain(&c.connections).collect();
+        let used = handoff.circuits.get(&c.name).cloned().unwrap_or_default();
+        let gateways: Vec<&String> = c.gateway.iter().chain(&used.connections).collect();
         let reached = spec
             .global_reach
             .iter()
@@ -213,7 +218,7 @@ pub fn expand(spec: &LabSpec, alloc: &mut Allocator) -> Result<LabSpec, Vec<Prob
                 );
                 backbone_link.rate = None;
                 out.links.push(backbone_link);
-                let weight = c.weights.iter().find(|w| w.0 == **gateway).map(|w| w.1);
+                let weight = used.weights.iter().find(|w| w.0 == **gateway).map(|w| w.1);
                 out.bgp_sessions.push(BgpSessionSpec {
                     a: end(&msee, m),
                     b: BgpEndSpec {

@@ -23,7 +23,11 @@ use std::net::Ipv4Addr;
 
 /// Joins the circuits of `circuits` (the lab's, before the circuit pass) that `spec.global_reach`
 /// names, in `spec` (after it).
-pub fn expand(circuits: &[CircuitSpec], spec: LabSpec) -> Result<LabSpec, Vec<Problem>> {
+pub fn expand(
+    circuits: &[CircuitSpec],
+    handoff: &super::Handoff,
+    spec: LabSpec,
+) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec;
     let reaches = std::mem::take(&mut out.global_reach);
     let mut problems = Vec::new();
@@ -40,8 +44,9 @@ pub fn expand(circuits: &[CircuitSpec], spec: LabSpec) -> Result<LabSpec, Vec<Pr
     let mut keys: Vec<(String, String, String)> = circuits
         .iter()
         .flat_map(|c| {
-            c.used_keys
-                .iter()
+            let used = handoff.circuits.get(&c.name);
+            used.into_iter()
+                .flat_map(|u| &u.used_keys)
                 .map(|(k, by)| (c.name.clone(), k.clone(), by.clone()))
         })
         .collect();

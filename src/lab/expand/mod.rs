@@ -16,6 +16,32 @@ pub mod global_reach;
 use super::error::Problem;
 use super::spec::LabSpec;
 use address::Allocator;
+use std::collections::BTreeMap;
+
+/// What one pass hands a later one beside the lab it rewrites: scratch state of the
+/// expansion, never part of a lab file.
+#[derive(Debug, Default)]
+pub struct Handoff {
+    /// Networks of a Gen 2 private cloud inside a VNet (by VNet name), with the address that
+    /// routes them: system routes of the VNet, announced with its address space (from the
+    /// private-cloud pass to the cloud pass).
+    pub attached: BTreeMap<String, Vec<(String, String)>>,
+    /// What the lab's connections make of each circuit, by name (from the cloud pass to the
+    /// circuit and Global Reach passes).
+    pub circuits: BTreeMap<String, CircuitUse>,
+}
+
+/// A circuit as the lab's ExpressRoute connections use it.
+#[derive(Debug, Default, Clone)]
+pub struct CircuitUse {
+    /// Gateways the connections join to it, besides the one it names.
+    pub connections: Vec<String>,
+    /// The weight each of those gateways gives routes learned over the circuit (a
+    /// connection's `routing_weight`).
+    pub weights: Vec<(String, u32)>,
+    /// Authorization keys used on it, with the connection that used each.
+    pub used_keys: Vec<(String, String)>,
+}
 
 /// A lab with its high-level items expanded, and what the passes found valid but likely not
 /// what was meant (asymmetric paths, coexistence rules), each naming the rule and its source.
@@ -28,10 +54,11 @@ pub struct Expanded {
 pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let mut alloc = Allocator::new(spec);
     let mut warnings = Vec::new();
-    let spec = avs::expand(spec, &mut alloc, &mut warnings)?;
-    let spec = cloud::expand(&spec, &mut alloc, &mut warnings)?;
+    let mut handoff = Handoff::default();
+    let spec = avs::expand(spec, &mut alloc, &mut warnings, &mut handoff)?;
+    let spec = cloud::expand(&spec, &mut alloc, &mut warnings, &mut handoff)?;
     let circuits = spec.circuits.clone();
-    let spec = circuit::expand(&spec, &mut alloc)?;
-    let spec = global_reach::expand(&circuits, spec)?;
+    let spec = circuit::expand(&spec, &mut alloc, &handoff)?;
+    let spec = global_reach::expand(&circuits, &handoff, spec)?;
     Ok(Expanded { spec, warnings })
 }

@@ -32,10 +32,6 @@ pub struct VnetSpec {
     /// Delay between the VNet's gateways learning a route and its VMs using it. Default 2 s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programming_delay: Option<Duration>,
-    /// Networks of a Gen 2 private cloud inside the VNet, with the address that routes them:
-    /// system routes of the VNet, announced with its address space. Not written in lab files.
-    #[serde(skip)]
-    pub attached: Vec<(String, String)>,
 }
 
 /// A subnet: its prefix, the VMs on it, and its route table's user-defined routes.

@@ -519,13 +519,6 @@ pub struct CircuitSpec {
     /// Leave it out when `connections` link the circuit to its gateways.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    /// Further gateways, from the lab's ExpressRoute connections; not written in lab files.
-    #[serde(skip)]
-    pub connections: Vec<String>,
-    /// The weight each of those gateways gives routes learned over the circuit (a
-    /// connection's `routing_weight`); not written in lab files.
-    #[serde(skip)]
-    pub weights: Vec<(String, u32)>,
     /// A bandwidth tier: 50, 100, 200, 500 Mbps, 1, 2, 5, 10 Gbps (100 Gbps for ER Direct),
     /// each direction, on each link.
     pub bandwidth: Bitrate,
@@ -562,10 +555,6 @@ pub struct CircuitSpec {
     /// at different ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peering_location: Option<String>,
-    /// Keys the cloud pass saw used on this circuit, with the connection that used each; not
-    /// written in lab files.
-    #[serde(skip)]
-    pub used_keys: Vec<(String, String)>,
     /// Authorization keys the circuit's owner issued, for connections from gateways of other
     /// owners; each is valid for one connection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -592,8 +581,6 @@ impl CircuitSpec {
             name: name.to_string(),
             ce: ce.to_string(),
             gateway: None,
-            connections: vec![],
-            weights: vec![],
             bandwidth,
             primary,
             secondary,
@@ -606,7 +593,6 @@ impl CircuitSpec {
             ce_local_pref: None,
             ce_prepend: None,
             peering_location: None,
-            used_keys: vec![],
             authorizations: vec![],
             premium: false,
             fast_path: false,

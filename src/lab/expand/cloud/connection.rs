@@ -11,6 +11,7 @@ pub(super) fn connections(
     vnets: &[Vnet],
     index: &BTreeMap<&str, usize>,
     out: &mut LabSpec,
+    circuits: &mut BTreeMap<String, super::super::CircuitUse>,
     problems: &mut Vec<Problem>,
 ) {
     let gateway = |name: &str| spec.gateways.iter().find(|g| g.name == name);
@@ -56,8 +57,9 @@ pub(super) fn connections(
                     Some(_) => problems.push(Problem::new(&item, format!("gateway '{g}' is a VPN gateway; ExpressRoute connects to an ExpressRoute gateway"))),
                     None => problems.push(Problem::new(&item, unknown_gateway(g, spec))),
                 }
-                match out.circuits.iter_mut().find(|k| k.name == *circuit) {
-                    Some(k) => {
+                match out.circuits.iter().find(|k| k.name == *circuit) {
+                    Some(_) => {
+                        let k = circuits.entry(circuit.clone()).or_default();
                         k.connections.push(g.clone());
                         if let Some(w) = routing_weight {
                             k.weights.push((g.clone(), *w));

@@ -50,6 +50,7 @@ pub fn expand(
     spec: &LabSpec,
     alloc: &mut Allocator,
     warnings: &mut Vec<Problem>,
+    handoff: &mut super::Handoff,
 ) -> Result<LabSpec, Vec<Problem>> {
     let mut out = spec.clone();
     out.vnets.clear();
@@ -59,7 +60,7 @@ pub fn expand(
     out.peerings.clear();
     out.p2s_clients.clear();
     let mut problems = Vec::new();
-    let vnets = vnet::parse_vnets(spec, &mut problems);
+    let vnets = vnet::parse_vnets(spec, &handoff.attached, &mut problems);
     let index: BTreeMap<&str, usize> = vnets
         .iter()
         .enumerate()
@@ -75,7 +76,14 @@ pub fn expand(
     let vm_addrs = vnet::vms(spec, &vnets, &mut out, &mut problems);
     vnet::user_routes(&vnets, &peerings, &vm_addrs, &mut out, &mut problems);
     gateway::gateway_nodes(spec, &vnets, &peerings, &mut out, &mut problems);
-    connection::connections(spec, &vnets, &index, &mut out, &mut problems);
+    connection::connections(
+        spec,
+        &vnets,
+        &index,
+        &mut out,
+        &mut handoff.circuits,
+        &mut problems,
+    );
     p2s::p2s_clients(spec, &vnets, &index, &peerings, &mut out, &mut problems);
     coexistence::coexistence(spec, &vnets, &peerings, &mut problems, warnings);
     gateway::gateway_faults(spec, &vnets, &peerings, &mut out, &mut problems);

@@ -28,6 +28,9 @@ pub const VPN_PREFIX_LIMIT: u32 = 4_000;
 pub(super) struct Vnet<'a> {
     pub(super) spec: &'a VnetSpec,
     pub(super) space: Vec<Prefix>,
+    /// Networks of a Gen 2 private cloud inside it, with the address that routes them
+    /// ([`super::super::Handoff::attached`]).
+    pub(super) attached: &'a [(String, String)],
     pub(super) gateway_subnet: Option<Prefix>,
     /// Its gateways' instances, in file order.
     pub(super) gateways: Vec<Instance>,

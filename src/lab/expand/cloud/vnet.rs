@@ -11,7 +11,11 @@ use std::net::Ipv4Addr;
 /// Azure keeps a subnet's first four addresses (network, gateway, two for DNS) and its last.
 pub(super) const RESERVED_LOW: u32 = 4;
 
-pub(super) fn parse_vnets<'a>(spec: &'a LabSpec, problems: &mut Vec<Problem>) -> Vec<Vnet<'a>> {
+pub(super) fn parse_vnets<'a>(
+    spec: &'a LabSpec,
+    attached: &'a BTreeMap<String, Vec<(String, String)>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Vnet<'a>> {
     let mut out = Vec::new();
     for v in &spec.vnets {
         let item = format!("vnet '{}'", v.name);
@@ -74,6 +78,7 @@ pub(super) fn parse_vnets<'a>(spec: &'a LabSpec, problems: &mut Vec<Problem>) ->
         out.push(Vnet {
             spec: v,
             space,
+            attached: attached.get(&v.name).map_or(&[], Vec::as_slice),
             gateway_subnet,
             gateways: Vec::new(),
         });
@@ -127,7 +132,7 @@ pub(super) fn vnet_routers(
                         .spec
                         .address_space
                         .iter()
-                        .chain(vnet.spec.attached.iter().map(|(p, _)| p))
+                        .chain(vnet.attached.iter().map(|(p, _)| p))
                         .cloned()
                         .collect(),
                     ..BgpSpec::default()
@@ -164,7 +169,7 @@ pub(super) fn vnet_routers(
             });
         }
         // A Gen 2 private cloud's networks: system routes through its router.
-        for (p, via) in &vnet.spec.attached {
+        for (p, via) in vnet.attached {
             out.routes.push(RouteSpec {
                 system: true,
                 ..route(name, p, via)
