@@ -157,8 +157,8 @@ pub enum DecapError {
 /// Unwraps an ESP packet of `suite` in place, leaving the inner IPv4 packet in `buf`.
 pub fn decapsulate(buf: &mut Vec<u8>, suite: CipherSuite) -> Result<(), DecapError> {
     let esp = esp_offset(buf).ok_or(DecapError::NotEsp)?;
-    // esp_offset read the outer header through a checked view: its total length fits `buf`.
-    let total = Ipv4Packet::new_checked(&buf[..]).map_or(0, |p| usize::from(p.total_len()));
+    // esp_offset checked the outer header (its view's `check_len`): its total length fits `buf`.
+    let total = usize::from(Ipv4Packet::new_unchecked(&buf[..]).total_len());
     let start = esp + ESP_HEADER + suite.iv_len();
     let protected = total
         .checked_sub(suite.icv_len())

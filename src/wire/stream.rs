@@ -123,18 +123,13 @@ impl Framing {
 
     /// The packet id and inner packet of one whole frame.
     pub fn parse(self, frame: &[u8]) -> Result<(u32, &[u8]), Error> {
-        let len = self.frame_len(frame).ok_or(Error::Truncated)?;
-        if frame.len() < len || len < self.overhead() {
-            return Err(Error::Truncated);
-        }
-        let inner = &frame[self.header_len()..len - TAG];
-        match self {
+        let (len, id) = match self {
             Framing::OpenVpn => {
                 let p = OpenVpnDataPacket::new(frame).ok_or(Error::Truncated)?;
                 if p.get_opcode() != P_DATA_V2 {
                     return Err(Error::Malformed("not an OpenVPN P_DATA_V2 packet"));
                 }
-                Ok((p.get_packet_id(), inner))
+                (2 + usize::from(p.get_length()), p.get_packet_id())
             }
             Framing::Sstp => {
                 let p = SstpDataPacket::new(frame).ok_or(Error::Truncated)?;
@@ -144,13 +139,18 @@ impl Framing {
                 {
                     return Err(Error::Malformed("not an SSTP data packet carrying IPv4"));
                 }
-                if usize::from(p.get_sstp_length()) != inner.len() + 6 {
+                let len = 5 + usize::from(p.get_record_length());
+                if len >= self.overhead() && usize::from(p.get_sstp_length()) != len - TAG - 13 {
                     return Err(Error::Malformed(
                         "SSTP length disagrees with the TLS record",
                     ));
                 }
-                Ok((p.get_explicit_nonce() as u32, inner))
+                (len, p.get_explicit_nonce() as u32)
             }
+        };
+        if frame.len() < len || len < self.overhead() {
+            return Err(Error::Truncated);
         }
+        Ok((id, &frame[self.header_len()..len - TAG]))
     }
 }
