@@ -11,6 +11,7 @@ use crate::results::{
     AppRecord, BulkRecord, Measured, Results, RouterRecord, TunnelRecord, GOODPUT_WINDOW,
 };
 use crate::substrate::engine::Time;
+use crate::substrate::ids::Dir;
 use crate::substrate::link::DirStats;
 use serde::Serialize;
 
@@ -333,12 +334,12 @@ impl Summarize for Results {
     fn summary(&self, timing: Option<Timing>) -> Summary {
         let mut links = Vec::new();
         for l in &self.links {
-            for (d, stats) in l.dirs.iter().enumerate() {
+            for (d, stats) in Dir::BOTH.into_iter().zip(&l.dirs) {
                 links.push(LinkSummary {
                     link: l.name.clone(),
-                    direction: if d == 0 { "a->b" } else { "b->a" },
+                    direction: d.label(),
                     from: l.ends[d].clone(),
-                    to: l.ends[1 - d].clone(),
+                    to: l.ends[d.reverse()].clone(),
                     stats: stats.clone(),
                 });
             }

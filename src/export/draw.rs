@@ -32,7 +32,7 @@ fn distances(lab: &Lab, sources: &[usize]) -> Vec<usize> {
     }
     while let Some(n) = queue.pop_front() {
         for f in &lab.nodes[n].ifaces {
-            let m = lab.links[f.link].ends[1 - f.side].0;
+            let m = lab.links[f.link].receiver(f.side).0.index();
             if d[m] == usize::MAX {
                 d[m] = d[n] + 1;
                 queue.push_back(m);
@@ -45,15 +45,15 @@ fn distances(lab: &Lab, sources: &[usize]) -> Vec<usize> {
 /// Each node's (column, row).
 pub fn layout(lab: &Lab) -> Vec<(usize, usize)> {
     let n = lab.nodes.len();
-    let mut left: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[0].0).collect();
-    let mut right: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[1].0).collect();
+    let mut left: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[0].0.index()).collect();
+    let mut right: Vec<usize> = lab.tunnels.iter().map(|t| t.ends[1].0.index()).collect();
     // A circuit's customer edge is on premises; a gateway that links to an MSEE in the cloud.
     for (i, node) in lab.nodes.iter().enumerate() {
         match node.role {
             Role::CustomerEdge => left.push(i),
             Role::Gateway
                 if node.ifaces.iter().any(|f| {
-                    lab.nodes[lab.links[f.link].ends[1 - f.side].0].role == Role::Msee
+                    lab.nodes[lab.links[f.link].receiver(f.side).0].role == Role::Msee
                 }) =>
             {
                 right.push(i)
@@ -133,7 +133,7 @@ pub fn topology_svg(lab: &Lab) -> Result<String, PlotError> {
         .map_err(failed)?;
         let grey = RGBColor(0x88, 0x88, 0x88);
         for l in &lab.links {
-            let (a, b) = (centre(l.ends[0].0), centre(l.ends[1].0));
+            let (a, b) = (centre(l.ends[0].0.index()), centre(l.ends[1].0.index()));
             root.draw(&PathElement::new(
                 vec![a, b],
                 ShapeStyle::from(grey).stroke_width(2),
@@ -142,7 +142,7 @@ pub fn topology_svg(lab: &Lab) -> Result<String, PlotError> {
         }
         let tunnel = RGBColor(0xe1, 0x57, 0x59);
         for t in &lab.tunnels {
-            let (a, b) = (centre(t.ends[0].0), centre(t.ends[1].0));
+            let (a, b) = (centre(t.ends[0].0.index()), centre(t.ends[1].0.index()));
             let style = ShapeStyle::from(tunnel).stroke_width(2);
             // Dashes, as plotters 0.3 has no dashed style for paths.
             let steps = (((b.0 - a.0).pow(2) + (b.1 - a.1).pow(2)) as f64).sqrt() as i32 / 12;
@@ -190,7 +190,7 @@ pub fn topology_svg(lab: &Lab) -> Result<String, PlotError> {
         }
         // Link labels last, on a white ground, so neither lines nor boxes hide them.
         for l in &lab.links {
-            let (a, b) = (centre(l.ends[0].0), centre(l.ends[1].0));
+            let (a, b) = (centre(l.ends[0].0.index()), centre(l.ends[1].0.index()));
             let d = &l.dirs[0];
             let mut label = format!("{}: {}", l.name, format_nanos(d.delay));
             if let Some(rate) = d.rate {

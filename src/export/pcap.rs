@@ -15,6 +15,7 @@
 use crate::lab::model::Lab;
 use crate::observe::{Observer, On};
 use crate::substrate::engine::Time;
+use crate::substrate::ids::Dir;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 use std::fs::File;
@@ -170,7 +171,7 @@ impl Observer for PcapExport {
         if self.error.is_some() {
             return;
         }
-        let Some(c) = self.captures[on.link]
+        let Some(c) = self.captures[on.at.link.index()]
             .as_mut()
             .filter(|c| c.cut_at.is_none())
         else {
@@ -187,7 +188,10 @@ impl Observer for PcapExport {
             c.cut_at = Some(at);
             return;
         }
-        let direction = if on.dir == 0 { SENT_BY_US } else { TO_US };
+        let direction = match on.at.dir {
+            Dir::AToB => SENT_BY_US,
+            Dir::BToA => TO_US,
+        };
         self.record.clear();
         self.record.extend_from_slice(&direction.to_be_bytes());
         self.record.extend_from_slice(&ARPHRD_NONE.to_be_bytes());

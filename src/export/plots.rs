@@ -16,6 +16,7 @@ use crate::lab::model::Lab;
 use crate::observe::{Observer, On};
 use crate::results::{Results, GOODPUT_WINDOW};
 use crate::substrate::engine::Time;
+use crate::substrate::ids::{Dir, PerLinkDir};
 use std::path::{Path, PathBuf};
 
 /// The most points a queue chart draws.
@@ -26,7 +27,7 @@ const SAMPLE: Time = 100_000_000;
 /// Records each link direction's longest queue per 100 ms, for the queue charts.
 pub struct QueueSamples {
     /// Per link, per direction: the peak of each sample span so far.
-    peaks: Vec<[Vec<u32>; 2]>,
+    peaks: PerLinkDir<Vec<u32>>,
     /// Samples merged per point once the series outgrew [`MAX_POINTS`].
     span: u64,
 }
@@ -34,14 +35,14 @@ pub struct QueueSamples {
 impl QueueSamples {
     pub fn new(lab: &Lab) -> Self {
         QueueSamples {
-            peaks: vec![Default::default(); lab.links.len()],
+            peaks: PerLinkDir::filled(lab.links.len(), Vec::new()),
             span: 1,
         }
     }
 
     /// Halves the resolution of every series, keeping the maximum of each pair.
     fn coarsen(&mut self) {
-        for dirs in &mut self.peaks {
+        for dirs in self.peaks.pairs_mut() {
             for v in dirs.iter_mut() {
                 *v = v
                     .chunks(2)
@@ -60,7 +61,7 @@ impl Observer for QueueSamples {
             self.coarsen();
             return self.sent(at, on, _packet, queued);
         }
-        let v = &mut self.peaks[on.link][on.dir];
+        let v = &mut self.peaks[on.at];
         if v.len() <= k {
             v.resize(k + 1, 0);
         }
@@ -197,15 +198,15 @@ pub fn charts(
         }
     }
     let step = (SAMPLE * queues.span) as f64 / 1e9;
-    for (l, dirs) in lab.links.iter().zip(&queues.peaks) {
+    for (l, dirs) in lab.links.iter().zip(queues.peaks.pairs()) {
         if dirs.iter().all(|v| v.iter().all(|&q| q == 0)) {
             continue;
         }
-        let lines: Vec<Line> = dirs
+        let lines: Vec<Line> = Dir::BOTH
             .iter()
-            .enumerate()
+            .zip(dirs)
             .map(|(d, v)| Line {
-                label: if d == 0 { "a->b" } else { "b->a" }.to_string(),
+                label: d.label().to_string(),
                 points: v
                     .iter()
                     .enumerate()

@@ -24,6 +24,7 @@ use crate::lab::model::{Lab, NodeKind, Traffic};
 use crate::observe::{Observer, On};
 use crate::results::{Results, RouteChange, GOODPUT_WINDOW};
 use crate::substrate::engine::Time;
+use crate::substrate::ids::{Dir, PerLinkDir};
 use crate::substrate::link::LinkDrop;
 use crate::wire::stamp::Repr as Stamp;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
@@ -70,10 +71,10 @@ pub struct SeriesExport {
     /// The interval being counted.
     current: u64,
     link_names: Vec<String>,
-    rows: Vec<[DirRow; 2]>,
+    rows: PerLinkDir<DirRow>,
     /// Probe apps: name, and per link direction the answers its far end receives.
     probe_names: Vec<String>,
-    answers: Vec<[Vec<(Answer, usize)>; 2]>,
+    answers: PerLinkDir<Vec<(Answer, usize)>>,
     probe_rows: Vec<ProbeRow>,
     links_csv: BufWriter<File>,
     probes_csv: BufWriter<File>,
@@ -107,7 +108,7 @@ impl SeriesExport {
             writeln!(w, "{header}")?;
             Ok(w)
         };
-        let mut answers: Vec<[Vec<(Answer, usize)>; 2]> = vec![Default::default(); lab.links.len()];
+        let mut answers = PerLinkDir::filled(lab.links.len(), Vec::new());
         let mut probe_names = Vec::new();
         for (i, a) in lab.apps.iter().enumerate() {
             let answer = match a.traffic {
@@ -117,7 +118,7 @@ impl SeriesExport {
             };
             debug_assert!(matches!(lab.nodes[a.from].kind, NodeKind::Host(_)));
             for f in &lab.nodes[a.from].ifaces {
-                answers[f.link][1 - f.side].push((answer, probe_names.len()));
+                answers[f.inbound()].push((answer, probe_names.len()));
             }
             probe_names.push(a.name.clone());
         }
@@ -151,7 +152,7 @@ impl SeriesExport {
             interval,
             current: 0,
             link_names: lab.links.iter().map(|l| l.name.clone()).collect(),
-            rows: vec![[DirRow::default(); 2]; lab.links.len()],
+            rows: PerLinkDir::filled(lab.links.len(), DirRow::default()),
             probe_rows: vec![ProbeRow::default(); probe_names.len()],
             probe_names,
             answers,
@@ -181,13 +182,13 @@ impl SeriesExport {
 
     fn write_rows(&mut self) -> std::io::Result<()> {
         let t = seconds(self.current * self.interval);
-        for (name, rows) in self.link_names.iter().zip(&mut self.rows) {
-            for (d, r) in rows.iter_mut().enumerate() {
+        for (name, rows) in self.link_names.iter().zip(self.rows.pairs_mut()) {
+            for (d, r) in Dir::BOTH.iter().zip(rows) {
                 writeln!(
                     self.links_csv,
                     "{t},{},{},{},{},{},{},{},{},{},{}",
                     field(name),
-                    if d == 0 { "a->b" } else { "b->a" },
+                    d.label(),
                     r.offered,
                     r.delivered,
                     r.bytes,
@@ -249,7 +250,7 @@ impl SeriesExport {
 
     /// The stamp of an answer to probe app `k`'s probe in `packet`, if it is one.
     fn answer(&self, on: On, packet: &[u8]) -> Option<(usize, Time)> {
-        let waiting = &self.answers[on.link][on.dir];
+        let waiting = &self.answers[on.at];
         if waiting.is_empty() {
             return None;
         }
@@ -282,7 +283,7 @@ impl SeriesExport {
 impl Observer for SeriesExport {
     fn sent(&mut self, at: Time, on: On, _packet: &[u8], queued: (u32, u64)) {
         self.roll(at);
-        let r = &mut self.rows[on.link][on.dir];
+        let r = &mut self.rows[on.at];
         r.offered += 1;
         r.peak_queue = r.peak_queue.max(queued.0);
     }
@@ -295,12 +296,12 @@ impl Observer for SeriesExport {
             LinkDrop::Mtu => 2,
             LinkDrop::Down => 3,
         };
-        self.rows[on.link][on.dir].drops[k] += 1;
+        self.rows[on.at].drops[k] += 1;
     }
 
     fn delivered(&mut self, at: Time, on: On, packet: &[u8]) {
         self.roll(at);
-        let r = &mut self.rows[on.link][on.dir];
+        let r = &mut self.rows[on.at];
         r.delivered += 1;
         r.bytes += packet.len() as u64;
         if let Some((k, sent)) = self.answer(on, packet) {

@@ -12,6 +12,7 @@
 
 use super::model::{Lab, NodeKind, Traffic};
 use crate::substrate::engine::Time;
+use crate::substrate::ids::{LinkDir, NodeId};
 use crate::units::{format_bytes, Bytes};
 use std::collections::VecDeque;
 
@@ -186,9 +187,10 @@ pub fn admit(
     Ok(e)
 }
 
-/// The path with the fewest links from node `from` to node `to`, as (link, direction).
-fn path(lab: &Lab, from: usize, to: usize) -> Option<Vec<(usize, usize)>> {
-    let mut came: Vec<Option<(usize, usize, usize)>> = vec![None; lab.nodes.len()];
+/// The path with the fewest links from node `from` to node `to`, as the link directions it
+/// crosses.
+fn path(lab: &Lab, from: NodeId, to: NodeId) -> Option<Vec<LinkDir>> {
+    let mut came: Vec<Option<(NodeId, LinkDir)>> = vec![None; lab.nodes.len()];
     let mut seen = vec![false; lab.nodes.len()];
     let mut queue = VecDeque::from([from]);
     seen[from] = true;
@@ -196,8 +198,8 @@ fn path(lab: &Lab, from: usize, to: usize) -> Option<Vec<(usize, usize)>> {
         if n == to {
             let mut hops = Vec::new();
             let mut at = to;
-            while let Some((prev, link, dir)) = came[at] {
-                hops.push((link, dir));
+            while let Some((prev, hop)) = came[at] {
+                hops.push(hop);
                 at = prev;
             }
             hops.reverse();
@@ -208,10 +210,10 @@ fn path(lab: &Lab, from: usize, to: usize) -> Option<Vec<(usize, usize)>> {
             continue;
         }
         for f in &lab.nodes[n].ifaces {
-            let next = lab.links[f.link].ends[1 - f.side].0;
+            let next = lab.links[f.link].receiver(f.side).0;
             if !seen[next] {
                 seen[next] = true;
-                came[next] = Some((n, f.link, f.side));
+                came[next] = Some((n, f.link.dir(f.side)));
                 queue.push_back(next);
             }
         }
@@ -234,12 +236,15 @@ pub fn estimate(lab: &Lab) -> Estimate {
         let seconds = a.stop.saturating_sub(a.start) as f64 / 1e9;
         let route = path(lab, a.from, a.to).unwrap_or_default();
         let hops = route.len().max(1) as f64;
-        let delay: Time = route.iter().map(|&(l, d)| lab.links[l].dirs[d].delay).sum();
+        let delay: Time = route
+            .iter()
+            .map(|&h| lab.links[h.link].dirs[h.dir].delay)
+            .sum();
         let slowest = route
             .iter()
-            .filter_map(|&(l, d)| lab.links[l].dirs[d].rate)
-            .chain(route.iter().filter_map(|&(l, d)| {
-                let end = lab.links[l].ends[1 - d].0;
+            .filter_map(|&h| lab.links[h.link].dirs[h.dir].rate)
+            .chain(route.iter().filter_map(|&h| {
+                let end = lab.links[h.link].receiver(h.dir).0;
                 match &lab.nodes[end].kind {
                     NodeKind::Router(r) => r.capacity.map(|c| c.throughput),
                     NodeKind::Host(_) => None,
@@ -247,7 +252,7 @@ pub fn estimate(lab: &Lab) -> Estimate {
             }))
             .min();
         // A socket's buffers at the start (autotuned ones grow only for bulk flows).
-        let tcp = |node: usize| match &lab.nodes[node].kind {
+        let tcp = |node: NodeId| match &lab.nodes[node].kind {
             NodeKind::Host(h) => (h.tcp.rx_buffer + h.tcp.tx_buffer) as u64,
             NodeKind::Router(_) => 0,
         };

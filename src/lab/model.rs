@@ -3,6 +3,7 @@
 
 use crate::substrate::engine::Time;
 use crate::substrate::gateway::Capacity;
+use crate::substrate::ids::{Dir, LinkDir, LinkId, NodeId};
 use crate::substrate::link::DirParams;
 use crate::substrate::route::{NextHop, Prefix};
 use crate::vpn::esp::CipherSuite;
@@ -41,6 +42,16 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// Every node's id, in order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (0..self.nodes.len()).map(NodeId)
+    }
+
+    /// Every link's id, in order.
+    pub fn link_ids(&self) -> impl Iterator<Item = LinkId> + use<> {
+        (0..self.links.len()).map(LinkId)
+    }
+
     /// Ends the run at `duration` (what `--duration` asks): apps stop by then, and the faults
     /// after it never happen.
     pub fn cut_short(&mut self, duration: Time) {
@@ -78,10 +89,10 @@ pub enum Role {
 /// A node's attachment to one end of a link.
 #[derive(Debug, Clone, Copy)]
 pub struct Iface {
-    pub link: usize,
-    /// 0 when the node is the link's `a` end, 1 when it is `b`; the node sends on direction
-    /// `side` (a→b is direction 0) and receives on `1 - side`.
-    pub side: usize,
+    pub link: LinkId,
+    /// The direction the node sends on: a→b when it is the link's `a` end, b→a when `b`; it
+    /// receives on the other.
+    pub side: Dir,
     pub addr: Prefix,
     /// The route the node has for the link: the subnet of `addr`, or the far end's /32 when
     /// the end is `shared` (a VNet subnet's gateway, one link per VM).
@@ -92,7 +103,7 @@ pub struct Iface {
 
 impl Iface {
     /// An interface on a subnet of its own (not shared, not a peering).
-    pub fn new(link: usize, side: usize, addr: Prefix) -> Iface {
+    pub fn new(link: LinkId, side: Dir, addr: Prefix) -> Iface {
         Iface {
             link,
             side,
@@ -100,6 +111,16 @@ impl Iface {
             connected: addr.network(),
             peering: false,
         }
+    }
+
+    /// The link direction the interface sends on.
+    pub fn out(&self) -> LinkDir {
+        self.link.dir(self.side)
+    }
+
+    /// The link direction the interface receives on.
+    pub fn inbound(&self) -> LinkDir {
+        self.out().reverse()
     }
 }
 
@@ -175,7 +196,7 @@ pub struct Bgp {
 pub struct Tunnel {
     pub name: String,
     /// (router node, outer address) of ends a and b.
-    pub ends: [(usize, Ipv4Addr); 2],
+    pub ends: [(NodeId, Ipv4Addr); 2],
     pub suite: CipherSuite,
     pub nat_t: bool,
     pub mss_clamp: Option<u16>,
@@ -191,16 +212,28 @@ pub struct Tunnel {
 pub struct Link {
     pub name: String,
     /// (node, interface index on that node) for ends a and b.
-    pub ends: [(usize, usize); 2],
-    /// Direction 0 is a→b, 1 is b→a.
+    pub ends: [(NodeId, usize); 2],
+    /// Indexed by [`Dir`]: a→b, then b→a.
     pub dirs: [DirParams; 2],
+}
+
+impl Link {
+    /// The (node, interface) that sends on `dir`.
+    pub fn sender(&self, dir: Dir) -> (NodeId, usize) {
+        self.ends[dir.index()]
+    }
+
+    /// The (node, interface) that receives what `dir` carries.
+    pub fn receiver(&self, dir: Dir) -> (NodeId, usize) {
+        self.ends[dir.receiver()]
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub name: String,
-    pub from: usize,
-    pub to: usize,
+    pub from: NodeId,
+    pub to: NodeId,
     pub from_addr: Ipv4Addr,
     pub to_addr: Ipv4Addr,
     pub start: Time,
@@ -331,23 +364,23 @@ pub struct Fault {
 #[derive(Debug, Clone)]
 pub enum FaultKind {
     LinkState {
-        link: usize,
+        link: LinkId,
         up: bool,
     },
     /// Every link of the node goes down (or up); going down resets its control plane.
     NodeState {
-        node: usize,
+        node: NodeId,
         up: bool,
     },
     /// Reset the node's BGP session(s) with `peer`.
     BgpReset {
-        node: usize,
+        node: NodeId,
         peer: Ipv4Addr,
     },
-    /// A change of parameters for the listed directions (0 = a→b, 1 = b→a) of a link.
+    /// A change of parameters for the listed directions of a link.
     LinkChange {
-        link: usize,
-        sides: Vec<usize>,
+        link: LinkId,
+        sides: Vec<Dir>,
         change: crate::substrate::link::Change,
     },
 }

@@ -5,6 +5,7 @@
 
 use super::model::{has_address, host_addresses};
 use super::model::{Lab, NodeKind};
+use crate::substrate::ids::NodeId;
 use crate::substrate::route::Port;
 use std::net::Ipv4Addr;
 
@@ -59,16 +60,12 @@ pub fn check(lab: &Lab) -> (Vec<Finding>, Vec<Finding>) {
             }
         }
     }
-    for n in &lab.nodes {
+    for (i, n) in lab.nodes.iter().enumerate() {
         let NodeKind::Router(r) = &n.kind else {
             continue;
         };
         let Some(bgp) = &r.bgp else { continue };
-        let from = lab
-            .nodes
-            .iter()
-            .position(|m| std::ptr::eq(m, n))
-            .unwrap_or(0);
+        let from = NodeId(i);
         for s in &bgp.sessions {
             if let Err(e) = trace(lab, from, s.bgp.peer, true) {
                 problems.push((
@@ -82,7 +79,7 @@ pub fn check(lab: &Lab) -> (Vec<Finding>, Vec<Finding>) {
 }
 
 /// The node at the far end of `port` of `node`: the link's other end, or the tunnel's.
-fn peer(lab: &Lab, node: usize, port: Port) -> usize {
+fn peer(lab: &Lab, node: NodeId, port: Port) -> NodeId {
     match (port, &lab.nodes[node].kind) {
         (Port::Tunnel(k), NodeKind::Router(r)) => {
             let (t, side) = r.tunnels[k];
@@ -91,7 +88,7 @@ fn peer(lab: &Lab, node: usize, port: Port) -> usize {
         (Port::Discard, _) => node,
         (Port::Iface(i), _) | (Port::Tunnel(i), _) => {
             let f = lab.nodes[node].ifaces[i];
-            lab.links[f.link].ends[1 - f.side].0
+            lab.links[f.link].receiver(f.side).0
         }
     }
 }
@@ -100,7 +97,7 @@ fn peer(lab: &Lab, node: usize, port: Port) -> usize {
 /// in over interface `ingress`.
 fn egress(
     lab: &Lab,
-    node: usize,
+    node: NodeId,
     dst: Ipv4Addr,
     tunnels: bool,
     ingress: Option<usize>,
@@ -164,7 +161,7 @@ impl std::fmt::Display for NoPath {
     }
 }
 
-fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), NoPath> {
+fn trace(lab: &Lab, start: NodeId, dst: Ipv4Addr, tunnels: bool) -> Result<(), NoPath> {
     let fail = |reason: String| NoPath {
         reason,
         not_transitive: false,
@@ -225,7 +222,7 @@ fn trace(lab: &Lab, start: usize, dst: Ipv4Addr, tunnels: bool) -> Result<(), No
             let arrives = match port {
                 Port::Iface(i) => {
                     let f = n.ifaces[i];
-                    Some(lab.links[f.link].ends[1 - f.side].1)
+                    Some(lab.links[f.link].receiver(f.side).1)
                 }
                 _ => None,
             };

@@ -16,15 +16,14 @@ pub use probe_paths::{ProbePaths, Tag};
 use crate::control::plane::ControlEvent;
 use crate::results::RouteChange;
 use crate::substrate::engine::Time;
+use crate::substrate::ids::LinkDir;
 use crate::substrate::link::LinkDrop;
 
-/// Where a packet is: direction `dir` of `link` (direction 0 carries packets from the link's
-/// end a to its end b), having crossed the links `path` identifies (equal for packets that
-/// crossed the same links in the same order; 0 before the first).
+/// Where a packet is: on link direction `at`, having crossed the links `path` identifies
+/// (equal for packets that crossed the same links in the same order; 0 before the first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct On {
-    pub link: usize,
-    pub dir: usize,
+    pub at: LinkDir,
     pub path: u64,
 }
 

@@ -9,6 +9,7 @@
 use crate::app;
 use crate::lab::model::{Lab, NodeKind, Traffic};
 use crate::substrate::engine::Time;
+use crate::substrate::ids::PerLinkDir;
 use smoltcp::wire::{IpProtocol, Ipv4Packet, UdpPacket};
 
 /// The path a probe (`outbound`) or its echo took.
@@ -25,14 +26,14 @@ pub struct Tag {
 pub struct ProbePaths {
     /// Per link, per direction: (UDP port, app, outbound) of the probes its far end receives,
     /// by port (a hub's VM may listen for a thousand).
-    listening: Vec<[Vec<(u16, usize, bool)>; 2]>,
+    listening: PerLinkDir<Vec<(u16, usize, bool)>>,
     tags: Vec<Tag>,
 }
 
 impl super::Observer for ProbePaths {
     /// A probe or an echo its app waits for at the far end of `on`: keep its tag.
     fn delivered(&mut self, _at: Time, on: super::On, packet: &[u8]) {
-        let listening = &self.listening[on.link][on.dir];
+        let listening = &self.listening[on.at];
         if listening.is_empty() {
             return;
         }
@@ -66,8 +67,7 @@ impl super::Observer for ProbePaths {
 
 impl ProbePaths {
     pub fn new(lab: &Lab) -> Self {
-        let mut listening: Vec<[Vec<(u16, usize, bool)>; 2]> =
-            vec![Default::default(); lab.links.len()];
+        let mut listening = PerLinkDir::filled(lab.links.len(), Vec::new());
         for (i, a) in lab.apps.iter().enumerate() {
             let Traffic::UdpProbe { port, .. } = a.traffic else {
                 continue;
@@ -77,11 +77,11 @@ impl ProbePaths {
                 debug_assert!(matches!(lab.nodes[host].kind, NodeKind::Host(_)));
                 // A host has one interface: the link direction towards it delivers its packets.
                 for f in &lab.nodes[host].ifaces {
-                    listening[f.link][1 - f.side].push((port, i, outbound));
+                    listening[f.inbound()].push((port, i, outbound));
                 }
             }
         }
-        for dirs in &mut listening {
+        for dirs in listening.pairs_mut() {
             for l in dirs {
                 // Stable: of two apps on one port, the first still answers.
                 l.sort_by_key(|&(port, _, _)| port);

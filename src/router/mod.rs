@@ -788,13 +788,14 @@ fn flow_hash(packet: &[u8], salt: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::substrate::ids::{Dir, LinkId};
     use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{Icmpv4Repr, Ipv4Repr};
 
     fn router() -> Router {
         let ifaces = [
-            Iface::new(0, 1, "10.1.0.1/24".parse().unwrap()),
-            Iface::new(1, 0, "10.2.0.1/24".parse().unwrap()),
+            Iface::new(LinkId(0), Dir::BToA, "10.1.0.1/24".parse().unwrap()),
+            Iface::new(LinkId(1), Dir::AToB, "10.2.0.1/24".parse().unwrap()),
         ];
         Router::new("r", &ifaces, &RouterModel::default(), &[], 1)
     }
@@ -877,7 +878,7 @@ mod tests {
             Action::Drop
         );
         assert_eq!(
-            r.process(0, &mut echo([10, 2, 0, 10], 64), 0, |f| f.link != 1),
+            r.process(0, &mut echo([10, 2, 0, 10], 64), 0, |f| f.link != LinkId(1)),
             Action::Drop
         );
         let mut corrupt = echo([10, 2, 0, 10], 64);

@@ -11,24 +11,20 @@ use crate::rng::component_rng;
 use crate::router::Router;
 use crate::substrate::engine::{Scheduler, Time};
 use crate::substrate::host::{Host, HostConfig};
+use crate::substrate::ids::{Dir, PerLinkDir};
 use crate::substrate::link::Direction;
 use rand::RngCore;
 
 impl Sim {
     pub fn new(lab: &Lab) -> Sim {
         let lab = lab.clone();
-        let links: Vec<[Direction; 2]> = lab
-            .links
-            .iter()
-            .map(|l| {
-                let dir = |d: usize| {
-                    let stream =
-                        format!("link/{}/{}", l.name, if d == 0 { "a->b" } else { "b->a" });
-                    Direction::new(l.dirs[d].clone(), lab.seed, &stream)
-                };
-                [dir(0), dir(1)]
+        let links = PerLinkDir::new(lab.links.len(), |link| {
+            let l = &lab.links[link];
+            Dir::BOTH.map(|d| {
+                let stream = format!("link/{}/{}", l.name, d.label());
+                Direction::new(l.dirs[d].clone(), lab.seed, &stream)
             })
-            .collect();
+        });
         let mut nodes: Vec<NodeState> = lab
             .nodes
             .iter()
@@ -85,14 +81,14 @@ impl Sim {
             let record = app::record(a, from, to, &fault_instants);
             records.push(record);
             let (lo, hi) = (a.from.min(a.to), a.from.max(a.to));
-            let (left, right) = nodes.split_at_mut(hi);
+            let (left, right) = nodes.split_at_mut(hi.index());
             if let (NodeState::Host(x), NodeState::Host(y)) = (&mut left[lo], &mut right[0]) {
                 let (from, to) = if a.from < a.to { (x, y) } else { (y, x) };
                 app::install(i, a, from, to, &mut stream_ports);
             }
         }
         // Lanes: arrivals on each link direction, then a gateway's departures onto each.
-        let mut sched = Scheduler::with_lanes(4 * lab.links.len());
+        let mut sched = Scheduler::with_lanes(2 * Sim::lanes_per_kind(&lab));
         for (i, n) in nodes.iter_mut().enumerate() {
             let pending = match n {
                 NodeState::Host(h) => &mut h.pending_wake,

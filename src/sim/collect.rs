@@ -4,6 +4,7 @@
 use super::{NodeState, Sim};
 use crate::lab::model::{Lab, NodeKind};
 use crate::results::{LinkRecord, Results, TtlExpiry, TunnelRecord, TunnelStats};
+use crate::substrate::ids::LinkId;
 
 impl Sim {
     /// What was measured up to now.
@@ -20,7 +21,8 @@ impl Sim {
             links: lab
                 .links
                 .iter()
-                .zip(&self.links)
+                .enumerate()
+                .map(|(i, l)| (l, &self.links[LinkId(i)]))
                 .map(|(l, d)| LinkRecord {
                     name: l.name.clone(),
                     ends: [
@@ -99,7 +101,7 @@ impl Sim {
                             TtlExpiry {
                                 router: r.stats.name.clone(),
                                 link: link.name.clone(),
-                                from: lab.nodes[link.ends[1 - f.side].0].name.clone(),
+                                from: lab.nodes[link.receiver(f.side).0].name.clone(),
                                 count: e.count,
                                 first: e.first,
                                 last: e.last,

@@ -15,6 +15,7 @@ use crate::results::{AppRecord, Results};
 use crate::router::{Action, Router};
 use crate::substrate::engine::{Scheduler, Time};
 use crate::substrate::host::Host;
+use crate::substrate::ids::{Dir, LinkDir, LinkId, NodeId, PerLinkDir};
 use crate::substrate::link::{Direction, Fate, LinkDrop};
 pub use watchdog::{Component, Storm, Watchdog};
 
@@ -43,6 +44,24 @@ enum Event {
     },
 }
 
+impl Event {
+    /// The compact form of a link direction events carry.
+    fn on(at: LinkDir) -> (u32, u8) {
+        (at.link.index() as u32, at.dir.index() as u8)
+    }
+
+    /// The link direction from its compact form.
+    fn at(link: u32, dir: u8) -> LinkDir {
+        LinkId(link as usize).dir(Dir::from_index(usize::from(dir)))
+    }
+
+    fn wake(node: NodeId) -> Event {
+        Event::Wake {
+            node: node.index() as u32,
+        }
+    }
+}
+
 enum NodeState {
     Host(Box<Host>),
     Router(Box<Router>),
@@ -51,7 +70,7 @@ enum NodeState {
 pub struct Sim {
     lab: Lab,
     sched: Scheduler<Event>,
-    links: Vec<[Direction; 2]>,
+    links: PerLinkDir<Direction>,
     nodes: Vec<NodeState>,
     records: Vec<AppRecord>,
     /// Spare packet buffers, reused so the steady state allocates nothing per packet.
@@ -128,6 +147,11 @@ impl Halt {
 pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 impl Sim {
+    /// Scheduler lanes of one kind: one per link direction.
+    fn lanes_per_kind(lab: &Lab) -> usize {
+        2 * lab.links.len()
+    }
+
     pub fn now(&self) -> Time {
         self.sched.now()
     }
@@ -154,9 +178,9 @@ impl Sim {
             }
             let component = match &event {
                 Event::Deliver { link, .. } | Event::Transmit { link, .. } => {
-                    Component::Link(*link as usize)
+                    Component::Link(LinkId(*link as usize))
                 }
-                Event::Wake { node } => Component::Node(*node as usize),
+                Event::Wake { node } => Component::Node(NodeId(*node as usize)),
                 Event::Fault { .. } => Component::Fault,
             };
             if let Some(storm) = self.watchdog.event(now, component) {
@@ -170,9 +194,9 @@ impl Sim {
                     epoch,
                     path,
                     packet,
-                } => self.deliver(link as usize, dir as usize, epoch, path, packet),
+                } => self.deliver(Event::at(link, dir), epoch, path, packet),
                 Event::Wake { node } => {
-                    let node = node as usize;
+                    let node = NodeId(node as usize);
                     match &mut self.nodes[node] {
                         NodeState::Host(h) if h.pending_wake == Some(now) => {
                             h.pending_wake = None;
@@ -190,7 +214,7 @@ impl Sim {
                     dir,
                     path,
                     packet,
-                } => self.send(link as usize, dir as usize, path, packet),
+                } => self.send(Event::at(link, dir), path, packet),
                 Event::Fault { index } => self.fault(index as usize),
             }
         }
@@ -242,22 +266,22 @@ impl Sim {
         self.finish()
     }
 
-    /// Offers `packet` to direction `dir` of `link`.
-    fn send(&mut self, link: usize, dir: usize, path: u64, packet: Vec<u8>) {
+    /// Offers `packet` to link direction `to`.
+    fn send(&mut self, to: LinkDir, path: u64, packet: Vec<u8>) {
         send(
             &mut self.sched,
             &mut self.links,
             &mut self.free,
             &mut self.exports,
-            (link, dir, path),
+            (to, path),
             packet,
         );
     }
 
-    fn deliver(&mut self, link: usize, dir: usize, epoch: u32, path: u64, mut packet: Vec<u8>) {
+    fn deliver(&mut self, at: LinkDir, epoch: u32, path: u64, mut packet: Vec<u8>) {
         let now = self.sched.now();
-        let on = On { link, dir, path };
-        if !self.links[link][dir].arrive(epoch, packet.len()) {
+        let on = On { at, path };
+        if !self.links[at].arrive(epoch, packet.len()) {
             for o in &mut self.exports {
                 o.dropped(now, on, &packet, LinkDrop::Down);
             }
@@ -267,7 +291,7 @@ impl Sim {
         for o in &mut self.exports {
             o.delivered(now, on, &packet);
         }
-        let (node, iface) = self.lab.links[link].ends[1 - dir];
+        let (node, iface) = self.lab.links[at.link].receiver(at.dir);
         if matches!(self.nodes[node], NodeState::Host(_)) {
             self.probe_paths.delivered(now, on, &packet);
             for t in self.probe_paths.drain() {
@@ -283,7 +307,7 @@ impl Sim {
             }
             NodeState::Router(r) => {
                 let links = &self.links;
-                let up = |f: Iface| links[f.link][f.side].is_up();
+                let up = |f: Iface| links[f.out()].is_up();
                 let action = r.process(self.sched.now(), &mut packet, iface, up);
                 self.emit(node, action, packet, false, path);
             }
@@ -293,7 +317,7 @@ impl Sim {
     /// Carries out a router's decision about a packet: to its own stack, through the router's
     /// egress ([`Router::egress`]) onto a link, or into the free list. `own` marks the router's
     /// own packets; `path` is where the packet has been so far.
-    fn emit(&mut self, node: usize, action: Action, packet: Vec<u8>, own: bool, path: u64) {
+    fn emit(&mut self, node: NodeId, action: Action, packet: Vec<u8>, own: bool, path: u64) {
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
         };
@@ -322,25 +346,27 @@ impl Sim {
         };
         let f = r.ifaces[out];
         let now = self.sched.now();
-        let mtu = self.links[f.link][f.side].params.mtu;
+        let mtu = self.links[f.out()].params.mtu;
         match r.egress(now, out, tunnel, unwrapped, packet.len(), mtu, own) {
             None => self.free.push(packet),
             Some(t) if t > now => {
+                let (link, dir) = Event::on(f.out());
                 let event = Event::Transmit {
-                    link: f.link as u32,
-                    dir: f.side as u8,
+                    link,
+                    dir,
                     path,
                     packet,
                 };
-                // A gateway's departures onto one link direction are a lane too.
-                let lane = 2 * self.lab.links.len() + 2 * f.link + f.side;
+                // A gateway's departures onto one link direction are a lane too, after the
+                // arrival lanes.
+                let lane = Sim::lanes_per_kind(&self.lab) + f.out().lane();
                 self.sched.schedule_in_lane(lane, t, event);
             }
-            Some(_) => self.send(f.link, f.side, path, packet),
+            Some(_) => self.send(f.out(), path, packet),
         }
     }
 
-    fn poll_router(&mut self, node: usize) {
+    fn poll_router(&mut self, node: NodeId) {
         self.poll_router_part(node, None, false);
     }
 
@@ -348,7 +374,7 @@ impl Sim {
     /// pending wake-up stays the earliest any part wants: a part polled alone can only ask for
     /// an earlier one, and the others' still stand. `received`: the poll follows a packet
     /// handed to the router's own stack or tunnel.
-    fn poll_router_part(&mut self, node: usize, stream: Option<usize>, received: bool) {
+    fn poll_router_part(&mut self, node: NodeId, stream: Option<usize>, received: bool) {
         let now = self.sched.now();
         let NodeState::Router(r) = &mut self.nodes[node] else {
             return;
@@ -368,7 +394,7 @@ impl Sim {
                 return;
             };
             let links = &self.links;
-            let action = r.originate(&mut packet, |f: Iface| links[f.link][f.side].is_up());
+            let action = r.originate(&mut packet, |f: Iface| links[f.out()].is_up());
             self.emit(node, action, packet, true, 0);
         }
         let NodeState::Router(r) = &mut self.nodes[node] else {
@@ -384,8 +410,7 @@ impl Sim {
                 return;
             };
             let links = &self.links;
-            let action =
-                r.forward_unwrapped(&mut packet, k, |f: Iface| links[f.link][f.side].is_up());
+            let action = r.forward_unwrapped(&mut packet, k, |f: Iface| links[f.out()].is_up());
             self.emit(node, action, packet, false, 0);
         }
         let NodeState::Router(r) = &mut self.nodes[node] else {
@@ -413,7 +438,7 @@ impl Sim {
             };
             if r.pending_wake.is_none_or(|p| w < p) {
                 r.pending_wake = Some(w);
-                self.sched.schedule(w, Event::Wake { node: node as u32 });
+                self.sched.schedule(w, Event::wake(node));
             }
         }
     }
@@ -423,7 +448,7 @@ impl Sim {
     /// nothing asks for a later instant. Builds with debug assertions stop at a breach, naming
     /// the node; others move the wake-up to the next nanosecond, and the run's watchdog
     /// ([`Watchdog`]) stops a storm of such polls.
-    fn next_wake(&self, node: usize, wake: Time, progressed: bool) -> Time {
+    fn next_wake(&self, node: NodeId, wake: Time, progressed: bool) -> Time {
         let now = self.sched.now();
         debug_assert!(
             wake > now || progressed,
@@ -433,7 +458,7 @@ impl Sim {
         wake.max(now.saturating_add(1))
     }
 
-    fn poll_node(&mut self, node: usize) {
+    fn poll_node(&mut self, node: NodeId) {
         match &self.nodes[node] {
             NodeState::Host(_) => self.poll_host(node),
             NodeState::Router(r) if r.needs_polls() => self.poll_router(node),
@@ -441,7 +466,7 @@ impl Sim {
         }
     }
 
-    fn poll_host(&mut self, node: usize) {
+    fn poll_host(&mut self, node: NodeId) {
         let now = self.sched.now();
         let NodeState::Host(h) = &mut self.nodes[node] else {
             return;
@@ -456,7 +481,7 @@ impl Sim {
                 &mut self.links,
                 &mut self.free,
                 &mut self.exports,
-                (f.link, f.side, 0),
+                (f.out(), 0),
                 packet,
             );
         }
@@ -466,7 +491,7 @@ impl Sim {
             };
             if h.pending_wake.is_none_or(|p| w < p) {
                 h.pending_wake = Some(w);
-                self.sched.schedule(w, Event::Wake { node: node as u32 });
+                self.sched.schedule(w, Event::wake(node));
             }
         }
     }
@@ -509,7 +534,7 @@ impl Sim {
                 change,
             } => {
                 for &s in sides {
-                    let d = &mut self.links[*link][s];
+                    let d = &mut self.links[link.dir(s)];
                     let params = change.apply(&d.params);
                     d.reconfigure(params);
                 }
@@ -518,28 +543,28 @@ impl Sim {
     }
 }
 
-/// A packet's path so far, extended by direction `dir` of `link`: equal for packets that
-/// crossed the same links in the same order.
-fn extend_path(path: u64, link: usize, dir: usize) -> u64 {
-    (path.rotate_left(7) ^ (link as u64 * 2 + dir as u64 + 1)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+/// A packet's path so far, extended by link direction `by`: equal for packets that crossed the
+/// same links in the same order.
+fn extend_path(path: u64, by: LinkDir) -> u64 {
+    (path.rotate_left(7) ^ (by.lane() as u64 + 1)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Offers a packet to a link direction (`to`: link, direction, path so far) and schedules its
-/// arrival, or recycles it if dropped; the exports see both.
+/// Offers a packet to a link direction (`to`: the direction, the path so far) and schedules
+/// its arrival, or recycles it if dropped; the exports see both.
 fn send(
     sched: &mut Scheduler<Event>,
-    links: &mut [[Direction; 2]],
+    links: &mut PerLinkDir<Direction>,
     free: &mut Vec<Vec<u8>>,
     exports: &mut [Box<dyn Observer>],
-    to: (usize, usize, u64),
+    to: (LinkDir, u64),
     packet: Vec<u8>,
 ) {
-    let (link, dir, path) = to;
+    let (at, path) = to;
     let now = sched.now();
-    let on = On { link, dir, path };
-    let fate = links[link][dir].send(now, packet.len());
+    let on = On { at, path };
+    let fate = links[at].send(now, packet.len());
     if !exports.is_empty() {
-        let queued = links[link][dir].queue_depth(now);
+        let queued = links[at].queue_depth(now);
         for o in exports.iter_mut() {
             o.sent(now, on, &packet, queued);
         }
@@ -547,17 +572,17 @@ fn send(
     match fate {
         // Each link direction's arrivals are a lane: in order unless jitter or a shorter
         // delay reorders them (the scheduler handles both).
-        Fate::Arrives { at, epoch } => sched.schedule_in_lane(
-            2 * link + dir,
-            at,
-            Event::Deliver {
-                link: link as u32,
-                dir: dir as u8,
+        Fate::Arrives { at: when, epoch } => {
+            let (link, dir) = Event::on(at);
+            let event = Event::Deliver {
+                link,
+                dir,
                 epoch,
-                path: extend_path(path, link, dir),
+                path: extend_path(path, at),
                 packet,
-            },
-        ),
+            };
+            sched.schedule_in_lane(at.lane(), when, event)
+        }
         Fate::Dropped(cause) => {
             for o in exports.iter_mut() {
                 o.dropped(now, on, &packet, cause);
@@ -610,8 +635,8 @@ mod tests {
     #[test]
     fn a_poll_that_made_progress_may_ask_for_now_and_is_moved_on_a_nanosecond() {
         let sim = two_hosts();
-        assert_eq!(sim.next_wake(0, 0, true), 1);
-        assert_eq!(sim.next_wake(1, 5, false), 5);
+        assert_eq!(sim.next_wake(NodeId(0), 0, true), 1);
+        assert_eq!(sim.next_wake(NodeId(1), 5, false), 5);
     }
 
     #[test]
@@ -620,6 +645,6 @@ mod tests {
         expected = "'b' asked to be woken at 0 ns, not after now (0 ns), from a poll that sent and received nothing"
     )]
     fn a_poll_without_progress_that_asks_for_now_again_names_the_node() {
-        two_hosts().next_wake(1, 0, false);
+        two_hosts().next_wake(NodeId(1), 0, false);
     }
 }

@@ -11,6 +11,7 @@
 //! comparison per event.
 
 use crate::substrate::engine::Time;
+use crate::substrate::ids::{LinkId, NodeId};
 
 /// Events per check.
 pub const WINDOW: u64 = 1 << 20;
@@ -26,9 +27,9 @@ const FLOOR: f64 = 100_000.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Component {
     /// A node's wake-ups (timers).
-    Node(usize),
+    Node(NodeId),
     /// Deliveries and departures on a link.
-    Link(usize),
+    Link(LinkId),
     /// Faults.
     Fault,
 }
@@ -104,8 +105,8 @@ impl Watchdog {
     pub fn event(&mut self, now: Time, component: Component) -> Option<Storm> {
         if self.over > 0 {
             match component {
-                Component::Node(n) => self.counts[n] += 1,
-                Component::Link(l) => self.counts[self.nodes + l] += 1,
+                Component::Node(n) => self.counts[n.index()] += 1,
+                Component::Link(l) => self.counts[self.nodes + l.index()] += 1,
                 Component::Fault => self.faults += 1,
             }
         }
@@ -147,9 +148,9 @@ impl Watchdog {
         let component = if self.faults > count {
             Component::Fault
         } else if top < self.nodes {
-            Component::Node(top)
+            Component::Node(NodeId(top))
         } else {
-            Component::Link(top - self.nodes)
+            Component::Link(LinkId(top - self.nodes))
         };
         let span = now.saturating_sub(self.over_since).max(1);
         Some(Storm {
@@ -172,7 +173,7 @@ mod tests {
         assert_eq!(Watchdog::new(10_000.0, 2, 1).allowed, 1e7);
         let mut w = Watchdog::with_window(1e7, 2, 1, 64, 4);
         for i in 0..100_000u64 {
-            assert_eq!(w.event(i * 1_000_000, Component::Link(0)), None);
+            assert_eq!(w.event(i * 1_000_000, Component::Link(LinkId(0))), None);
         }
     }
 
@@ -183,15 +184,15 @@ mod tests {
         let mut now = 0;
         for _ in 0..1_000 {
             now += 1_000_000;
-            assert_eq!(w.event(now, Component::Link(1)), None);
+            assert_eq!(w.event(now, Component::Link(LinkId(1))), None);
         }
         let mut storm = None;
         for i in 0..10_000u64 {
             now += 1;
             let c = if i % 10 == 0 {
-                Component::Link(1)
+                Component::Link(LinkId(1))
             } else {
-                Component::Node(2)
+                Component::Node(NodeId(2))
             };
             if let Some(s) = w.event(now, c) {
                 storm = Some((i, s));
@@ -201,7 +202,7 @@ mod tests {
         let (i, s) = storm.expect("stopped");
         // Four windows over the rate, then the fifth trips it.
         assert!(i < 64 * 6, "stopped after {i} events");
-        assert_eq!(s.component, Component::Node(2));
+        assert_eq!(s.component, Component::Node(NodeId(2)));
         assert!((0.85..0.95).contains(&s.share), "{}", s.share);
         assert!(s.rate > 1e8, "{}", s.rate);
         assert_eq!(s.allowed, 1e7);
@@ -215,11 +216,15 @@ mod tests {
             // Three windows' worth at one event per nanosecond, then a quiet stretch.
             for _ in 0..64 * 3 {
                 now += 1;
-                assert_eq!(w.event(now, Component::Node(0)), None, "round {round}");
+                assert_eq!(
+                    w.event(now, Component::Node(NodeId(0))),
+                    None,
+                    "round {round}"
+                );
             }
             for _ in 0..64 {
                 now += 10_000_000;
-                assert_eq!(w.event(now, Component::Link(0)), None);
+                assert_eq!(w.event(now, Component::Link(LinkId(0))), None);
             }
         }
     }

@@ -453,7 +453,7 @@ fn down_then_up(
 fn every_link_down_at_start_then_up_runs_to_its_end() {
     use hybridlab::lab::model::FaultKind;
     run_mutants("link down at 0 s", |lab| {
-        (0..lab.links.len())
+        lab.link_ids()
             .map(|l| {
                 let state = |up| FaultKind::LinkState { link: l, up };
                 let what = format!("link '{}'", lab.links[l].name);
@@ -468,7 +468,7 @@ fn every_link_down_at_start_then_up_runs_to_its_end() {
 fn every_link_losing_everything_runs_to_its_end() {
     use hybridlab::substrate::link::LossSpec;
     run_mutants("100% loss", |lab| {
-        (0..lab.links.len())
+        lab.link_ids()
             .map(|l| {
                 let mut m = lab.clone();
                 for d in &mut m.links[l].dirs {
@@ -485,7 +485,7 @@ fn every_link_losing_everything_runs_to_its_end() {
 fn every_gateway_instance_down_at_start_runs_to_its_end() {
     use hybridlab::lab::model::{FaultKind, NodeKind};
     run_mutants("gateway instance down at 0 s", |lab| {
-        (0..lab.nodes.len())
+        lab.node_ids()
             .filter(|&n| matches!(&lab.nodes[n].kind, NodeKind::Router(r) if r.capacity.is_some()))
             .map(|n| {
                 let state = |up| FaultKind::NodeState { node: n, up };

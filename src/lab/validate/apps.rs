@@ -1,20 +1,21 @@
 //! Apps: traffic between two hosts.
 
 use super::*;
+use crate::substrate::ids::NodeId;
 
 pub(super) fn apps(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &[Node],
     links: &[Link],
     c: &mut Checker,
 ) -> Vec<App> {
     let mut apps = Vec::new();
-    let mut server_ports: BTreeMap<(usize, u16, bool), &str> = BTreeMap::new();
+    let mut server_ports: BTreeMap<(NodeId, u16, bool), &str> = BTreeMap::new();
     let mut extra_streams: u32 = 0;
     for (k, a) in spec.apps.iter().enumerate() {
         let item = format!("app '{}'", a.name);
-        let host_of = |c: &mut Checker, name: &str, role: &str| -> Option<usize> {
+        let host_of = |c: &mut Checker, name: &str, role: &str| -> Option<NodeId> {
             let Some(&n) = index.get(name) else {
                 c.unknown_node(&item, &format!("{role} names "), name);
                 return None;
@@ -37,7 +38,7 @@ pub(super) fn apps(
                 if owner.is_none() {
                     c.fail(&item, format!("to {ip} is not the address of any host"));
                 }
-                owner.map(|o| (o, ip))
+                owner.map(|o| (NodeId(o), ip))
             }
             Err(_) => host_of(c, &a.to, "to")
                 .and_then(|n| host_addresses(&nodes[n]).next().map(|p| (n, p.addr))),

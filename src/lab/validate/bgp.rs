@@ -1,6 +1,7 @@
 //! BGP speakers and sessions, and the domain's rules on them.
 
 use super::*;
+use crate::substrate::ids::NodeId;
 
 /// Defaults (domain.md, "Control plane and failover timing").
 const KEEPALIVE: u64 = 60_000_000_000;
@@ -18,7 +19,7 @@ const RESERVED: std::ops::RangeInclusive<u32> = 65515..=65520;
 /// BGP speakers and sessions.
 pub(super) fn bgp(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &mut [Node],
     c: &mut Checker,
 ) {
@@ -130,7 +131,7 @@ pub(super) fn bgp(
         }
         // The Microsoft side (MSEEs, gateways) peers with customers, whose ASN must not be one
         // Azure reserves.
-        let microsoft = |n: usize| {
+        let microsoft = |n: NodeId| {
             matches!(
                 &spec.nodes[n],
                 NodeSpec::Router {
@@ -150,7 +151,7 @@ pub(super) fn bgp(
         }
         // Site-to-site VPN gateways (domain.md): BGP timers fixed at 60 s / 180 s, no BFD, and
         // no BGP at all on the Basic SKU.
-        let vpn_sku = |n: usize| match &spec.nodes[n] {
+        let vpn_sku = |n: NodeId| match &spec.nodes[n] {
             NodeSpec::Router { sku: Some(sku), .. } if sku.is_vpn() => Some(*sku),
             _ => None,
         };

@@ -1,19 +1,20 @@
 //! The fault schedule.
 
 use super::*;
+use crate::substrate::ids::{Dir, LinkId, NodeId};
 
 /// Faults, sorted by time (faults at one instant keep their order in the file).
 pub(super) fn faults(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &[Node],
     links: &[Link],
     c: &mut Checker,
 ) -> Vec<Fault> {
-    let link_index: BTreeMap<&str, usize> = links
+    let link_index: BTreeMap<&str, LinkId> = links
         .iter()
         .enumerate()
-        .map(|(i, l)| (l.name.as_str(), i))
+        .map(|(i, l)| (l.name.as_str(), LinkId(i)))
         .collect();
     let mut faults = Vec::new();
     for (k, f) in spec.faults.iter().enumerate() {
@@ -91,10 +92,10 @@ pub(super) fn faults(
                 loss,
                 rate,
             } => find(c, link).map(|link| {
-                let sides: &[usize] = match direction {
-                    Side::Both => &[0, 1],
-                    Side::AtoB => &[0],
-                    Side::BtoA => &[1],
+                let sides: &[Dir] = match direction {
+                    Side::Both => &Dir::BOTH,
+                    Side::AtoB => &[Dir::AToB],
+                    Side::BtoA => &[Dir::BToA],
                 };
                 let change = DirSpec {
                     delay: *delay,

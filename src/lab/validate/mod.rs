@@ -6,6 +6,7 @@ use super::limits;
 use super::model::*;
 use super::spec::*;
 use crate::substrate::gateway::{Capacity, Scope};
+use crate::substrate::ids::NodeId;
 use crate::substrate::link::{DirParams, JitterDistribution, LossSpec, QueueLimit};
 use crate::substrate::route::{NextHop, Port, Prefix};
 use std::collections::{BTreeMap, BTreeSet};
@@ -263,11 +264,11 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     } else {
         c.within("lab", &limits::DURATION, spec.duration.0);
     }
-    let index: BTreeMap<&str, usize> = spec
+    let index: BTreeMap<&str, NodeId> = spec
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.name(), i))
+        .map(|(i, n)| (n.name(), NodeId(i)))
         .collect();
     let mut nodes = nodes::nodes(spec, c);
     let links = nodes::links(spec, &index, &mut nodes, c);

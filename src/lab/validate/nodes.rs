@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::lab::spec::TcpProfile;
+use crate::substrate::ids::{Dir, LinkId, NodeId};
 use crate::substrate::tcp::{
     TcpBehaviour, FIXED_BUFFER, LINUX_RX_BUFFER, LINUX_RX_BUFFER_MAX, LINUX_TX_BUFFER,
     LINUX_TX_BUFFER_MAX,
@@ -105,14 +106,14 @@ pub(super) fn nodes(spec: &LabSpec, c: &mut Checker) -> Vec<Node> {
 /// Links, and the interface each end gets on its node.
 pub(super) fn links(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &mut [Node],
     c: &mut Checker,
 ) -> Vec<Link> {
     let mut links = Vec::new();
     for l in &spec.links {
         let item = format!("link '{}'", l.name);
-        let mut ends = [(0, 0); 2];
+        let mut ends = [(NodeId(0), 0); 2];
         let mut ok = true;
         let mut addrs = [None, None];
         for (side, end) in [&l.a, &l.b].into_iter().enumerate() {
@@ -157,15 +158,18 @@ pub(super) fn links(
             c.dir_params(&item, &l.direction(0)),
             c.dir_params(&item, &l.direction(1)),
         ];
-        for (dir, name) in dirs.iter().zip(["a->b", "b->a"]) {
-            c.warn_truncated_jitter(&format!("{item} {name}"), dir);
+        for (dir, d) in dirs.iter().zip(Dir::BOTH) {
+            c.warn_truncated_jitter(&format!("{item} {}", d.label()), dir);
         }
         if let (true, [Some(a), Some(b)]) = (ok, addrs) {
-            let link = links.len();
-            for (side, addr) in [a, b].into_iter().enumerate() {
+            let link = LinkId(links.len());
+            for (side, addr) in Dir::BOTH.into_iter().zip([a, b]) {
                 let node = &mut nodes[ends[side].0];
                 ends[side].1 = node.ifaces.len();
-                let (end, far) = if side == 0 { (&l.a, b) } else { (&l.b, a) };
+                let (end, far) = match side {
+                    Dir::AToB => (&l.a, b),
+                    Dir::BToA => (&l.b, a),
+                };
                 node.ifaces.push(Iface {
                     link,
                     side,

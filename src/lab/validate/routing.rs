@@ -1,11 +1,12 @@
 //! Tunnels and static routes.
 
 use super::*;
+use crate::substrate::ids::NodeId;
 
 /// Tunnels: between two routers, each end one of its own interface addresses.
 pub(super) fn tunnels(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &mut [Node],
     c: &mut Checker,
 ) -> Vec<Tunnel> {
@@ -17,7 +18,7 @@ pub(super) fn tunnels(
             c.fail(&item, "the name is used twice");
             continue;
         }
-        let mut ends = [(0, Ipv4Addr::UNSPECIFIED); 2];
+        let mut ends = [(NodeId(0), Ipv4Addr::UNSPECIFIED); 2];
         let mut ok = true;
         for (side, end) in [&t.a, &t.b].into_iter().enumerate() {
             let Some(&n) = index.get(end.node.as_str()) else {
@@ -108,7 +109,7 @@ pub(super) fn tunnels(
 /// Static routes: via an address on a connected subnet, or into one of the node's tunnels.
 pub(super) fn routes(
     spec: &LabSpec,
-    index: &BTreeMap<&str, usize>,
+    index: &BTreeMap<&str, NodeId>,
     nodes: &mut [Node],
     tunnels: &[Tunnel],
     links: &[Link],
