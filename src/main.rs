@@ -121,6 +121,51 @@ enum Command {
         #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
         budget: Vec<String>,
     },
+    /// Run every single failure of a lab, one run each, and rank what each does to each app:
+    /// outages, and the single points of failure.
+    #[command(
+        after_help = "Example: emulate resilience topologies/er-vpn-failover.ron --hold 20s --json res.json\n  emulate resilience topologies/hub-spoke.ron --list"
+    )]
+    Resilience(ResilienceArgs),
+}
+
+#[derive(clap::Args)]
+struct ResilienceArgs {
+    /// The lab file (RON).
+    lab: PathBuf,
+    /// Print the candidates without running them.
+    #[arg(long)]
+    list: bool,
+    /// Run only these kinds: link, peering, router, gateway, msee, bgp-session.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Do not run these candidates (by name).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    skip: Vec<String>,
+    /// When each failure happens; default: 2 s after the baseline's last route change.
+    #[arg(long, value_parser = parse_duration)]
+    at: Option<Duration>,
+    /// How long each failure lasts before its repair.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    hold: Duration,
+    /// Keep the lab's own faults in every run.
+    #[arg(long)]
+    keep_faults: bool,
+    /// Change the lab file's data before validation, as for a run.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<Override>,
+    /// Worker threads; 0 (the default) uses every core. The output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Write the analysis as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// What one run may cost before the analysis is refused: memory=SIZE, events=N.
+    #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
+    budget: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -265,6 +310,7 @@ fn main() -> ExitCode {
             svg,
             budget,
         }) => compare(&labs, json.as_deref(), svg.as_deref(), &budget),
+        Some(Command::Resilience(args)) => resilience(&args),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -515,6 +561,70 @@ fn compare(
         std::fs::write(svg, text).map_err(|e| format!("{}: cannot write: {e}", svg.display()))?;
     }
     out(&hybridlab::drivers::compare::render(&c))?;
+    Ok(true)
+}
+
+fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
+    use hybridlab::drivers::resilience::{self, Kind, Plan};
+    if args.hold.0 == 0 {
+        return Err("--hold must be above zero".to_string());
+    }
+    let plan = Plan {
+        only: args
+            .only
+            .iter()
+            .map(|k| Kind::parse(k))
+            .collect::<Result<_, _>>()?,
+        skip: args.skip.clone(),
+        at: args.at.map(|d| d.0),
+        hold: args.hold.0,
+        keep_faults: args.keep_faults,
+    };
+    let budget = budget(&args.budget)?;
+    if args.list {
+        let lab = input::prepare(&args.lab, &args.sets, None, Some(&budget))
+            .map_err(|e| e.to_string())?;
+        let selected = plan.select(&lab)?;
+        let lines: Vec<String> = selected
+            .iter()
+            .map(|c| resilience::describe(&lab, c))
+            .collect();
+        out(&format!(
+            "{} candidates\n{}\n",
+            selected.len(),
+            lines.join("\n")
+        ))?;
+        return Ok(true);
+    }
+    writable_all(&[args.json.as_deref()])?;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{pos} failures run  {elapsed}")
+                .map_err(|e| e.to_string())?,
+        );
+        bar
+    };
+    let analysis = resilience::analyse(
+        &args.lab,
+        &args.sets,
+        &plan,
+        Some(&budget),
+        args.threads,
+        &|n| bar.set_position(n as u64),
+    )
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if let Some(json) = &args.json {
+        let text = serde_json::to_string_pretty(&analysis).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if !args.quiet {
+        out(&resilience::render(&analysis, 10))?;
+    }
     Ok(true)
 }
 

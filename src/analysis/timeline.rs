@@ -130,7 +130,7 @@ fn owner(faults: &[Time], due: Time) -> Option<usize> {
 /// pings: due one interval after the last answer), between completions two normal intervals or
 /// more apart (requests: one interval), or the receiver's stalls (bulk TCP: within the first
 /// [`STALL_MIN`] of silence).
-fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64, Time)> {
+pub fn gaps(app: &AppRecord) -> Vec<(Time, Time, u64, Time)> {
     let due = |a: Time, b: Time, after: Time| a.saturating_add(after).min(b);
     match &app.measured {
         // What the sending application sees: answers coming back.

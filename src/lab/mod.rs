@@ -11,7 +11,7 @@ pub mod model;
 pub mod overrides;
 mod reach;
 pub mod spec;
-mod suggest;
+pub mod suggest;
 pub use expand::circuit::{GATEWAY_ASN, MSEE_ASN};
 pub use suggest::suggest;
 pub mod validate;

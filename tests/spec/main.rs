@@ -16,6 +16,7 @@ mod forwarding;
 mod import;
 mod private_cloud;
 mod real_stacks;
+mod resilience;
 mod robustness;
 mod sweep;
 mod tcp;
