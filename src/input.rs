@@ -17,6 +17,11 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
     let expanded = expand::expand(&spec).map_err(invalid)?;
     let mut lab = validate::validate(&expanded.spec).map_err(invalid)?;
     lab.warnings.splice(0..0, expanded.warnings);
+    lab.circuits = expanded
+        .circuits
+        .iter()
+        .filter_map(|p| lab.circuit(p))
+        .collect();
     lab.assumptions = assumptions;
     Ok(lab)
 }

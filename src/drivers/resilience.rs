@@ -52,12 +52,19 @@ pub enum Kind {
     Msee,
     /// A BGP session is reset once (from its first end); nothing else fails.
     BgpSession,
+    /// An ExpressRoute circuit as a whole: both its links down, and back.
+    Circuit,
+    /// A peering location: the MSEEs of every circuit that meets Microsoft there fail (with
+    /// them the circuits' links, their links to gateways and any Global Reach there).
+    PeeringLocation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Link,
         Kind::Peering,
+        Kind::Circuit,
+        Kind::PeeringLocation,
         Kind::Router,
         Kind::Gateway,
         Kind::Msee,
@@ -73,6 +80,8 @@ impl Kind {
             Kind::Gateway => "gateway",
             Kind::Msee => "msee",
             Kind::BgpSession => "bgp-session",
+            Kind::Circuit => "circuit",
+            Kind::PeeringLocation => "peering-location",
         }
     }
 
@@ -100,8 +109,8 @@ pub struct Candidate {
     pub repair: Vec<FaultKind>,
 }
 
-/// Every candidate of `lab`, in a stable order: links, then nodes, then BGP sessions, each in
-/// the lab's order.
+/// Every candidate of `lab`, in a stable order: links, circuits, peering locations, nodes, BGP
+/// sessions, each in the lab's order.
 pub fn candidates(lab: &Lab) -> Vec<Candidate> {
     let mut out = Vec::new();
     for l in lab.link_ids() {
@@ -116,6 +125,52 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
             name: link.name.clone(),
             fail: vec![state(false)],
             repair: vec![state(true)],
+        });
+    }
+    let links_down = |links: &[LinkId]| {
+        let state = |up| -> Vec<FaultKind> {
+            links
+                .iter()
+                .map(|&link| FaultKind::LinkState { link, up })
+                .collect()
+        };
+        (state(false), state(true))
+    };
+    for c in &lab.circuits {
+        let (fail, repair) = links_down(&c.links);
+        out.push(Candidate {
+            kind: Kind::Circuit,
+            name: c.name.clone(),
+            fail,
+            repair,
+        });
+    }
+    let mut locations: Vec<&str> = lab
+        .circuits
+        .iter()
+        .filter_map(|c| c.peering_location.as_deref())
+        .collect();
+    locations.sort_unstable();
+    locations.dedup();
+    for place in locations {
+        let msees: Vec<NodeId> = lab
+            .circuits
+            .iter()
+            .filter(|c| c.peering_location.as_deref() == Some(place))
+            .flat_map(|c| c.msees)
+            .collect();
+        let state = |up| -> Vec<FaultKind> {
+            msees
+                .iter()
+                .map(|&node| FaultKind::NodeState { node, up })
+                .collect()
+        };
+        let (fail, repair) = (state(false), state(true));
+        out.push(Candidate {
+            kind: Kind::PeeringLocation,
+            name: place.to_string(),
+            fail,
+            repair,
         });
     }
     for n in lab.node_ids() {
@@ -410,24 +465,24 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
                     .map(|p| p.figures.clone())
                     .unwrap_or_default()
             };
-            let (failed, after) = (phase(fail_at), phase(repair_at));
-            // Silent from the failure to the end of the run leaves no gap with an end: the
-            // outage lasts at least until the repair, or to the end if nothing came back.
-            let (outage, to) = if silent(&failed) && to < repair_at {
-                let until = if silent(&after) {
-                    lab.duration
-                } else {
-                    repair_at
-                };
-                (until - fail_at, until)
+            let failed = phase(fail_at);
+            // A silence that lasts to the app's stop (or the end of the run) leaves no gap with
+            // an end: it counts from the last delivery, and never as recovered.
+            let stop = app.stop.min(lab.duration);
+            let (last, patience) = app.last_delivery();
+            let from = last.unwrap_or(app.start);
+            let trailing =
+                stop.saturating_sub(from) > patience && from < repair_at && stop > fail_at;
+            let (outage, recovered) = if trailing && stop - from >= outage {
+                (stop - from, false)
             } else {
-                (outage, to)
+                (outage, outage == 0 || to < repair_at)
             };
             Effect {
                 app: app.name.clone(),
                 outage_us: us(outage),
                 lost,
-                recovered: outage == 0 || to < repair_at,
+                recovered,
                 figures: failed,
             }
         })
@@ -438,15 +493,6 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
         effects,
         stopped_because: r.stopped_because,
     }
-}
-
-/// Whether an app's figures for a window show nothing delivered: no probe or echo answered,
-/// no request completed, no byte read.
-fn silent(f: &Figures) -> bool {
-    f.one_way.is_none()
-        && f.rtt.is_none()
-        && f.completion.is_none()
-        && f.goodput_bps.is_none_or(|g| g == 0.0)
 }
 
 type Rankings = Vec<(String, Vec<Ranked>)>;
@@ -463,7 +509,8 @@ fn rank(lab: &Lab, baseline: &[Effect], outcomes: &[Outcome]) -> (Rankings, Vec<
                 candidate: o.candidate.clone(),
                 outage_us: o.effects[i].outage_us,
                 as_baseline: o.effects[i].outage_us == baseline[i].outage_us
-                    && o.effects[i].lost == baseline[i].lost,
+                    && o.effects[i].lost == baseline[i].lost
+                    && o.effects[i].recovered == baseline[i].recovered,
                 recovered: o.effects[i].recovered,
             })
             .collect();
@@ -473,7 +520,12 @@ fn rank(lab: &Lab, baseline: &[Effect], outcomes: &[Outcome]) -> (Rankings, Vec<
                 .cmp(&b.recovered)
                 .then(b.outage_us.total_cmp(&a.outage_us))
         });
-        for r in rows.iter().filter(|r| !r.recovered) {
+        // An app that does not get through without a failure either (a design that keeps it
+        // off a path) has no single point of failure: nothing a failure takes away.
+        for r in rows
+            .iter()
+            .filter(|r| !r.recovered && baseline[i].recovered)
+        {
             spofs.push((app.name.clone(), r.candidate.clone()));
         }
         ranking.push((app.name.clone(), rows));
@@ -502,6 +554,13 @@ pub fn render(a: &Analysis, top: usize) -> String {
             "\napp '{app}', worst first (without a failure, its longest gap in that window: {})",
             secs(base.outage_us)
         );
+        if !base.recovered {
+            let _ = writeln!(
+                out,
+                "  it gets nothing through in that window without a failure either: no failure can take anything away"
+            );
+            continue;
+        }
         let hurting: Vec<&Ranked> = rows
             .iter()
             .filter(|r| !r.recovered || !r.as_baseline)
@@ -516,7 +575,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
             } else {
                 "DOWN until repaired: single point of failure".to_string()
             };
-            let _ = writeln!(out, "  {:<12} {:<32} {what}", r.kind.name(), r.candidate);
+            let _ = writeln!(out, "  {:<16} {:<32} {what}", r.kind.name(), r.candidate);
         }
     }
     let _ = writeln!(out);
@@ -543,6 +602,28 @@ pub fn render(a: &Analysis, top: usize) -> String {
 /// Names a node or link in messages about candidates.
 pub fn describe(lab: &Lab, c: &Candidate) -> String {
     let what = match c.fail.first() {
+        Some(FaultKind::LinkState { .. }) if c.fail.len() > 1 => {
+            let names: Vec<&str> = c
+                .fail
+                .iter()
+                .filter_map(|f| match f {
+                    FaultKind::LinkState { link, .. } => Some(lab.links[*link].name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            format!("links {} down", names.join(", "))
+        }
+        Some(FaultKind::NodeState { .. }) if c.fail.len() > 1 => {
+            let names: Vec<&str> = c
+                .fail
+                .iter()
+                .filter_map(|f| match f {
+                    FaultKind::NodeState { node, .. } => Some(lab.nodes[*node].name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            format!("{} fail with every link of theirs", names.join(", "))
+        }
         Some(FaultKind::LinkState { link, .. }) => {
             let l: LinkId = *link;
             let [(a, _), (b, _)] = lab.links[l].ends;
@@ -562,5 +643,5 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
         }
         _ => String::new(),
     };
-    format!("{:<12} {:<32} {what}", c.kind.name(), c.name)
+    format!("{:<16} {:<32} {what}", c.kind.name(), c.name)
 }

@@ -39,12 +39,40 @@ pub struct Lab {
     pub expectations: Vec<Expectation>,
     /// In a sweep, the fraction of a combination's runs that must meet every expectation.
     pub expect_pass: f64,
+    /// The ExpressRoute circuits the lab's `circuits` expanded into (empty for a lab written
+    /// in links and routers).
+    pub circuits: Vec<Circuit>,
+}
+
+/// An ExpressRoute circuit as its parts: what fails when the circuit, one of its links, or
+/// its peering location fails.
+#[derive(Debug, Clone)]
+pub struct Circuit {
+    pub name: String,
+    pub peering_location: Option<String>,
+    /// The primary and the secondary link (customer edge to MSEE).
+    pub links: [LinkId; 2],
+    /// The MSEE of each link.
+    pub msees: [NodeId; 2],
 }
 
 impl Lab {
     /// Every node's id, in order.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
         (0..self.nodes.len()).map(NodeId)
+    }
+
+    /// The circuit whose parts the expansion named `parts`, resolved to this lab's links and
+    /// nodes (`None` if any is missing).
+    pub fn circuit(&self, parts: &super::expand::circuit::Parts) -> Option<Circuit> {
+        let link = |name: &str| self.link_ids().find(|&l| self.links[l].name == name);
+        let node = |name: &str| self.node_ids().find(|&n| self.nodes[n].name == name);
+        Some(Circuit {
+            name: parts.name.clone(),
+            peering_location: parts.peering_location.clone(),
+            links: [link(&parts.links[0])?, link(&parts.links[1])?],
+            msees: [node(&parts.msees[0])?, node(&parts.msees[1])?],
+        })
     }
 
     /// Every link's id, in order.

@@ -67,6 +67,11 @@ impl ExchangeRecord {
         self.stalls.len()
     }
 
+    /// When the last request completed.
+    pub fn last_completion(&self) -> Option<Time> {
+        self.last_completion
+    }
+
     /// The stalls the client saw, as (last completion before, first after, 0).
     pub fn gaps(&self) -> impl Iterator<Item = (Time, Time, u64)> + '_ {
         self.stalls.iter().map(|&(a, b)| (a, b, 0))

@@ -119,6 +119,17 @@ impl AppRecord {
     }
 
     /// Probes and echoes; `None` for TCP apps.
+    /// The last delivery the app saw (an answer, a completion, bytes read), and the silence
+    /// after which the app counts a gap ([`STALL_MIN`] for bulk TCP; one interval for probes,
+    /// two for requests, as their gaps are counted).
+    pub fn last_delivery(&self) -> (Option<Time>, Time) {
+        match &self.measured {
+            Measured::UdpProbe(p) | Measured::Ping(p) => (p.last_answer(), p.interval),
+            Measured::TcpRequestResponse(e) => (e.last_completion(), 2 * e.interval),
+            Measured::TcpBulk(b) => (b.last_read, STALL_MIN),
+        }
+    }
+
     pub fn probes(&self) -> Option<&ProbeRecord> {
         match &self.measured {
             Measured::UdpProbe(p) | Measured::Ping(p) => Some(p),

@@ -236,6 +236,11 @@ impl ProbeRecord {
         (all, per_phase)
     }
 
+    /// When the last answer came back.
+    pub fn last_answer(&self) -> Option<Time> {
+        self.last_answer
+    }
+
     /// The gaps the sender saw: consecutive answers with a probe sent between them that was
     /// never answered, as (last answer before, first after, probes never answered).
     pub fn gaps(&self) -> impl Iterator<Item = (Time, Time, u64)> + '_ {

@@ -105,6 +105,13 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
     assert_eq!(count(Kind::Link), lab.links.len());
     assert_eq!(count(Kind::Gateway), 2);
     assert_eq!(count(Kind::Msee), 2);
+    // The circuit as a whole: both its links at once.
+    assert_eq!(count(Kind::Circuit), 1);
+    let er = all.iter().find(|c| c.kind == Kind::Circuit).unwrap();
+    assert_eq!(
+        (er.name.as_str(), er.fail.len(), er.repair.len()),
+        ("er", 2, 2)
+    );
     let sessions: usize = lab
         .nodes
         .iter()
@@ -124,7 +131,7 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
 fn an_unknown_kind_or_skipped_name_is_refused_with_what_exists() {
     let e = Kind::parse("circuit-thing").unwrap_err();
     assert!(
-        e.contains("link, peering, router, gateway, msee, bgp-session"),
+        e.contains("link, peering, circuit, peering-location, router, gateway, msee, bgp-session"),
         "{e}"
     );
     let lab = hybridlab::input::load(&path("three-hop.ron")).unwrap();
@@ -134,4 +141,26 @@ fn an_unknown_kind_or_skipped_name_is_refused_with_what_exists() {
     };
     let e = plan.select(&lab).unwrap_err();
     assert!(e.contains("'wna'") && e.contains("wan"), "{e}");
+}
+
+/// Global Reach joins two circuits at two peering locations: losing either location or either
+/// circuit stops the site-to-site flows that cross it, and an app the design keeps off every
+/// path (the VNet behind the other circuit) has nothing a failure could take away.
+#[test]
+fn a_peering_location_takes_its_circuits_and_global_reach_with_it() {
+    let plan = Plan {
+        only: vec![Kind::Circuit, Kind::PeeringLocation],
+        hold: 10_000_000_000,
+        ..Plan::default()
+    };
+    let a = analyse("global-reach.ron", &plan, 0);
+    let names = |app| spofs(&a, app).into_iter().collect::<Vec<_>>();
+    assert_eq!(names("bulk"), ["Amsterdam", "London", "er-ams", "er-lon"]);
+    assert_eq!(
+        names("ams-to-lon"),
+        ["Amsterdam", "London", "er-ams", "er-lon"]
+    );
+    let kept_off = a.baseline.iter().find(|e| e.app == "lon-to-vnet").unwrap();
+    assert!(!kept_off.recovered);
+    assert!(names("lon-to-vnet").is_empty());
 }

@@ -148,7 +148,8 @@ pub fn expand(
             })
         });
         for (i, (ce_ip, msee_ip)) in [primary, secondary].into_iter().enumerate() {
-            let msee = format!("{}-msee{}", c.name, i + 1);
+            let parts = Parts::of(c);
+            let msee = parts.msees[i].clone();
             let mut router = NodeSpec::router(&msee);
             if let NodeSpec::Router { bgp, microsoft, .. } = &mut router {
                 *bgp = Some(BgpSpec {
@@ -166,9 +167,8 @@ pub fn expand(
                 rate: Some(c.bandwidth),
                 ..LinkSpec::new(name, EndSpec::new(a.0, a.1), EndSpec::new(b.0, b.1))
             };
-            let side = if i == 0 { "primary" } else { "secondary" };
             out.links.push(link(
-                format!("{}-{side}", c.name),
+                parts.links[i].clone(),
                 (&c.ce, format!("{ce_ip}/30")),
                 (&msee, format!("{msee_ip}/30")),
                 c.delay,
@@ -269,8 +269,10 @@ pub fn expand(
                     ));
                     continue;
                 }
-                for side in ["primary", "secondary"] {
-                    let link = format!("{name}-{side}");
+                let Some(c) = spec.circuits.iter().find(|c| &c.name == name) else {
+                    continue;
+                };
+                for link in Parts::of(c).links {
                     let action = match f.action {
                         FaultAction::CircuitDown(_) => FaultAction::LinkDown(link),
                         _ => FaultAction::LinkUp(link),
@@ -290,5 +292,25 @@ pub fn expand(
         Ok(out)
     } else {
         Err(problems)
+    }
+}
+
+/// The names of what a circuit expands into: its links (primary, secondary) and their MSEEs.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub name: String,
+    pub peering_location: Option<String>,
+    pub links: [String; 2],
+    pub msees: [String; 2],
+}
+
+impl Parts {
+    pub fn of(c: &CircuitSpec) -> Parts {
+        Parts {
+            name: c.name.clone(),
+            peering_location: c.peering_location.clone(),
+            links: ["primary", "secondary"].map(|side| format!("{}-{side}", c.name)),
+            msees: [1, 2].map(|i| format!("{}-msee{i}", c.name)),
+        }
     }
 }

@@ -48,6 +48,8 @@ pub struct CircuitUse {
 pub struct Expanded {
     pub spec: LabSpec,
     pub warnings: Vec<Problem>,
+    /// What each circuit became, by the names the circuit pass gives its parts.
+    pub circuits: Vec<circuit::Parts>,
 }
 
 /// Runs every pass in order: cloud resources first (they may connect circuits), circuits last.
@@ -60,5 +62,9 @@ pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let circuits = spec.circuits.clone();
     let spec = circuit::expand(&spec, &mut alloc, &handoff)?;
     let spec = global_reach::expand(&circuits, &handoff, spec)?;
-    Ok(Expanded { spec, warnings })
+    Ok(Expanded {
+        spec,
+        warnings,
+        circuits: circuits.iter().map(circuit::Parts::of).collect(),
+    })
 }

@@ -309,6 +309,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         assumptions: Vec::new(),
         expectations,
         expect_pass,
+        circuits: Vec::new(),
     };
     if c.problems.is_empty() {
         let (problems, warnings) = super::reach::check(&lab);
