@@ -3,7 +3,9 @@
 //!
 //! The candidates come from the validated lab itself (after expansion, so a design in the
 //! cloud's vocabulary or imported from its infrastructure code is analysed as written): every
-//! link, every VNet peering, every router, gateway instance and MSEE, every BGP session. A run
+//! link, every circuit and peering location, every VNet peering, every router, gateway
+//! instance and MSEE, every BGP session (not the VNets themselves: their fabric is the
+//! platform's, and does not fail as a unit). A run
 //! without failures (the lab's own faults removed, unless kept) finds when the control plane
 //! has converged: its last route change; the failures happen [`MARGIN`] after that or after
 //! the last app has started, whichever is later. Each candidate then runs the same lab with
@@ -176,7 +178,9 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
     for n in lab.node_ids() {
         let node = &lab.nodes[n];
         let kind = match node.role {
-            Role::Host => continue,
+            // A host is an app's own end; a VNet's fabric does not fail as a unit (its
+            // gateways, peerings and links do).
+            Role::Host | Role::VnetFabric => continue,
             Role::Router | Role::CustomerEdge => Kind::Router,
             Role::Gateway => Kind::Gateway,
             Role::Msee => Kind::Msee,

@@ -170,7 +170,9 @@ pub fn topology_svg(lab: &Lab) -> Result<String, PlotError> {
                 Role::Host => (RGBColor(0xdd, 0xea, 0xf6), "host"),
                 Role::Gateway => (RGBColor(0xfd, 0xe3, 0xc8), "gateway"),
                 Role::Msee => (RGBColor(0xe5, 0xe5, 0xe5), "MSEE"),
-                Role::Router | Role::CustomerEdge => (RGBColor(0xe3, 0xf1, 0xdf), "router"),
+                Role::Router | Role::CustomerEdge | Role::VnetFabric => {
+                    (RGBColor(0xe3, 0xf1, 0xdf), "router")
+                }
             };
             let (w, h) = (BOX.0 / 2, BOX.1 / 2);
             root.draw(&Rectangle::new(

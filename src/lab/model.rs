@@ -106,6 +106,9 @@ pub enum Role {
     Host,
     /// A router of the customer's or the internet's.
     Router,
+    /// The router a VNet expands into: the platform's forwarding between its subnets, peerings
+    /// and gateways, which does not fail as a unit.
+    VnetFabric,
     /// A router with a gateway's capacity (a SKU, or a throughput or packet rate).
     Gateway,
     /// A router of Microsoft's edge (`microsoft: true`, as circuits create them).

@@ -124,6 +124,9 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
     assert_eq!(count(Kind::BgpSession) * 2, sessions);
     let names: BTreeSet<&str> = all.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names.len(), all.len(), "candidate names are unique");
+    // The VNet is the platform's fabric, not a router that fails; its gateways are candidates.
+    assert!(!names.contains("vnet"));
+    assert!(names.contains("ergw") && names.contains("vpngw"));
 }
 
 /// Narrowing names what does not exist instead of running nothing.

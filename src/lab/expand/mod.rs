@@ -50,6 +50,8 @@ pub struct Expanded {
     pub warnings: Vec<Problem>,
     /// What each circuit became, by the names the circuit pass gives its parts.
     pub circuits: Vec<circuit::Parts>,
+    /// The routers that stand for VNets (each named as its VNet).
+    pub vnets: Vec<String>,
 }
 
 /// Runs every pass in order: cloud resources first (they may connect circuits), circuits last.
@@ -58,6 +60,7 @@ pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
     let mut warnings = Vec::new();
     let mut handoff = Handoff::default();
     let spec = avs::expand(spec, &mut alloc, &mut warnings, &mut handoff)?;
+    let vnets = spec.vnets.iter().map(|v| v.name.clone()).collect();
     let spec = cloud::expand(&spec, &mut alloc, &mut warnings, &mut handoff)?;
     let circuits = spec.circuits.clone();
     let spec = circuit::expand(&spec, &mut alloc, &handoff)?;
@@ -66,5 +69,6 @@ pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
         spec,
         warnings,
         circuits: circuits.iter().map(circuit::Parts::of).collect(),
+        vnets,
     })
 }
