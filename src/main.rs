@@ -160,6 +160,9 @@ struct ResilienceArgs {
     /// Write the analysis as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the lab's resilience expectations as JUnit XML, one test case each.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// What one run may cost before the analysis is refused: memory=SIZE, events=N.
     #[arg(long = "budget", value_name = "memory=SIZE|events=N")]
     budget: Vec<String>,
@@ -596,7 +599,7 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         ))?;
         return Ok(true);
     }
-    writable_all(&[args.json.as_deref()])?;
+    writable_all(&[args.json.as_deref(), args.junit.as_deref()])?;
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -622,10 +625,20 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
     }
+    if let Some(junit) = &args.junit {
+        let xml = hybridlab::analysis::expect::junit(&analysis.lab, &analysis.expectations);
+        std::fs::write(junit, xml)
+            .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
+    }
     if !args.quiet {
         out(&resilience::render(&analysis, 10))?;
+    } else if !analysis.met_expectations() {
+        emit(
+            &hybridlab::analysis::expect::render(&analysis.expectations),
+            true,
+        )?;
     }
-    Ok(true)
+    Ok(analysis.met_expectations())
 }
 
 fn sweep(args: &SweepArgs) -> Result<bool, String> {

@@ -25,6 +25,7 @@ pub struct Outcome {
 pub fn check(lab: &Lab, s: &Summary) -> Vec<Outcome> {
     lab.expectations
         .iter()
+        .filter(|e| !e.is_resilience())
         .map(|e| {
             let mut o = outcome(e, s);
             if after_the_end(lab, e) {
@@ -184,6 +185,9 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                 }
                 None => (text, "no such app in the run".to_string(), false),
             }
+        }
+        Expectation::NoSinglePointOfFailure { .. } | Expectation::WorstOutage { .. } => {
+            unreachable!("`check` leaves resilience expectations to `resilience`")
         }
         Expectation::Unreachable { app: name } => {
             let text = format!("{name} is unreachable");

@@ -19,9 +19,10 @@
 //!
 //! Candidates run in parallel; the analysis is in candidate order whatever the thread count.
 
+use crate::analysis::expect::Outcome as Expected;
 use crate::analysis::timeline::{gaps, phases};
 use crate::analysis::{us, Figures};
-use crate::lab::model::{FaultKind, Lab, NodeKind, Role};
+use crate::lab::model::{Expectation, FaultKind, Lab, NodeKind, Role};
 use crate::lab::{budget::Budget, LabError};
 use crate::substrate::engine::Time;
 use crate::substrate::ids::{LinkId, NodeId};
@@ -333,6 +334,80 @@ pub struct Analysis {
     pub ranking: Vec<(String, Vec<Ranked>)>,
     /// (app, candidate) pairs the app did not recover from before the repair.
     pub single_points_of_failure: Vec<(String, String)>,
+    /// The lab's resilience expectations (`NoSinglePointOfFailure`, `WorstOutage`), checked.
+    pub expectations: Vec<Expected>,
+}
+
+impl Analysis {
+    /// Whether every resilience expectation of the lab holds.
+    pub fn met_expectations(&self) -> bool {
+        self.expectations.iter().all(|o| o.passed)
+    }
+}
+
+/// Checks `lab`'s resilience expectations against its analysis.
+pub fn check(lab: &Lab, a: &Analysis) -> Vec<Expected> {
+    let spofs = |app: &str| -> Vec<&str> {
+        a.single_points_of_failure
+            .iter()
+            .filter(|(x, _)| x == app)
+            .map(|(_, c)| c.as_str())
+            .collect()
+    };
+    lab.expectations
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::NoSinglePointOfFailure { app } => {
+                let found = spofs(app);
+                Some(Expected {
+                    expectation: format!("{app} has no single point of failure"),
+                    measured: if found.is_empty() {
+                        format!("none in {} single failures", a.outcomes.len())
+                    } else {
+                        found.join(", ")
+                    },
+                    passed: found.is_empty(),
+                    not_reached: false,
+                })
+            }
+            Expectation::WorstOutage { app, max } => {
+                let worst = a
+                    .ranking
+                    .iter()
+                    .find(|(x, _)| x == app)
+                    .and_then(|(_, rows)| rows.first());
+                let measured = match worst {
+                    Some(w) if !w.recovered => format!(
+                        "{} ({} '{}', not recovered before the repair)",
+                        format_us(w.outage_us),
+                        w.kind.name(),
+                        w.candidate
+                    ),
+                    Some(w) => format!(
+                        "{} ({} '{}')",
+                        format_us(w.outage_us),
+                        w.kind.name(),
+                        w.candidate
+                    ),
+                    None => "no single failure was run".to_string(),
+                };
+                Some(Expected {
+                    expectation: format!(
+                        "{app} outage over every single failure at most {}",
+                        crate::units::format_nanos(*max)
+                    ),
+                    measured,
+                    passed: worst.is_none_or(|w| w.recovered && w.outage_us * 1e3 <= *max as f64),
+                    not_reached: false,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn format_us(us: f64) -> String {
+    crate::units::format_nanos((us * 1e3).round() as Time)
 }
 
 /// Why an analysis could not be made.
@@ -410,7 +485,7 @@ pub fn analyse(
             .collect()
     });
     let (ranking, single_points_of_failure) = rank(&base, &baseline, &outcomes);
-    Ok(Analysis {
+    let mut analysis = Analysis {
         lab: lab.name.clone(),
         seed: lab.seed,
         fail_at_us: us(fail_at),
@@ -420,7 +495,10 @@ pub fn analyse(
         outcomes,
         ranking,
         single_points_of_failure,
-    })
+        expectations: Vec::new(),
+    };
+    analysis.expectations = check(&lab, &analysis);
+    Ok(analysis)
 }
 
 /// When the control plane of `lab` has converged: its last route change (0 for a lab whose
@@ -591,6 +669,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
             let _ = writeln!(out, "  app '{app}': {c}");
         }
     }
+    out.push_str(&crate::analysis::expect::render(&a.expectations));
     for o in a.outcomes.iter().filter(|o| o.stopped_because.is_some()) {
         let _ = writeln!(
             out,

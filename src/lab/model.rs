@@ -331,6 +331,26 @@ pub enum Expectation {
     Unreachable {
         app: String,
     },
+    /// Checked by `emulate resilience`, not by a run.
+    NoSinglePointOfFailure {
+        app: String,
+    },
+    /// Checked by `emulate resilience`, not by a run.
+    WorstOutage {
+        app: String,
+        max: Time,
+    },
+}
+
+impl Expectation {
+    /// About every single failure of the design, which `emulate resilience` runs; a run of
+    /// the lab leaves it out.
+    pub fn is_resilience(&self) -> bool {
+        matches!(
+            self,
+            Expectation::NoSinglePointOfFailure { .. } | Expectation::WorstOutage { .. }
+        )
+    }
 }
 
 /// What kind of traffic an app is, as results and reports name it.
@@ -344,6 +364,13 @@ pub enum AppKind {
 }
 
 impl AppKind {
+    pub const ALL: [AppKind; 4] = [
+        AppKind::UdpProbe,
+        AppKind::Ping,
+        AppKind::TcpBulk,
+        AppKind::TcpRequestResponse,
+    ];
+
     /// The name in reports and JSON ("udp-probe", ...).
     pub fn name(self) -> &'static str {
         match self {

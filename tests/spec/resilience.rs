@@ -167,3 +167,61 @@ fn a_peering_location_takes_its_circuits_and_global_reach_with_it() {
     assert!(!kept_off.recovered);
     assert!(names("lon-to-vnet").is_empty());
 }
+
+/// `NoSinglePointOfFailure` and `WorstOutage` are checked by the analysis, which exits 1 when
+/// one misses; a run of the same lab leaves them out.
+#[test]
+fn resilience_expectations_are_checked_by_the_analysis_and_left_out_of_a_run() {
+    let dir = std::env::temp_dir().join(format!("hybridlab-resilience-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(path("three-hop.ron"))
+        .unwrap()
+        .replacen(
+            "expect: [",
+            r#"expect: [NoSinglePointOfFailure(app: "probe"), WorstOutage(app: "web", max: "5s"),"#,
+            1,
+        );
+    let lab_file = dir.join("three-hop-spof.ron");
+    std::fs::write(&lab_file, text).unwrap();
+    let a = resilience::analyse(&lab_file, &[], &short(), None, 0, &|_| {}).unwrap();
+    assert_eq!(a.expectations.len(), 2);
+    assert!(
+        a.expectations.iter().all(|o| !o.passed),
+        "{:?}",
+        a.expectations
+    );
+    assert!(
+        a.expectations[0].measured.contains("wan"),
+        "{:?}",
+        a.expectations[0]
+    );
+    assert!(
+        a.expectations[1].measured.contains("not recovered"),
+        "{:?}",
+        a.expectations[1]
+    );
+    // The CLI exits 1 and writes one JUnit test case each.
+    let junit = dir.join("res.xml");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args(["resilience", "-q", "--hold", "3s", "--junit"])
+        .arg(&junit)
+        .arg(&lab_file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .matches("<testcase")
+            .count(),
+        2
+    );
+    // A run checks only the lab's other expectations, and meets them.
+    let lab = hybridlab::input::load(&lab_file).unwrap();
+    let results = hybridlab::sim::run(&lab);
+    use hybridlab::analysis::Summarize;
+    let outcomes = hybridlab::analysis::expect::check(&lab, &results.summary(None));
+    assert_eq!(outcomes.len(), lab.expectations.len() - 2);
+    assert!(outcomes.iter().all(|o| o.passed));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -120,6 +120,11 @@ pub enum ExpectSpec {
     /// Not one probe or ping comes back: a design that must block the traffic (spoke to
     /// spoke with no router in the hub, a segmented network).
     Unreachable { app: String },
+    /// `emulate resilience`: no single failure stops the app until it is repaired.
+    NoSinglePointOfFailure { app: String },
+    /// `emulate resilience`: the app's longest outage over every single failure is at most
+    /// `max`.
+    WorstOutage { app: String, max: Duration },
 }
 
 fn default_seed() -> u64 {

@@ -117,6 +117,13 @@ pub(super) fn expectations(
                     "loss is counted for probes and pings",
                 ),
             },
+            ExpectSpec::NoSinglePointOfFailure { app } => Expectation::NoSinglePointOfFailure {
+                app: app_of(c, app, &AppKind::ALL, ""),
+            },
+            ExpectSpec::WorstOutage { app, max } => Expectation::WorstOutage {
+                app: app_of(c, app, &AppKind::ALL, ""),
+                max: max.0,
+            },
             ExpectSpec::Unreachable { app } => Expectation::Unreachable {
                 app: app_of(
                     c,
