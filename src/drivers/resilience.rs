@@ -682,34 +682,28 @@ pub fn render(a: &Analysis, top: usize) -> String {
     out
 }
 
-/// Names a node or link in messages about candidates.
+/// One line on a candidate for `--list`: its kind, its name, and what failing it does.
 pub fn describe(lab: &Lab, c: &Candidate) -> String {
+    // The links or nodes a failure of several parts takes down, by name.
+    let parts = || {
+        let names: Vec<&str> = c
+            .fail
+            .iter()
+            .filter_map(|f| match f {
+                FaultKind::LinkState { link, .. } => Some(lab.links[*link].name.as_str()),
+                FaultKind::NodeState { node, .. } => Some(lab.nodes[*node].name.as_str()),
+                _ => None,
+            })
+            .collect();
+        names.join(", ")
+    };
     let what = match c.fail.first() {
-        Some(FaultKind::LinkState { .. }) if c.fail.len() > 1 => {
-            let names: Vec<&str> = c
-                .fail
-                .iter()
-                .filter_map(|f| match f {
-                    FaultKind::LinkState { link, .. } => Some(lab.links[*link].name.as_str()),
-                    _ => None,
-                })
-                .collect();
-            format!("links {} down", names.join(", "))
-        }
+        Some(FaultKind::LinkState { .. }) if c.fail.len() > 1 => format!("links {} down", parts()),
         Some(FaultKind::NodeState { .. }) if c.fail.len() > 1 => {
-            let names: Vec<&str> = c
-                .fail
-                .iter()
-                .filter_map(|f| match f {
-                    FaultKind::NodeState { node, .. } => Some(lab.nodes[*node].name.as_str()),
-                    _ => None,
-                })
-                .collect();
-            format!("{} fail with every link of theirs", names.join(", "))
+            format!("{} fail with every link of theirs", parts())
         }
         Some(FaultKind::LinkState { link, .. }) => {
-            let l: LinkId = *link;
-            let [(a, _), (b, _)] = lab.links[l].ends;
+            let [(a, _), (b, _)] = lab.links[*link].ends;
             format!(
                 "link between '{}' and '{}'",
                 lab.nodes[a].name, lab.nodes[b].name
