@@ -22,6 +22,11 @@ pub fn load_str(text: &str, path: &Path) -> Result<Lab, LabError> {
         .iter()
         .filter_map(|p| lab.circuit(p))
         .collect();
+    lab.gateways = expanded
+        .gateways
+        .iter()
+        .filter_map(|p| lab.gateway_instance(p))
+        .collect();
     for n in lab.node_ids() {
         if expanded.vnets.contains(&lab.nodes[n].name) {
             lab.nodes[n].role = crate::lab::model::Role::VnetFabric;

@@ -18,6 +18,21 @@ pub struct Bitrate(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bytes(pub u64);
 
+/// A percentage from 0% to 100% ("99.95%"), in parts per billion, so that "99.99%" is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Percent(pub u64);
+
+impl Percent {
+    /// Parts per billion in 1%.
+    const ONE: u64 = 10_000_000;
+    pub const ALL: Percent = Percent(100 * Self::ONE);
+
+    /// As a fraction of 1.
+    pub fn fraction(self) -> f64 {
+        self.0 as f64 / Self::ALL.0 as f64
+    }
+}
+
 impl Duration {
     pub const ZERO: Duration = Duration(0);
     pub fn from_millis(ms: u64) -> Self {
@@ -241,6 +256,18 @@ impl std::str::FromStr for Bytes {
     }
 }
 
+impl std::str::FromStr for Percent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let example = "a percentage from 0% to 100% (write e.g. \"99.95%\")";
+        let ppb = parse_with_unit(s, &[("%", Percent::ONE)], false, example, "100%")?;
+        if ppb > Percent::ALL.0 {
+            return Err(format!("'{s}' is not {example}"));
+        }
+        Ok(Percent(ppb))
+    }
+}
+
 /// Deserializes from a string with a unit, or (for sizes only) from a bare integer.
 macro_rules! unit_deserialize {
     ($ty:ident, $expecting:literal, $allow_int:expr) => {
@@ -344,13 +371,33 @@ macro_rules! unit_serialize {
     };
 }
 
+impl Percent {
+    /// Exact text, to the last digit that is not zero ("99.99%"), parsed back unchanged.
+    pub fn exact(self) -> String {
+        let (whole, part) = (self.0 / Self::ONE, self.0 % Self::ONE);
+        if part == 0 {
+            return format!("{whole}%");
+        }
+        let digits = format!("{part:07}");
+        format!("{whole}.{}%", digits.trim_end_matches('0'))
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.exact())
+    }
+}
+
 unit_serialize!(Duration);
 unit_serialize!(Bitrate);
 unit_serialize!(Bytes);
+unit_serialize!(Percent);
 
 unit_deserialize!(Duration, "a duration such as \"10ms\"", false);
 unit_deserialize!(Bitrate, "a bit rate such as \"100Mbps\"", false);
 unit_deserialize!(Bytes, "a size such as \"64KiB\" or 1500", true);
+unit_deserialize!(Percent, "a percentage such as \"99.95%\"", false);
 
 #[cfg(test)]
 mod tests {
@@ -399,6 +446,24 @@ mod tests {
         assert_eq!("1500B".parse::<Bytes>().unwrap(), Bytes(1500));
         assert_eq!("10MB".parse::<Bytes>().unwrap(), Bytes(10_000_000));
         assert!("5 parsecs".parse::<Bytes>().is_err());
+    }
+
+    #[test]
+    fn percentages_parse_exactly_and_stay_within_0_to_100() {
+        let p = "99.99%".parse::<Percent>().unwrap();
+        assert_eq!(p, Percent(999_900_000));
+        assert_eq!(p.exact(), "99.99%");
+        assert_eq!("100%".parse::<Percent>().unwrap(), Percent::ALL);
+        assert_eq!(
+            "0.0000001%".parse::<Percent>().unwrap().exact(),
+            "0.0000001%"
+        );
+        assert!((p.fraction() - 0.9999).abs() < 1e-12);
+        assert!("100.5%"
+            .parse::<Percent>()
+            .unwrap_err()
+            .contains("0% to 100%"));
+        assert!("99.9".parse::<Percent>().is_err());
     }
 
     #[test]

@@ -186,7 +186,9 @@ fn outcome(e: &Expectation, s: &Summary) -> Outcome {
                 None => (text, "no such app in the run".to_string(), false),
             }
         }
-        Expectation::NoSinglePointOfFailure { .. } | Expectation::WorstOutage { .. } => {
+        Expectation::NoSinglePointOfFailure { .. }
+        | Expectation::WorstOutage { .. }
+        | Expectation::Availability { .. } => {
             unreachable!("`check` leaves resilience expectations to `resilience`")
         }
         Expectation::Unreachable { app: name } => {

@@ -162,6 +162,11 @@ impl ControlPlane {
         }
     }
 
+    /// Whether every BGP session of the router is established.
+    pub fn all_established(&self) -> bool {
+        self.sessions.iter().all(|s| s.phase == Phase::Established)
+    }
+
     /// Hands the stack a packet addressed to the router.
     pub fn deliver(&mut self, packet: Vec<u8>) {
         self.stack.deliver(packet);

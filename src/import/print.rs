@@ -32,6 +32,7 @@ pub fn lab(design: &Design, name: &str, source: &str) -> Result<String, String> 
         faults: vec![],
         expect: vec![],
         expect_pass: None,
+        reliability: vec![],
     };
     let Completed { spec, assumptions } = assume::complete(design, &empty).map_err(|problems| {
         problems

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod error;
 pub mod expand;
+pub mod failure;
 pub mod limits;
 pub mod model;
 pub mod overrides;

@@ -42,6 +42,24 @@ pub struct Lab {
     /// The ExpressRoute circuits the lab's `circuits` expanded into (empty for a lab written
     /// in links and routers).
     pub circuits: Vec<Circuit>,
+    /// The virtual network gateways' instances (empty for a lab without `gateways`).
+    pub gateways: Vec<GatewayInstance>,
+    /// The lab's failure rates and repair times for `emulate resilience`, in file order.
+    pub reliability: Vec<super::failure::Reliability>,
+}
+
+/// A virtual network gateway instance as its parts: the router it is, its SKU, and what an
+/// unplanned and a planned failure of it are made of.
+#[derive(Debug, Clone)]
+pub struct GatewayInstance {
+    pub gateway: String,
+    pub instance: u8,
+    pub node: NodeId,
+    pub sku: crate::substrate::gateway::Sku,
+    /// The steps of a failure at time 0, each at its time, the platform's takeover last; empty
+    /// for an ExpressRoute gateway.
+    pub unplanned: Vec<(Time, FaultKind)>,
+    pub planned: Vec<(Time, FaultKind)>,
 }
 
 /// An ExpressRoute circuit as its parts: what fails when the circuit, one of its links, or
@@ -72,6 +90,42 @@ impl Lab {
             peering_location: parts.peering_location.clone(),
             links: [link(&parts.links[0])?, link(&parts.links[1])?],
             msees: [node(&parts.msees[0])?, node(&parts.msees[1])?],
+        })
+    }
+
+    /// A gateway instance's parts by the ids of this lab; `None` when a part is not in it.
+    pub fn gateway_instance(
+        &self,
+        parts: &super::expand::InstanceParts,
+    ) -> Option<GatewayInstance> {
+        let node = |name: &str| self.node_ids().find(|&n| self.nodes[n].name == name);
+        let steps = |faults: &[crate::lab::spec::FaultSpec]| -> Option<Vec<(Time, FaultKind)>> {
+            use crate::lab::spec::FaultAction;
+            faults
+                .iter()
+                .map(|f| {
+                    let kind = match &f.action {
+                        FaultAction::NodeDown(n) | FaultAction::NodeUp(n) => FaultKind::NodeState {
+                            node: node(n)?,
+                            up: matches!(f.action, FaultAction::NodeUp(_)),
+                        },
+                        FaultAction::BgpReset { router, peer } => FaultKind::BgpReset {
+                            node: node(router)?,
+                            peer: peer.parse().ok()?,
+                        },
+                        _ => return None,
+                    };
+                    Some((f.at.0, kind))
+                })
+                .collect()
+        };
+        Some(GatewayInstance {
+            gateway: parts.gateway.clone(),
+            instance: parts.instance,
+            node: node(&parts.router)?,
+            sku: parts.sku,
+            unplanned: steps(&parts.unplanned)?,
+            planned: steps(&parts.planned)?,
         })
     }
 
@@ -340,6 +394,11 @@ pub enum Expectation {
         app: String,
         max: Time,
     },
+    /// Checked by `emulate resilience`, not by a run: a fraction of 1.
+    Availability {
+        app: String,
+        min: crate::units::Percent,
+    },
 }
 
 impl Expectation {
@@ -348,7 +407,9 @@ impl Expectation {
     pub fn is_resilience(&self) -> bool {
         matches!(
             self,
-            Expectation::NoSinglePointOfFailure { .. } | Expectation::WorstOutage { .. }
+            Expectation::NoSinglePointOfFailure { .. }
+                | Expectation::WorstOutage { .. }
+                | Expectation::Availability { .. }
         )
     }
 }

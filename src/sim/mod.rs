@@ -260,6 +260,37 @@ impl Sim {
         }
     }
 
+    /// What each app has measured so far, in the lab's order.
+    pub fn records(&self) -> &[AppRecord] {
+        &self.records
+    }
+
+    /// The time of the latest route change of any router so far.
+    pub fn last_route_change(&self) -> Option<Time> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                NodeState::Router(r) => r.route_log.last().map(|c| c.time),
+                NodeState::Host(_) => None,
+            })
+            .max()
+    }
+
+    /// Whether every BGP session of every router is established.
+    pub fn bgp_established(&self) -> bool {
+        self.nodes.iter().all(|n| match n {
+            NodeState::Router(r) => r.control.as_ref().is_none_or(|c| c.all_established()),
+            NodeState::Host(_) => true,
+        })
+    }
+
+    /// Ends the run here, as if the lab lasted until now: apps stop now, and the faults after
+    /// now never happen. For a caller that has seen what it ran for.
+    pub fn end_here(&mut self) {
+        let now = self.sched.now();
+        self.lab.cut_short(now);
+    }
+
     /// Runs to the end and returns what was measured.
     pub fn run(mut self) -> Results {
         self.run_until(self.lab.duration);

@@ -71,12 +71,12 @@ fn the_analysis_is_byte_identical_for_any_thread_count() {
 fn the_headline_labs_primary_link_is_survived() {
     let lab = hybridlab::input::load(&path("er-vpn-failover.ron")).unwrap();
     let plan = Plan {
-        only: vec![Kind::Link],
+        only: vec![Kind::CircuitLink],
         skip: lab
             .links
             .iter()
             .map(|l| l.name.clone())
-            .filter(|n| n != "er-primary")
+            .filter(|n| n == "er-secondary")
             .collect(),
         ..short()
     };
@@ -102,8 +102,33 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
     let lab = hybridlab::input::load(&path("er-vpn-failover.ron")).unwrap();
     let all = resilience::candidates(&lab);
     let count = |k: Kind| all.iter().filter(|c| c.kind == k).count();
-    assert_eq!(count(Kind::Link), lab.links.len());
+    // Every link once, by what it is: the circuit's two paths, the platform's own links (the
+    // VNet's fabric, gateways and MSEEs) and the customer's and the internet's.
+    assert_eq!(
+        count(Kind::Link) + count(Kind::CircuitLink) + count(Kind::PlatformLink),
+        lab.links.len()
+    );
+    let named = |k: Kind| -> BTreeSet<&str> {
+        all.iter()
+            .filter(|c| c.kind == k)
+            .map(|c| c.name.as_str())
+            .collect()
+    };
+    assert_eq!(
+        named(Kind::CircuitLink),
+        BTreeSet::from(["er-primary", "er-secondary"])
+    );
+    assert_eq!(
+        named(Kind::Link),
+        BTreeSet::from(["lan", "isp-onprem", "vpngw-internet"])
+    );
     assert_eq!(count(Kind::Gateway), 2);
+    // The VPN gateway also goes down for planned maintenance; the ExpressRoute gateway is
+    // failed through its circuit in a lab, and has no such candidate.
+    assert_eq!(
+        named(Kind::GatewayMaintenance),
+        BTreeSet::from(["vpngw-maintenance"])
+    );
     assert_eq!(count(Kind::Msee), 2);
     // The circuit as a whole: both its links at once.
     assert_eq!(count(Kind::Circuit), 1);
@@ -134,7 +159,7 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
 fn an_unknown_kind_or_skipped_name_is_refused_with_what_exists() {
     let e = Kind::parse("circuit-thing").unwrap_err();
     assert!(
-        e.contains("link, peering, circuit, peering-location, router, gateway, msee, bgp-session"),
+        e.contains("link, circuit-link, platform-link, peering, circuit, peering-location, router, gateway, gateway-maintenance, msee, bgp-session"),
         "{e}"
     );
     let lab = hybridlab::input::load(&path("three-hop.ron")).unwrap();
@@ -224,4 +249,172 @@ fn resilience_expectations_are_checked_by_the_analysis_and_left_out_of_a_run() {
     assert_eq!(outcomes.len(), lab.expectations.len() - 2);
     assert!(outcomes.iter().all(|o| o.passed));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes `text` as a lab file of its own, for a test to analyse.
+fn lab_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hybridlab-resilience-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// three-hop.ron with `extra` written before its expectations.
+fn three_hop_with(name: &str, extra: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(path("three-hop.ron"))
+        .unwrap()
+        .replacen("expect: [", &format!("{extra}\n    expect: ["), 1);
+    lab_file(name, &text)
+}
+
+/// A VPN gateway instance fails as a lab's `GatewayFailure` makes it fail. Unplanned, the
+/// platform drops it at once but the site waits for DPD, longer than the failure lasts: the
+/// flows on it are down until the repair. Planned, it closes its sessions first and the edge
+/// moves them to the other instance at once; the standby's takeover is the repair.
+#[test]
+fn a_vpn_gateway_instance_fails_unplanned_and_for_planned_maintenance_as_the_platform_does() {
+    let plan = Plan {
+        only: vec![Kind::Gateway, Kind::GatewayMaintenance],
+        ..Plan::default()
+    };
+    let a = analyse("vpn-active-active.ron", &plan, 0);
+    let outcome = |name: &str| a.outcomes.iter().find(|o| o.candidate == name).unwrap();
+    for planned in ["vpngw-in0-maintenance", "vpngw-in1-maintenance"] {
+        let o = outcome(planned);
+        assert!(
+            o.effects.iter().all(|e| e.recovered && e.outage_us < 2e6),
+            "{o:?}"
+        );
+        // The gateway's planned failover (15 s by default), sooner than the 30 s hold.
+        assert_eq!(o.repair_at_us - a.fail_at_us, 15e6);
+    }
+    for (unplanned, hit) in [("vpngw-in0", "p4"), ("vpngw-in1", "p1")] {
+        let o = outcome(unplanned);
+        assert_eq!(
+            o.repair_at_us - a.fail_at_us,
+            30e6,
+            "the hold, before the 60 s takeover"
+        );
+        let e = o.effects.iter().find(|e| e.app == hit).unwrap();
+        assert!(!e.recovered && e.outage_us > 29e6, "{e:?}");
+        assert!(a
+            .single_points_of_failure
+            .contains(&(hit.to_string(), unplanned.to_string())));
+    }
+}
+
+/// A run ends once every app delivers again and routes have been quiet for a while: what a
+/// full run would have found (each app's outage, losses, recovery) is found the same.
+#[test]
+fn ending_a_run_once_traffic_has_settled_changes_no_finding() {
+    let lab = hybridlab::input::load(&path("er-vpn-failover.ron")).unwrap();
+    let mut quiet = lab.clone();
+    quiet.faults.clear();
+    let settled = resilience::converged(&quiet);
+    assert!(
+        settled.flowing.iter().all(|&f| f),
+        "every app flows without failures"
+    );
+    let fail_at = settled.at.max(5_000_000_000) + resilience::MARGIN;
+    let hold = 10_000_000_000;
+    let mut base = lab.clone();
+    base.faults.clear();
+    base.cut_short(fail_at + hold + resilience::SETTLE);
+    let all = resilience::candidates(&lab);
+    for name in ["er-primary", "er", "vpngw", "edge–er-msee2", "ergw-vnet"] {
+        let c = all.iter().find(|c| c.name == name).unwrap();
+        let (full, _) = resilience::run_candidate(&base, c, fail_at, hold, None);
+        let (early, _) = resilience::run_candidate(&base, c, fail_at, hold, Some(&settled.flowing));
+        let findings = |o: &resilience::Outcome| -> Vec<(f64, u64, bool)> {
+            o.effects
+                .iter()
+                .map(|e| (e.outage_us, e.lost, e.recovered))
+                .collect()
+        };
+        assert_eq!(findings(&full), findings(&early), "{name}");
+        if early.effects.iter().all(|e| e.recovered) {
+            assert!(early.end_us < full.end_us, "{name} ended early");
+        }
+    }
+}
+
+/// Expected downtime is each single failure's rate times what it costs the app: the outage
+/// it recovered from, or the repair time. The lab's entries replace the defaults by kind and
+/// by candidate, and `Availability` holds the result to a bound.
+#[test]
+fn expected_downtime_is_each_failures_rate_times_what_it_costs_the_app() {
+    let file = three_hop_with(
+        "three-hop-reliability.ron",
+        r#"reliability: [
+        (kind: "link", failures_per_year: 2, repair: "1h"),
+        (candidate: "r1", availability: "99.9%", repair: "2h"),
+    ],"#,
+    );
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "expect: [",
+        r#"expect: [Availability(app: "probe", min: "99.99%"), Availability(app: "web", min: "99%"),"#,
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let a = resilience::analyse(&file, &[], &short(), None, 0, &|_| {}).unwrap();
+    let rate = |name: &str| a.rates.iter().find(|r| r.candidate == name).unwrap();
+    assert_eq!(rate("wan").failures_per_year, 2.0);
+    assert_eq!(rate("wan").repair_us, 3600e6);
+    // 0.1% of 8760 h is 8.76 h: 4.38 failures of 2 h.
+    assert!((rate("r1").failures_per_year - 4.38).abs() < 1e-9);
+    assert!(rate("r1").source.contains("reliability 2"));
+    // r2 keeps the stated default for a router: once in five years, 4 h.
+    assert_eq!(
+        (rate("r2").failures_per_year, rate("r2").repair_us),
+        (0.2, 4.0 * 3600e6)
+    );
+    // The probe (a2 → b1) does not survive its three links or either router.
+    let probe = a.downtime.iter().find(|d| d.app == "probe").unwrap();
+    let expected = 3.0 * 2.0 * 3600.0 + 4.38 * 7200.0 + 0.2 * 14400.0;
+    assert!(
+        (probe.seconds_per_year.unwrap() - expected).abs() < 1e-6,
+        "{probe:?}"
+    );
+    assert_eq!(probe.contributors[0].candidate, "r1", "the largest first");
+    let availability = 1.0 - expected / (8760.0 * 3600.0);
+    assert!((probe.availability.unwrap() - availability).abs() < 1e-12);
+    // 99.85%: under 99.99%, over 99%.
+    assert!(!a.expectations[0].passed && a.expectations[0].measured.contains("r1"));
+    assert!(a.expectations[1].passed, "{:?}", a.expectations[1]);
+}
+
+/// A `reliability` entry must name a kind that exists, or a candidate the lab has, and say
+/// something; what does not is refused with the entry and what exists.
+#[test]
+fn a_reliability_entry_that_names_nothing_or_says_nothing_is_refused() {
+    let bad_kind = three_hop_with(
+        "three-hop-bad-kind.ron",
+        r#"reliability: [(kind: "lnk", failures_per_year: 1)],"#,
+    );
+    let e = hybridlab::input::load(&bad_kind).unwrap_err().to_string();
+    assert!(
+        e.contains("reliability 1") && e.contains("circuit-link"),
+        "{e}"
+    );
+    let empty = three_hop_with(
+        "three-hop-empty.ron",
+        r#"reliability: [(kind: "link"), (candidate: "wan", failures_per_year: 1, availability: "99.9%", repair: "1h")],"#,
+    );
+    let e = hybridlab::input::load(&empty).unwrap_err().to_string();
+    assert!(
+        e.contains("reliability 1") && e.contains("changes nothing"),
+        "{e}"
+    );
+    assert!(e.contains("reliability 2") && e.contains("not both"), "{e}");
+    let unknown = three_hop_with(
+        "three-hop-unknown.ron",
+        r#"reliability: [(candidate: "wna", failures_per_year: 1)],"#,
+    );
+    let e = resilience::analyse(&unknown, &[], &short(), None, 0, &|_| {}).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("reliability 1") && e.contains("'wna'") && e.contains("wan"),
+        "{e}"
+    );
 }

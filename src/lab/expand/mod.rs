@@ -14,7 +14,7 @@ pub mod cloud;
 pub mod global_reach;
 
 use super::error::Problem;
-use super::spec::LabSpec;
+use super::spec::{FaultSpec, LabSpec};
 use address::Allocator;
 use std::collections::BTreeMap;
 
@@ -29,6 +29,22 @@ pub struct Handoff {
     /// What the lab's connections make of each circuit, by name (from the cloud pass to the
     /// circuit and Global Reach passes).
     pub circuits: BTreeMap<String, CircuitUse>,
+    /// Every gateway instance, as resilience analysis fails it (from the cloud pass).
+    pub gateways: Vec<InstanceParts>,
+}
+
+/// A gateway instance as its parts: the router it is, its SKU (the platform's availability
+/// figure depends on it) and, for a VPN gateway, the faults an unplanned and a planned failure
+/// at time 0 are made of, the platform's takeover last (empty for an ExpressRoute gateway,
+/// which the lab fails through its circuit).
+#[derive(Debug, Clone)]
+pub struct InstanceParts {
+    pub gateway: String,
+    pub instance: u8,
+    pub router: String,
+    pub sku: crate::substrate::gateway::Sku,
+    pub unplanned: Vec<FaultSpec>,
+    pub planned: Vec<FaultSpec>,
 }
 
 /// A circuit as the lab's ExpressRoute connections use it.
@@ -52,6 +68,8 @@ pub struct Expanded {
     pub circuits: Vec<circuit::Parts>,
     /// The routers that stand for VNets (each named as its VNet).
     pub vnets: Vec<String>,
+    /// Every gateway instance's parts.
+    pub gateways: Vec<InstanceParts>,
 }
 
 /// Runs every pass in order: cloud resources first (they may connect circuits), circuits last.
@@ -70,5 +88,6 @@ pub fn expand(spec: &LabSpec) -> Result<Expanded, Vec<Problem>> {
         warnings,
         circuits: circuits.iter().map(circuit::Parts::of).collect(),
         vnets,
+        gateways: handoff.gateways,
     })
 }

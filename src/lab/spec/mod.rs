@@ -11,7 +11,7 @@ pub use imported::*;
 
 use crate::substrate::gateway::Sku;
 use crate::substrate::link::{JitterSpec, LossSpec, QueueLimit};
-use crate::units::{Bitrate, Bytes, Duration};
+use crate::units::{Bitrate, Bytes, Duration, Percent};
 use crate::vpn::esp::CipherSuite;
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,31 @@ pub struct LabSpec {
     /// expectation. Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_pass: Option<f64>,
+    /// How often components fail and how long a repair takes, for `emulate resilience`'s
+    /// expected downtime: each entry changes the default of a kind of candidate or of one
+    /// candidate (README, "Expected downtime a year").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reliability: Vec<ReliabilitySpec>,
+}
+
+/// A failure rate and repair time for a kind of candidate (`kind: "circuit"`, as `--only`
+/// names kinds) or for one candidate (`candidate: "edge"`, as `--list` names it). The rate is
+/// `failures_per_year`, or derived from an `availability` ("99.95%") and the repair time as
+/// (1 − availability) × a year ÷ repair.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliabilitySpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures_per_year: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Percent>,
+    /// How long the component stays failed when nothing else carries the traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Duration>,
 }
 
 /// One expectation. `fault` names a fault as the report does ("circuit er down", "link wan
@@ -125,6 +150,9 @@ pub enum ExpectSpec {
     /// `emulate resilience`: the app's longest outage over every single failure is at most
     /// `max`.
     WorstOutage { app: String, max: Duration },
+    /// `emulate resilience`: the app's availability over a year, from every single failure's
+    /// rate and what it costs the app, is at least `min` ("99.99%").
+    Availability { app: String, min: Percent },
 }
 
 fn default_seed() -> u64 {

@@ -124,6 +124,10 @@ pub(super) fn expectations(
                 app: app_of(c, app, &AppKind::ALL, ""),
                 max: max.0,
             },
+            ExpectSpec::Availability { app, min } => Expectation::Availability {
+                app: app_of(c, app, &AppKind::ALL, ""),
+                min: *min,
+            },
             ExpectSpec::Unreachable { app } => Expectation::Unreachable {
                 app: app_of(
                     c,

@@ -231,6 +231,7 @@ mod bgp;
 mod expect;
 mod faults;
 mod nodes;
+mod reliability;
 mod routing;
 
 /// How far truncating a symmetric jitter at zero may move a link's mean delay before
@@ -292,6 +293,7 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
     let apps = apps::apps(spec, &index, &nodes, &links, c);
     let faults = faults::faults(spec, &index, &nodes, &links, c);
     let expectations = expect::expectations(spec, &apps, &faults, c);
+    let reliability = reliability::reliability(spec, c);
     let expect_pass = spec.expect_pass.unwrap_or(1.0);
     if !(0.0..=1.0).contains(&expect_pass) {
         c.fail("lab", format!("expect_pass {expect_pass} is outside 0..1"));
@@ -310,6 +312,8 @@ pub fn validate(spec: &LabSpec) -> Result<Lab, Vec<Problem>> {
         expectations,
         expect_pass,
         circuits: Vec::new(),
+        gateways: Vec::new(),
+        reliability,
     };
     if c.problems.is_empty() {
         let (problems, warnings) = super::reach::check(&lab);

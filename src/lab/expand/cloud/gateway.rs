@@ -270,12 +270,8 @@ pub const PLANNED_FAILOVER: Duration = Duration(15_000_000_000);
 /// After an unplanned failure: the middle of the documented 1–3 minutes.
 pub const UNPLANNED_FAILOVER: Duration = Duration(120_000_000_000);
 
-/// Gateway instance failures, as the faults they are made of. The platform stops using the
-/// instance at once (its VNets reset their sessions with it); a planned failure first closes
-/// the instance's sessions with its sites (a NOTIFICATION each), then stops it after
-/// `PLANNED_DRAIN`; an unplanned one stops it silently, so the sites notice by DPD or BGP. The
-/// instance (or the standby) carries traffic again after the gateway's failover time, a fault
-/// of its own ("... back") when the run lasts that long.
+/// Gateway instance failures, as the faults they are made of ([`failure`]); the instance's
+/// return is left out when the run ends first.
 pub(super) fn gateway_faults(
     spec: &LabSpec,
     vnets: &[Vnet],
@@ -304,74 +300,141 @@ pub(super) fn gateway_faults(
             problems.push(Problem::new(&item, format!("'{gateway}' is an ExpressRoute gateway: fail its circuit or the circuit's links instead")));
             continue;
         }
-        let Some((v, inst)) = vnets.iter().enumerate().find_map(|(v, vn)| {
-            vn.gateways
-                .iter()
-                .find(|i| i.gateway == g && i.index == *instance)
-                .map(|i| (v, i))
-        }) else {
+        let Some((v, inst)) = find_instance(vnets, g, *instance) else {
             let count = if gw.active_active { 2 } else { 1 };
             problems.push(Problem::new(&item, format!("gateway '{gateway}' has {count} instance(s): instance {instance} does not exist (0{})", if count == 2 { " or 1" } else { "" })));
             continue;
         };
-        let label = Some(f.action.label());
-        let fault = |at: Duration, action: FaultAction, label: &Option<String>| FaultSpec {
+        let steps = failure(spec, peerings, v, inst, vnets, *planned, f.at);
+        let after_the_end =
+            |s: &FaultSpec| matches!(s.action, FaultAction::NodeUp(_)) && s.at >= spec.duration;
+        out.faults
+            .extend(steps.into_iter().filter(|s| !after_the_end(s)));
+    }
+}
+
+/// The VNet holding instance `index` of gateway `g`, and the instance.
+fn find_instance<'v>(vnets: &'v [Vnet], g: usize, index: u8) -> Option<(usize, &'v Instance)> {
+    vnets.iter().enumerate().find_map(|(v, vn)| {
+        vn.gateways
+            .iter()
+            .find(|i| i.gateway == g && i.index == index)
+            .map(|i| (v, i))
+    })
+}
+
+/// The faults a failure of VPN gateway instance `inst` (in VNet `v`) at `at` is made of. The
+/// platform stops using the instance at once (its VNets reset their sessions with it); a
+/// planned failure first closes the instance's sessions with its sites (a NOTIFICATION each),
+/// then stops it after `PLANNED_DRAIN`; an unplanned one stops it silently, so the sites
+/// notice by DPD or BGP. The instance (or the standby) carries traffic again after the
+/// gateway's failover time: the last step, "... back".
+fn failure(
+    spec: &LabSpec,
+    peerings: &[Peering],
+    v: usize,
+    inst: &Instance,
+    vnets: &[Vnet],
+    planned: bool,
+    at: Duration,
+) -> Vec<FaultSpec> {
+    let gw = &spec.gateways[inst.gateway];
+    let label = Some(
+        FaultAction::GatewayFailure {
+            gateway: gw.name.clone(),
+            instance: inst.index,
+            planned,
+        }
+        .label(),
+    );
+    let fault = |at: Duration, action: FaultAction, label: &Option<String>| FaultSpec {
+        at,
+        action,
+        label: label.clone(),
+        continues: false,
+    };
+    let mut out = Vec::new();
+    // The platform knows at once: every VNet using the instance drops it.
+    for w in served(v, peerings) {
+        out.push(fault(
             at,
-            action,
-            label: label.clone(),
-            continues: false,
-        };
-        // The platform knows at once: every VNet using the instance drops it.
-        for w in served(v, peerings) {
-            out.faults.push(fault(
-                f.at,
+            FaultAction::BgpReset {
+                router: vnets[w].spec.name.clone(),
+                peer: inst.gw_ip.to_string(),
+            },
+            &label,
+        ));
+    }
+    let mut stop = at;
+    if planned {
+        let sites = spec.connections.iter().filter_map(|c| match c {
+            ConnectionSpec::SiteToSite {
+                gateway: x, local, ..
+            } if *x == gw.name => spec
+                .local_gateways
+                .iter()
+                .find(|l| l.name == *local)
+                .and_then(|l| l.bgp.as_ref()),
+            _ => None,
+        });
+        for b in sites {
+            out.push(fault(
+                at,
                 FaultAction::BgpReset {
-                    router: vnets[w].spec.name.clone(),
-                    peer: inst.gw_ip.to_string(),
+                    router: inst.router.clone(),
+                    peer: b.ip.clone(),
                 },
                 &label,
             ));
         }
-        let mut stop = f.at;
-        if *planned {
-            let sites = spec.connections.iter().filter_map(|c| match c {
-                ConnectionSpec::SiteToSite {
-                    gateway: x, local, ..
-                } if x == gateway => spec
-                    .local_gateways
-                    .iter()
-                    .find(|l| l.name == *local)
-                    .and_then(|l| l.bgp.as_ref()),
-                _ => None,
+        stop = Duration(at.0.saturating_add(PLANNED_DRAIN.0));
+    }
+    out.push(FaultSpec {
+        continues: planned,
+        ..fault(stop, FaultAction::NodeDown(inst.router.clone()), &label)
+    });
+    let takeover = if planned {
+        gw.planned_failover.unwrap_or(PLANNED_FAILOVER)
+    } else {
+        gw.unplanned_failover.unwrap_or(UNPLANNED_FAILOVER)
+    };
+    out.push(fault(
+        Duration(at.0.saturating_add(takeover.0)),
+        FaultAction::NodeUp(inst.router.clone()),
+        &Some(format!("gateway {} instance {} back", gw.name, inst.index)),
+    ));
+    out
+}
+
+/// Every gateway instance as resilience analysis fails it: its router, its SKU and, for a VPN
+/// gateway, the faults an unplanned and a planned failure at time 0 are made of (the same
+/// steps as a `GatewayFailure` in the lab, the platform's own takeover last).
+pub(super) fn instance_parts(
+    spec: &LabSpec,
+    vnets: &[Vnet],
+    peerings: &[Peering],
+) -> Vec<crate::lab::expand::InstanceParts> {
+    let mut out = Vec::new();
+    for (v, vnet) in vnets.iter().enumerate() {
+        for inst in &vnet.gateways {
+            let gw = &spec.gateways[inst.gateway];
+            let vpn = gw.kind == GatewayKind::Vpn;
+            let steps = |planned| {
+                if vpn {
+                    failure(spec, peerings, v, inst, vnets, planned, Duration(0))
+                } else {
+                    Vec::new()
+                }
+            };
+            out.push(crate::lab::expand::InstanceParts {
+                gateway: gw.name.clone(),
+                instance: inst.index,
+                router: inst.router.clone(),
+                sku: gw.sku,
+                unplanned: steps(false),
+                planned: steps(true),
             });
-            for b in sites {
-                out.faults.push(fault(
-                    f.at,
-                    FaultAction::BgpReset {
-                        router: inst.router.clone(),
-                        peer: b.ip.clone(),
-                    },
-                    &label,
-                ));
-            }
-            stop = Duration(f.at.0.saturating_add(PLANNED_DRAIN.0));
-        }
-        out.faults.push(FaultSpec {
-            continues: *planned,
-            ..fault(stop, FaultAction::NodeDown(inst.router.clone()), &label)
-        });
-        let takeover = if *planned {
-            gw.planned_failover.unwrap_or(PLANNED_FAILOVER)
-        } else {
-            gw.unplanned_failover.unwrap_or(UNPLANNED_FAILOVER)
-        };
-        let back = Duration(f.at.0.saturating_add(takeover.0));
-        if back < spec.duration {
-            out.faults.push(fault(
-                back,
-                FaultAction::NodeUp(inst.router.clone()),
-                &Some(format!("gateway {gateway} instance {instance} back")),
-            ));
         }
     }
+    out
 }

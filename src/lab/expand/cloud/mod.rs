@@ -87,6 +87,7 @@ pub fn expand(
     p2s::p2s_clients(spec, &vnets, &index, &peerings, &mut out, &mut problems);
     coexistence::coexistence(spec, &vnets, &peerings, &mut problems, warnings);
     gateway::gateway_faults(spec, &vnets, &peerings, &mut out, &mut problems);
+    handoff.gateways = gateway::instance_parts(spec, &vnets, &peerings);
     if problems.is_empty() {
         Ok(out)
     } else {

@@ -22,11 +22,15 @@
 use crate::analysis::expect::Outcome as Expected;
 use crate::analysis::timeline::{gaps, phases};
 use crate::analysis::{us, Figures};
+pub mod reliability;
+
+pub use crate::lab::failure::Kind;
 use crate::lab::model::{Expectation, FaultKind, Lab, NodeKind, Role};
 use crate::lab::{budget::Budget, LabError};
 use crate::substrate::engine::Time;
 use crate::substrate::ids::{LinkId, NodeId};
 use rayon::prelude::*;
+use reliability::{Downtime, Rate};
 use serde::Serialize;
 use std::path::Path;
 
@@ -38,78 +42,62 @@ pub const SETTLE: Time = 10_000_000_000;
 /// The default time a failure lasts.
 pub const HOLD: Time = 30_000_000_000;
 
-/// What kind of component a candidate is; `--only` names these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// A link goes down in both directions, and comes back.
-    Link,
-    /// A VNet peering's link goes down, and comes back.
-    Peering,
-    /// A router of the customer's or the internet's: every link of it down, its control
-    /// plane reset, and back.
-    Router,
-    /// A virtual network gateway instance fails unplanned: its links down, its sessions lost.
-    Gateway,
-    /// A Microsoft enterprise edge router (an MSEE) fails.
-    Msee,
-    /// A BGP session is reset once (from its first end); nothing else fails.
-    BgpSession,
-    /// An ExpressRoute circuit as a whole: both its links down, and back.
-    Circuit,
-    /// A peering location: the MSEEs of every circuit that meets Microsoft there fail (with
-    /// them the circuits' links, their links to gateways and any Global Reach there).
-    PeeringLocation,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Link,
-        Kind::Peering,
-        Kind::Circuit,
-        Kind::PeeringLocation,
-        Kind::Router,
-        Kind::Gateway,
-        Kind::Msee,
-        Kind::BgpSession,
-    ];
-
-    /// The name `--only` and the outputs use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Link => "link",
-            Kind::Peering => "peering",
-            Kind::Router => "router",
-            Kind::Gateway => "gateway",
-            Kind::Msee => "msee",
-            Kind::BgpSession => "bgp-session",
-            Kind::Circuit => "circuit",
-            Kind::PeeringLocation => "peering-location",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Kind, String> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown candidate kind '{s}': the kinds are {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-/// One component whose failure is run: what fails, and the faults that fail and repair it.
+/// One component whose failure is run: the steps that fail it and the repair.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub kind: Kind,
     pub name: String,
-    pub fail: Vec<FaultKind>,
-    /// Empty for a failure that repairs itself (a session reset).
+    /// The failure's steps, each at its time after the failure begins.
+    pub fail: Vec<(Time, FaultKind)>,
+    /// What repairs it (empty for a failure that repairs itself: a session reset).
     pub repair: Vec<FaultKind>,
+    /// When the platform repairs it itself (a gateway's standby taking over), if it does:
+    /// the repair comes then, or at `--hold` if that is sooner.
+    pub restores_after: Option<Time>,
+}
+
+impl Candidate {
+    /// A failure of `fail` repaired by `repair` at `--hold`.
+    fn held(kind: Kind, name: &str, fail: Vec<FaultKind>, repair: Vec<FaultKind>) -> Candidate {
+        Candidate {
+            kind,
+            name: name.to_string(),
+            fail: fail.into_iter().map(|f| (0, f)).collect(),
+            repair,
+            restores_after: None,
+        }
+    }
+
+    /// How long after the failure the repair comes, with `hold` the longest a failure lasts.
+    pub fn repaired_after(&self, hold: Time) -> Time {
+        self.restores_after.map_or(hold, |t| t.min(hold))
+    }
+}
+
+/// Whether node role `r` is the platform's: a VNet's fabric, a gateway or an MSEE.
+fn platform(r: Role) -> bool {
+    matches!(r, Role::VnetFabric | Role::Gateway | Role::Msee)
+}
+
+/// What kind of link `l` is: a VNet peering, one path of a circuit, a link inside the platform
+/// (any link of a VNet's fabric, or between gateways and MSEEs), or one of the customer's or
+/// the internet's.
+fn link_kind(lab: &Lab, l: LinkId) -> Kind {
+    let link = &lab.links[l];
+    let roles = link.ends.map(|(n, _)| lab.nodes[n].role);
+    if link
+        .ends
+        .iter()
+        .any(|&(n, i)| lab.nodes[n].ifaces[i].peering)
+    {
+        Kind::Peering
+    } else if lab.circuits.iter().any(|c| c.links.contains(&l)) {
+        Kind::CircuitLink
+    } else if roles.contains(&Role::VnetFabric) || roles.iter().all(|&r| platform(r)) {
+        Kind::PlatformLink
+    } else {
+        Kind::Link
+    }
 }
 
 /// Every candidate of `lab`, in a stable order: links, circuits, peering locations, nodes, BGP
@@ -117,18 +105,13 @@ pub struct Candidate {
 pub fn candidates(lab: &Lab) -> Vec<Candidate> {
     let mut out = Vec::new();
     for l in lab.link_ids() {
-        let link = &lab.links[l];
-        let peering = link
-            .ends
-            .iter()
-            .any(|&(n, i)| lab.nodes[n].ifaces[i].peering);
         let state = |up| FaultKind::LinkState { link: l, up };
-        out.push(Candidate {
-            kind: if peering { Kind::Peering } else { Kind::Link },
-            name: link.name.clone(),
-            fail: vec![state(false)],
-            repair: vec![state(true)],
-        });
+        out.push(Candidate::held(
+            link_kind(lab, l),
+            &lab.links[l].name,
+            vec![state(false)],
+            vec![state(true)],
+        ));
     }
     let links_down = |links: &[LinkId]| {
         let state = |up| -> Vec<FaultKind> {
@@ -141,12 +124,7 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
     };
     for c in &lab.circuits {
         let (fail, repair) = links_down(&c.links);
-        out.push(Candidate {
-            kind: Kind::Circuit,
-            name: c.name.clone(),
-            fail,
-            repair,
-        });
+        out.push(Candidate::held(Kind::Circuit, &c.name, fail, repair));
     }
     let mut locations: Vec<&str> = lab
         .circuits
@@ -168,13 +146,12 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
                 .map(|&node| FaultKind::NodeState { node, up })
                 .collect()
         };
-        let (fail, repair) = (state(false), state(true));
-        out.push(Candidate {
-            kind: Kind::PeeringLocation,
-            name: place.to_string(),
-            fail,
-            repair,
-        });
+        out.push(Candidate::held(
+            Kind::PeeringLocation,
+            place,
+            state(false),
+            state(true),
+        ));
     }
     for n in lab.node_ids() {
         let node = &lab.nodes[n];
@@ -187,20 +164,46 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
             Role::Msee => Kind::Msee,
         };
         let state = |up| FaultKind::NodeState { node: n, up };
-        out.push(Candidate {
-            kind,
-            name: node.name.clone(),
-            fail: vec![state(false)],
-            repair: vec![state(true)],
-        });
+        let instance = lab.gateways.iter().find(|g| g.node == n);
+        match instance {
+            // A VPN gateway instance fails as the lab's `GatewayFailure` does, unplanned and
+            // planned: the platform's own takeover is its repair.
+            Some(g) if !g.unplanned.is_empty() => {
+                for (kind, steps, name) in [
+                    (Kind::Gateway, &g.unplanned, node.name.clone()),
+                    (
+                        Kind::GatewayMaintenance,
+                        &g.planned,
+                        format!("{}-maintenance", node.name),
+                    ),
+                ] {
+                    let Some((back, fail)) = steps.split_last() else {
+                        continue;
+                    };
+                    out.push(Candidate {
+                        kind,
+                        name,
+                        fail: fail.to_vec(),
+                        repair: vec![back.1.clone()],
+                        restores_after: Some(back.0),
+                    });
+                }
+            }
+            _ => out.push(Candidate::held(
+                kind,
+                &node.name,
+                vec![state(false)],
+                vec![state(true)],
+            )),
+        }
     }
     for (n, peer, name) in bgp_sessions(lab) {
-        out.push(Candidate {
-            kind: Kind::BgpSession,
-            name,
-            fail: vec![FaultKind::BgpReset { node: n, peer }],
-            repair: Vec::new(),
-        });
+        out.push(Candidate::held(
+            Kind::BgpSession,
+            &name,
+            vec![FaultKind::BgpReset { node: n, peer }],
+            Vec::new(),
+        ));
     }
     out
 }
@@ -301,6 +304,10 @@ pub struct Effect {
 pub struct Outcome {
     pub kind: Kind,
     pub candidate: String,
+    /// When it was repaired: at `--hold`, or sooner when the platform restores it itself.
+    pub repair_at_us: f64,
+    /// When its run ended: early, once every app delivered and routes were quiet.
+    pub end_us: f64,
     pub effects: Vec<Effect>,
     /// Why the run stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -334,6 +341,10 @@ pub struct Analysis {
     pub ranking: Vec<(String, Vec<Ranked>)>,
     /// (app, candidate) pairs the app did not recover from before the repair.
     pub single_points_of_failure: Vec<(String, String)>,
+    /// Each candidate's failure rate and repair time, with their source.
+    pub rates: Vec<Rate>,
+    /// Per app, the expected downtime a year over the single failures run.
+    pub downtime: Vec<Downtime>,
     /// The lab's resilience expectations (`NoSinglePointOfFailure`, `WorstOutage`), checked.
     pub expectations: Vec<Expected>,
 }
@@ -401,9 +412,52 @@ pub fn check(lab: &Lab, a: &Analysis) -> Vec<Expected> {
                     not_reached: false,
                 })
             }
+            Expectation::Availability { app, min } => {
+                let d = a.downtime.iter().find(|d| d.app == *app);
+                let (measured, passed) = match d.and_then(|d| d.availability.map(|v| (d, v))) {
+                    Some((d, v)) => (
+                        format!(
+                            "{} ({} a year{})",
+                            percent(v),
+                            format_seconds(d.seconds_per_year.unwrap_or(0.0)),
+                            d.contributors
+                                .first()
+                                .map(|c| format!(", most from {} '{}'", c.kind.name(), c.candidate))
+                                .unwrap_or_default()
+                        ),
+                        v >= min.fraction(),
+                    ),
+                    None => (
+                        "none: it gets nothing through without a failure either".to_string(),
+                        false,
+                    ),
+                };
+                Some(Expected {
+                    expectation: format!("{app} available at least {min} of a year"),
+                    measured,
+                    passed,
+                    not_reached: false,
+                })
+            }
             _ => None,
         })
         .collect()
+}
+
+/// A fraction of 1 as a percentage to the digits availability figures are read in.
+pub fn percent(v: f64) -> String {
+    format!("{:.4}%", v * 100.0)
+}
+
+/// Seconds a year, in the largest unit that reads well.
+pub fn format_seconds(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 fn format_us(us: f64) -> String {
@@ -419,7 +473,7 @@ pub enum ResilienceError {
     Refused(String),
 }
 
-/// Runs the analysis of the lab at `path` (with `sets` applied): the baseline, then every
+/// Runs the analysis of the lab at `path` (with `sets` applied): the baseline and every
 /// selected candidate on `threads` threads (0: every core), `progress` told each finished run.
 pub fn analyse(
     path: &Path,
@@ -431,15 +485,18 @@ pub fn analyse(
 ) -> Result<Analysis, ResilienceError> {
     let lab = crate::input::prepare(path, sets, None, budget)?;
     let selected = plan.select(&lab).map_err(ResilienceError::Refused)?;
+    let rates =
+        reliability::rates(&lab, &candidates(&lab), &selected).map_err(ResilienceError::Refused)?;
     let mut quiet = lab.clone();
     if !plan.keep_faults {
         quiet.faults.clear();
     }
+    let settled = converged(&quiet);
     let fail_at = match plan.at {
         Some(at) => at,
         None => {
             let started = lab.apps.iter().map(|a| a.start).max().unwrap_or(0);
-            converged(&quiet).max(started).saturating_add(MARGIN)
+            settled.at.max(started).saturating_add(MARGIN)
         }
     };
     let repair_at = fail_at.saturating_add(plan.hold);
@@ -461,30 +518,42 @@ pub fn analyse(
         .build()
         .map_err(|e| ResilienceError::Refused(format!("cannot start {threads} threads: {e}")))?;
     let done = std::sync::atomic::AtomicUsize::new(0);
-    // Nothing fails in the baseline, but its phases and gaps are split at the same instants.
+    // Nothing fails in the baseline, but its phases and gaps are split at the same instants;
+    // it runs to the end, for every candidate's window to compare with.
     let nothing = FaultKind::LinkChange {
         link: LinkId(0),
         sides: Vec::new(),
         change: Default::default(),
     };
-    let quiet_run = Candidate {
-        kind: Kind::Link,
-        name: "nothing".into(),
-        fail: vec![nothing.clone()],
-        repair: vec![nothing],
-    };
-    let baseline = run_candidate(&base, &quiet_run, fail_at, repair_at).effects;
-    let outcomes: Vec<Outcome> = pool.install(|| {
-        selected
-            .par_iter()
-            .map(|c| {
-                let o = run_candidate(&base, c, fail_at, repair_at);
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                o
-            })
-            .collect()
+    let quiet_run = Candidate::held(Kind::Link, "nothing", vec![nothing.clone()], vec![nothing]);
+    let ((baseline, baseline_gaps), outcomes): (Baseline, Vec<Outcome>) = pool.install(|| {
+        rayon::join(
+            || {
+                let (o, r) = run_candidate(&base, &quiet_run, fail_at, plan.hold, None);
+                let gaps = r
+                    .apps
+                    .iter()
+                    .map(|a| gaps(a).into_iter().map(|(a, b, _, _)| (a, b)).collect())
+                    .collect();
+                (o.effects, gaps)
+            },
+            || {
+                selected
+                    .par_iter()
+                    .map(|c| {
+                        let (o, _) =
+                            run_candidate(&base, c, fail_at, plan.hold, Some(&settled.flowing));
+                        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                        o
+                    })
+                    .collect()
+            },
+        )
     });
-    let (ranking, single_points_of_failure) = rank(&base, &baseline, &outcomes);
+    let unchanged = unchanged(&baseline, &baseline_gaps, &outcomes, fail_at);
+    let (ranking, single_points_of_failure) = rank(&base, &baseline, &outcomes, &unchanged);
+    let apps: Vec<String> = base.apps.iter().map(|a| a.name.clone()).collect();
+    let downtime = reliability::downtime(&apps, &baseline, &outcomes, &unchanged, &rates);
     let mut analysis = Analysis {
         lab: lab.name.clone(),
         seed: lab.seed,
@@ -495,22 +564,71 @@ pub fn analyse(
         outcomes,
         ranking,
         single_points_of_failure,
+        rates,
+        downtime,
         expectations: Vec::new(),
     };
     analysis.expectations = check(&lab, &analysis);
     Ok(analysis)
 }
 
-/// When the control plane of `lab` has converged: its last route change (0 for a lab whose
-/// routes are all static).
-pub fn converged(lab: &Lab) -> Time {
-    let r = crate::sim::run(lab);
-    r.route_changes.iter().map(|c| c.time).max().unwrap_or(0)
+/// How long a run goes on with every app delivering and no route changing before it ends
+/// early: what it would measure after that is what it measures already.
+pub const QUIET: Time = 5_000_000_000;
+/// How often a run looks whether it has settled.
+const SLICE: Time = 500_000_000;
+
+/// A run without failures, as far as it takes to converge.
+pub struct Settled {
+    /// Its last route change (0 for a lab whose routes are all static).
+    pub at: Time,
+    /// Per app, whether its traffic flows once converged (an app the design keeps off every
+    /// path does not, and a run does not wait for it).
+    pub flowing: Vec<bool>,
 }
 
-/// Runs `base` with candidate `c` failing at `fail_at` and repaired at `repair_at`.
-pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) -> Outcome {
+/// When the control plane of `lab` has converged: every BGP session established, every app
+/// started, and no route changed for [`QUIET`] (or the end of the lab, if that never comes).
+pub fn converged(lab: &Lab) -> Settled {
+    let started = lab.apps.iter().map(|a| a.start).max().unwrap_or(0);
+    let mut sim = crate::sim::Sim::new(lab);
+    loop {
+        let t = sim.now().saturating_add(SLICE).min(lab.duration);
+        sim.run_until(t);
+        let last = sim.last_route_change().unwrap_or(0);
+        let quiet = t >= started.saturating_add(QUIET) && t >= last.saturating_add(QUIET);
+        if (quiet && sim.bgp_established()) || t >= lab.duration || sim.halt().is_some() {
+            let flowing = sim.records().iter().map(|a| delivering(a, t)).collect();
+            return Settled { at: last, flowing };
+        }
+    }
+}
+
+/// Whether app `a` has had a delivery within its patience before `t` (or is not running at
+/// `t`).
+fn delivering(a: &crate::results::AppRecord, t: Time) -> bool {
+    if t < a.start || t >= a.stop {
+        return true;
+    }
+    let (last, patience) = a.last_delivery();
+    last.is_some_and(|l| t.saturating_sub(l) <= patience)
+}
+
+/// Runs `base` with candidate `c` failing at `fail_at` and repaired when the platform restores
+/// it or `hold` later, whichever is sooner (steps of the failure due after that are not taken).
+/// With `watch` (per app, whether it flows without failures), the run ends early once every
+/// such app delivers and no route has changed for [`QUIET`], [`QUIET`] after the failure or
+/// later. The outcome, and the run's results.
+pub fn run_candidate(
+    base: &Lab,
+    c: &Candidate,
+    fail_at: Time,
+    hold: Time,
+    watch: Option<&[bool]>,
+) -> (Outcome, crate::results::Results) {
     let mut lab = base.clone();
+    let after = c.repaired_after(hold);
+    let repair_at = fail_at.saturating_add(after);
     let label = format!("{} '{}' fails", c.kind.name(), c.name);
     let fault = |at, action: &FaultKind, label: &str| crate::lab::model::Fault {
         at,
@@ -518,8 +636,9 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
         label: label.to_string(),
         continues: false,
     };
-    for f in &c.fail {
-        lab.faults.push(fault(fail_at, f, &label));
+    for (at, f) in c.fail.iter().filter(|(at, _)| *at < after) {
+        lab.faults
+            .push(fault(fail_at.saturating_add(*at), f, &label));
     }
     let repaired = format!("{} '{}' repaired", c.kind.name(), c.name);
     for f in &c.repair {
@@ -527,16 +646,38 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
     }
     // Stable: the lab's own faults at the same instant stay first.
     lab.faults.sort_by_key(|f| f.at);
-    let r = crate::sim::run(&lab);
+    let mut sim = crate::sim::Sim::new(&lab);
+    match watch {
+        None => sim.run_until(lab.duration),
+        Some(flowing) => loop {
+            let t = sim.now().saturating_add(SLICE).min(lab.duration);
+            sim.run_until(t);
+            if t >= lab.duration || sim.halt().is_some() {
+                break;
+            }
+            let all = sim
+                .records()
+                .iter()
+                .zip(flowing)
+                .all(|(a, &f)| !f || delivering(a, t));
+            let last = sim.last_route_change().unwrap_or(0);
+            if all && t >= fail_at.saturating_add(QUIET) && t >= last.saturating_add(QUIET) {
+                sim.end_here();
+                break;
+            }
+        },
+    }
+    let r = sim.finish();
     let effects = r
         .apps
         .iter()
         .map(|app| {
             // The longest gap that overlaps the failure: one that began just before it (a
-            // request due before the failure whose answer it cut off) counts too.
+            // request due before the failure whose answer it cut off) counts too, one whose
+            // first missing delivery was due at the repair or later is the repair's.
             let (outage, lost, to) = gaps(app)
                 .into_iter()
-                .filter(|&(a, b, _, _)| a < repair_at && b > fail_at)
+                .filter(|&(_, b, _, due)| due < repair_at && b > fail_at)
                 .max_by_key(|&(a, b, _, _)| (b - a, std::cmp::Reverse(a)))
                 .map_or((0, 0, 0), |(a, b, lost, _)| (b - a, lost, b));
             let phases = phases(&r, app);
@@ -550,7 +691,7 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
             let failed = phase(fail_at);
             // A silence that lasts to the app's stop (or the end of the run) leaves no gap with
             // an end: it counts from the last delivery, and never as recovered.
-            let stop = app.stop.min(lab.duration);
+            let stop = app.stop.min(r.duration);
             let (last, patience) = app.last_delivery();
             let from = last.unwrap_or(app.start);
             let trailing =
@@ -569,30 +710,70 @@ pub fn run_candidate(base: &Lab, c: &Candidate, fail_at: Time, repair_at: Time) 
             }
         })
         .collect();
-    Outcome {
+    let outcome = Outcome {
         kind: c.kind,
         candidate: c.name.clone(),
+        repair_at_us: us(repair_at),
+        end_us: us(r.duration),
         effects,
-        stopped_because: r.stopped_because,
-    }
+        stopped_because: r.stopped_because.clone(),
+    };
+    (outcome, r)
+}
+
+/// Per candidate and app, whether the failure left the app no worse off than the run without
+/// one over the same window (the candidate's run may end early): recovered, and no longer a gap
+/// than the baseline's longest there.
+fn unchanged(
+    baseline: &[Effect],
+    baseline_gaps: &[Vec<(Time, Time)>],
+    outcomes: &[Outcome],
+    fail_at: Time,
+) -> Vec<Vec<bool>> {
+    outcomes
+        .iter()
+        .map(|o| {
+            let until = ((o.repair_at_us.min(o.end_us)) * 1e3).round() as Time;
+            let end = (o.end_us * 1e3).round() as Time;
+            o.effects
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let own = baseline_gaps[i]
+                        .iter()
+                        .filter(|&&(a, b)| a < until && b > fail_at && a < end)
+                        .map(|&(a, b)| b.min(end) - a)
+                        .max()
+                        .unwrap_or(0);
+                    e.recovered && baseline[i].recovered && e.outage_us <= us(own)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 type Rankings = Vec<(String, Vec<Ranked>)>;
+/// The baseline's effects, and each app's gaps in it.
+type Baseline = (Vec<Effect>, Vec<Vec<(Time, Time)>>);
 
 /// Per app, the candidates worst first, and the single points of failure.
-fn rank(lab: &Lab, baseline: &[Effect], outcomes: &[Outcome]) -> (Rankings, Vec<(String, String)>) {
+fn rank(
+    lab: &Lab,
+    baseline: &[Effect],
+    outcomes: &[Outcome],
+    unchanged: &[Vec<bool>],
+) -> (Rankings, Vec<(String, String)>) {
     let mut ranking = Vec::new();
     let mut spofs = Vec::new();
     for (i, app) in lab.apps.iter().enumerate() {
         let mut rows: Vec<Ranked> = outcomes
             .iter()
-            .map(|o| Ranked {
+            .zip(unchanged)
+            .map(|(o, same)| Ranked {
                 kind: o.kind,
                 candidate: o.candidate.clone(),
                 outage_us: o.effects[i].outage_us,
-                as_baseline: o.effects[i].outage_us == baseline[i].outage_us
-                    && o.effects[i].lost == baseline[i].lost
-                    && o.effects[i].recovered == baseline[i].recovered,
+                as_baseline: same[i],
                 recovered: o.effects[i].recovered,
             })
             .collect();
@@ -657,7 +838,7 @@ pub fn render(a: &Analysis, top: usize) -> String {
             } else {
                 "DOWN until repaired: single point of failure".to_string()
             };
-            let _ = writeln!(out, "  {:<16} {:<32} {what}", r.kind.name(), r.candidate);
+            let _ = writeln!(out, "  {:<19} {:<32} {what}", r.kind.name(), r.candidate);
         }
     }
     let _ = writeln!(out);
@@ -667,6 +848,42 @@ pub fn render(a: &Analysis, top: usize) -> String {
         let _ = writeln!(out, "single points of failure:");
         for (app, c) in &a.single_points_of_failure {
             let _ = writeln!(out, "  app '{app}': {c}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nexpected downtime a year (first order, over the {} single failures run; README, \"Expected downtime a year\"):",
+        a.outcomes.len()
+    );
+    for d in &a.downtime {
+        match (d.seconds_per_year, d.availability) {
+            (Some(s), Some(v)) => {
+                let top: Vec<String> = d
+                    .contributors
+                    .iter()
+                    .take(3)
+                    .map(|c| format!("{} {}", c.candidate, format_seconds(c.seconds_per_year)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  app '{}': {} a year, available {}{}",
+                    d.app,
+                    format_seconds(s),
+                    percent(v),
+                    if top.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; most from {}", top.join(", "))
+                    }
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "  app '{}': none (it gets nothing through without a failure either)",
+                    d.app
+                );
+            }
         }
     }
     out.push_str(&crate::analysis::expect::render(&a.expectations));
@@ -684,10 +901,10 @@ pub fn render(a: &Analysis, top: usize) -> String {
 
 /// One line on a candidate for `--list`: its kind, its name, and what failing it does.
 pub fn describe(lab: &Lab, c: &Candidate) -> String {
+    let faults: Vec<&FaultKind> = c.fail.iter().map(|(_, f)| f).collect();
     // The links or nodes a failure of several parts takes down, by name.
     let parts = || {
-        let names: Vec<&str> = c
-            .fail
+        let names: Vec<&str> = faults
             .iter()
             .filter_map(|f| match f {
                 FaultKind::LinkState { link, .. } => Some(lab.links[*link].name.as_str()),
@@ -697,9 +914,22 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
             .collect();
         names.join(", ")
     };
-    let what = match c.fail.first() {
-        Some(FaultKind::LinkState { .. }) if c.fail.len() > 1 => format!("links {} down", parts()),
-        Some(FaultKind::NodeState { .. }) if c.fail.len() > 1 => {
+    let back = || {
+        c.restores_after
+            .map(crate::units::format_nanos)
+            .unwrap_or_default()
+    };
+    let what = match faults.first() {
+        _ if c.kind == Kind::Gateway && c.restores_after.is_some() => format!(
+            "unplanned: the platform stops using it at once, its sites notice by DPD or BGP, the standby carries traffic after {}",
+            back()
+        ),
+        _ if c.kind == Kind::GatewayMaintenance => format!(
+            "planned: it closes its BGP sessions, then stops; the standby carries traffic after {}",
+            back()
+        ),
+        Some(FaultKind::LinkState { .. }) if faults.len() > 1 => format!("links {} down", parts()),
+        Some(FaultKind::NodeState { .. }) if faults.len() > 1 => {
             format!("{} fail with every link of theirs", parts())
         }
         Some(FaultKind::LinkState { link, .. }) => {
@@ -720,5 +950,5 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
         }
         _ => String::new(),
     };
-    format!("{:<16} {:<32} {what}", c.kind.name(), c.name)
+    format!("{:<19} {:<32} {what}", c.kind.name(), c.name)
 }
