@@ -131,12 +131,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ResilienceArgs {
-    /// The lab file (RON).
-    lab: PathBuf,
+    /// The lab file (RON); a second one puts both designs side by side.
+    #[arg(required = true, num_args = 1..=2, value_name = "LAB")]
+    labs: Vec<PathBuf>,
     /// Print the candidates without running them.
     #[arg(long)]
     list: bool,
-    /// Run only these kinds: link, peering, router, gateway, msee, bgp-session.
+    /// Run only these kinds: link, circuit-link, platform-link, peering, circuit,
+    /// peering-location, router, gateway, gateway-maintenance, msee, bgp-session.
     #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
     only: Vec<String>,
     /// Do not run these candidates (by name).
@@ -157,9 +159,16 @@ struct ResilienceArgs {
     /// Worker threads; 0 (the default) uses every core. The output does not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Write the analysis as JSON.
+    /// Write the analysis as JSON (two labs: a list of both).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write one row per candidate and app as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Run only part K of N (every N-th candidate from the K-th; the baseline in each) and
+    /// write it with --json, for `emulate merge` to join with the other parts.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
     /// Write the lab's resilience expectations as JUnit XML, one test case each.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -206,7 +215,8 @@ struct SweepArgs {
 
 #[derive(clap::Args)]
 struct MergeArgs {
-    /// The parts' JSON files (`emulate sweep --shard K/N --json PART`).
+    /// The parts' JSON files (`emulate sweep --shard K/N --json PART`, or `emulate resilience
+    /// --shard K/N --json PART`).
     #[arg(required = true, value_name = "PART")]
     parts: Vec<PathBuf>,
     /// Write the merged sweep as JSON.
@@ -215,6 +225,9 @@ struct MergeArgs {
     /// Write the merged sweep as CSV.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Resilience parts: write the lab's resilience expectations as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -585,21 +598,32 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
     };
     let budget = budget(&args.budget)?;
     if args.list {
-        let lab = input::prepare(&args.lab, &args.sets, None, Some(&budget))
-            .map_err(|e| e.to_string())?;
-        let selected = plan.select(&lab)?;
-        let lines: Vec<String> = selected
-            .iter()
-            .map(|c| resilience::describe(&lab, c))
-            .collect();
-        out(&format!(
-            "{} candidates\n{}\n",
-            selected.len(),
-            lines.join("\n")
-        ))?;
+        for lab in &args.labs {
+            let lab =
+                input::prepare(lab, &args.sets, None, Some(&budget)).map_err(|e| e.to_string())?;
+            let selected = plan.select(&lab)?;
+            let lines: Vec<String> = selected
+                .iter()
+                .map(|c| resilience::describe(&lab, c))
+                .collect();
+            out(&format!(
+                "{} candidates{}\n{}\n",
+                selected.len(),
+                if args.labs.len() > 1 {
+                    format!(" of '{}'", lab.name)
+                } else {
+                    String::new()
+                },
+                lines.join("\n")
+            ))?;
+        }
         return Ok(true);
     }
-    writable_all(&[args.json.as_deref(), args.junit.as_deref()])?;
+    writable_all(&[
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.junit.as_deref(),
+    ])?;
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -610,35 +634,99 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         );
         bar
     };
-    let analysis = resilience::analyse(
-        &args.lab,
-        &args.sets,
-        &plan,
-        Some(&budget),
-        args.threads,
-        &|n| bar.set_position(n as u64),
-    )
-    .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
-    if let Some(json) = &args.json {
-        let text = serde_json::to_string_pretty(&analysis).map_err(|e| e.to_string())?;
+    if let Some(shard) = &args.shard {
+        let shard = hybridlab::drivers::sweep::parse_shard(shard)?;
+        let (Some(json), [lab]) = (&args.json, args.labs.as_slice()) else {
+            return Err(
+                "--shard runs part of one lab's analysis and writes it with --json PART"
+                    .to_string(),
+            );
+        };
+        if args.csv.is_some() || args.junit.is_some() {
+            return Err("--shard writes only the part (--json); --csv and --junit come from `emulate merge`".to_string());
+        }
+        let part = resilience::run_part(
+            lab,
+            &args.sets,
+            &plan,
+            Some(&budget),
+            args.threads,
+            Some(shard),
+            &|n| bar.set_position(n as u64),
+        )
+        .map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        let text = serde_json::to_string(&part).map_err(|e| e.to_string())?;
         std::fs::write(json, text + "\n")
             .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+        return Ok(true);
     }
-    if let Some(junit) = &args.junit {
-        let xml = hybridlab::analysis::expect::junit(&analysis.lab, &analysis.expectations);
-        std::fs::write(junit, xml)
-            .map_err(|e| format!("{}: cannot write: {e}", junit.display()))?;
+    let mut analyses = Vec::new();
+    for lab in &args.labs {
+        let analysis =
+            resilience::analyse(lab, &args.sets, &plan, Some(&budget), args.threads, &|n| {
+                bar.set_position(n as u64)
+            })
+            .map_err(|e| e.to_string())?;
+        analyses.push(analysis);
     }
-    if !args.quiet {
-        out(&resilience::render(&analysis, 10))?;
-    } else if !analysis.met_expectations() {
-        emit(
-            &hybridlab::analysis::expect::render(&analysis.expectations),
-            true,
+    bar.finish_and_clear();
+    write_resilience(
+        &analyses,
+        args.json.as_deref(),
+        args.csv.as_deref(),
+        args.junit.as_deref(),
+        args.quiet,
+    )
+}
+
+/// Writes resilience analyses where asked and prints them: whether every expectation held.
+fn write_resilience(
+    analyses: &[hybridlab::drivers::resilience::Analysis],
+    json: Option<&Path>,
+    csv: Option<&Path>,
+    junit: Option<&Path>,
+    quiet: bool,
+) -> Result<bool, String> {
+    use hybridlab::drivers::resilience;
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    };
+    if let Some(json) = json {
+        let text = match analyses {
+            [one] => serde_json::to_string_pretty(one),
+            all => serde_json::to_string_pretty(all),
+        }
+        .map_err(|e| e.to_string())?;
+        write(json, text + "\n")?;
+    }
+    if let Some(csv) = csv {
+        write(csv, hybridlab::export::report::resilience_csv(analyses))?;
+    }
+    if let Some(junit) = junit {
+        let expectations: Vec<_> = analyses
+            .iter()
+            .flat_map(|a| a.expectations.iter().cloned())
+            .collect();
+        let name: Vec<&str> = analyses.iter().map(|a| a.lab.as_str()).collect();
+        write(
+            junit,
+            hybridlab::analysis::expect::junit(&name.join(" vs "), &expectations),
         )?;
     }
-    Ok(analysis.met_expectations())
+    let met = analyses.iter().all(|a| a.met_expectations());
+    if !quiet {
+        match analyses {
+            [one] => out(&resilience::render(one, 10))?,
+            [a, b] => out(&resilience::render_comparison(a, b, 5))?,
+            _ => {}
+        }
+    } else if !met {
+        for a in analyses {
+            emit(&hybridlab::analysis::expect::render(&a.expectations), true)?;
+        }
+    }
+    Ok(met)
 }
 
 fn sweep(args: &SweepArgs) -> Result<bool, String> {
@@ -707,6 +795,42 @@ fn write_sweep(
 
 /// Joins the JSON parts of a sharded sweep.
 fn merge(args: &MergeArgs) -> Result<bool, String> {
+    let texts = args
+        .parts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())))
+        .collect::<Result<Vec<_>, String>>()?;
+    // A resilience analysis's part says so; anything else is a sweep's.
+    let resilience_part = |t: &str| {
+        serde_json::from_str::<serde_json::Value>(t)
+            .is_ok_and(|v| v.get("resilience_part").is_some())
+    };
+    if texts.iter().any(|t| resilience_part(t)) {
+        let parts = texts
+            .iter()
+            .zip(&args.parts)
+            .map(|(t, p)| {
+                serde_json::from_str(t)
+                    .map_err(|e| format!("{}: not a resilience part: {e}", p.display()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        writable_all(&[
+            args.json.as_deref(),
+            args.csv.as_deref(),
+            args.junit.as_deref(),
+        ])?;
+        let analysis = hybridlab::drivers::resilience::assemble(parts)?;
+        return write_resilience(
+            &[analysis],
+            args.json.as_deref(),
+            args.csv.as_deref(),
+            args.junit.as_deref(),
+            args.quiet,
+        );
+    }
+    if args.junit.is_some() {
+        return Err("--junit is for the parts of a resilience analysis; a sweep's expectations are in its JSON".to_string());
+    }
     let parts = args
         .parts
         .iter()

@@ -24,7 +24,7 @@ pub struct Timing {
     pub events_per_second: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, serde::Deserialize)]
 pub struct Latency {
     pub count: u64,
     pub min_us: f64,
@@ -58,7 +58,7 @@ impl Latency {
 /// What an app and each phase of it both report: what was sent and lost, latency, goodput.
 /// Which figures an app has depends on its kind (probes: one-way and round-trip latency;
 /// request/response: completion times; bulk TCP: goodput).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, serde::Deserialize)]
 pub struct Figures {
     /// Probes, echoes or requests sent, or bytes written (the app's [`Unit`]).
     pub sent: u64,

@@ -534,3 +534,76 @@ pub fn sweep_csv(combos: &[crate::drivers::sweep::Combination]) -> String {
     }
     out
 }
+
+/// A resilience analysis as CSV: one row per candidate and app (the baseline first, as
+/// candidate kind `baseline`), with what the failure did, its rate and what it costs the app a
+/// year.
+pub fn resilience_csv(analyses: &[crate::drivers::resilience::Analysis]) -> String {
+    let mut out = String::from(
+        "lab,kind,candidate,app,outage_us,lost,recovered,single_point_of_failure,unchanged,repair_at_us,end_us,p99_us,goodput_bps,failures_per_year,repair_us,downtime_s_per_year\n",
+    );
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let p99 = |f: &crate::analysis::Figures| {
+        f.rtt
+            .as_ref()
+            .or(f.completion.as_ref())
+            .map(|l| l.p99_us.to_string())
+            .unwrap_or_default()
+    };
+    let goodput =
+        |f: &crate::analysis::Figures| f.goodput_bps.map(|g| g.to_string()).unwrap_or_default();
+    for a in analyses {
+        let lab = quote(&a.lab);
+        for e in &a.baseline {
+            let _ = writeln!(
+                out,
+                "{lab},baseline,\"\",{},{},{},{},false,true,{},{},{},{},0,0,0",
+                quote(&e.app),
+                e.outage_us,
+                e.lost,
+                e.recovered,
+                a.repair_at_us,
+                a.end_us,
+                p99(&e.figures),
+                goodput(&e.figures),
+            );
+        }
+        for (o, rate) in a.outcomes.iter().zip(&a.rates) {
+            for e in &o.effects {
+                let spof = a
+                    .single_points_of_failure
+                    .iter()
+                    .any(|(app, c)| *app == e.app && *c == o.candidate);
+                let unchanged = a
+                    .ranking
+                    .iter()
+                    .find(|(app, _)| *app == e.app)
+                    .and_then(|(_, rows)| rows.iter().find(|r| r.candidate == o.candidate))
+                    .is_some_and(|r| r.as_baseline);
+                let downtime = a
+                    .downtime
+                    .iter()
+                    .find(|d| d.app == e.app)
+                    .and_then(|d| d.contributors.iter().find(|c| c.candidate == o.candidate))
+                    .map_or(0.0, |c| c.seconds_per_year);
+                let _ = writeln!(
+                    out,
+                    "{lab},{},{},{},{},{},{},{spof},{unchanged},{},{},{},{},{},{},{downtime}",
+                    o.kind.name(),
+                    quote(&o.candidate),
+                    quote(&e.app),
+                    e.outage_us,
+                    e.lost,
+                    e.recovered,
+                    o.repair_at_us,
+                    o.end_us,
+                    p99(&e.figures),
+                    goodput(&e.figures),
+                    rate.failures_per_year,
+                    rate.repair_us,
+                );
+            }
+        }
+    }
+    out
+}

@@ -2,11 +2,11 @@
 //! the failure rates and repair times a lab states for them (its `reliability` entries).
 
 use crate::substrate::engine::Time;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of component a resilience candidate is; `--only` and `reliability` entries name
 /// these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A link of the customer's or the internet's goes down in both directions, and comes

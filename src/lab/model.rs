@@ -356,7 +356,7 @@ pub enum Traffic {
 }
 
 /// What must hold of a run's results (validated: apps and faults exist).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Expectation {
     Outage {
         app: String,

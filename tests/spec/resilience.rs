@@ -418,3 +418,211 @@ fn a_reliability_entry_that_names_nothing_or_says_nothing_is_refused() {
         "{e}"
     );
 }
+
+/// The headline design's edge carries both the circuit and the VPN, so nothing survives it;
+/// the variant with a device for each path survives either, and its expected downtime drops
+/// by what the edge cost.
+#[test]
+fn a_second_edge_device_takes_away_the_headline_designs_single_point_of_failure() {
+    let plan = Plan {
+        only: vec![Kind::Router, Kind::Circuit],
+        hold: 5_000_000_000,
+        ..Plan::default()
+    };
+    let one = analyse("er-vpn-failover.ron", &plan, 0);
+    let two = analyse("er-vpn-two-edges.ron", &plan, 0);
+    for app in ["probe", "bulk", "web"] {
+        assert!(spofs(&one, app).contains("edge"), "{app}");
+        let left = spofs(&two, app);
+        assert!(
+            !left.contains("edge-er") && !left.contains("edge-vpn"),
+            "{app}: {left:?}"
+        );
+        // The circuit's edge costs what the circuit does: BFD, then the VNet's programming.
+        let edge_er = two
+            .outcomes
+            .iter()
+            .find(|o| o.candidate == "edge-er")
+            .unwrap();
+        let e = edge_er.effects.iter().find(|e| e.app == app).unwrap();
+        assert!(e.recovered && e.outage_us < 5e6, "{e:?}");
+        let downtime = |a: &Analysis| {
+            a.downtime
+                .iter()
+                .find(|d| d.app == app)
+                .unwrap()
+                .seconds_per_year
+                .unwrap()
+        };
+        // The edge's 0.2 failures a year of 4 h each are gone.
+        assert!(downtime(&one) - downtime(&two) > 0.9 * 0.2 * 4.0 * 3600.0);
+    }
+    // The variant's own resilience expectation holds, the comparison's CLI form prints both.
+    assert!(two.met_expectations(), "{:?}", two.expectations);
+    let text = resilience::render_comparison(&one, &two, 3);
+    assert!(text.contains("er-vpn-failover") && text.contains("er-vpn-two-edges"));
+}
+
+/// Every shipped lab analyses cleanly (bounded to the components that fail as a unit, with a
+/// short hold): every candidate ran to its end or settled, every app has an outcome, a rank
+/// and a downtime figure, every rate says where it comes from, and the lab's resilience
+/// expectations hold.
+#[test]
+fn every_shipped_lab_analyses_cleanly() {
+    let plan = Plan {
+        only: vec![
+            Kind::Circuit,
+            Kind::PeeringLocation,
+            Kind::Peering,
+            Kind::Router,
+            Kind::Gateway,
+            Kind::GatewayMaintenance,
+        ],
+        hold: 3_000_000_000,
+        ..Plan::default()
+    };
+    for lab in crate::common::shipped_labs() {
+        let a = resilience::analyse(&lab, &[], &plan, None, 0, &|_| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", lab.display()));
+        let apps = a.baseline.len();
+        assert!(apps > 0, "{}", lab.display());
+        for o in &a.outcomes {
+            assert_eq!(o.effects.len(), apps);
+            assert!(o.stopped_because.is_none(), "{}: {o:?}", lab.display());
+            assert!(o.end_us <= a.end_us && o.repair_at_us <= a.repair_at_us);
+        }
+        assert_eq!(a.ranking.len(), apps);
+        assert!(a
+            .ranking
+            .iter()
+            .all(|(_, rows)| rows.len() == a.outcomes.len()));
+        assert_eq!(a.downtime.len(), apps);
+        assert_eq!(a.rates.len(), a.outcomes.len());
+        assert!(a.rates.iter().all(|r| !r.source.is_empty()));
+        assert!(
+            a.met_expectations(),
+            "{}: {:?}",
+            lab.display(),
+            a.expectations
+        );
+    }
+}
+
+/// An analysis split into shards (each runs the baseline and every N-th failure) and merged is
+/// the analysis one machine makes, to the byte; a part missing, given twice or of another
+/// analysis is refused.
+#[test]
+fn shards_merge_to_the_analysis_one_machine_makes() {
+    let lab = path("three-hop.ron");
+    let plan = short();
+    let whole = serde_json::to_string(&analyse("three-hop.ron", &plan, 0)).unwrap();
+    let part = |k| resilience::run_part(&lab, &[], &plan, None, 1, Some((k, 3)), &|_| {}).unwrap();
+    let parts: Vec<resilience::Part> = (1..=3).map(part).collect();
+    assert!(parts.iter().all(|p| !p.outcomes.is_empty()));
+    // Through JSON, as parts travel between machines, and in any order.
+    let travelled: Vec<resilience::Part> = parts
+        .iter()
+        .rev()
+        .map(|p| serde_json::from_str(&serde_json::to_string(p).unwrap()).unwrap())
+        .collect();
+    let merged = resilience::assemble(travelled).unwrap();
+    assert_eq!(serde_json::to_string(&merged).unwrap(), whole);
+    let e = resilience::assemble(parts[..2].to_vec()).unwrap_err();
+    assert!(e.contains("3/3 are missing"), "{e}");
+    let e = resilience::assemble(vec![parts[0].clone(), parts[0].clone(), parts[1].clone()])
+        .unwrap_err();
+    assert!(e.contains("1/3 is given twice"), "{e}");
+    let mut other = parts[1].clone();
+    other.seed += 1;
+    let e = resilience::assemble(vec![parts[0].clone(), other, parts[2].clone()]).unwrap_err();
+    assert!(e.contains("another analysis"), "{e}");
+}
+
+/// tools/resilience-parallel.sh: three shards as separate processes under GNU parallel, then
+/// `emulate merge`, give what one `emulate resilience --json` writes.
+#[test]
+fn a_resilience_analysis_run_in_parts_by_gnu_parallel_merges_to_the_single_run() {
+    let dir = std::env::temp_dir().join(format!("hybridlab-res-parallel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (whole, merged) = (dir.join("whole.json"), dir.join("merged.json"));
+    let lab = path("three-hop.ron");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args(["resilience", "-q", "--hold", "3s", "--json"])
+        .arg(&whole)
+        .arg(&lab)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/resilience-parallel.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg("3")
+        .arg(&merged)
+        .arg(&lab)
+        .args(["--hold", "3s"])
+        .env("EMULATE", env!("CARGO_BIN_EXE_emulate"))
+        .output()
+        .expect("bash runs (GNU parallel is installed by .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&merged).unwrap(),
+        std::fs::read_to_string(&whole).unwrap()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--csv` writes one row per candidate and app, after the baseline's, with the rate and what
+/// the failure costs the app a year; two labs are put side by side.
+#[test]
+fn the_cli_writes_csv_and_compares_two_designs() {
+    let dir = std::env::temp_dir().join(format!("hybridlab-res-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("r.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_emulate"))
+        .args([
+            "resilience",
+            "--hold",
+            "3s",
+            "--only",
+            "link,router",
+            "--csv",
+        ])
+        .arg(&csv)
+        .arg(path("three-hop.ron"))
+        .arg(path("point-to-point.ron"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("side by side") && text.contains("expected downtime a year"),
+        "{text}"
+    );
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let mut rows = table.lines();
+    assert!(rows
+        .next()
+        .unwrap()
+        .starts_with("lab,kind,candidate,app,outage_us"));
+    let three_hop: Vec<&str> = rows.filter(|r| r.starts_with("\"three-hop\"")).collect();
+    // Three apps: a baseline row each, then six candidates (four links, two routers) each.
+    assert_eq!(three_hop.len(), 3 + 6 * 3);
+    let wan_probe = three_hop
+        .iter()
+        .find(|r| r.contains(",\"wan\",\"probe\","))
+        .unwrap();
+    let cells: Vec<&str> = wan_probe.split(',').collect();
+    // Not recovered, a single point of failure; 1 failure a year of 4 h.
+    assert_eq!((cells[6], cells[7]), ("false", "true"), "{wan_probe}");
+    assert_eq!(cells[15], "14400", "{wan_probe}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

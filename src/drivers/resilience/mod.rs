@@ -31,7 +31,7 @@ use crate::substrate::engine::Time;
 use crate::substrate::ids::{LinkId, NodeId};
 use rayon::prelude::*;
 use reliability::{Downtime, Rate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Time after the baseline's last route change before the failure is injected: every
@@ -284,13 +284,14 @@ impl Plan {
 }
 
 /// What one failure did to one app.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Effect {
     pub app: String,
     /// The gap the app saw after the failure (as the failover timeline computes it); 0 when
     /// nothing was lost or stalled.
     pub outage_us: f64,
-    /// Probes lost within the outage.
+    /// Probes lost within the outage (the figures' `lost` counts the whole failure).
+    #[serde(rename = "lost_in_outage")]
     pub lost: u64,
     /// Traffic flowed again before the repair (always, when there was no outage).
     pub recovered: bool,
@@ -300,7 +301,7 @@ pub struct Effect {
 }
 
 /// One candidate's run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Outcome {
     pub kind: Kind,
     pub candidate: String,
@@ -315,7 +316,7 @@ pub struct Outcome {
 }
 
 /// One row of an app's ranking.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Ranked {
     pub kind: Kind,
     pub candidate: String,
@@ -356,8 +357,8 @@ impl Analysis {
     }
 }
 
-/// Checks `lab`'s resilience expectations against its analysis.
-pub fn check(lab: &Lab, a: &Analysis) -> Vec<Expected> {
+/// Checks a lab's resilience expectations against its analysis.
+pub fn check(expectations: &[Expectation], a: &Analysis) -> Vec<Expected> {
     let spofs = |app: &str| -> Vec<&str> {
         a.single_points_of_failure
             .iter()
@@ -365,7 +366,7 @@ pub fn check(lab: &Lab, a: &Analysis) -> Vec<Expected> {
             .map(|(_, c)| c.as_str())
             .collect()
     };
-    lab.expectations
+    expectations
         .iter()
         .filter_map(|e| match e {
             Expectation::NoSinglePointOfFailure { app } => {
@@ -483,10 +484,60 @@ pub fn analyse(
     threads: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Analysis, ResilienceError> {
+    let part = run_part(path, sets, plan, budget, threads, None, progress)?;
+    assemble(vec![part]).map_err(ResilienceError::Refused)
+}
+
+/// What one machine's share of an analysis found (`emulate resilience --shard K/N`): the
+/// baseline (every shard runs it, and merging checks they agree), the outcomes of every N-th
+/// selected candidate from the K-th, and what the analysis needs besides.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Part {
+    /// The format of a part, for `emulate merge` to tell it from a sweep's.
+    pub resilience_part: u32,
+    /// (K, N); (1, 1) for a whole analysis.
+    pub shard: (usize, usize),
+    pub lab: String,
+    pub seed: u64,
+    pub fail_at: Time,
+    pub hold: Time,
+    pub repair_at: Time,
+    pub end: Time,
+    /// How many candidates the whole analysis runs.
+    pub candidates: usize,
+    pub apps: Vec<String>,
+    pub baseline: Vec<Effect>,
+    /// Each app's gaps in the baseline.
+    pub baseline_gaps: Vec<Vec<(Time, Time)>>,
+    /// This part's candidates: their index among all, outcome and rate.
+    pub outcomes: Vec<(usize, Outcome, Rate)>,
+    /// The lab's resilience expectations.
+    pub expectations: Vec<Expectation>,
+}
+
+/// The format [`Part`] is in.
+pub const PART_FORMAT: u32 = 1;
+
+/// Runs the share `shard` (K, N) of the analysis of the lab at `path` (all of it for `None`).
+pub fn run_part(
+    path: &Path,
+    sets: &[crate::lab::overrides::Override],
+    plan: &Plan,
+    budget: Option<&Budget>,
+    threads: usize,
+    shard: Option<(usize, usize)>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Part, ResilienceError> {
     let lab = crate::input::prepare(path, sets, None, budget)?;
     let selected = plan.select(&lab).map_err(ResilienceError::Refused)?;
     let rates =
         reliability::rates(&lab, &candidates(&lab), &selected).map_err(ResilienceError::Refused)?;
+    let (k, n) = shard.unwrap_or((1, 1));
+    if k == 0 || k > n {
+        return Err(ResilienceError::Refused(format!(
+            "--shard {k}/{n}: expected K/N with 1 <= K <= N"
+        )));
+    }
     let mut quiet = lab.clone();
     if !plan.keep_faults {
         quiet.faults.clear();
@@ -526,41 +577,120 @@ pub fn analyse(
         change: Default::default(),
     };
     let quiet_run = Candidate::held(Kind::Link, "nothing", vec![nothing.clone()], vec![nothing]);
-    let ((baseline, baseline_gaps), outcomes): (Baseline, Vec<Outcome>) = pool.install(|| {
-        rayon::join(
-            || {
-                let (o, r) = run_candidate(&base, &quiet_run, fail_at, plan.hold, None);
-                let gaps = r
-                    .apps
-                    .iter()
-                    .map(|a| gaps(a).into_iter().map(|(a, b, _, _)| (a, b)).collect())
-                    .collect();
-                (o.effects, gaps)
-            },
-            || {
-                selected
-                    .par_iter()
-                    .map(|c| {
-                        let (o, _) =
-                            run_candidate(&base, c, fail_at, plan.hold, Some(&settled.flowing));
-                        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                        o
-                    })
-                    .collect()
-            },
-        )
-    });
-    let unchanged = unchanged(&baseline, &baseline_gaps, &outcomes, fail_at);
-    let (ranking, single_points_of_failure) = rank(&base, &baseline, &outcomes, &unchanged);
-    let apps: Vec<String> = base.apps.iter().map(|a| a.name.clone()).collect();
-    let downtime = reliability::downtime(&apps, &baseline, &outcomes, &unchanged, &rates);
-    let mut analysis = Analysis {
+    let mine: Vec<(usize, &Candidate, &Rate)> = selected
+        .iter()
+        .zip(&rates)
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(i, (c, r))| (i, c, r))
+        .collect();
+    let ((baseline, baseline_gaps), outcomes): (Baseline, Vec<(usize, Outcome, Rate)>) = pool
+        .install(|| {
+            rayon::join(
+                || {
+                    let (o, r) = run_candidate(&base, &quiet_run, fail_at, plan.hold, None);
+                    let gaps = r
+                        .apps
+                        .iter()
+                        .map(|a| gaps(a).into_iter().map(|(a, b, _, _)| (a, b)).collect())
+                        .collect();
+                    (o.effects, gaps)
+                },
+                || {
+                    mine.par_iter()
+                        .map(|&(i, c, rate)| {
+                            let (o, _) =
+                                run_candidate(&base, c, fail_at, plan.hold, Some(&settled.flowing));
+                            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                            (i, o, rate.clone())
+                        })
+                        .collect()
+                },
+            )
+        });
+    Ok(Part {
+        resilience_part: PART_FORMAT,
+        shard: (k, n),
         lab: lab.name.clone(),
         seed: lab.seed,
-        fail_at_us: us(fail_at),
-        repair_at_us: us(repair_at),
-        end_us: us(end),
+        fail_at,
+        hold: plan.hold,
+        repair_at,
+        end,
+        candidates: selected.len(),
+        apps: base.apps.iter().map(|a| a.name.clone()).collect(),
         baseline,
+        baseline_gaps,
+        outcomes,
+        expectations: lab
+            .expectations
+            .iter()
+            .filter(|e| e.is_resilience())
+            .cloned()
+            .collect(),
+    })
+}
+
+/// Whether two parts are shares of one analysis.
+fn same_analysis(a: &Part, b: &Part) -> bool {
+    a.lab == b.lab
+        && a.seed == b.seed
+        && a.fail_at == b.fail_at
+        && a.hold == b.hold
+        && a.end == b.end
+        && a.candidates == b.candidates
+        && a.apps == b.apps
+        && a.baseline == b.baseline
+        && a.baseline_gaps == b.baseline_gaps
+        && a.expectations == b.expectations
+        && a.shard.1 == b.shard.1
+}
+
+/// Joins the parts of an analysis (one, or every shard's) into the analysis one machine would
+/// have made; parts of different analyses, a missing or repeated part are refused.
+pub fn assemble(parts: Vec<Part>) -> Result<Analysis, String> {
+    let mut parts = parts.into_iter();
+    let mut first = parts.next().ok_or("no parts to merge")?;
+    let n = first.shard.1;
+    let mut seen = vec![first.shard.0];
+    for (p, part) in parts.enumerate() {
+        if !same_analysis(&part, &first) {
+            return Err(format!(
+                "part {} is of another analysis than the first (lab '{}', shard {}/{})",
+                p + 2,
+                part.lab,
+                part.shard.0,
+                part.shard.1
+            ));
+        }
+        if seen.contains(&part.shard.0) {
+            return Err(format!("shard {}/{n} is given twice", part.shard.0));
+        }
+        seen.push(part.shard.0);
+        first.outcomes.extend(part.outcomes);
+    }
+    if seen.len() != n {
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !seen.contains(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        return Err(format!("shards {} are missing", missing.join(", ")));
+    }
+    first.outcomes.sort_by_key(|(i, _, _)| *i);
+    let part = first;
+    let (outcomes, rates): (Vec<Outcome>, Vec<Rate>) =
+        part.outcomes.into_iter().map(|(_, o, r)| (o, r)).unzip();
+    let unchanged = unchanged(&part.baseline, &part.baseline_gaps, &outcomes, part.fail_at);
+    let (ranking, single_points_of_failure) =
+        rank(&part.apps, &part.baseline, &outcomes, &unchanged);
+    let downtime = reliability::downtime(&part.apps, &part.baseline, &outcomes, &unchanged, &rates);
+    let mut analysis = Analysis {
+        lab: part.lab,
+        seed: part.seed,
+        fail_at_us: us(part.fail_at),
+        repair_at_us: us(part.repair_at),
+        end_us: us(part.end),
+        baseline: part.baseline,
         outcomes,
         ranking,
         single_points_of_failure,
@@ -568,7 +698,7 @@ pub fn analyse(
         downtime,
         expectations: Vec::new(),
     };
-    analysis.expectations = check(&lab, &analysis);
+    analysis.expectations = check(&part.expectations, &analysis);
     Ok(analysis)
 }
 
@@ -758,14 +888,14 @@ type Baseline = (Vec<Effect>, Vec<Vec<(Time, Time)>>);
 
 /// Per app, the candidates worst first, and the single points of failure.
 fn rank(
-    lab: &Lab,
+    apps: &[String],
     baseline: &[Effect],
     outcomes: &[Outcome],
     unchanged: &[Vec<bool>],
 ) -> (Rankings, Vec<(String, String)>) {
     let mut ranking = Vec::new();
     let mut spofs = Vec::new();
-    for (i, app) in lab.apps.iter().enumerate() {
+    for (i, app) in apps.iter().enumerate() {
         let mut rows: Vec<Ranked> = outcomes
             .iter()
             .zip(unchanged)
@@ -789,9 +919,9 @@ fn rank(
             .iter()
             .filter(|r| !r.recovered && baseline[i].recovered)
         {
-            spofs.push((app.name.clone(), r.candidate.clone()));
+            spofs.push((app.clone(), r.candidate.clone()));
         }
-        ranking.push((app.name.clone(), rows));
+        ranking.push((app.clone(), rows));
     }
     (ranking, spofs)
 }
@@ -951,4 +1081,96 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
         _ => String::new(),
     };
     format!("{:<19} {:<32} {what}", c.kind.name(), c.name)
+}
+
+/// Two analyses side by side (`emulate resilience A B`): per app both designs' expected
+/// downtime and availability, single points of failure, and their worst failures.
+pub fn render_comparison(a: &Analysis, b: &Analysis, top: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let secs = |u: f64| crate::units::format_nanos((u * 1e3) as Time);
+    let _ = writeln!(
+        out,
+        "resilience of '{}' ({} single failures) and '{}' ({}), side by side",
+        a.lab,
+        a.outcomes.len(),
+        b.lab,
+        b.outcomes.len()
+    );
+    let width = 44;
+    let row = |out: &mut String, label: &str, left: String, right: String| {
+        let _ = writeln!(out, "  {label:<26} {left:<width$} {right}");
+    };
+    let mut apps: Vec<&str> = a.downtime.iter().map(|d| d.app.as_str()).collect();
+    for d in &b.downtime {
+        if !apps.contains(&d.app.as_str()) {
+            apps.push(&d.app);
+        }
+    }
+    for app in apps {
+        let _ = writeln!(out, "\napp '{app}'");
+        let _ = writeln!(out, "  {:<26} {:<width$} {}", "", a.lab, b.lab);
+        let downtime = |x: &Analysis| match x.downtime.iter().find(|d| d.app == app) {
+            None => "(no such app)".to_string(),
+            Some(d) => match (d.seconds_per_year, d.availability) {
+                (Some(s), Some(v)) => format!("{} ({})", format_seconds(s), percent(v)),
+                _ => "none (nothing gets through)".to_string(),
+            },
+        };
+        row(
+            &mut out,
+            "expected downtime a year",
+            downtime(a),
+            downtime(b),
+        );
+        let spofs = |x: &Analysis| {
+            let names: Vec<&str> = x
+                .single_points_of_failure
+                .iter()
+                .filter(|(y, _)| y == app)
+                .map(|(_, c)| c.as_str())
+                .collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{}: {}", names.len(), names.join(", "))
+            }
+        };
+        row(&mut out, "single points of failure", spofs(a), spofs(b));
+        let worst = |x: &Analysis| -> Vec<String> {
+            x.ranking
+                .iter()
+                .find(|(y, _)| y == app)
+                .map(|(_, rows)| {
+                    rows.iter()
+                        .filter(|r| !r.recovered || !r.as_baseline)
+                        .take(top)
+                        .map(|r| {
+                            if r.recovered {
+                                format!("{} {}", r.candidate, secs(r.outage_us))
+                            } else {
+                                format!("{} DOWN", r.candidate)
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (wa, wb) = (worst(a), worst(b));
+        for i in 0..wa.len().max(wb.len()) {
+            row(
+                &mut out,
+                if i == 0 { "worst failures" } else { "" },
+                wa.get(i).cloned().unwrap_or_default(),
+                wb.get(i).cloned().unwrap_or_default(),
+            );
+        }
+    }
+    for x in [a, b] {
+        if !x.expectations.is_empty() {
+            let _ = writeln!(out, "\n'{}':", x.lab);
+            out.push_str(&crate::analysis::expect::render(&x.expectations));
+        }
+    }
+    out
 }

@@ -21,7 +21,7 @@ use crate::lab::model::Lab;
 use crate::substrate::engine::Time;
 use crate::substrate::gateway::Sku;
 use crate::units::Percent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A year of 8760 h, in seconds.
 pub const YEAR_S: f64 = 8760.0 * 3600.0;
@@ -53,7 +53,7 @@ pub fn gateway_availability(sku: Sku) -> Percent {
 }
 
 /// How often one candidate fails, how long its repair takes, and where those come from.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rate {
     pub kind: Kind,
     pub candidate: String,
@@ -248,7 +248,7 @@ pub fn rates(lab: &Lab, all: &[Candidate], run: &[Candidate]) -> Result<Vec<Rate
 }
 
 /// One candidate's part in an app's expected downtime.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Contribution {
     pub kind: Kind,
     pub candidate: String,
@@ -256,7 +256,7 @@ pub struct Contribution {
 }
 
 /// An app's expected downtime a year over the single failures run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Downtime {
     pub app: String,
     /// `None` for an app that gets nothing through without a failure either.

@@ -65,7 +65,11 @@ pub(super) fn coexistence(
             })
             .collect();
         for l in &vpn_sites {
-            for c in er_sites.iter().filter(|c| c.ce != l.device) {
+            // Two devices of one site, joined by iBGP on premises, reach each other there.
+            for c in er_sites
+                .iter()
+                .filter(|c| c.ce != l.device && !one_site(spec, &l.device, &c.ce))
+            {
                 warnings.push(Problem::new(&item, format!("site '{}' (VPN) and site '{}' (circuit '{}') do not reach each other through it: there is no transit routing between VPN sites and ExpressRoute sites ({GUIDE}; Azure Route Server adds it)", l.device, c.ce, c.name)));
             }
         }
@@ -79,6 +83,42 @@ pub(super) fn coexistence(
             }
         }
     }
+}
+
+/// Whether routers `a` and `b` are one site: joined by a chain of iBGP sessions (both ends in
+/// one AS) among the lab's own routers.
+fn one_site(spec: &LabSpec, a: &str, b: &str) -> bool {
+    let asn = |node: &str| {
+        spec.nodes.iter().find_map(|n| match n {
+            NodeSpec::Router {
+                name, bgp: Some(g), ..
+            } if name == node => Some(g.asn),
+            _ => None,
+        })
+    };
+    let Some(site_as) = asn(a) else {
+        return false;
+    };
+    let mut reached = vec![a.to_string()];
+    let mut next = 0;
+    while next < reached.len() {
+        let here = reached[next].clone();
+        next += 1;
+        for s in &spec.bgp_sessions {
+            let (x, y) = (&s.a.node, &s.b.node);
+            let other = if *x == here {
+                y
+            } else if *y == here {
+                x
+            } else {
+                continue;
+            };
+            if asn(other) == Some(site_as) && !reached.contains(other) {
+                reached.push(other.clone());
+            }
+        }
+    }
+    reached.iter().any(|n| n == b)
 }
 
 /// One site reaching the VNet both ways: the VNet prefers ExpressRoute (weight 32769 over
