@@ -153,6 +153,12 @@ struct ResilienceArgs {
     /// Keep the lab's own faults in every run.
     #[arg(long)]
     keep_faults: bool,
+    /// 1: every single failure; 2: every pair of candidates failing at once besides.
+    #[arg(long, default_value_t = 1)]
+    depth: u8,
+    /// Refuse an analysis of more runs than this (depth 2 grows as the square).
+    #[arg(long, default_value_t = hybridlab::drivers::resilience::MAX_RUNS)]
+    max_runs: usize,
     /// Change the lab file's data before validation, as for a run.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<Override>,
@@ -595,7 +601,15 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         at: args.at.map(|d| d.0),
         hold: args.hold.0,
         keep_faults: args.keep_faults,
+        depth: args.depth,
+        max_runs: args.max_runs,
     };
+    if !(1..=2).contains(&args.depth) {
+        return Err(format!(
+            "--depth {}: 1 runs every single failure, 2 every pair besides",
+            args.depth
+        ));
+    }
     let budget = budget(&args.budget)?;
     if args.list {
         for lab in &args.labs {
@@ -634,6 +648,15 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         );
         bar
     };
+    // Say how many runs it takes before taking them (or refuse, over --max-runs).
+    for lab in &args.labs {
+        let lab =
+            input::prepare(lab, &args.sets, None, Some(&budget)).map_err(|e| e.to_string())?;
+        let what = plan.runs(&lab.name, plan.select(&lab)?.len())?;
+        if !args.quiet {
+            emit(&format!("resilience of '{}': {what}\n", lab.name), true)?;
+        }
+    }
     if let Some(shard) = &args.shard {
         let shard = hybridlab::drivers::sweep::parse_shard(shard)?;
         let (Some(json), [lab]) = (&args.json, args.labs.as_slice()) else {

@@ -626,3 +626,61 @@ fn the_cli_writes_csv_and_compares_two_designs() {
     assert_eq!(cells[15], "14400", "{wan_probe}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// At depth 2 every pair fails at once: the pairs that stop an app although it survives each
+/// failure alone are found (both edges of the two-edge design, or the circuit and the VPN's
+/// edge), their overlap adds λa·λb·ra·rb a year to the downtime, and more runs than allowed
+/// are refused with the count.
+#[test]
+fn double_failures_find_what_no_single_failure_stops() {
+    let plan = Plan {
+        only: vec![Kind::Router, Kind::Circuit],
+        hold: 5_000_000_000,
+        depth: 2,
+        ..Plan::default()
+    };
+    let a = analyse("er-vpn-two-edges.ron", &plan, 0);
+    // core, edge-er, edge-vpn, internet and the circuit: 5 single failures, 10 pairs.
+    assert_eq!((a.outcomes.len(), a.pairs.len()), (5, 10));
+    let doubles: BTreeSet<String> = a
+        .double_points_of_failure
+        .iter()
+        .filter(|(app, _)| app == "probe")
+        .map(|(_, p)| p.clone())
+        .collect();
+    assert!(doubles.contains("edge-er + edge-vpn"), "{doubles:?}");
+    assert!(doubles.contains("er + edge-vpn"), "{doubles:?}");
+    // `core` stops the probe alone: no pair with it is news.
+    assert!(doubles.iter().all(|p| !p.contains("core")), "{doubles:?}");
+    let rate = |name: &str| a.rates.iter().find(|r| r.candidate == name).unwrap();
+    let (er, ev) = (rate("er"), rate("edge-vpn"));
+    let overlap =
+        er.failures_per_year * ev.failures_per_year * (er.repair_us / 1e6) * (ev.repair_us / 1e6)
+            / (8760.0 * 3600.0);
+    let probe = a.downtime.iter().find(|d| d.app == "probe").unwrap();
+    let pair = probe
+        .contributors
+        .iter()
+        .find(|c| c.candidate == "er + edge-vpn")
+        .unwrap();
+    assert!((pair.seconds_per_year - overlap).abs() < 1e-9, "{pair:?}");
+    assert!(probe.from_pairs >= overlap);
+    // Refused beyond --max-runs, before anything runs.
+    let e = resilience::analyse(
+        &path("er-vpn-two-edges.ron"),
+        &[],
+        &Plan {
+            max_runs: 10,
+            ..plan
+        },
+        None,
+        0,
+        &|_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("5 single failures and 10 pairs: 15 runs") && e.contains("--max-runs 10"),
+        "{e}"
+    );
+}

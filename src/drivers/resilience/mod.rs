@@ -245,7 +245,14 @@ pub struct Plan {
     pub hold: Time,
     /// Keep the lab's own faults in every run (and the baseline).
     pub keep_faults: bool,
+    /// 1: every single failure; 2: every pair besides.
+    pub depth: u8,
+    /// The most runs an analysis may take before it is refused.
+    pub max_runs: usize,
 }
+
+/// The most runs an analysis takes unless told otherwise: a depth-2 analysis of 45 candidates.
+pub const MAX_RUNS: usize = 1035;
 
 impl Default for Plan {
     fn default() -> Self {
@@ -255,11 +262,44 @@ impl Default for Plan {
             at: None,
             hold: HOLD,
             keep_faults: false,
+            depth: 1,
+            max_runs: MAX_RUNS,
         }
     }
 }
 
 impl Plan {
+    /// The failures `n` selected candidates make at this depth, as indices: every single one
+    /// `(i, None)` in order, then at depth 2 every pair `(i, Some(j))`, `i < j`.
+    pub fn failures(&self, n: usize) -> Vec<(usize, Option<usize>)> {
+        let singles = (0..n).map(|i| (i, None));
+        let pairs = (0..n).flat_map(|i| ((i + 1)..n).map(move |j| (i, Some(j))));
+        if self.depth >= 2 {
+            singles.chain(pairs).collect()
+        } else {
+            singles.collect()
+        }
+    }
+
+    /// What the plan runs on `n` candidates, in words, and whether that is within
+    /// `max_runs` (an error saying how many and what to do otherwise).
+    pub fn runs(&self, lab: &str, n: usize) -> Result<String, String> {
+        let runs = self.failures(n).len();
+        let pairs = runs - n;
+        let what = if self.depth >= 2 {
+            format!("{n} single failures and {pairs} pairs: {runs} runs")
+        } else {
+            format!("{n} single failures: {runs} runs")
+        };
+        if runs > self.max_runs {
+            return Err(format!(
+                "the analysis of '{lab}' at depth {} is {what}, more than --max-runs {}: narrow it with --only or --skip, or raise --max-runs",
+                self.depth, self.max_runs
+            ));
+        }
+        Ok(what)
+    }
+
     /// The candidates of `lab` this plan runs; an unknown `--skip` name is an error naming it.
     pub fn select(&self, lab: &Lab) -> Result<Vec<Candidate>, String> {
         let all = candidates(lab);
@@ -305,6 +345,9 @@ pub struct Effect {
 pub struct Outcome {
     pub kind: Kind,
     pub candidate: String,
+    /// In a double failure, the other candidate failing at the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<Companion>,
     /// When it was repaired: at `--hold`, or sooner when the platform restores it itself.
     pub repair_at_us: f64,
     /// When its run ended: early, once every app delivered and routes were quiet.
@@ -313,6 +356,23 @@ pub struct Outcome {
     /// Why the run stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_because: Option<String>,
+}
+
+/// The second candidate of a double failure.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Companion {
+    pub kind: Kind,
+    pub candidate: String,
+}
+
+impl Outcome {
+    /// What failed: the candidate's name, or both names of a double failure.
+    pub fn name(&self) -> String {
+        match &self.with {
+            Some(b) => format!("{} + {}", self.candidate, b.candidate),
+            None => self.candidate.clone(),
+        }
+    }
 }
 
 /// One row of an app's ranking.
@@ -342,6 +402,14 @@ pub struct Analysis {
     pub ranking: Vec<(String, Vec<Ranked>)>,
     /// (app, candidate) pairs the app did not recover from before the repair.
     pub single_points_of_failure: Vec<(String, String)>,
+    /// At depth 2, every pair of candidates failing at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<Outcome>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pair_ranking: Vec<(String, Vec<Ranked>)>,
+    /// (app, "a + b") pairs the app does not recover from, though it recovers from each alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub double_points_of_failure: Vec<(String, String)>,
     /// Each candidate's failure rate and repair time, with their source.
     pub rates: Vec<Rate>,
     /// Per app, the expected downtime a year over the single failures run.
@@ -509,8 +577,11 @@ pub struct Part {
     pub baseline: Vec<Effect>,
     /// Each app's gaps in the baseline.
     pub baseline_gaps: Vec<Vec<(Time, Time)>>,
-    /// This part's candidates: their index among all, outcome and rate.
-    pub outcomes: Vec<(usize, Outcome, Rate)>,
+    /// Every selected candidate's rate (every part has them all).
+    pub rates: Vec<Rate>,
+    /// This part's failures: their index among all (single failures first, then pairs), and
+    /// outcome.
+    pub outcomes: Vec<(usize, Outcome)>,
     /// The lab's resilience expectations.
     pub expectations: Vec<Expectation>,
 }
@@ -577,15 +648,16 @@ pub fn run_part(
         change: Default::default(),
     };
     let quiet_run = Candidate::held(Kind::Link, "nothing", vec![nothing.clone()], vec![nothing]);
-    let mine: Vec<(usize, &Candidate, &Rate)> = selected
-        .iter()
-        .zip(&rates)
+    plan.runs(&lab.name, selected.len())
+        .map_err(ResilienceError::Refused)?;
+    let mine: Vec<(usize, (usize, Option<usize>))> = plan
+        .failures(selected.len())
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| i % n == k - 1)
-        .map(|(i, (c, r))| (i, c, r))
         .collect();
-    let ((baseline, baseline_gaps), outcomes): (Baseline, Vec<(usize, Outcome, Rate)>) = pool
-        .install(|| {
+    let ((baseline, baseline_gaps), outcomes): (Baseline, Vec<(usize, Outcome)>) =
+        pool.install(|| {
             rayon::join(
                 || {
                     let (o, r) = run_candidate(&base, &quiet_run, fail_at, plan.hold, None);
@@ -598,11 +670,17 @@ pub fn run_part(
                 },
                 || {
                     mine.par_iter()
-                        .map(|&(i, c, rate)| {
-                            let (o, _) =
-                                run_candidate(&base, c, fail_at, plan.hold, Some(&settled.flowing));
+                        .map(|&(i, (a, b))| {
+                            let (o, _) = run_failures(
+                                &base,
+                                &selected[a],
+                                b.map(|b| &selected[b]),
+                                fail_at,
+                                plan.hold,
+                                Some(&settled.flowing),
+                            );
                             progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                            (i, o, rate.clone())
+                            (i, o)
                         })
                         .collect()
                 },
@@ -621,6 +699,7 @@ pub fn run_part(
         apps: base.apps.iter().map(|a| a.name.clone()).collect(),
         baseline,
         baseline_gaps,
+        rates,
         outcomes,
         expectations: lab
             .expectations
@@ -643,6 +722,7 @@ fn same_analysis(a: &Part, b: &Part) -> bool {
         && a.baseline == b.baseline
         && a.baseline_gaps == b.baseline_gaps
         && a.expectations == b.expectations
+        && a.rates == b.rates
         && a.shard.1 == b.shard.1
 }
 
@@ -676,14 +756,39 @@ pub fn assemble(parts: Vec<Part>) -> Result<Analysis, String> {
             .collect();
         return Err(format!("shards {} are missing", missing.join(", ")));
     }
-    first.outcomes.sort_by_key(|(i, _, _)| *i);
+    first.outcomes.sort_by_key(|(i, _)| *i);
     let part = first;
-    let (outcomes, rates): (Vec<Outcome>, Vec<Rate>) =
-        part.outcomes.into_iter().map(|(_, o, r)| (o, r)).unzip();
-    let unchanged = unchanged(&part.baseline, &part.baseline_gaps, &outcomes, part.fail_at);
-    let (ranking, single_points_of_failure) =
-        rank(&part.apps, &part.baseline, &outcomes, &unchanged);
-    let downtime = reliability::downtime(&part.apps, &part.baseline, &outcomes, &unchanged, &rates);
+    let (mut outcomes, mut pairs) = (Vec::new(), Vec::new());
+    for (i, o) in part.outcomes {
+        if i < part.candidates {
+            outcomes.push(o);
+        } else {
+            pairs.push(o);
+        }
+    }
+    let rates = part.rates;
+    let same = unchanged(&part.baseline, &part.baseline_gaps, &outcomes, part.fail_at);
+    let (ranking, single_points_of_failure) = rank(&part.apps, &part.baseline, &outcomes, &same);
+    let pairs_unchanged = unchanged(&part.baseline, &part.baseline_gaps, &pairs, part.fail_at);
+    let (pair_ranking, both_down) = rank(&part.apps, &part.baseline, &pairs, &pairs_unchanged);
+    // A pair that stops an app is news only when neither of its failures alone does.
+    let double_points_of_failure = both_down
+        .into_iter()
+        .filter(|(app, name)| {
+            !name
+                .split(" + ")
+                .any(|c| single_points_of_failure.contains(&(app.clone(), c.to_string())))
+        })
+        .collect();
+    let mut downtime = reliability::downtime(&part.apps, &part.baseline, &outcomes, &same, &rates);
+    reliability::add_pairs(
+        &mut downtime,
+        &part.baseline,
+        &outcomes,
+        &pairs,
+        &pairs_unchanged,
+        &rates,
+    );
     let mut analysis = Analysis {
         lab: part.lab,
         seed: part.seed,
@@ -694,6 +799,9 @@ pub fn assemble(parts: Vec<Part>) -> Result<Analysis, String> {
         outcomes,
         ranking,
         single_points_of_failure,
+        pairs,
+        pair_ranking,
+        double_points_of_failure,
         rates,
         downtime,
         expectations: Vec::new(),
@@ -756,23 +864,40 @@ pub fn run_candidate(
     hold: Time,
     watch: Option<&[bool]>,
 ) -> (Outcome, crate::results::Results) {
+    run_failures(base, c, None, fail_at, hold, watch)
+}
+
+/// [`run_candidate`] with `second`, if given, failing at the same time (a double failure), each
+/// repaired at its own time; an app has recovered when traffic flowed before the first repair.
+pub fn run_failures(
+    base: &Lab,
+    first: &Candidate,
+    second: Option<&Candidate>,
+    fail_at: Time,
+    hold: Time,
+    watch: Option<&[bool]>,
+) -> (Outcome, crate::results::Results) {
     let mut lab = base.clone();
-    let after = c.repaired_after(hold);
-    let repair_at = fail_at.saturating_add(after);
-    let label = format!("{} '{}' fails", c.kind.name(), c.name);
     let fault = |at, action: &FaultKind, label: &str| crate::lab::model::Fault {
         at,
         action: action.clone(),
         label: label.to_string(),
         continues: false,
     };
-    for (at, f) in c.fail.iter().filter(|(at, _)| *at < after) {
-        lab.faults
-            .push(fault(fail_at.saturating_add(*at), f, &label));
-    }
-    let repaired = format!("{} '{}' repaired", c.kind.name(), c.name);
-    for f in &c.repair {
-        lab.faults.push(fault(repair_at, f, &repaired));
+    let mut repair_at = Time::MAX;
+    for c in std::iter::once(first).chain(second) {
+        let after = c.repaired_after(hold);
+        let repaired_at = fail_at.saturating_add(after);
+        repair_at = repair_at.min(repaired_at);
+        let label = format!("{} '{}' fails", c.kind.name(), c.name);
+        for (at, f) in c.fail.iter().filter(|(at, _)| *at < after) {
+            lab.faults
+                .push(fault(fail_at.saturating_add(*at), f, &label));
+        }
+        let repaired = format!("{} '{}' repaired", c.kind.name(), c.name);
+        for f in &c.repair {
+            lab.faults.push(fault(repaired_at, f, &repaired));
+        }
     }
     // Stable: the lab's own faults at the same instant stay first.
     lab.faults.sort_by_key(|f| f.at);
@@ -841,8 +966,12 @@ pub fn run_candidate(
         })
         .collect();
     let outcome = Outcome {
-        kind: c.kind,
-        candidate: c.name.clone(),
+        kind: first.kind,
+        candidate: first.name.clone(),
+        with: second.map(|b| Companion {
+            kind: b.kind,
+            candidate: b.name.clone(),
+        }),
         repair_at_us: us(repair_at),
         end_us: us(r.duration),
         effects,
@@ -901,7 +1030,7 @@ fn rank(
             .zip(unchanged)
             .map(|(o, same)| Ranked {
                 kind: o.kind,
-                candidate: o.candidate.clone(),
+                candidate: o.name(),
                 outage_us: o.effects[i].outage_us,
                 as_baseline: same[i],
                 recovered: o.effects[i].recovered,
@@ -980,10 +1109,36 @@ pub fn render(a: &Analysis, top: usize) -> String {
             let _ = writeln!(out, "  app '{app}': {c}");
         }
     }
+    if !a.pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ndouble failures: {} pairs, each failing at once",
+            a.pairs.len()
+        );
+        if a.double_points_of_failure.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no pair stops an app that each of its failures alone does not"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  pairs that stop an app, though it survives each alone:"
+            );
+            for (app, pair) in &a.double_points_of_failure {
+                let _ = writeln!(out, "  app '{app}': {pair}");
+            }
+        }
+    }
     let _ = writeln!(
         out,
-        "\nexpected downtime a year (first order, over the {} single failures run; README, \"Expected downtime a year\"):",
-        a.outcomes.len()
+        "\nexpected downtime a year (first order, over the {} single failures{} run; README, \"Expected downtime a year\"):",
+        a.outcomes.len(),
+        if a.pairs.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} pairs", a.pairs.len())
+        }
     );
     for d in &a.downtime {
         match (d.seconds_per_year, d.availability) {
@@ -996,9 +1151,14 @@ pub fn render(a: &Analysis, top: usize) -> String {
                     .collect();
                 let _ = writeln!(
                     out,
-                    "  app '{}': {} a year, available {}{}",
+                    "  app '{}': {} a year{}, available {}{}",
                     d.app,
                     format_seconds(s),
+                    if a.pairs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} from double failures)", format_seconds(d.from_pairs))
+                    },
                     percent(v),
                     if top.is_empty() {
                         String::new()

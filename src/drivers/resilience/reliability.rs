@@ -263,8 +263,10 @@ pub struct Downtime {
     pub seconds_per_year: Option<f64>,
     /// A fraction of 1.
     pub availability: Option<f64>,
-    /// Every candidate that costs the app anything, the largest first.
+    /// Every candidate that costs the app anything, the largest first (pairs named "a + b").
     pub contributors: Vec<Contribution>,
+    /// Of the downtime, what double failures add (depth 2; 0 otherwise).
+    pub from_pairs: f64,
 }
 
 /// Each app's expected downtime: rate × (the outage it recovered from, or the repair time).
@@ -284,6 +286,7 @@ pub fn downtime(
                     seconds_per_year: None,
                     availability: None,
                     contributors: Vec::new(),
+                    from_pairs: 0.0,
                 };
             }
             let mut contributors: Vec<Contribution> = outcomes
@@ -308,13 +311,70 @@ pub fn downtime(
                 })
                 .collect();
             contributors.sort_by(|a, b| b.seconds_per_year.total_cmp(&a.seconds_per_year));
-            let total: f64 = contributors.iter().map(|c| c.seconds_per_year).sum();
+            let total = contributors.iter().fold(0.0, |t, c| t + c.seconds_per_year);
             Downtime {
                 app: app.clone(),
                 seconds_per_year: Some(total),
                 availability: Some(1.0 - total / YEAR_S),
                 contributors,
+                from_pairs: 0.0,
             }
         })
         .collect()
+}
+
+/// Adds the double failures' term to each app's downtime (depth 2), to first order: a pair
+/// counts only where each of its failures alone left the app recovered (otherwise that single
+/// failure's term already counts it). Two failures overlap λa·λb·(ra + rb) ÷ a year times a
+/// year, for ra·rb ÷ (ra + rb) on average: an app the pair stops loses λa·λb·ra·rb ÷ a year;
+/// one it recovers from loses the pair's outage beyond the longer single one, each time.
+pub fn add_pairs(
+    downtime: &mut [Downtime],
+    baseline: &[super::Effect],
+    singles: &[Outcome],
+    pairs: &[Outcome],
+    unchanged: &[Vec<bool>],
+    rates: &[Rate],
+) {
+    let of = |name: &str| singles.iter().zip(rates).find(|(o, _)| o.candidate == name);
+    for (i, d) in downtime.iter_mut().enumerate() {
+        if !baseline[i].recovered {
+            continue;
+        }
+        let mut added = Vec::new();
+        for (pair, same) in pairs.iter().zip(unchanged) {
+            let Some(b) = &pair.with else { continue };
+            let (Some((oa, ra)), Some((ob, rb))) = (of(&pair.candidate), of(&b.candidate)) else {
+                continue;
+            };
+            let (ea, eb, e) = (&oa.effects[i], &ob.effects[i], &pair.effects[i]);
+            if same[i] || !ea.recovered || !eb.recovered {
+                continue;
+            }
+            let (la, lb) = (ra.failures_per_year, rb.failures_per_year);
+            let (sa, sb) = (ra.repair_us / 1e6, rb.repair_us / 1e6);
+            let s = if e.recovered {
+                let extra = (e.outage_us - ea.outage_us.max(eb.outage_us)).max(0.0) / 1e6;
+                la * lb * (sa + sb) / YEAR_S * extra
+            } else {
+                la * lb * sa * sb / YEAR_S
+            };
+            if s > 0.0 {
+                added.push(Contribution {
+                    kind: pair.kind,
+                    candidate: pair.name(),
+                    seconds_per_year: s,
+                });
+            }
+        }
+        let extra = added.iter().fold(0.0, |t, c| t + c.seconds_per_year);
+        d.from_pairs = extra;
+        if let Some(total) = d.seconds_per_year.as_mut() {
+            *total += extra;
+            d.availability = Some(1.0 - *total / YEAR_S);
+        }
+        d.contributors.extend(added);
+        d.contributors
+            .sort_by(|a, b| b.seconds_per_year.total_cmp(&a.seconds_per_year));
+    }
 }
