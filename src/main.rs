@@ -137,8 +137,9 @@ struct ResilienceArgs {
     /// Print the candidates without running them.
     #[arg(long)]
     list: bool,
-    /// Run only these kinds: link, circuit-link, platform-link, peering, circuit,
-    /// peering-location, router, gateway, gateway-maintenance, msee, bgp-session.
+    /// Run only these kinds: link, circuit-link, internet-path, degraded-path, platform-link,
+    /// peering, circuit, peering-location, router, gateway, gateway-maintenance, msee,
+    /// bgp-session.
     #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
     only: Vec<String>,
     /// Do not run these candidates (by name).
@@ -153,6 +154,13 @@ struct ResilienceArgs {
     /// Keep the lab's own faults in every run.
     #[arg(long)]
     keep_faults: bool,
+    /// How a site's internet path degrades: the loss it has instead, the delay added each way.
+    #[arg(
+        long,
+        value_name = "loss=P%,delay=+T",
+        default_value = "loss=1%,delay=+50ms"
+    )]
+    degrade: hybridlab::drivers::resilience::Degrade,
     /// 1: every single failure; 2: every pair of candidates failing at once besides.
     #[arg(long, default_value_t = 1)]
     depth: u8,
@@ -603,6 +611,7 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         keep_faults: args.keep_faults,
         depth: args.depth,
         max_runs: args.max_runs,
+        degrade: args.degrade,
     };
     if !(1..=2).contains(&args.depth) {
         return Err(format!(

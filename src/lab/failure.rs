@@ -14,6 +14,10 @@ pub enum Kind {
     Link,
     /// One link of an ExpressRoute circuit (its primary or secondary path).
     CircuitLink,
+    /// A site's link to the internet, the one its VPN tunnels leave by, down.
+    InternetPath,
+    /// The same link degraded, not down: more loss and more delay (`--degrade`).
+    DegradedPath,
     /// A link inside the platform (between a VNet's fabric, a gateway and an MSEE).
     PlatformLink,
     /// A VNet peering's link goes down, and comes back.
@@ -40,9 +44,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Link,
         Kind::CircuitLink,
+        Kind::InternetPath,
+        Kind::DegradedPath,
         Kind::PlatformLink,
         Kind::Peering,
         Kind::Circuit,
@@ -59,6 +65,8 @@ impl Kind {
         match self {
             Kind::Link => "link",
             Kind::CircuitLink => "circuit-link",
+            Kind::InternetPath => "internet-path",
+            Kind::DegradedPath => "degraded-path",
             Kind::PlatformLink => "platform-link",
             Kind::Peering => "peering",
             Kind::Circuit => "circuit",

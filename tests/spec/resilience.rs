@@ -100,12 +100,15 @@ fn the_headline_labs_primary_link_is_survived() {
 #[test]
 fn candidates_cover_every_kind_of_component_and_each_session_once() {
     let lab = hybridlab::input::load(&path("er-vpn-failover.ron")).unwrap();
-    let all = resilience::candidates(&lab);
+    let all = resilience::candidates(&lab, resilience::DEGRADE);
     let count = |k: Kind| all.iter().filter(|c| c.kind == k).count();
     // Every link once, by what it is: the circuit's two paths, the platform's own links (the
     // VNet's fabric, gateways and MSEEs) and the customer's and the internet's.
     assert_eq!(
-        count(Kind::Link) + count(Kind::CircuitLink) + count(Kind::PlatformLink),
+        count(Kind::Link)
+            + count(Kind::CircuitLink)
+            + count(Kind::PlatformLink)
+            + count(Kind::InternetPath),
         lab.links.len()
     );
     let named = |k: Kind| -> BTreeSet<&str> {
@@ -118,10 +121,11 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
         named(Kind::CircuitLink),
         BTreeSet::from(["er-primary", "er-secondary"])
     );
-    assert_eq!(
-        named(Kind::Link),
-        BTreeSet::from(["lan", "isp-onprem", "vpngw-internet"])
-    );
+    assert_eq!(named(Kind::Link), BTreeSet::from(["lan", "vpngw-internet"]));
+    // The edge's line to the internet carries the VPN: the site's internet path, which also
+    // degrades.
+    assert_eq!(named(Kind::InternetPath), BTreeSet::from(["isp-onprem"]));
+    assert_eq!(named(Kind::DegradedPath), BTreeSet::from(["edge:degraded"]));
     assert_eq!(count(Kind::Gateway), 2);
     // The VPN gateway also goes down for planned maintenance; the ExpressRoute gateway is
     // failed through its circuit in a lab, and has no such candidate.
@@ -159,7 +163,7 @@ fn candidates_cover_every_kind_of_component_and_each_session_once() {
 fn an_unknown_kind_or_skipped_name_is_refused_with_what_exists() {
     let e = Kind::parse("circuit-thing").unwrap_err();
     assert!(
-        e.contains("link, circuit-link, platform-link, peering, circuit, peering-location, router, gateway, gateway-maintenance, msee, bgp-session"),
+        e.contains("link, circuit-link, internet-path, degraded-path, platform-link, peering, circuit, peering-location, router, gateway, gateway-maintenance, msee, bgp-session"),
         "{e}"
     );
     let lab = hybridlab::input::load(&path("three-hop.ron")).unwrap();
@@ -321,7 +325,7 @@ fn ending_a_run_once_traffic_has_settled_changes_no_finding() {
     let mut base = lab.clone();
     base.faults.clear();
     base.cut_short(fail_at + hold + resilience::SETTLE);
-    let all = resilience::candidates(&lab);
+    let all = resilience::candidates(&lab, resilience::DEGRADE);
     for name in ["er-primary", "er", "vpngw", "edge–er-msee2", "ergw-vnet"] {
         let c = all.iter().find(|c| c.name == name).unwrap();
         let (full, _) = resilience::run_candidate(&base, c, fail_at, hold, None);
@@ -682,5 +686,37 @@ fn double_failures_find_what_no_single_failure_stops() {
     assert!(
         e.contains("5 single failures and 10 pairs: 15 runs") && e.contains("--max-runs 10"),
         "{e}"
+    );
+}
+
+/// A site's internet path is the link its VPN tunnel leaves by: down, nothing of a VPN-only
+/// site gets through until it is back; degraded (`--degrade`), traffic flows with the loss and
+/// the delay added to each direction.
+#[test]
+fn a_sites_internet_path_fails_and_degrades() {
+    let plan = Plan {
+        only: vec![Kind::InternetPath, Kind::DegradedPath],
+        hold: 10_000_000_000,
+        degrade: "loss=0%,delay=+40ms".parse().unwrap(),
+        ..Plan::default()
+    };
+    let a = analyse("s2s-vpn.ron", &plan, 0);
+    let names: Vec<&str> = a.outcomes.iter().map(|o| o.candidate.as_str()).collect();
+    assert_eq!(names, ["isp-onprem", "onprem-vpn:degraded"]);
+    assert!(spofs(&a, "probe").contains("isp-onprem"));
+    let rtt = |e: &resilience::Effect| e.figures.rtt.as_ref().unwrap().min_us;
+    let base = a.baseline.iter().find(|e| e.app == "probe").unwrap();
+    let degraded = a.outcomes[1]
+        .effects
+        .iter()
+        .find(|e| e.app == "probe")
+        .unwrap();
+    assert!(degraded.recovered);
+    // 40 ms more each way: the shortest round trip is 80 ms longer, to within a millisecond.
+    let more = rtt(degraded) - rtt(base);
+    assert!((more - 80e3).abs() < 1e3, "{more} µs");
+    assert_eq!(
+        "delay=50ms".parse::<resilience::Degrade>().unwrap_err(),
+        "--degrade delay=50ms: the delay is added to the path's own: write it with a + (write e.g. loss=2%,delay=+50ms)"
     );
 }

@@ -28,7 +28,7 @@ pub use crate::lab::failure::Kind;
 use crate::lab::model::{Expectation, FaultKind, Lab, NodeKind, Role};
 use crate::lab::{budget::Budget, LabError};
 use crate::substrate::engine::Time;
-use crate::substrate::ids::{LinkId, NodeId};
+use crate::substrate::ids::{Dir, LinkId, NodeId};
 use rayon::prelude::*;
 use reliability::{Downtime, Rate};
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,8 @@ fn link_kind(lab: &Lab, l: LinkId) -> Kind {
         Kind::Peering
     } else if lab.circuits.iter().any(|c| c.links.contains(&l)) {
         Kind::CircuitLink
+    } else if site_internet_links(lab).iter().any(|&(_, x)| x == l) {
+        Kind::InternetPath
     } else if roles.contains(&Role::VnetFabric) || roles.iter().all(|&r| platform(r)) {
         Kind::PlatformLink
     } else {
@@ -100,9 +102,79 @@ fn link_kind(lab: &Lab, l: LinkId) -> Kind {
     }
 }
 
+/// Each site's link to the internet: per VPN tunnel end on a router of the customer's (not the
+/// platform's), the link of the interface holding the tunnel's outer address, once each, as
+/// (the site's router, the link).
+fn site_internet_links(lab: &Lab) -> Vec<(NodeId, LinkId)> {
+    let mut out: Vec<(NodeId, LinkId)> = Vec::new();
+    for t in &lab.tunnels {
+        for &(n, ip) in &t.ends {
+            if platform(lab.nodes[n].role) {
+                continue;
+            }
+            if let Some(f) = lab.nodes[n].ifaces.iter().find(|f| f.addr.addr == ip) {
+                if !out.contains(&(n, f.link)) {
+                    out.push((n, f.link));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How a site's internet path degrades (`--degrade loss=2%,delay=+50ms`): the loss it has
+/// instead of its own, and the delay added in each direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Degrade {
+    /// A fraction of 1.
+    pub loss: f64,
+    pub delay: Time,
+}
+
+/// Unless `--degrade` says otherwise: 1% loss and 50 ms more each way, a congested path.
+pub const DEGRADE: Degrade = Degrade {
+    loss: 0.01,
+    delay: 50_000_000,
+};
+
+impl std::str::FromStr for Degrade {
+    type Err = String;
+    /// "loss=2%,delay=+50ms", either part optional (the other as [`DEGRADE`]).
+    fn from_str(s: &str) -> Result<Degrade, String> {
+        let mut d = DEGRADE;
+        let bad = |why: String| format!("--degrade {s}: {why} (write e.g. loss=2%,delay=+50ms)");
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some(("loss", v)) => {
+                    d.loss = v.parse::<crate::units::Percent>().map_err(bad)?.fraction();
+                }
+                Some(("delay", v)) => {
+                    let v = v.strip_prefix('+').ok_or_else(|| {
+                        bad("the delay is added to the path's own: write it with a +".into())
+                    })?;
+                    d.delay = v.parse::<crate::units::Duration>().map_err(bad)?.0;
+                }
+                _ => return Err(bad(format!("'{part}' is neither loss=P% nor delay=+T"))),
+            }
+        }
+        Ok(d)
+    }
+}
+
+impl std::fmt::Display for Degrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "loss {} and {} more delay each way",
+            crate::units::Percent((self.loss * 1e9).round() as u64),
+            crate::units::format_nanos(self.delay)
+        )
+    }
+}
+
 /// Every candidate of `lab`, in a stable order: links, circuits, peering locations, nodes, BGP
 /// sessions, each in the lab's order.
-pub fn candidates(lab: &Lab) -> Vec<Candidate> {
+pub fn candidates(lab: &Lab, degrade: Degrade) -> Vec<Candidate> {
     let mut out = Vec::new();
     for l in lab.link_ids() {
         let state = |up| FaultKind::LinkState { link: l, up };
@@ -111,6 +183,37 @@ pub fn candidates(lab: &Lab) -> Vec<Candidate> {
             &lab.links[l].name,
             vec![state(false)],
             vec![state(true)],
+        ));
+    }
+    // Each site's internet path degraded: its loss replaced, its delay lengthened, each
+    // direction from its own figures, and put back.
+    for (n, l) in site_internet_links(lab) {
+        let link = &lab.links[l];
+        let change = |d: Dir, worse: bool| {
+            let own = &link.dirs[d];
+            FaultKind::LinkChange {
+                link: l,
+                sides: vec![d],
+                change: crate::substrate::link::Change {
+                    delay: Some(if worse {
+                        own.delay.saturating_add(degrade.delay)
+                    } else {
+                        own.delay
+                    }),
+                    loss: Some(if worse {
+                        crate::substrate::link::LossSpec::Bernoulli(degrade.loss)
+                    } else {
+                        own.loss.clone()
+                    }),
+                    ..Default::default()
+                },
+            }
+        };
+        out.push(Candidate::held(
+            Kind::DegradedPath,
+            &format!("{}:degraded", lab.nodes[n].name),
+            vec![change(Dir::AToB, true), change(Dir::BToA, true)],
+            vec![change(Dir::AToB, false), change(Dir::BToA, false)],
         ));
     }
     let links_down = |links: &[LinkId]| {
@@ -249,6 +352,8 @@ pub struct Plan {
     pub depth: u8,
     /// The most runs an analysis may take before it is refused.
     pub max_runs: usize,
+    /// How a site's internet path degrades.
+    pub degrade: Degrade,
 }
 
 /// The most runs an analysis takes unless told otherwise: a depth-2 analysis of 45 candidates.
@@ -264,6 +369,7 @@ impl Default for Plan {
             keep_faults: false,
             depth: 1,
             max_runs: MAX_RUNS,
+            degrade: DEGRADE,
         }
     }
 }
@@ -302,7 +408,7 @@ impl Plan {
 
     /// The candidates of `lab` this plan runs; an unknown `--skip` name is an error naming it.
     pub fn select(&self, lab: &Lab) -> Result<Vec<Candidate>, String> {
-        let all = candidates(lab);
+        let all = candidates(lab, self.degrade);
         if let Some(unknown) = self
             .skip
             .iter()
@@ -513,6 +619,29 @@ pub fn check(expectations: &[Expectation], a: &Analysis) -> Vec<Expected> {
         .collect()
 }
 
+/// An app's figures while failed, in a few words: p99 latency (round trip or completion) and
+/// goodput, where the app has them.
+fn figures(f: &Figures) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = f.rtt.as_ref().or(f.completion.as_ref()) {
+        parts.push(format!(
+            "p99 {}",
+            crate::units::format_nanos((l.p99_us * 1e3).round() as Time)
+        ));
+    }
+    if let Some(g) = f.goodput_bps {
+        parts.push(format!("goodput {}", crate::units::format_bitrate(g)));
+    }
+    if f.lost > 0 {
+        parts.push(format!("{} lost", f.lost));
+    }
+    if parts.is_empty() {
+        "nothing measured".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// A fraction of 1 as a percentage to the digits availability figures are read in.
 pub fn percent(v: f64) -> String {
     format!("{:.4}%", v * 100.0)
@@ -601,8 +730,8 @@ pub fn run_part(
 ) -> Result<Part, ResilienceError> {
     let lab = crate::input::prepare(path, sets, None, budget)?;
     let selected = plan.select(&lab).map_err(ResilienceError::Refused)?;
-    let rates =
-        reliability::rates(&lab, &candidates(&lab), &selected).map_err(ResilienceError::Refused)?;
+    let rates = reliability::rates(&lab, &candidates(&lab, plan.degrade), &selected)
+        .map_err(ResilienceError::Refused)?;
     let (k, n) = shard.unwrap_or((1, 1));
     if k == 0 || k > n {
         return Err(ResilienceError::Refused(format!(
@@ -1099,6 +1228,18 @@ pub fn render(a: &Analysis, top: usize) -> String {
             };
             let _ = writeln!(out, "  {:<19} {:<32} {what}", r.kind.name(), r.candidate);
         }
+        // A degraded path takes nothing down: what it changes is latency and goodput.
+        let i = a.baseline.iter().position(|b| b.app == *app).unwrap_or(0);
+        for o in a.outcomes.iter().filter(|o| o.kind == Kind::DegradedPath) {
+            let _ = writeln!(
+                out,
+                "  {:<19} {:<32} {} (without: {})",
+                o.kind.name(),
+                o.candidate,
+                figures(&o.effects[i].figures),
+                figures(&base.figures)
+            );
+        }
     }
     let _ = writeln!(out);
     if a.single_points_of_failure.is_empty() {
@@ -1238,6 +1379,10 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
         Some(FaultKind::BgpReset { node, peer }) => {
             format!("'{}' resets its session with {peer}", lab.nodes[*node].name)
         }
+        Some(FaultKind::LinkChange { link, .. }) => format!(
+            "the site's internet link '{}' degraded, not down (--degrade)",
+            lab.links[*link].name
+        ),
         _ => String::new(),
     };
     format!("{:<19} {:<32} {what}", c.kind.name(), c.name)

@@ -151,6 +151,16 @@ fn default(lab: &Lab, c: &Candidate) -> Basis {
             ONSITE_REPAIR,
             "a line of the customer's or the ISP's has no published figure: one failure a year, repaired in 4 h",
         ),
+        Kind::InternetPath => Basis::assumed(
+            1.0,
+            ONSITE_REPAIR,
+            "a site's internet line has no published figure: one failure a year, repaired in 4 h",
+        ),
+        Kind::DegradedPath => Basis::assumed(
+            4.0,
+            PLATFORM_REPAIR,
+            "a site's internet path degrades (congestion, a fault upstream) four times a year, for an hour",
+        ),
         Kind::CircuitLink => Basis::assumed(
             1.0,
             ONSITE_REPAIR,
