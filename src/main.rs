@@ -179,6 +179,10 @@ struct ResilienceArgs {
     /// Write one row per candidate and app as CSV.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Write one HTML page: the downtime, a matrix of candidates and apps coloured by outage,
+    /// and each candidate's failover timeline.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Run only part K of N (every N-th candidate from the K-th; the baseline in each) and
     /// write it with --json, for `emulate merge` to join with the other parts.
     #[arg(long, value_name = "K/N")]
@@ -645,6 +649,7 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
     writable_all(&[
         args.json.as_deref(),
         args.csv.as_deref(),
+        args.html.as_deref(),
         args.junit.as_deref(),
     ])?;
     let bar = if args.quiet {
@@ -674,8 +679,8 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
                     .to_string(),
             );
         };
-        if args.csv.is_some() || args.junit.is_some() {
-            return Err("--shard writes only the part (--json); --csv and --junit come from `emulate merge`".to_string());
+        if args.csv.is_some() || args.junit.is_some() || args.html.is_some() {
+            return Err("--shard writes only the part (--json); --csv, --html and --junit come from `emulate merge` or a whole analysis".to_string());
         }
         let part = resilience::run_part(
             lab,
@@ -703,6 +708,11 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
         analyses.push(analysis);
     }
     bar.finish_and_clear();
+    if let Some(html) = &args.html {
+        let page =
+            hybridlab::export::html::resilience_page(&analyses).map_err(|e| e.to_string())?;
+        std::fs::write(html, page).map_err(|e| format!("{}: cannot write: {e}", html.display()))?;
+    }
     write_resilience(
         &analyses,
         args.json.as_deref(),

@@ -242,3 +242,163 @@ pub fn page(p: &Page) -> String {
     );
     h
 }
+
+/// The colour of a resilience matrix cell: what the failure did to the app.
+fn cell_colour(r: &crate::drivers::resilience::Ranked) -> &'static str {
+    if !r.recovered {
+        "#ef9a9a"
+    } else if r.as_baseline {
+        "#e8f5e9"
+    } else if r.outage_us < 1e6 {
+        "#fff9c4"
+    } else if r.outage_us < 10e6 {
+        "#ffe0b2"
+    } else {
+        "#ffccbc"
+    }
+}
+
+/// One page of resilience analyses (`emulate resilience --html`): per lab the expected
+/// downtime, a matrix of candidates × apps coloured by outage with the single points of
+/// failure marked, and each candidate's failover timeline as a chart.
+pub fn resilience_page(
+    analyses: &[crate::drivers::resilience::Analysis],
+) -> Result<String, crate::export::plot::PlotError> {
+    use crate::drivers::resilience::{format_seconds, percent};
+    use crate::export::plot::{timeline_chart, TimelineRow};
+    let names: Vec<&str> = analyses.iter().map(|a| a.lab.as_str()).collect();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{title}: hybridlab resilience</title><style>{STYLE}</style></head><body>\n\
+         <h1>Resilience of {title}</h1>\n",
+        title = escape(&names.join(" and "))
+    );
+    for a in analyses {
+        let _ = write!(
+            h,
+            "<h2>{lab}</h2>\n<p>seed {seed}: {n} single failures{pairs}, each at {fail:.3} s, \
+             repaired at {repair:.3} s (or when the platform restores it)</p>\n",
+            lab = escape(&a.lab),
+            seed = a.seed,
+            n = a.outcomes.len(),
+            pairs = if a.pairs.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} pairs", a.pairs.len())
+            },
+            fail = a.fail_at_us / 1e6,
+            repair = a.repair_at_us / 1e6,
+        );
+        h.push_str("<h3>Expected downtime a year (first order)</h3>\n<table><tr><th>app</th><th>downtime</th><th>availability</th><th>largest contributors</th></tr>\n");
+        for d in &a.downtime {
+            let (down, avail) = match (d.seconds_per_year, d.availability) {
+                (Some(s), Some(v)) => (format_seconds(s), percent(v)),
+                _ => ("none: nothing gets through".to_string(), String::new()),
+            };
+            let top: Vec<String> = d
+                .contributors
+                .iter()
+                .take(3)
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        escape(&c.candidate),
+                        format_seconds(c.seconds_per_year)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{down}</td><td>{avail}</td><td>{}</td></tr>",
+                escape(&d.app),
+                top.join(", ")
+            );
+        }
+        h.push_str("</table>\n");
+        // The matrix: a row per candidate, a column per app.
+        h.push_str("<h3>Every single failure</h3>\n<p>Green: nothing the app sees changes; yellow, orange: an outage under 1 s, under 10 s, longer; red: DOWN until the repair, a single point of failure.</p>\n<table><tr><th>kind</th><th>candidate</th>");
+        for (app, _) in &a.ranking {
+            let _ = write!(h, "<th>{}</th>", escape(app));
+        }
+        h.push_str("</tr>\n");
+        for o in &a.outcomes {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td><a href=\"#{lab}-{c}\">{c}</a></td>",
+                o.kind.name(),
+                lab = escape(&a.lab),
+                c = escape(&o.candidate)
+            );
+            for (_, rows) in &a.ranking {
+                let Some(r) = rows.iter().find(|r| r.candidate == o.candidate) else {
+                    h.push_str("<td></td>");
+                    continue;
+                };
+                let text = if !r.recovered {
+                    "<b>SPOF</b>".to_string()
+                } else if r.as_baseline {
+                    "—".to_string()
+                } else {
+                    format!("{:.3} s", r.outage_us / 1e6)
+                };
+                let _ = write!(h, "<td style=\"background:{}\">{text}</td>", cell_colour(r));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+        if !a.double_points_of_failure.is_empty() {
+            h.push_str("<h3>Pairs that stop an app it survives each alone</h3>\n<ul>\n");
+            for (app, pair) in &a.double_points_of_failure {
+                let _ = writeln!(h, "<li>{}: {}</li>", escape(app), escape(pair));
+            }
+            h.push_str("</ul>\n");
+        }
+        // Each candidate's timeline: its apps' outages against the failure and the repair.
+        h.push_str("<h3>Failover timelines</h3>\n");
+        for o in &a.outcomes {
+            let mut rows: Vec<TimelineRow> = o
+                .effects
+                .iter()
+                .map(|e| TimelineRow {
+                    label: e.app.clone(),
+                    bar: (e.outage_us > 0.0).then(|| {
+                        (
+                            (e.from_us - a.fail_at_us).max(0.0) / 1e6,
+                            (e.to_us - a.fail_at_us) / 1e6,
+                        )
+                    }),
+                    points: Vec::new(),
+                })
+                .collect();
+            rows.push(TimelineRow {
+                label: "failure".to_string(),
+                bar: None,
+                points: vec![
+                    (0.0, "fails".to_string()),
+                    (
+                        (o.repair_at_us - a.fail_at_us) / 1e6,
+                        "repaired".to_string(),
+                    ),
+                ],
+            });
+            let chart = timeline_chart(&format!("{} '{}'", o.kind.name(), o.candidate), &rows)?;
+            let _ = writeln!(
+                h,
+                "<figure id=\"{}-{}\">{chart}</figure>",
+                escape(&a.lab),
+                escape(&o.candidate)
+            );
+        }
+        if !a.expectations.is_empty() {
+            let _ = write!(
+                h,
+                "<h3>Expectations</h3>\n<pre>{}</pre>\n",
+                escape(&crate::analysis::expect::render(&a.expectations))
+            );
+        }
+    }
+    h.push_str("</body></html>\n");
+    Ok(h)
+}

@@ -720,3 +720,83 @@ fn a_sites_internet_path_fails_and_degrades() {
         "--degrade delay=50ms: the delay is added to the path's own: write it with a + (write e.g. loss=2%,delay=+50ms)"
     );
 }
+
+/// A VNet peering fails as a link does: the spoke behind it is cut off from on premises (the
+/// hub's gateway is its only way out), the other spoke is not; and traffic blocked by design
+/// (spoke to spoke without the hub's router) has nothing a failure takes away.
+#[test]
+fn a_peering_cuts_off_the_spoke_behind_it_and_nothing_else() {
+    let plan = Plan {
+        only: vec![Kind::Peering],
+        hold: 5_000_000_000,
+        ..Plan::default()
+    };
+    let a = analyse("hub-spoke.ron", &plan, 0);
+    assert!(spofs(&a, "onprem-to-a").contains("peering-hub-spoke-a"));
+    assert!(!spofs(&a, "onprem-to-a").contains("peering-hub-spoke-b"));
+    assert!(spofs(&a, "onprem-to-b").contains("peering-hub-spoke-b"));
+    assert!(!spofs(&a, "onprem-to-b").contains("peering-hub-spoke-a"));
+    assert!(spofs(&a, "a-to-b-blocked").is_empty());
+}
+
+/// An MSEE fails with its links; BFD on the circuit moves the edge to the other MSEE at once.
+/// A BGP session reset once comes back by itself. Neither is a single point of failure. A link
+/// inside the platform whose sessions run without BFD is: the routes over it stay until BGP's
+/// hold timer, longer than the failure.
+#[test]
+fn an_msee_and_a_session_reset_are_survived_and_a_link_without_bfd_is_not() {
+    let plan = Plan {
+        only: vec![Kind::Msee, Kind::BgpSession, Kind::PlatformLink],
+        hold: 10_000_000_000,
+        ..Plan::default()
+    };
+    let a = analyse("er-vpn-failover.ron", &plan, 0);
+    let effect = |candidate: &str, app: &str| {
+        a.outcomes
+            .iter()
+            .find(|o| o.candidate == candidate)
+            .unwrap()
+            .effects
+            .iter()
+            .find(|e| e.app == app)
+            .unwrap()
+            .clone()
+    };
+    for candidate in [
+        "er-msee1",
+        "er-msee2",
+        "edge–er-msee1",
+        "edge–er-msee2",
+        "vnet–ergw",
+    ] {
+        for app in ["probe", "bulk", "web"] {
+            let e = effect(candidate, app);
+            assert!(e.recovered && e.outage_us < 2e6, "{candidate} {app}: {e:?}");
+        }
+    }
+    // The probe's flow hashes onto MSEE 1's link to the gateway.
+    let e = effect("er-msee1-ergw", "probe");
+    assert!(!e.recovered, "{e:?}");
+}
+
+/// `--html`: one page with the downtime, a matrix cell per candidate and app (each single point
+/// of failure marked) and a failover timeline chart per candidate.
+#[test]
+fn the_html_page_has_a_matrix_cell_per_candidate_and_app_and_a_timeline_each() {
+    let a = analyse("three-hop.ron", &short(), 0);
+    let page = hybridlab::export::html::resilience_page(std::slice::from_ref(&a)).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
+    assert_eq!(
+        page.matches("<b>SPOF</b>").count(),
+        a.single_points_of_failure.len()
+    );
+    for o in &a.outcomes {
+        assert!(
+            page.contains(&format!("<figure id=\"three-hop-{}\"><svg", o.candidate)),
+            "{}",
+            o.candidate
+        );
+    }
+    assert_eq!(page.matches("<svg").count(), a.outcomes.len());
+    assert!(page.contains("Expected downtime a year"));
+}

@@ -441,6 +441,10 @@ pub struct Effect {
     pub lost: u64,
     /// Traffic flowed again before the repair (always, when there was no outage).
     pub recovered: bool,
+    /// When the outage began and ended (its last delivery before, its first after, or the end
+    /// of the app or the run for one never recovered); both 0 without an outage.
+    pub from_us: f64,
+    pub to_us: f64,
     /// The app's figures while the component was failed.
     #[serde(flatten)]
     pub figures: Figures,
@@ -1059,11 +1063,11 @@ pub fn run_failures(
             // The longest gap that overlaps the failure: one that began just before it (a
             // request due before the failure whose answer it cut off) counts too, one whose
             // first missing delivery was due at the repair or later is the repair's.
-            let (outage, lost, to) = gaps(app)
+            let (outage, lost, begun, to) = gaps(app)
                 .into_iter()
                 .filter(|&(_, b, _, due)| due < repair_at && b > fail_at)
                 .max_by_key(|&(a, b, _, _)| (b - a, std::cmp::Reverse(a)))
-                .map_or((0, 0, 0), |(a, b, lost, _)| (b - a, lost, b));
+                .map_or((0, 0, 0, 0), |(a, b, lost, _)| (b - a, lost, a, b));
             let phases = phases(&r, app);
             let phase = |from: Time| {
                 phases
@@ -1080,16 +1084,18 @@ pub fn run_failures(
             let from = last.unwrap_or(app.start);
             let trailing =
                 stop.saturating_sub(from) > patience && from < repair_at && stop > fail_at;
-            let (outage, recovered) = if trailing && stop - from >= outage {
-                (stop - from, false)
+            let (outage, recovered, span) = if trailing && stop - from >= outage {
+                (stop - from, false, (from, stop))
             } else {
-                (outage, outage == 0 || to < repair_at)
+                (outage, outage == 0 || to < repair_at, (begun, to))
             };
             Effect {
                 app: app.name.clone(),
                 outage_us: us(outage),
                 lost,
                 recovered,
+                from_us: us(span.0),
+                to_us: us(span.1),
                 figures: failed,
             }
         })
