@@ -265,6 +265,17 @@ impl Sim {
         &self.records
     }
 
+    /// Every router's counters so far (what it forwarded, and dropped by cause), in node order.
+    pub fn router_counts(&self) -> Vec<&crate::results::RouterRecord> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                NodeState::Router(r) => Some(&r.stats),
+                NodeState::Host(_) => None,
+            })
+            .collect()
+    }
+
     /// The time of the latest route change of any router so far.
     pub fn last_route_change(&self) -> Option<Time> {
         self.nodes

@@ -48,6 +48,14 @@ fn on_a_chain_every_component_on_an_apps_path_and_nothing_else_is_a_single_point
         spofs(&a, "bulk"),
         set(&["lan-a1", "wan", "lan-b1", "r1", "r2"])
     );
+    // Where the traffic was lost, from the routers' own counters: r1 keeps sending into the
+    // failed WAN link (a static route, nothing else to take).
+    let wan = a.outcomes.iter().find(|o| o.candidate == "wan").unwrap();
+    assert_eq!(
+        (wan.drops[0].router.as_str(), wan.drops[0].cause.as_str()),
+        ("r1", "link down")
+    );
+    assert!(wan.drops[0].packets > 100, "{:?}", wan.drops);
     // The failure happens after the last app started, and the repair `hold` later.
     assert_eq!(a.repair_at_us - a.fail_at_us, 3e6);
     // Ranked worst first: the unrecovered first.

@@ -462,10 +462,54 @@ pub struct Outcome {
     pub repair_at_us: f64,
     /// When its run ended: early, once every app delivered and routes were quiet.
     pub end_us: f64,
+    /// What routers dropped from the failure to the run's end, most first: where the traffic
+    /// that did not get through was lost, and why (no route, link down, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<Dropped>,
     pub effects: Vec<Effect>,
     /// Why the run stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_because: Option<String>,
+}
+
+/// Packets a router dropped for one cause while a component was failed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dropped {
+    pub router: String,
+    /// As the report names it: "no route", "link down", "capacity", ...
+    pub cause: String,
+    pub packets: u64,
+}
+
+/// What each router dropped after `before` (its counters then), by cause, most first.
+fn dropped_since(
+    before: &[crate::results::RouterDrops],
+    after: &[crate::results::RouterRecord],
+) -> Vec<Dropped> {
+    let mut out = Vec::new();
+    for (b, r) in before.iter().zip(after) {
+        let a = &r.drops;
+        for (cause, now, then) in [
+            ("no route", a.no_route, b.no_route),
+            ("link down", a.link_down, b.link_down),
+            ("not transitive", a.not_transitive, b.not_transitive),
+            ("capacity", a.capacity, b.capacity),
+            ("mtu", a.mtu, b.mtu),
+            ("ttl expired", a.ttl_expired, b.ttl_expired),
+            ("malformed", a.malformed, b.malformed),
+        ] {
+            if now > then {
+                out.push(Dropped {
+                    router: r.name.clone(),
+                    cause: cause.to_string(),
+                    packets: now - then,
+                });
+            }
+        }
+    }
+    // Most first; ties in router order (the sort is stable).
+    out.sort_by_key(|d| std::cmp::Reverse(d.packets));
+    out
 }
 
 /// The second candidate of a double failure.
@@ -1035,6 +1079,13 @@ pub fn run_failures(
     // Stable: the lab's own faults at the same instant stay first.
     lab.faults.sort_by_key(|f| f.at);
     let mut sim = crate::sim::Sim::new(&lab);
+    // What the routers had dropped before the failure, to tell what they drop while failed.
+    sim.run_until(fail_at);
+    let before: Vec<crate::results::RouterDrops> = sim
+        .router_counts()
+        .iter()
+        .map(|r| r.drops.clone())
+        .collect();
     match watch {
         None => sim.run_until(lab.duration),
         Some(flowing) => loop {
@@ -1056,6 +1107,7 @@ pub fn run_failures(
         },
     }
     let r = sim.finish();
+    let drops = dropped_since(&before, &r.routers);
     let effects = r
         .apps
         .iter()
@@ -1109,6 +1161,7 @@ pub fn run_failures(
         }),
         repair_at_us: us(repair_at),
         end_us: us(r.duration),
+        drops,
         effects,
         stopped_because: r.stopped_because.clone(),
     };
@@ -1254,6 +1307,32 @@ pub fn render(a: &Analysis, top: usize) -> String {
         let _ = writeln!(out, "single points of failure:");
         for (app, c) in &a.single_points_of_failure {
             let _ = writeln!(out, "  app '{app}': {c}");
+        }
+        // Where the traffic was lost while each was failed, from the routers' own counters:
+        // no route (nothing else to take), link down (a route still on the failed link).
+        let _ = writeln!(out, "where the traffic was lost while each was failed:");
+        let mut seen: Vec<&str> = Vec::new();
+        for (_, c) in &a.single_points_of_failure {
+            if seen.contains(&c.as_str()) {
+                continue;
+            }
+            seen.push(c);
+            let Some(o) = a.outcomes.iter().find(|o| o.candidate == *c) else {
+                continue;
+            };
+            let why: Vec<String> = o
+                .drops
+                .iter()
+                .take(3)
+                .map(|d| format!("{} dropped {} ({})", d.router, d.packets, d.cause))
+                .collect();
+            let why = if why.is_empty() {
+                "no router dropped anything: the packets died with the failed part itself"
+                    .to_string()
+            } else {
+                why.join(", ")
+            };
+            let _ = writeln!(out, "  {c}: {why}");
         }
     }
     if !a.pairs.is_empty() {
