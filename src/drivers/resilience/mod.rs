@@ -1437,7 +1437,7 @@ pub fn describe(lab: &Lab, c: &Candidate) -> String {
     };
     let what = match faults.first() {
         _ if c.kind == Kind::Gateway && c.restores_after.is_some() => format!(
-            "unplanned: the platform stops using it at once, its sites notice by DPD or BGP, the standby carries traffic after {}",
+            "unplanned: the platform stops using it at once, its sites notice by DPD or BGP, it (or its standby) carries traffic again after {}",
             back()
         ),
         _ if c.kind == Kind::GatewayMaintenance => format!(
