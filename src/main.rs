@@ -127,6 +127,72 @@ enum Command {
         after_help = "Example: emulate resilience topologies/er-vpn-failover.ron --hold 20s --json res.json\n  emulate resilience topologies/hub-spoke.ron --list"
     )]
     Resilience(ResilienceArgs),
+    /// Show the routing tables at instants of a run: each VM's effective routes, each
+    /// gateway's learned and advertised routes, each circuit's route table per path, each
+    /// router's BGP and forwarding tables.
+    #[command(
+        after_help = "Example: emulate routes topologies/er-vpn-failover.ron --at 21s --node vm1\n  Without --at: once converged, and once after each fault has settled."
+    )]
+    Routes(RoutesArgs),
+    /// Show the hop-by-hop path of a packet at an instant of a run, and of its answer.
+    #[command(
+        after_help = "Example: emulate path topologies/hub-spoke.ron --from spoke1-vm --to 10.2.1.10 --proto icmp"
+    )]
+    Path(PathArgs),
+}
+
+#[derive(clap::Args)]
+struct RoutesArgs {
+    /// The lab file (RON).
+    lab: PathBuf,
+    /// An instant to show (repeatable); default: once converged and after each fault settled.
+    #[arg(long, value_parser = parse_duration)]
+    at: Vec<Duration>,
+    /// Show only these nodes (repeatable): a VM, a gateway, an MSEE, a router, a VNet.
+    #[arg(long, value_name = "NAME")]
+    node: Vec<String>,
+    /// Change the lab file's data before validation, as for a run.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<Override>,
+    /// Write every table as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct PathArgs {
+    /// The lab file (RON).
+    lab: PathBuf,
+    /// The node that sends.
+    #[arg(long)]
+    from: String,
+    /// The destination address.
+    #[arg(long)]
+    to: std::net::Ipv4Addr,
+    /// When; default: once the control plane has converged.
+    #[arg(long, value_parser = parse_duration)]
+    at: Option<Duration>,
+    /// udp, tcp or icmp.
+    #[arg(long, default_value = "udp", value_parser = ["udp", "tcp", "icmp"])]
+    proto: String,
+    /// Destination port (TCP, UDP); default: the app's with this flow.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Source port; default: the app's, else 49152.
+    #[arg(long)]
+    sport: Option<u16>,
+    /// Bytes of payload; default: the app's, else 64.
+    #[arg(long)]
+    size: Option<usize>,
+    /// Change the lab file's data before validation, as for a run.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<Override>,
+    /// Write both paths as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -345,6 +411,8 @@ fn main() -> ExitCode {
             budget,
         }) => compare(&labs, json.as_deref(), svg.as_deref(), &budget),
         Some(Command::Resilience(args)) => resilience(&args),
+        Some(Command::Routes(args)) => routes(&args),
+        Some(Command::Path(args)) => path(&args),
         None => match &cli.run.lab {
             Some(path) => run(path, &cli.run),
             None => Err("no lab file given: emulate LAB.ron (see emulate --help)".to_string()),
@@ -723,6 +791,63 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
 }
 
 /// Writes resilience analyses where asked and prints them: whether every expectation held.
+fn routes(args: &RoutesArgs) -> Result<bool, String> {
+    use hybridlab::drivers::routing;
+    writable_all(&[args.json.as_deref()])?;
+    let lab = load(&args.lab, &args.sets)?;
+    let nodes = routing::select_nodes(&lab, &args.node)?;
+    let snapshots = if args.at.is_empty() {
+        routing::settled_routes(&lab, &nodes)
+    } else {
+        let moments: Vec<_> = args
+            .at
+            .iter()
+            .map(|d| routing::Moment {
+                at: d.0,
+                label: "asked".to_string(),
+            })
+            .collect();
+        routing::routes(&lab, &moments, &nodes)?
+    };
+    if let Some(json) = &args.json {
+        let text = serde_json::to_string_pretty(&snapshots).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    if !args.quiet {
+        out(&routing::text::render(&snapshots))?;
+    }
+    Ok(true)
+}
+
+fn path(args: &PathArgs) -> Result<bool, String> {
+    use hybridlab::drivers::routing::path;
+    use hybridlab::sim::path::Proto;
+    writable_all(&[args.json.as_deref()])?;
+    let lab = load(&args.lab, &args.sets)?;
+    let req = path::Request {
+        from: args.from.clone(),
+        to: args.to,
+        at: args.at.map(|d| d.0),
+        proto: match args.proto.as_str() {
+            "tcp" => Proto::Tcp,
+            "icmp" => Proto::Icmp,
+            _ => Proto::Udp,
+        },
+        port: args.port,
+        sport: args.sport,
+        size: args.size,
+    };
+    let report = path::path(&lab, &req)?;
+    if let Some(json) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(json, text + "\n")
+            .map_err(|e| format!("{}: cannot write: {e}", json.display()))?;
+    }
+    out(&path::render(&report))?;
+    Ok(true)
+}
+
 fn write_resilience(
     analyses: &[hybridlab::drivers::resilience::Analysis],
     json: Option<&Path>,

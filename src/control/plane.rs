@@ -80,6 +80,37 @@ impl std::fmt::Display for What {
     }
 }
 
+/// Where a path in a BGP table came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    /// Originated by the router itself (its own or its VNet's address space).
+    Network,
+    #[serde(rename = "eBGP")]
+    Ebgp,
+    #[serde(rename = "iBGP")]
+    Ibgp,
+}
+
+/// One path of a BGP table ([`ControlPlane::table`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathEntry {
+    pub prefix: Prefix,
+    /// The peer it was learned from; `None` for the router's own prefixes.
+    pub peer: Option<Ipv4Addr>,
+    /// The NEXT_HOP attribute as received.
+    pub next_hop: Option<Ipv4Addr>,
+    pub weight: u32,
+    pub local_pref: u32,
+    pub as_path: Vec<u32>,
+    pub origin: Origin,
+    /// The best path (the first of those used).
+    pub best: bool,
+    /// Used for forwarding: the best, or as good as it (multipath).
+    pub used: bool,
+    /// Why it is not used: the first step of selection where the best beat it.
+    pub lost: Option<rib::Lost>,
+}
+
 /// A BGP session's settings plus its optional BFD (interval, multiplier).
 #[derive(Debug, Clone)]
 pub struct SessionSpec {
@@ -316,9 +347,9 @@ impl ControlPlane {
         (wake, changes)
     }
 
-    /// Selects best paths, queues updates to peers, and returns forwarding changes.
-    fn decide(&mut self) -> Vec<(Prefix, Vec<Ipv4Addr>)> {
-        // Every candidate path per prefix. Local routes use session index usize::MAX.
+    /// Every path to every prefix the router has now, as route selection sees them: its own
+    /// prefixes (session index `usize::MAX`) and what each established session learned.
+    fn candidates(&self) -> BTreeMap<Prefix, Vec<(Candidate, Attributes)>> {
         let mut candidates: BTreeMap<Prefix, Vec<(Candidate, Attributes)>> = BTreeMap::new();
         for &p in &self.originate {
             let c = Candidate {
@@ -355,6 +386,62 @@ impl ControlPlane {
                 candidates.entry(*p).or_default().push((c, a.clone()));
             }
         }
+        candidates
+    }
+
+    /// The router's BGP table now: every path to every prefix, the best ones marked and each
+    /// other one with the step of selection it lost at, by prefix then session (own first).
+    pub fn table(&self) -> Vec<PathEntry> {
+        let mut rows = Vec::new();
+        for (p, list) in self.candidates() {
+            let cands: Vec<Candidate> = list.iter().map(|(c, _)| c.clone()).collect();
+            let chosen = rib::select(&cands, self.ignore_as_path);
+            let Some(&best) = chosen.first() else {
+                continue;
+            };
+            let mut paths: Vec<&(Candidate, Attributes)> = list.iter().collect();
+            paths.sort_by_key(|(c, _)| c.session.wrapping_add(1));
+            for (c, a) in paths {
+                let own = c.session == usize::MAX;
+                rows.push(PathEntry {
+                    prefix: p,
+                    peer: (!own).then_some(c.peer),
+                    next_hop: if own { None } else { a.next_hop },
+                    weight: c.weight,
+                    local_pref: c.local_pref,
+                    as_path: c.as_path.clone(),
+                    origin: match (own, c.ibgp) {
+                        (true, _) => Origin::Network,
+                        (false, true) => Origin::Ibgp,
+                        (false, false) => Origin::Ebgp,
+                    },
+                    best: c.session == best.session,
+                    used: chosen.iter().any(|u| u.session == c.session),
+                    lost: rib::why_lost(best, c, self.ignore_as_path),
+                });
+            }
+        }
+        rows
+    }
+
+    /// What the router advertises now to each established peer: (peer, prefix, attributes),
+    /// by session then prefix.
+    pub fn advertised(&self) -> Vec<(Ipv4Addr, Prefix, Attributes)> {
+        self.sessions
+            .iter()
+            .filter(|s| s.phase == Phase::Established)
+            .flat_map(|s| s.adj_out.iter().map(|(p, a)| (s.cfg.peer, *p, a.clone())))
+            .collect()
+    }
+
+    /// The router's AS number.
+    pub fn asn(&self) -> u32 {
+        self.asn
+    }
+
+    /// Selects best paths, queues updates to peers, and returns forwarding changes.
+    fn decide(&mut self) -> Vec<(Prefix, Vec<Ipv4Addr>)> {
+        let candidates = self.candidates();
         let mut installed = BTreeMap::new();
         let mut best: BTreeMap<Prefix, (Candidate, Attributes)> = BTreeMap::new();
         for (p, list) in &candidates {

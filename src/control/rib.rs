@@ -41,6 +41,46 @@ impl Candidate {
     }
 }
 
+/// Why a path is not used: the first step of selection where the best path beat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lost {
+    Weight,
+    LocalPreference,
+    AsPathLength,
+    /// An iBGP path against an eBGP one.
+    Ibgp,
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lost::Weight => "lower weight",
+            Lost::LocalPreference => "lower local preference",
+            Lost::AsPathLength => "longer AS path",
+            Lost::Ibgp => "iBGP, the best is eBGP",
+        })
+    }
+}
+
+/// Why `other` lost to `best` (the first of [`select`]'s answer): the first step, in
+/// [`select`]'s order, where it is worse. `None` when it is as good: then [`select`] uses it
+/// too (multipath), the session index only ordering the two.
+pub fn why_lost(best: &Candidate, other: &Candidate, ignore_as_path: bool) -> Option<Lost> {
+    let (b, o) = (best.rank(ignore_as_path), other.rank(ignore_as_path));
+    Some(if b.0 != o.0 {
+        Lost::Weight
+    } else if b.1 != o.1 {
+        Lost::LocalPreference
+    } else if b.2 != o.2 {
+        Lost::AsPathLength
+    } else if b.3 != o.3 {
+        Lost::Ibgp
+    } else {
+        return None;
+    })
+}
+
 /// The best path first, followed by every path equal to it (multipath), or empty.
 /// `ignore_as_path` leaves the AS path's length out of the comparison.
 pub fn select(candidates: &[Candidate], ignore_as_path: bool) -> Vec<&Candidate> {
@@ -98,6 +138,41 @@ mod tests {
             select(&[long.clone(), short.clone()], true),
             vec![&short, &long]
         );
+    }
+
+    #[test]
+    fn a_path_lost_at_the_first_step_where_it_is_worse() {
+        let best = c(0, 32769, 100, &[12076, 65001]);
+        let vpn = c(1, 32768, 150, &[65001]);
+        assert_eq!(why_lost(&best, &vpn, false), Some(Lost::Weight));
+        let best = c(0, 0, 150, &[12076, 65515, 65515]);
+        assert_eq!(
+            why_lost(&best, &c(1, 0, 100, &[65515]), false),
+            Some(Lost::LocalPreference)
+        );
+        let best = c(0, 0, 100, &[1]);
+        let long = c(1, 0, 100, &[1, 2]);
+        assert_eq!(why_lost(&best, &long, false), Some(Lost::AsPathLength));
+        assert_eq!(
+            why_lost(&best, &long, true),
+            None,
+            "multipath when lengths are ignored"
+        );
+        let ibgp = Candidate {
+            ibgp: true,
+            ..c(2, 0, 100, &[1])
+        };
+        assert_eq!(why_lost(&best, &ibgp, false), Some(Lost::Ibgp));
+        assert_eq!(why_lost(&best, &c(3, 0, 100, &[7]), false), None);
+        // Whatever why_lost calls as good, select uses.
+        for other in [long, ibgp, c(3, 0, 100, &[7])] {
+            let both = [best.clone(), other.clone()];
+            let chosen = select(&both, false);
+            assert_eq!(
+                chosen.iter().any(|c| c.session == other.session),
+                why_lost(&best, &other, false).is_none()
+            );
+        }
     }
 
     #[test]

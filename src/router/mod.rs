@@ -18,6 +18,7 @@ use crate::substrate::route::{Fib, NextHop, Port, Prefix};
 use crate::vpn::{dpd, esp, mss};
 
 mod stream;
+pub mod trace;
 mod tunnel;
 use smoltcp::wire::{
     Icmpv4Message, Icmpv4Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, UdpPacket,
@@ -131,9 +132,25 @@ pub struct Expired {
     pub last: Time,
 }
 
+/// What a lookup chose: the port, the route that matched (a route of the ingress interface's
+/// table when `ingress`), and which of its live equal-cost next hops the flow hash picked.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    pub port: Port,
+    /// The next-hop address of the next hop picked.
+    pub via: Option<Ipv4Addr>,
+    pub route: &'a crate::substrate::route::Route,
+    pub ingress: bool,
+    /// (the one picked, of how many live next hops).
+    pub pick: (usize, usize),
+}
+
 /// Why a lookup found nothing usable.
-enum Miss {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
     NoRoute,
+    /// A route whose next hop is None (a user-defined route that drops what it matches).
+    Discard,
     LinkDown,
     /// In over one VNet peering, out over another; or to a VNet only a second peering reaches.
     NotTransitive,
@@ -260,25 +277,30 @@ impl Router {
         ingress: Option<usize>,
         tunnels: bool,
         up: &impl Fn(Iface) -> bool,
-    ) -> Result<Port, Miss> {
+    ) -> Result<Hit<'_>, Miss> {
         let live = |h: &&NextHop| match h.port {
             Port::Iface(i) => up(self.ifaces[i]),
             Port::Tunnel(t) => tunnels && self.tunnels[t].up,
             Port::Discard => true,
         };
         // A route with a live next hop decides; one without lets a shorter route decide.
-        let decide = |route: &crate::substrate::route::Route| -> Option<Result<Port, Miss>> {
+        let decide = |route, from_ingress| -> Option<Result<Hit<'_>, Miss>> {
+            let route: &crate::substrate::route::Route = route;
             // One next hop (the usual case): no counting, no hashing.
-            let port = if let [h] = route.next_hops.as_slice() {
-                live(&h).then_some(h.port)?
+            let (hop, pick) = if let [h] = route.next_hops.as_slice() {
+                (live(&h).then_some(*h)?, (0, 1))
             } else {
                 let count = route.next_hops.iter().filter(live).count();
                 if count == 0 {
                     return None;
                 }
                 let pick = (flow_hash(packet, self.salt) % count as u64) as usize;
-                route.next_hops.iter().filter(live).nth(pick)?.port
+                (
+                    *route.next_hops.iter().filter(live).nth(pick)?,
+                    (pick, count),
+                )
             };
+            let port = hop.port;
             Some(match port {
                 Port::Iface(out)
                     if ingress.is_some_and(|i| self.ifaces[i].peering)
@@ -286,8 +308,14 @@ impl Router {
                 {
                     Err(Miss::NotTransitive)
                 }
-                Port::Discard => Err(Miss::NoRoute),
-                port => Ok(port),
+                Port::Discard => Err(Miss::Discard),
+                port => Ok(Hit {
+                    port,
+                    via: hop.via,
+                    route,
+                    ingress: from_ingress,
+                    pick,
+                }),
             })
         };
         let mut miss = Miss::NoRoute;
@@ -295,7 +323,7 @@ impl Router {
             // The common case: no routes of the ingress interface's own.
             None => {
                 for route in self.fib.matches(dst) {
-                    if let Some(r) = decide(route) {
+                    if let Some(r) = decide(route, false) {
                         return r;
                     }
                     miss = Miss::LinkDown;
@@ -311,7 +339,7 @@ impl Router {
                     };
                     let next = if take_own { own.next() } else { main.next() };
                     let Some(route) = next else { break };
-                    match decide(route) {
+                    match decide(route, take_own) {
                         Some(r) => return r,
                         None => miss = Miss::LinkDown,
                     }
@@ -326,7 +354,7 @@ impl Router {
 
     fn count_miss(&mut self, miss: Miss) -> Action {
         match miss {
-            Miss::NoRoute => self.stats.drops.no_route += 1,
+            Miss::NoRoute | Miss::Discard => self.stats.drops.no_route += 1,
             Miss::LinkDown => self.stats.drops.link_down += 1,
             Miss::NotTransitive => self.stats.drops.not_transitive += 1,
         }
@@ -490,7 +518,7 @@ impl Router {
         up: &impl Fn(Iface) -> bool,
     ) -> Action {
         let port = match self.select(packet, dst, forwarding.and_then(|f| f.1), true, up) {
-            Ok(p) => p,
+            Ok(hit) => hit.port,
             Err(miss) => return self.count_miss(miss),
         };
         if let Some((ttl, _)) = forwarding {
@@ -535,7 +563,10 @@ impl Router {
         t.sa.encapsulate(packet, t.seq);
         t.stats.encapsulated += 1;
         let remote = t.sa.remote;
-        match self.select(packet, remote, None, false, up) {
+        match self
+            .select(packet, remote, None, false, up)
+            .map(|hit| hit.port)
+        {
             Ok(Port::Iface(iface)) => Action::Forward {
                 iface,
                 tunnel: Some(k),
@@ -675,13 +706,50 @@ impl Router {
         self.route_out(packet, dst, Some((ttl, None)), Some(k), &up)
     }
 
+    /// The forwarding table now: connected, static and programmed BGP routes.
+    pub fn fib(&self) -> &Fib {
+        &self.fib
+    }
+
+    /// The routes of interface `iface`'s own table (a subnet's user-defined routes), if any.
+    pub fn ingress_fib(&self, iface: usize) -> Option<&Fib> {
+        self.ingress.get(iface).filter(|f| !f.routes().is_empty())
+    }
+
+    /// The VNet system route that keeps BGP from installing `prefix`, if one covers it.
+    pub fn system_cover(&self, prefix: Prefix) -> Option<Prefix> {
+        self.system_routes
+            .iter()
+            .copied()
+            .find(|s| s.covers(prefix))
+    }
+
+    /// Whether a connected or static route for exactly `prefix` keeps BGP's out.
+    pub fn static_has(&self, prefix: Prefix) -> bool {
+        self.static_fib.has(prefix)
+    }
+
+    /// Whether BGP's choice for `prefix` has been programmed (its programming delay passed).
+    pub fn bgp_programmed(&self, prefix: Prefix) -> bool {
+        self.bgp_routes.contains_key(&prefix.network())
+    }
+
+    /// When BGP's latest decision about `prefix`, not yet in forwarding, will be programmed.
+    pub fn pending(&self, prefix: Prefix) -> Option<Time> {
+        self.programs
+            .iter()
+            .rev()
+            .find(|p| p.1 == prefix)
+            .map(|p| p.0)
+    }
+
     /// Puts a BGP decision into the forwarding table: each next-hop address is resolved through
     /// connected and static routes; a static or connected route for the same prefix wins, and a
     /// VNet system route wins over every BGP route inside it.
     /// Returns whether the forwarding table needs a rebuild ([`Router::rebuild_fib`]).
     fn install(&mut self, now: Time, prefix: Prefix, peers: &[Ipv4Addr]) -> bool {
         // Inside a VNet system route BGP changes nothing: neither forwarding nor the log.
-        if self.system_routes.iter().any(|s| s.covers(prefix)) {
+        if self.system_cover(prefix).is_some() {
             return false;
         }
         let hops: Vec<NextHop> = peers

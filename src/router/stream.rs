@@ -198,6 +198,20 @@ impl Stream {
         self.stack.sockets.get::<tcp::Socket>(self.socket).state() == tcp::State::Established
     }
 
+    /// The connection's ports now, (local, remote), while it is established.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        let s = self.stack.sockets.get::<tcp::Socket>(self.socket);
+        match (s.state(), s.local_endpoint(), s.remote_endpoint()) {
+            (tcp::State::Established, Some(l), Some(r)) => Some((l.port, r.port)),
+            _ => None,
+        }
+    }
+
+    /// How the connection frames inner packets.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
     /// Frames `inner` into the connection; false when it cannot take it (not connected, or
     /// the send buffer has no room for the whole frame).
     pub fn send(&mut self, inner: &[u8]) -> bool {

@@ -8,6 +8,8 @@
 
 mod build;
 mod collect;
+pub mod path;
+pub mod tables;
 mod watchdog;
 use crate::lab::model::{FaultKind, Iface, Lab};
 use crate::observe::{Observer, On, ProbePaths};
