@@ -18,6 +18,7 @@ mod private_cloud;
 mod real_stacks;
 mod resilience;
 mod robustness;
+mod routing;
 mod sweep;
 mod tcp;
 mod theory;

@@ -42,6 +42,9 @@ pub struct Measured {
     pub one_way: Time,
     /// It crossed exactly the links of the path, in order.
     pub same_links: bool,
+    /// Its echo's delay back (answered at once at the peer), and whether it crossed exactly
+    /// the links of the return path; `None` when it was not answered.
+    pub back: Option<(Time, bool)>,
 }
 
 /// The answer.
@@ -185,6 +188,12 @@ pub fn path(lab: &Lab, req: &Request) -> Result<Report, String> {
                             sent: p.sent,
                             one_way: p.arrived.unwrap_or(p.sent) - p.sent,
                             same_links: p.path_out == forward.id,
+                            back: p.arrived.zip(p.returned).map(|(arrived, returned)| {
+                                (
+                                    returned.saturating_sub(arrived),
+                                    reverse.as_ref().is_some_and(|r| r.id == p.path_back),
+                                )
+                            }),
                         })
                 })
         }
@@ -334,6 +343,14 @@ pub fn render(r: &Report) -> String {
             format_nanos(m.one_way),
             if m.same_links { "over" } else { "NOT over" }
         );
+        if let Some((back, same)) = m.back {
+            let _ = writeln!(
+                s,
+                "  and its echo {} back, {} the return links",
+                format_nanos(back),
+                if same { "over" } else { "NOT over" }
+            );
+        }
     }
     s
 }
