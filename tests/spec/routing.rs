@@ -161,7 +161,7 @@ fn the_headline_lab_routes_before_and_after_the_circuit_fails() {
     let before = vm_route(&snaps[0]);
     assert_eq!(
         (before.source, before.next_hop_type),
-        ("Virtual network gateway", "VirtualNetworkGateway")
+        ("VirtualNetworkGateway", "VirtualNetworkGateway")
     );
     assert_eq!(
         before.next_hop_ip,
@@ -285,6 +285,32 @@ fn a_spoke_cannot_reach_another_spoke_peering_is_not_transitive() {
         udr.next_hop_ip,
         ["10.0.1.4".parse::<std::net::Ipv4Addr>().unwrap()]
     );
+}
+
+#[test]
+fn a_more_specific_prefix_over_the_vpn_makes_the_return_path_differ() {
+    let l = lab("vpn-more-specific.ron");
+    let r = path::path(&l, &request(&l, 0, 8_000_000_000)).unwrap();
+    assert!(r.asymmetric, "{}", path::render(&r));
+    let back = r.reverse.as_ref().unwrap();
+    let vnet = &back.hops[1];
+    assert_eq!(
+        vnet.route.as_ref().unwrap().prefix.to_string(),
+        "10.1.0.0/24"
+    );
+    assert!(back
+        .hops
+        .iter()
+        .any(|h| h.entered.as_ref().is_some_and(|e| e.0 == "s2s")));
+    assert!(
+        !r.forward.hops.iter().any(|h| h.entered.is_some()),
+        "out over the circuit"
+    );
+    assert!(path::render(&r).contains("asymmetric routing"));
+    // The headline lab, the same design without the /24: symmetric.
+    let l = lab("er-vpn-failover.ron");
+    let r = path::path(&l, &request(&l, 0, 8_000_000_000)).unwrap();
+    assert!(!r.asymmetric, "{}", path::render(&r));
 }
 
 #[test]

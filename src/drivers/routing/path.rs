@@ -279,7 +279,7 @@ pub fn render_path(p: &Path) -> String {
             "Tunnel",
             "Link",
             "Bytes",
-            "Serialization",
+            "Transmit",
             "Delay",
         ],
         &rows,
@@ -298,7 +298,12 @@ pub fn render_path(p: &Path) -> String {
     }
     let _ = writeln!(
         s,
-        "  {end}; one-way delay {}{}",
+        "  {end}; {} {}{}",
+        if p.delivered() {
+            "one-way delay"
+        } else {
+            "after"
+        },
         format_nanos(p.one_way),
         if p.jitter() {
             " plus the jitter of the links that have it"

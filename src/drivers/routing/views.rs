@@ -3,7 +3,7 @@
 //! routes, an ExpressRoute circuit's route table per path), a router's BGP and forwarding
 //! tables for the customer's own gear. Each is a rearrangement of [`Tables`], the run's own
 //! state; the vocabulary (sources, next hop types, origins) is the platform's, domain.md
-//! ("Route selection", "Effective routes").
+//! ("Routing as the platform shows it").
 
 use crate::lab::model::{Lab, NodeKind, Role};
 use crate::router::trace::Source;
@@ -50,12 +50,12 @@ pub enum View {
 /// A row of a VM's effective routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EffectiveRoute {
-    /// "Default", "User" or "Virtual network gateway".
+    /// "Default", "User" or "VirtualNetworkGateway".
     pub source: &'static str,
     /// "Active", or "Invalid" for a route another one overrides.
     pub state: &'static str,
     pub prefix: Prefix,
-    /// VirtualNetwork, VNetPeering, VirtualNetworkGateway, VirtualAppliance or None.
+    /// VnetLocal (the portal's "Virtual network"), VNetPeering, VirtualNetworkGateway, VirtualAppliance or None.
     pub next_hop_type: &'static str,
     pub next_hop_ip: Vec<Ipv4Addr>,
     /// Why a route is invalid, or that its next hop is down now.
@@ -153,7 +153,7 @@ fn vnet_of(lab: &Lab, n: NodeId) -> Option<NodeId> {
 /// The platform's next hop type for a route of VNet `t` out of `out`.
 fn next_hop_type(lab: &Lab, out: &Out, source: Source) -> &'static str {
     match out {
-        Out::Drop if source == Source::System => "VirtualNetwork",
+        Out::Drop if source == Source::System => "VnetLocal",
         Out::Drop => "None",
         Out::Tunnel { .. } => "VirtualNetworkGateway",
         Out::Link { link, neighbour } => {
@@ -178,7 +178,7 @@ fn next_hop_type(lab: &Lab, out: &Out, source: Source) -> &'static str {
 /// VM `vm`'s effective routes: the routes of its VNet's forwarding table that apply to what
 /// its NIC sends (the VNet's and its NIC subnet's), in the platform's vocabulary. The VNet's
 /// connected plumbing (each NIC's and each gateway's and peering's link) is how the model
-/// carries the VirtualNetwork route, and is not listed. BGP's choices that forwarding does not
+/// carries the VnetLocal route, and is not listed. BGP's choices that forwarding does not
 /// use are listed as Invalid, with the route that overrides them.
 fn effective_routes(sim: &Sim, lab: &Lab, vm: NodeId, t: &Tables) -> View {
     let nic = lab.nodes[vm]
@@ -202,7 +202,7 @@ fn effective_routes(sim: &Sim, lab: &Lab, vm: NodeId, t: &Tables) -> View {
         }
         let source = match e.source {
             Source::User => "User",
-            Source::Bgp => "Virtual network gateway",
+            Source::Bgp => "VirtualNetworkGateway",
             _ => "Default",
         };
         let overridden = e.source != Source::User && user.contains(&e.prefix);
@@ -225,7 +225,7 @@ fn effective_routes(sim: &Sim, lab: &Lab, vm: NodeId, t: &Tables) -> View {
             ),
             // The platform names no address for a peering or the VNet itself.
             _ => match next_hop_type(lab, out, e.source) {
-                t @ ("VNetPeering" | "VirtualNetwork") => (t, vec![]),
+                t @ ("VNetPeering" | "VnetLocal") => (t, vec![]),
                 t => (t, e.next_hops.iter().filter_map(|h| h.via).collect()),
             },
         };
@@ -259,7 +259,7 @@ fn effective_routes(sim: &Sim, lab: &Lab, vm: NodeId, t: &Tables) -> View {
             Some(Programmed::Yes) | None => continue,
         };
         routes.push(EffectiveRoute {
-            source: "Virtual network gateway",
+            source: "VirtualNetworkGateway",
             state: "Invalid",
             prefix: p.path.prefix,
             next_hop_type: "VirtualNetworkGateway",
