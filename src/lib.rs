@@ -5,7 +5,8 @@
 //! discrete-event engine moving real IPv4 packets over impaired links between smoltcp hosts)
 //! with [`router`]s, tunnels ([`vpn`]) and a control plane ([`control`]) speaking the formats of
 //! [`wire`], into [`results`] (records), which [`analysis`] reads into a summary that
-//! [`export`] renders (report, plots, captures, series, HTML). [`drivers`] run it all: one run
+//! [`export`] renders (report, plots, captures, series, HTML); [`routing`] shows a run's routing
+//! tables and packet paths at chosen instants, read from its own state. [`drivers`] run it all: one run
 //! as a library call ([`drivers::session`]), sweeps and comparisons.
 
 pub mod analysis;
@@ -20,6 +21,7 @@ pub mod observe;
 pub mod results;
 pub mod rng;
 pub mod router;
+pub mod routing;
 pub mod sim;
 pub mod substrate;
 pub mod units;

@@ -792,7 +792,7 @@ fn resilience(args: &ResilienceArgs) -> Result<bool, String> {
 
 /// Writes resilience analyses where asked and prints them: whether every expectation held.
 fn routes(args: &RoutesArgs) -> Result<bool, String> {
-    use hybridlab::drivers::routing;
+    use hybridlab::routing;
     writable_all(&[args.json.as_deref()])?;
     let lab = load(&args.lab, &args.sets)?;
     let nodes = routing::select_nodes(&lab, &args.node)?;
@@ -821,7 +821,7 @@ fn routes(args: &RoutesArgs) -> Result<bool, String> {
 }
 
 fn path(args: &PathArgs) -> Result<bool, String> {
-    use hybridlab::drivers::routing::path;
+    use hybridlab::routing::path;
     use hybridlab::sim::path::Proto;
     writable_all(&[args.json.as_deref()])?;
     let lab = load(&args.lab, &args.sets)?;

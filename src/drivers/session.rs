@@ -244,9 +244,16 @@ pub fn run(
     if let (Some(file), Some(queues)) = (&outputs.html, &queues) {
         let queues = queues.lock().map_err(|_| lost())?;
         let lab_text = std::fs::read_to_string(path).unwrap_or_default();
-        let page =
-            crate::export::html::report(lab, &lab_text, &results, &summary, &outcomes, &queues)
-                .map_err(|e| RunError::Output(e.to_string()))?;
+        // The tables once converged and after each fault settled: a second, identical run of
+        // the lab read at those instants (the run above does not stop to look).
+        let all: Vec<_> = (0..lab.nodes.len())
+            .map(crate::substrate::ids::NodeId)
+            .collect();
+        let routing = crate::routing::settled_routes(lab, &all);
+        let page = crate::export::html::report(
+            lab, &lab_text, &results, &summary, &outcomes, &queues, &routing,
+        )
+        .map_err(|e| RunError::Output(e.to_string()))?;
         write(file, page)?;
         exported.push(format!("html: {}", file.display()));
     }

@@ -20,6 +20,9 @@ pub struct Page<'a> {
     pub report: &'a str,
     /// The lab's expectations and how the run met them, as printed.
     pub expectations: &'a str,
+    /// The routing once converged and after each fault settled (VMs' effective routes and
+    /// gateways' learned routes are shown).
+    pub routing: &'a [crate::routing::Snapshot],
 }
 
 /// The page of a finished run of `lab` (whose file reads `lab_text`): its `summary` and
@@ -32,9 +35,11 @@ pub fn report(
     summary: &crate::analysis::Summary,
     outcomes: &[crate::analysis::expect::Outcome],
     queues: &super::plots::QueueSamples,
+    routing: &[crate::routing::Snapshot],
 ) -> Result<String, crate::export::plot::PlotError> {
     let charts = super::plots::charts(lab, results, queues)?;
     Ok(page(&Page {
+        routing,
         summary,
         notes: &teaching_notes(lab_text),
         topology: &super::draw::topology_svg(lab)?,
@@ -76,6 +81,147 @@ text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em}\
 .notes{white-space:pre-wrap;background:#f4f8fc;padding:1em;border-left:4px solid #4e79a7}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+/// The id of the row of snapshot `k` that shows `router`'s route for `prefix`: the route of
+/// the first VM of a VNet, or of a gateway.
+fn route_anchor(k: usize, router: &str, prefix: &str) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+    };
+    format!("route-{k}-{}-{}", clean(router), clean(prefix))
+}
+
+/// A table row's cells, and the prefix it is for.
+type Row = (Vec<String>, String);
+
+/// The routing section: per snapshot, each VM's effective routes and each gateway's learned
+/// routes, a row new since the snapshot before marked; and the ids of the rows a route change
+/// can link to.
+fn routing_section(snaps: &[crate::routing::Snapshot]) -> (String, Vec<String>) {
+    use crate::routing::View;
+    let mut h = String::new();
+    let mut anchors = Vec::new();
+    if snaps.is_empty() {
+        return (h, anchors);
+    }
+    h.push_str("<h2>Routing</h2>\n<p>Read from the run at each instant (<code>emulate routes</code> prints every table). A row marked <mark>new</mark> was not in the table before.</p>\n");
+    let mut before: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
+    for (k, s) in snaps.iter().enumerate() {
+        let _ = writeln!(
+            h,
+            "<h3>At {} ({})</h3>",
+            crate::units::format_nanos(s.moment.at),
+            escape(&s.moment.label)
+        );
+        for v in &s.views {
+            let (title, key, router, head, rows): (String, String, &str, &[&str], Vec<Row>) =
+                match v {
+                    View::EffectiveRoutes { vm, vnet, routes } => (
+                        format!("Effective routes of VM {}", escape(vm)),
+                        format!("vm/{vm}"),
+                        vnet.as_str(),
+                        &[
+                            "source",
+                            "state",
+                            "address prefix",
+                            "next hop type",
+                            "next hop IP",
+                            "",
+                        ],
+                        routes
+                            .iter()
+                            .map(|r| {
+                                let ips: Vec<String> =
+                                    r.next_hop_ip.iter().map(|a| a.to_string()).collect();
+                                (
+                                    vec![
+                                        r.source.to_string(),
+                                        r.state.to_string(),
+                                        r.prefix.to_string(),
+                                        r.next_hop_type.to_string(),
+                                        ips.join(", "),
+                                        r.note.clone().unwrap_or_default(),
+                                    ],
+                                    r.prefix.to_string(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    View::Gateway {
+                        gateway, learned, ..
+                    } => (
+                        format!("Learned routes of gateway {}", escape(gateway)),
+                        format!("gw/{gateway}"),
+                        gateway.as_str(),
+                        &[
+                            "network",
+                            "origin",
+                            "source peer",
+                            "AS path",
+                            "weight",
+                            "next hop",
+                            "",
+                        ],
+                        learned
+                            .iter()
+                            .map(|l| {
+                                let path: Vec<String> =
+                                    l.as_path.iter().map(u32::to_string).collect();
+                                let opt = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+                                (
+                                    vec![
+                                        l.network.to_string(),
+                                        l.origin.to_string(),
+                                        opt(l.source_peer.map(|p| p.to_string())),
+                                        path.join(" "),
+                                        opt(l.weight.map(|w| w.to_string())),
+                                        opt(l.next_hop.map(|n| n.to_string())),
+                                        match &l.lost {
+                                            Some(why) => format!("not used: {why}"),
+                                            None => String::new(),
+                                        },
+                                    ],
+                                    l.network.to_string(),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    _ => continue,
+                };
+            let _ = write!(h, "<h4>{title}</h4>\n<table><tr>");
+            for c in head {
+                let _ = write!(h, "<th>{c}</th>");
+            }
+            h.push_str("</tr>\n");
+            let old = before.get(&key);
+            for (cells, prefix) in &rows {
+                let anchor = route_anchor(k, router, prefix);
+                let id = if anchors.contains(&anchor) {
+                    String::new()
+                } else {
+                    anchors.push(anchor.clone());
+                    format!(" id=\"{anchor}\"")
+                };
+                let new = old.is_some_and(|o| !o.contains(cells));
+                let _ = write!(h, "<tr{id}>");
+                for (i, c) in cells.iter().enumerate() {
+                    let c = escape(c);
+                    if new && i == 0 {
+                        let _ = write!(h, "<td><mark>new</mark> {c}</td>");
+                    } else {
+                        let _ = write!(h, "<td>{c}</td>");
+                    }
+                }
+                h.push_str("</tr>\n");
+            }
+            h.push_str("</table>\n");
+            before.insert(key, rows.into_iter().map(|r| r.0).collect());
+        }
+    }
+    (h, anchors)
+}
 
 /// Milliseconds from microseconds, as the report writes them.
 fn ms(us: f64) -> String {
@@ -151,6 +297,7 @@ pub fn page(p: &Page) -> String {
         );
     }
     h.push_str("</table>\n");
+    let (routing_html, anchors) = routing_section(p.routing);
     // Failover.
     if !s.failover.is_empty() {
         h.push_str("<h2>Failover</h2>\n");
@@ -172,12 +319,23 @@ pub fn page(p: &Page) -> String {
                     ms(d.after_us)
                 );
             }
+            // The snapshot taken once this fault settled, whose rows a route change links to.
+            let snap = p
+                .routing
+                .iter()
+                .position(|r| r.after_fault.is_some_and(|f| f as f64 / 1e3 == t.at_us));
             for m in &t.route_changes {
+                let anchor = snap
+                    .map(|k| route_anchor(k, &m.router, &m.prefix))
+                    .filter(|a| anchors.contains(a));
+                let what = format!("{} moves {}", escape(&m.router), escape(&m.prefix));
                 let _ = writeln!(
                     h,
-                    "<tr><td>{} moves {}</td><td>{:.6}</td><td>{}</td></tr>",
-                    escape(&m.router),
-                    escape(&m.prefix),
+                    "<tr><td>{}</td><td>{:.6}</td><td>{}</td></tr>",
+                    match anchor {
+                        Some(a) => format!("<a href=\"#{a}\">{what}</a>"),
+                        None => what,
+                    },
                     m.at_us / 1e6,
                     ms(m.after_us)
                 );
@@ -203,6 +361,7 @@ pub fn page(p: &Page) -> String {
             }
         }
     }
+    h.push_str(&routing_html);
     // Plots.
     h.push_str("<h2>Plots</h2>\n");
     for prefix in ["goodput-", "latency-", "queue-"] {

@@ -431,6 +431,12 @@ fn the_drawing_puts_on_premises_left_the_provider_edge_in_the_middle_and_the_clo
     assert!(svg.contains("tunnel s2s"));
 }
 
+fn all_nodes(lab: &hybridlab::lab::model::Lab) -> Vec<hybridlab::substrate::ids::NodeId> {
+    (0..lab.nodes.len())
+        .map(hybridlab::substrate::ids::NodeId)
+        .collect()
+}
+
 #[test]
 fn the_html_report_is_one_self_contained_page_with_everything() {
     let text = topology("er-vpn-failover.ron");
@@ -447,13 +453,19 @@ fn the_html_report_is_one_self_contained_page_with_everything() {
         &summary,
         &outcomes,
         &queues.lock().unwrap(),
+        &hybridlab::routing::settled_routes(&lab, &all_nodes(&lab)),
     )
     .unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
-    // Nothing to fetch and nothing to run: the only URLs are SVG's namespace.
-    for bad in ["<script", "<img", "<link", "src=", "href=", "@import"] {
+    // Nothing to fetch and nothing to run: the only URLs are SVG's namespace, the only links
+    // within the page.
+    for bad in ["<script", "<img", "<link", "src=", "@import"] {
         assert!(!page.contains(bad), "{bad}");
     }
+    assert_eq!(
+        page.matches("href=").count(),
+        page.matches("href=\"#").count()
+    );
     let urls = page.matches("http").count();
     assert_eq!(urls, page.matches("http://www.w3.org/2000/svg").count());
     // The lab's name and notes, the topology, both failovers' timelines and every plot.
@@ -467,6 +479,28 @@ fn the_html_report_is_one_self_contained_page_with_everything() {
         1 + 11,
         "topology and 11 charts"
     );
+    // The routing: the VM's effective routes and the gateways' learned routes, converged and
+    // after each fault; the route to on premises new after the failure (through the VPN
+    // gateway), and the failover timeline's route changes linking to the rows they changed.
+    assert_eq!(
+        page.matches("<h4>Effective routes of VM azure-vm</h4>")
+            .count(),
+        3
+    );
+    assert!(page.contains("<h4>Learned routes of gateway vpngw</h4>"));
+    assert!(page.contains("<td><mark>new</mark> VirtualNetworkGateway</td><td>Active</td><td>10.1.0.0/16</td><td>VirtualNetworkGateway</td><td>10.20.254.5</td>"));
+    let link = "<a href=\"#route-1-vnet-10-1-0-0-16\">vnet moves 10.1.0.0/16</a>";
+    assert!(
+        page.contains(link),
+        "the circuit's failure moves the VNet's route"
+    );
+    for href in page.split("href=\"#").skip(1) {
+        let id = &href[..href.find('"').unwrap()];
+        assert!(
+            page.contains(&format!("id=\"{id}\"")),
+            "a link to {id} with no row"
+        );
+    }
     for text in [
         "detected by BFD at ", // whichever end notices first: BFD jitters
         "circuit er down at 20.000 s",

@@ -330,6 +330,7 @@ fn a_lab_that_leaves_the_site_out_gets_one_and_the_report_lists_the_assumptions(
         charts: &[],
         report: "",
         expectations: "",
+        routing: &[],
     });
     assert!(
         page.contains("<h2>Assumptions (what the imported design does not say)</h2>")

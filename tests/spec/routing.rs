@@ -2,9 +2,9 @@
 //! the run's own, and what packets do agrees with them.
 
 use crate::common;
-use hybridlab::drivers::routing::{self, path, View};
 use hybridlab::input;
 use hybridlab::lab::model::{Lab, Traffic};
+use hybridlab::routing::{self, path, View};
 use hybridlab::sim::path::{End, Proto};
 use hybridlab::sim::Sim;
 use hybridlab::substrate::ids::NodeId;

@@ -64,7 +64,9 @@ pub fn settled_routes(lab: &Lab, nodes: &[NodeId]) -> Vec<Snapshot> {
             labels.join(", "),
             crate::units::format_nanos(*at)
         );
-        out.push(snapshot(&sim, lab, nodes, label, last));
+        let mut s = snapshot(&sim, lab, nodes, label, last);
+        s.after_fault = Some(*at);
+        out.push(s);
     }
     out
 }
@@ -90,6 +92,7 @@ fn snapshot(sim: &Sim, lab: &Lab, nodes: &[NodeId], label: String, last: Option<
             at: sim.now(),
             label,
         },
+        after_fault: None,
         views: views::of(sim, lab, nodes),
     }
 }
@@ -115,6 +118,9 @@ fn settle(sim: &mut Sim, from: Time, limit: Time, established: bool) -> Option<T
 pub struct Snapshot {
     #[serde(flatten)]
     pub moment: Moment,
+    /// The fault instant this follows (ns), for a snapshot taken once it settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_fault: Option<Time>,
     pub views: Vec<View>,
 }
 
@@ -160,6 +166,7 @@ pub fn routes(lab: &Lab, moments: &[Moment], nodes: &[NodeId]) -> Result<Vec<Sna
         out.push(Snapshot {
             views: views::of(&sim, lab, nodes),
             moment: m,
+            after_fault: None,
         });
     }
     Ok(out)
