@@ -507,6 +507,25 @@ pub fn resilience_page(
             h.push_str("</tr>\n");
         }
         h.push_str("</table>\n");
+        if !a.single_points_of_failure.is_empty() {
+            h.push_str(
+                "<h3>Single points of failure: the path before, and while failed</h3>\n<ul>\n",
+            );
+            for (app, c) in &a.single_points_of_failure {
+                let i = a.baseline.iter().position(|b| b.app == *app);
+                let o = a.outcomes.iter().find(|o| o.candidate == *c);
+                let paths = match (i, o) {
+                    (Some(i), Some(o)) if !o.effects[i].path_before.is_empty() => format!(
+                        "<br>before: {}<br>while failed: {}",
+                        escape(&o.effects[i].path_before),
+                        escape(&o.effects[i].path_while_failed)
+                    ),
+                    _ => String::new(),
+                };
+                let _ = writeln!(h, "<li>{}: {}{paths}</li>", escape(app), escape(c));
+            }
+            h.push_str("</ul>\n");
+        }
         if !a.double_points_of_failure.is_empty() {
             h.push_str("<h3>Pairs that stop an app it survives each alone</h3>\n<ul>\n");
             for (app, pair) in &a.double_points_of_failure {

@@ -62,6 +62,50 @@ pub struct Report {
     pub measured: Option<Measured>,
 }
 
+/// The flow of app `i`'s first packet: its addresses and ports, and its probe's or echo's
+/// size (a TCP app's segments: [`DEFAULT_PAYLOAD`] bytes).
+pub fn flow_of(lab: &Lab, i: usize) -> Flow {
+    let a = &lab.apps[i];
+    let (proto, ports, payload) = match a.traffic {
+        Traffic::UdpProbe { port, size, .. } => (Proto::Udp, (client_port(i), port), size),
+        Traffic::Ping { size, ident, .. } => (Proto::Icmp, (ident, 0), size),
+        Traffic::TcpBulk { port, .. } | Traffic::TcpRequestResponse { port, .. } => {
+            (Proto::Tcp, (client_port(i), port), DEFAULT_PAYLOAD)
+        }
+    };
+    Flow {
+        src: a.from_addr,
+        dst: a.to_addr,
+        proto,
+        ports,
+        payload,
+    }
+}
+
+/// A path in one line: the nodes it crosses and where it ends.
+pub fn one_line(p: &Path) -> String {
+    let mut nodes: Vec<&str> = p.hops.iter().map(|h| h.node.as_str()).collect();
+    let end = match &p.end {
+        End::Delivered { node } => {
+            nodes.push(node);
+            return nodes.join(" > ");
+        }
+        End::Stopped { node, why } => format!("stops at '{node}': {why}"),
+        End::WrongHost { node } => {
+            format!("reaches host '{node}', which does not have {}", p.flow.dst)
+        }
+        End::TooBig { link, bytes, mtu } => {
+            format!("too big for link '{link}': {bytes} bytes, MTU {mtu}")
+        }
+        End::Loop => "a forwarding loop".to_string(),
+    };
+    if nodes.is_empty() {
+        end
+    } else {
+        format!("{} > {end}", nodes.join(" > "))
+    }
+}
+
 /// Traces `req` in `lab`.
 pub fn path(lab: &Lab, req: &Request) -> Result<Report, String> {
     let names: Vec<&str> = lab.nodes.iter().map(|n| n.name.as_str()).collect();

@@ -56,6 +56,23 @@ fn on_a_chain_every_component_on_an_apps_path_and_nothing_else_is_a_single_point
         ("r1", "link down")
     );
     assert!(wan.drops[0].packets > 100, "{:?}", wan.drops);
+    // Which path the app had, and where it stops while the WAN is failed: the run's own
+    // tables just before the failure and just before the repair.
+    let probe = wan.effects.iter().find(|e| e.app == "probe").unwrap();
+    assert_eq!(probe.path_before, "a2 > r1 > r2 > b1");
+    assert_eq!(
+        probe.path_while_failed,
+        "a2 > stops at 'r1': every next hop's link is down"
+    );
+    let r2 = a.outcomes.iter().find(|o| o.candidate == "r2").unwrap();
+    assert_eq!(
+        r2.effects
+            .iter()
+            .find(|e| e.app == "bulk")
+            .unwrap()
+            .path_before,
+        "a1 > r1 > r2 > b1"
+    );
     // The failure happens after the last app started, and the repair `hold` later.
     assert_eq!(a.repair_at_us - a.fail_at_us, 3e6);
     // Ranked worst first: the unrecovered first.

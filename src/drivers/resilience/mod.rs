@@ -448,6 +448,12 @@ pub struct Effect {
     /// The app's figures while the component was failed.
     #[serde(flatten)]
     pub figures: Figures,
+    /// The path of the app's flow just before the failure, and just before the repair (or at
+    /// the end of the run, when it ended sooner), in one line each: from the run's own tables.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path_before: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path_while_failed: String,
 }
 
 /// One candidate's run.
@@ -1079,6 +1085,18 @@ pub fn run_failures(
     // Stable: the lab's own faults at the same instant stay first.
     lab.faults.sort_by_key(|f| f.at);
     let mut sim = crate::sim::Sim::new(&lab);
+    // The path each app's flow has just before the failure, and while failed.
+    let paths = |sim: &crate::sim::Sim| -> Vec<String> {
+        (0..lab.apps.len())
+            .map(|i| {
+                let flow = crate::routing::path::flow_of(&lab, i);
+                crate::routing::path::one_line(&sim.trace(lab.apps[i].from, flow))
+            })
+            .collect()
+    };
+    sim.run_until(fail_at.saturating_sub(1));
+    let path_before = paths(&sim);
+    let mut path_during = None;
     // What the routers had dropped before the failure, to tell what they drop while failed.
     sim.run_until(fail_at);
     let before: Vec<crate::results::RouterDrops> = sim
@@ -1087,9 +1105,17 @@ pub fn run_failures(
         .map(|r| r.drops.clone())
         .collect();
     match watch {
-        None => sim.run_until(lab.duration),
+        None => {
+            sim.run_until(repair_at.saturating_sub(1));
+            path_during = Some(paths(&sim));
+            sim.run_until(lab.duration)
+        }
         Some(flowing) => loop {
             let t = sim.now().saturating_add(SLICE).min(lab.duration);
+            if path_during.is_none() && t >= repair_at {
+                sim.run_until(repair_at.saturating_sub(1));
+                path_during = Some(paths(&sim));
+            }
             sim.run_until(t);
             if t >= lab.duration || sim.halt().is_some() {
                 break;
@@ -1106,12 +1132,14 @@ pub fn run_failures(
             }
         },
     }
+    let path_during = path_during.unwrap_or_else(|| paths(&sim));
     let r = sim.finish();
     let drops = dropped_since(&before, &r.routers);
     let effects = r
         .apps
         .iter()
-        .map(|app| {
+        .enumerate()
+        .map(|(i, app)| {
             // The longest gap that overlaps the failure: one that began just before it (a
             // request due before the failure whose answer it cut off) counts too, one whose
             // first missing delivery was due at the repair or later is the repair's.
@@ -1149,6 +1177,8 @@ pub fn run_failures(
                 from_us: us(span.0),
                 to_us: us(span.1),
                 figures: failed,
+                path_before: path_before[i].clone(),
+                path_while_failed: path_during[i].clone(),
             }
         })
         .collect();
@@ -1307,6 +1337,17 @@ pub fn render(a: &Analysis, top: usize) -> String {
         let _ = writeln!(out, "single points of failure:");
         for (app, c) in &a.single_points_of_failure {
             let _ = writeln!(out, "  app '{app}': {c}");
+            // Which path it had, and what is left of it while the component is failed: the
+            // run's own tables at those instants.
+            let i = a.baseline.iter().position(|b| b.app == *app);
+            let o = a.outcomes.iter().find(|o| o.candidate == *c);
+            if let (Some(i), Some(o)) = (i, o) {
+                let e = &o.effects[i];
+                if !e.path_before.is_empty() {
+                    let _ = writeln!(out, "    its path before: {}", e.path_before);
+                    let _ = writeln!(out, "    while failed:    {}", e.path_while_failed);
+                }
+            }
         }
         // Where the traffic was lost while each was failed, from the routers' own counters:
         // no route (nothing else to take), link down (a route still on the failed link).
