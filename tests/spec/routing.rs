@@ -371,3 +371,82 @@ fn routes_and_paths_refuse_what_they_cannot_answer() {
     assert!(r.reverse.is_none(), "no node has 10.99.0.1");
     assert!(!r.forward.delivered());
 }
+
+/// `emulate routes` without `--at` on every shipped lab: once converged and after each fault
+/// has settled, every VM's effective routes hold its own VNet's space (Default, Active,
+/// VnetLocal), every gateway uses some route it learned, every circuit path has a best
+/// route per network, every router forwards somewhere, and the text and JSON name them all.
+#[test]
+fn every_shipped_lab_shows_its_tables_converged_and_after_each_fault() {
+    let mut kinds = [false; 4];
+    for file in common::shipped_labs() {
+        let l = input::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let every: Vec<NodeId> = (0..l.nodes.len()).map(NodeId).collect();
+        let snapshots = routing::settled_routes(&l, &every);
+        let what = file.display();
+        assert!(snapshots[0].moment.label.starts_with("converged"), "{what}");
+        let faults: std::collections::BTreeSet<u64> = l
+            .faults
+            .iter()
+            .map(|f| f.at)
+            .filter(|&t| t < l.duration)
+            .collect();
+        assert_eq!(snapshots.len(), 1 + faults.len(), "{what}");
+        for s in &snapshots {
+            for v in &s.views {
+                match v {
+                    View::EffectiveRoutes { vm, routes, .. } => {
+                        kinds[0] = true;
+                        assert!(
+                            routes.iter().any(|r| r.source == "Default"
+                                && r.state == "Active"
+                                && r.next_hop_type == "VnetLocal"),
+                            "{what}: {vm} at {}: {routes:?}",
+                            s.moment.label
+                        );
+                    }
+                    View::Gateway {
+                        gateway, learned, ..
+                    } => {
+                        kinds[1] = true;
+                        assert!(
+                            learned.iter().any(|r| r.used),
+                            "{what}: {gateway}: {learned:?}"
+                        );
+                    }
+                    View::Circuit {
+                        circuit,
+                        path,
+                        routes,
+                        ..
+                    } if s.after_fault.is_none() => {
+                        kinds[2] = true;
+                        for r in routes {
+                            assert!(
+                                routes.iter().any(|b| b.network == r.network && b.best),
+                                "{what}: {circuit} {path}: no best route to {}",
+                                r.network
+                            );
+                        }
+                    }
+                    View::Router { tables } => {
+                        kinds[3] = true;
+                        assert!(!tables.forwarding.is_empty(), "{what}: {v:?}");
+                    }
+                    _ => {}
+                }
+            }
+            let text = routing::text::render(std::slice::from_ref(s));
+            for v in &s.views {
+                if let View::EffectiveRoutes { vm, .. } = v {
+                    assert!(
+                        text.contains(vm.as_str()),
+                        "{what}: {vm} missing from\n{text}"
+                    );
+                }
+            }
+        }
+        serde_json::to_string(&snapshots).unwrap();
+    }
+    assert_eq!(kinds, [true; 4], "every kind of view shown by some lab");
+}
