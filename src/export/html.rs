@@ -512,15 +512,13 @@ pub fn resilience_page(
                 "<h3>Single points of failure: the path before, and while failed</h3>\n<ul>\n",
             );
             for (app, c) in &a.single_points_of_failure {
-                let i = a.baseline.iter().position(|b| b.app == *app);
-                let o = a.outcomes.iter().find(|o| o.candidate == *c);
-                let paths = match (i, o) {
-                    (Some(i), Some(o)) if !o.effects[i].path_before.is_empty() => format!(
+                let paths = match a.effect(c, app).filter(|e| !e.path_before.is_empty()) {
+                    Some(e) => format!(
                         "<br>before: {}<br>while failed: {}",
-                        escape(&o.effects[i].path_before),
-                        escape(&o.effects[i].path_while_failed)
+                        escape(&e.path_before),
+                        escape(&e.path_while_failed)
                     ),
-                    _ => String::new(),
+                    None => String::new(),
                 };
                 let _ = writeln!(h, "<li>{}: {}{paths}</li>", escape(app), escape(c));
             }

@@ -583,6 +583,13 @@ impl Analysis {
     pub fn met_expectations(&self) -> bool {
         self.expectations.iter().all(|o| o.passed)
     }
+
+    /// What `candidate`'s run found for `app`, if both are in the analysis.
+    pub fn effect(&self, candidate: &str, app: &str) -> Option<&Effect> {
+        let i = self.baseline.iter().position(|b| b.app == app)?;
+        let o = self.outcomes.iter().find(|o| o.candidate == candidate)?;
+        o.effects.get(i)
+    }
 }
 
 /// Checks a lab's resilience expectations against its analysis.
@@ -1339,14 +1346,9 @@ pub fn render(a: &Analysis, top: usize) -> String {
             let _ = writeln!(out, "  app '{app}': {c}");
             // Which path it had, and what is left of it while the component is failed: the
             // run's own tables at those instants.
-            let i = a.baseline.iter().position(|b| b.app == *app);
-            let o = a.outcomes.iter().find(|o| o.candidate == *c);
-            if let (Some(i), Some(o)) = (i, o) {
-                let e = &o.effects[i];
-                if !e.path_before.is_empty() {
-                    let _ = writeln!(out, "    its path before: {}", e.path_before);
-                    let _ = writeln!(out, "    while failed:    {}", e.path_while_failed);
-                }
+            if let Some(e) = a.effect(c, app).filter(|e| !e.path_before.is_empty()) {
+                let _ = writeln!(out, "    its path before: {}", e.path_before);
+                let _ = writeln!(out, "    while failed:    {}", e.path_while_failed);
             }
         }
         // Where the traffic was lost while each was failed, from the routers' own counters:
