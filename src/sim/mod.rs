@@ -145,8 +145,9 @@ impl Halt {
 /// More events than this at one instant means virtual time has stopped advancing: a path with
 /// neither delay nor rate lets TCP exchange data without limit at one instant. The run stops
 /// there, and says so, instead of never ending. A legitimate burst (a full queue released at
-/// once) is thousands of events.
-pub const MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+/// once, every app and session starting at time 0) is thousands of events; a million leaves
+/// room for labs a thousand times larger and stops a stalled run in a fraction of a second.
+pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
 
 impl Sim {
     /// Scheduler lanes of one kind: one per link direction.
