@@ -9,7 +9,7 @@
 //! - `er_vpn_failover`: the headline lab (60 simulated seconds, control plane and all) at least
 //!   10x faster than real time (aim: 40x, 1.5 s).
 //!
-//! Run: `cargo bench --bench engine`. Each case prints its derived figure once.
+//! Run: `cargo bench --features bench --bench engine`. Each case prints its derived figure once.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hybridlab::analysis::Summarize;

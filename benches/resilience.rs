@@ -2,7 +2,7 @@
 //! default 30 s hold, on every core. Target on the 2-core reference machine: under 30 s of wall
 //! time (README, "Resilience").
 //!
-//! Run: `cargo bench --bench resilience`. The same from the command line:
+//! Run: `cargo bench --features bench --bench resilience`. The same from the command line:
 //! `emulate resilience topologies/er-vpn-failover.ron`.
 
 use criterion::{criterion_group, criterion_main, Criterion};

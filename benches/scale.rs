@@ -6,7 +6,7 @@
 //! so after each it is that size's peak), and checks every request was answered; the target
 //! (issue 11) is a cost per delivered packet at 1,000 sites within 1.5x of that at 10.
 //!
-//! Run: `cargo bench --bench scale`.
+//! Run: `cargo bench --features bench --bench scale`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hybridlab::analysis::Summarize;

@@ -2,7 +2,7 @@
 //! over 10 seeds, on one thread and on two. Target on the 2-core reference machine: two
 //! threads at least 1.8x faster than one (runs are independent; only the merge is serial).
 //!
-//! Run: `cargo bench --bench sweep`. It prints the measured ratio once, then criterion's
+//! Run: `cargo bench --features bench --bench sweep`. It prints the measured ratio once, then criterion's
 //! figures for each thread count. The same from the command line:
 //! `emulate sweep topologies/er-vpn-failover.ron --seeds 1..=10 --duration 25s --threads 1`.
 

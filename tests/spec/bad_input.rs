@@ -712,6 +712,7 @@ const ZERO_TIME: &str = r#"(
 )"#;
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn a_run_that_would_never_end_is_refused_before_it_starts() {
     // TCP over a link with neither delay nor rate moves data without limit at time 0: the
     // estimate says so, and names the app and what to change.

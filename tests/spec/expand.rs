@@ -20,6 +20,7 @@ fn summary(mut l: lab::Lab, secs: u64) -> String {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn every_shipped_lab_expanded_loads_and_runs_to_the_same_results() {
     for path in shipped_labs() {
         let text = input::expanded(&path, &[]).unwrap_or_else(|e| panic!("{e}"));

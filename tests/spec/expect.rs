@@ -39,6 +39,7 @@ fn lab_expecting(expect: &str) -> String {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn every_shipped_lab_meets_its_expectations() {
     for path in shipped_labs() {
         let lab = hybridlab::input::load(&path).unwrap();

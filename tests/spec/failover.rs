@@ -34,6 +34,7 @@ fn headline() -> &'static Results {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_delay() {
     let r = headline();
     let t = &timelines(r)[0];
@@ -102,6 +103,7 @@ fn the_failover_lab_detects_by_bfd_and_moves_to_the_vpn_after_the_programming_de
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn the_failover_labs_outages_stay_within_their_bounds() {
     let r = headline();
     let t = timelines(r);
@@ -148,6 +150,7 @@ fn the_failover_labs_outages_stay_within_their_bounds() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
     // The first 15 s, before the circuit fails.
     let mut lab = lab(&topology("er-vpn-failover.ron"));
@@ -184,6 +187,7 @@ fn with_the_same_prefix_on_both_paths_expressroute_carries_the_traffic() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn a_more_specific_prefix_over_the_vpn_pulls_the_return_traffic_onto_it() {
     let r = run(&topology("vpn-more-specific.ron"));
     let vnet: Vec<_> = r
@@ -203,6 +207,7 @@ fn a_more_specific_prefix_over_the_vpn_pulls_the_return_traffic_onto_it() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
     let r = run(&topology("expressroute.ron"));
     let t = &timelines(&r)[0];
@@ -248,6 +253,7 @@ fn losing_the_primary_link_moves_only_the_flows_that_were_on_it() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn without_bfd_the_circuit_failure_waits_for_the_hold_timer() {
     let text = topology("expressroute.ron")
         .replace(r#"delay: "2ms", backbone_delay: "1ms")"#, r#"delay: "2ms", backbone_delay: "1ms", bfd_enabled: false, keepalive: "3s", hold: "10s")"#)
@@ -329,6 +335,7 @@ fn the_phases_count_the_same_losses_as_their_app() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn bulk_tcp_reports_its_goodput_per_phase() {
     let summary = headline().summary(None);
     let bulk = summary.apps.iter().find(|a| a.name == "bulk").unwrap();
@@ -349,6 +356,7 @@ fn bulk_tcp_reports_its_goodput_per_phase() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn a_run_cut_short_reports_only_the_faults_that_happened() {
     // `--duration 30s` on the headline lab: the repair at 40 s never happens.
     let mut lab = lab(&topology("er-vpn-failover.ron"));
@@ -363,6 +371,7 @@ fn a_run_cut_short_reports_only_the_faults_that_happened() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn an_override_changes_the_lab_before_it_is_validated() {
     // `--set circuits.er.bfd.interval=150ms`: BFD now detects within 3 x 150 ms.
     let path =

@@ -67,6 +67,7 @@ fn import_template(name: &str, text: &str, params: &[(&str, &str)]) -> Result<St
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn the_headline_lab_read_from_its_template_or_its_terraform_state_gives_the_same_results_to_the_byte(
 ) {
     let json = |path: &Path| {

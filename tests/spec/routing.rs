@@ -137,6 +137,7 @@ fn every_shipped_lab_path_is_the_one_its_probes_take_and_their_delay() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn the_headline_lab_routes_before_and_after_the_circuit_fails() {
     let l = lab("er-vpn-failover.ron");
     let snaps = routing::settled_routes(&l, &routing::select_nodes(&l, &[]).unwrap());
@@ -236,6 +237,7 @@ fn the_headline_lab_routes_before_and_after_the_circuit_fails() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn a_spoke_cannot_reach_another_spoke_peering_is_not_transitive() {
     let l = lab("hub-spoke.ron");
     let blocked = l
@@ -288,6 +290,7 @@ fn a_spoke_cannot_reach_another_spoke_peering_is_not_transitive() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn a_more_specific_prefix_over_the_vpn_makes_the_return_path_differ() {
     let l = lab("vpn-more-specific.ron");
     let r = path::path(&l, &request(&l, 0, 8_000_000_000)).unwrap();
@@ -314,6 +317,7 @@ fn a_more_specific_prefix_over_the_vpn_makes_the_return_path_differ() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn equal_cost_paths_are_picked_by_the_flow_hash_as_forwarding_does() {
     // The two links of a circuit: different source ports spread over both, each the link its
     // probes take (the truth test checks that per app; here the choice itself).
@@ -348,6 +352,7 @@ fn equal_cost_paths_are_picked_by_the_flow_hash_as_forwarding_does() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn routes_and_paths_refuse_what_they_cannot_answer() {
     let l = lab("er-vpn-failover.ron");
     let e = routing::select_nodes(&l, &["edgee".to_string()]).unwrap_err();
@@ -377,6 +382,7 @@ fn routes_and_paths_refuse_what_they_cannot_answer() {
 /// VnetLocal), every gateway uses some route it learned, every circuit path has a best
 /// route per network, every router forwards somewhere, and the text and JSON name them all.
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn every_shipped_lab_shows_its_tables_converged_and_after_each_fault() {
     let mut kinds = [false; 4];
     for file in common::shipped_labs() {

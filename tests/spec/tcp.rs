@@ -124,6 +124,7 @@ fn bulk_steady(hosts: (&str, &str), traffic: &str) -> f64 {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn parallel_streams_multiply_a_window_limited_flow_up_to_the_bottleneck() {
     // A 64 KiB receive window over 20 ms allows one stream 26 Mbps; 16 streams (iperf3 -P 16)
     // get 16 times that, and 64 streams are held by the 1 Gbps link.
@@ -167,6 +168,7 @@ fn an_application_rate_paces_the_flow() {
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() {
     let summary = |hosts: (&str, &str), traffic: &str| {
         let s = bulk_run(hosts, traffic).summary(None);
@@ -201,6 +203,7 @@ fn the_report_says_when_the_buffers_limit_a_flow_and_what_a_bigger_one_allows() 
 }
 
 #[test]
+#[ignore = "takes seconds: the full pass runs it (cargo test -- --include-ignored)"]
 fn linux_buffers_grow_as_far_as_the_flow_needs_and_the_report_names_the_maximum() {
     // 1 Gbps over 20 ms: the bandwidth-delay product is 2.5 MB. A Linux host's buffers start
     // at 128 KiB (receive) and 16 KiB (send) and grow to carry it: no window limit.
